@@ -1,0 +1,210 @@
+"""The public Python API: :func:`segment` and :func:`list_methods`."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Optional, Union
+
+import numpy as np
+
+from ._types import Progress, ProgressCallback, Result, build_params
+from .methods import REGISTRY, MethodInfo
+
+
+def list_methods(kind: Optional[str] = None) -> list[MethodInfo]:
+    """List the registered methods.
+
+    Parameters
+    ----------
+    kind : {"superpixels", "segmentation", "contours"}, optional
+        Only methods of this output kind.
+
+    Returns
+    -------
+    list of MethodInfo
+        Each has ``name``, ``description``, ``kind`` and ``parameters``
+        (a list of :class:`~napari_deepsuperpixel._types.ParamInfo` with
+        ``name``, ``default``, ``type``, ``help``).
+
+    Examples
+    --------
+    >>> from napari_deepsuperpixel import list_methods
+    >>> [m.name for m in list_methods("superpixels")][:3]
+    ['slic', 'snic', 'felzenszwalb']
+    """
+    methods = list(REGISTRY.values())
+    if kind is not None:
+        kinds = sorted({m.kind for m in methods})
+        if kind not in kinds:
+            raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(kinds)}")
+        methods = [m for m in methods if m.kind == kind]
+    return methods
+
+
+def get_method(name: str) -> MethodInfo:
+    """Look up a method by name; ``ValueError`` lists the valid names."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown method {name!r}; valid methods: {', '.join(REGISTRY)}.{hint}"
+        ) from None
+
+
+def _check_n_segments(params, n_pixels: int, method: str) -> None:
+    for key in ("n_segments", "n_superpixels"):
+        n = getattr(params, key, None)
+        if n is None:
+            continue
+        if n < 1:
+            raise ValueError(f"{key} must be at least 1, got {n}")
+        if n > n_pixels:
+            raise ValueError(
+                f"{key}={n} exceeds the number of pixels per slice ({n_pixels}) for method {method!r}; "
+                "ask for fewer segments"
+            )
+
+
+def segment_result(
+    image,
+    method: str = "slic",
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Optional[ProgressCallback] = None,
+    cancel_check=None,
+    channel_axis: Union[int, str, None] = "auto",
+    normalize: str = "auto",
+    **params,
+) -> Result:
+    """Like :func:`segment` but return a :class:`~napari_deepsuperpixel.Result` with extras.
+
+    ``cancel_check`` is an optional zero-argument callable; when it returns
+    True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
+    For a stack, the extras of each slice are collected in lists under the
+    same keys.
+    """
+    from .io.prepare import prepare_image, to_feature_space
+    from .postprocess import enforce_connectivity
+
+    info = get_method(method)
+    p = build_params(info.params_cls, method, params)
+    prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize)
+    ny, nx = prepared.data.shape[1:3]
+    _check_n_segments(p, ny * nx, method)
+    dev = device
+    if info.uses_torch:
+        from .nn.device import resolve_device
+
+        dev = resolve_device(device)
+    else:
+        from .nn.device import DEVICE_CHOICES
+
+        if not isinstance(device, str) or device.split(":")[0] not in DEVICE_CHOICES:
+            raise ValueError(f"unknown device {device!r}; use one of {DEVICE_CHOICES}")
+
+    outer = Progress(progress, cancel_check=cancel_check)
+    nz = prepared.n_slices
+    labels = np.empty((nz, ny, nx), np.int32)
+    extras: dict = {}
+    offset = 0
+    min_size = int(getattr(p, "min_size", 0) or 0) if info.kind != "segmentation" else 0
+    for z in range(nz):
+        outer.check()
+        sl = to_feature_space(prepared.slice(z), prepared.rgb, info.input_space)
+
+        def slice_progress(step, total, stage="", _z=z, **kw):
+            if nz > 1:
+                kw = {**kw, "slice": _z, "n_slices": nz}
+                outer(_z * max(total, 1) + step, nz * max(total, 1), stage or "slice", **kw)
+            else:
+                outer(step, total, stage, **kw)
+
+        slice_progress.check = outer.check  # type: ignore[attr-defined]
+        res = info.runner(sl, params=p, seed=seed, device=dev, progress=slice_progress)
+        lab = np.asarray(res.labels)
+        if lab.shape != (ny, nx):
+            raise RuntimeError(f"method {method!r} returned labels of shape {lab.shape}, expected {(ny, nx)}")
+        feats = sl if min_size > 1 else None
+        if getattr(res, "connected", False) is not True:
+            lab = enforce_connectivity(lab, min_size=min_size, features=feats)
+        labels[z] = lab + offset
+        offset = int(labels[z].max())
+        for k, v in res.extras.items():
+            if nz > 1:
+                extras.setdefault(k, []).append(v)
+            else:
+                extras[k] = v
+        if nz > 1:
+            outer(z + 1, nz, "slice")
+    extras["params"] = dataclasses.asdict(p)
+    extras["method"] = method
+    out = labels if prepared.is_stack else labels[0]
+    return Result(out, extras)
+
+
+def segment(
+    image,
+    method: str = "slic",
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Optional[ProgressCallback] = None,
+    channel_axis: Union[int, str, None] = "auto",
+    normalize: str = "auto",
+    **params,
+) -> np.ndarray:
+    """Segment an image with a registered method.
+
+    Parameters
+    ----------
+    image : array_like
+        ``(Y, X)`` grayscale, ``(Y, X, C)`` colour/multichannel, ``(Z, Y, X)``
+        or ``(Z, Y, X, C)`` stack (run slice by slice). Any real dtype; see
+        :func:`napari_deepsuperpixel.io.prepare_image` for the normalisation.
+    method : str
+        A name from :func:`list_methods` (default ``"slic"``).
+    seed : int
+        Random seed; the same seed gives the same labels on CPU.
+    device : {"auto", "cpu", "cuda", "mps"}
+        Where torch methods run (``"auto"``: cuda, then mps, then cpu).
+        Classical methods always run on the CPU.
+    progress : callable, optional
+        Called with :class:`~napari_deepsuperpixel.ProgressEvent`; may raise
+        :class:`~napari_deepsuperpixel.Cancelled` to stop the run.
+    channel_axis : int, None or "auto"
+        See :func:`~napari_deepsuperpixel.io.prepare_image`.
+    normalize : str
+        See :func:`~napari_deepsuperpixel.io.prepare_image`.
+    **params
+        Method parameters (see ``list_methods()``), e.g. ``n_segments=400``.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int32
+        Labels ``1..N`` with the image's spatial shape (YX or ZYX); every
+        label is one 4-connected region (per slice for stacks; labels of
+        different slices are distinct).
+
+    Raises
+    ------
+    ValueError
+        Unknown method or parameter (the message lists valid ones), invalid
+        image (empty, 1 pixel wide, NaN/inf, >4 dims), ``n_segments`` < 1 or
+        larger than the number of pixels, unavailable device.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from napari_deepsuperpixel import segment
+    >>> labels = segment(data.astronaut(), "slic", n_segments=200)
+    >>> labels.shape, labels.dtype.name, int(labels.min())
+    ((512, 512), 'int32', 1)
+    """
+    return segment_result(
+        image, method, seed=seed, device=device, progress=progress,
+        channel_axis=channel_axis, normalize=normalize, **params,
+    ).labels

@@ -1,0 +1,153 @@
+"""The ``deepsuperpixel`` command.
+
+Subcommands are registered by small functions ``add_parser(subparsers)``;
+each sets ``func`` (taking the parsed ``args``, returning an exit code).
+Other modules add theirs through :data:`SUBCOMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+#: modules with an ``add_parser(subparsers)`` function, in help order
+SUBCOMMAND_MODULES = (
+    "napari_deepsuperpixel.cli",  # methods, segment, demo (this module)
+)
+
+
+def parse_params(items) -> dict:
+    """Parse ``["k=v", ...]`` into a dict of strings (typed later per method)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--param expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        k = k.strip().replace("-", "_")
+        if not k:
+            raise ValueError(f"--param expects key=value, got {item!r}")
+        out[k] = v.strip()
+    return out
+
+
+def _cmd_methods(args) -> int:
+    from . import list_methods
+
+    for m in list_methods():
+        print(f"{m.name:<20} {m.kind:<13} {m.description}")
+        if args.verbose:
+            for p in m.parameters:
+                print(f"    {p.name} = {p.default!r}    {p.help}")
+    return 0
+
+
+def _tqdm_progress(desc):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=1, desc=desc, leave=False, unit="step")
+
+    def cb(ev):
+        if bar.total != ev.total:
+            bar.total = ev.total
+        bar.n = ev.step
+        if ev.info:
+            bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in ev.info.items()},
+                            refresh=False)
+        bar.refresh()
+
+    return bar, cb
+
+
+def _cmd_segment(args) -> int:
+    from . import segment_result
+    from .io.files import check_writable, overlay_boundaries, read_image, write_labels_tif, write_png
+
+    params = parse_params(args.param)
+    outdir = Path(args.output)
+    images = [Path(p) for p in args.images]
+    missing = [str(p) for p in images if not p.is_file()]
+    if missing:
+        print(f"error: image file(s) not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    stems = [p.stem for p in images]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        print(f"error: several inputs share the name(s) {dupes}; outputs would collide", file=sys.stderr)
+        return 2
+    targets = []
+    for p in images:
+        targets += [outdir / f"{p.stem}_{args.method}.tif", outdir / f"{p.stem}_{args.method}_overlay.png"]
+    try:
+        check_writable(targets, args.overwrite)
+    except FileExistsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    for p in images:
+        img = read_image(p)
+        bar, cb = _tqdm_progress(p.name) if not args.quiet else (None, None)
+        try:
+            res = segment_result(img, args.method, seed=args.seed, device=args.device, progress=cb, **params)
+        finally:
+            if bar is not None:
+                bar.close()
+        write_labels_tif(outdir / f"{p.stem}_{args.method}.tif", res.labels, overwrite=args.overwrite)
+        write_png(outdir / f"{p.stem}_{args.method}_overlay.png", overlay_boundaries(img, res.labels),
+                  overwrite=args.overwrite)
+        if not args.quiet:
+            print(f"{p.name}: {res.n_segments} segments -> {outdir}/{p.stem}_{args.method}.tif")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("methods", help="list the available methods")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list parameters and defaults")
+    p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("segment", help="segment image files; writes labels .tif and an overlay .png")
+    p.add_argument("images", nargs="+", help="image files (png, jpg, tif)")
+    p.add_argument("-m", "--method", default="slic", help="method name (see `deepsuperpixel methods`)")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_segment)
+
+    from .demo import add_parser as add_demo
+
+    add_demo(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="deepsuperpixel",
+        description="Unsupervised deep superpixels and segmentation (napari-deepsuperpixel).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for modname in SUBCOMMAND_MODULES:
+        importlib.import_module(modname).add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The one image-preparation path used by every method.
+
+Every method, the CLI, the benchmark and the napari widgets go through
+:func:`prepare_image`, so that dtype handling, channel handling and
+normalisation are identical everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import numpy as np
+
+#: percentiles used by the robust ("percentile") normalisation
+DEFAULT_PERCENTILES = (1.0, 99.8)
+
+NORMALIZE_CHOICES = ("auto", "percentile", "minmax", "dtype", "none")
+
+
+@dataclass
+class PreparedImage:
+    """An image ready for a method.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        ``float32`` array shaped ``(Z, Y, X, C)``; ``Z == 1`` for a 2D image.
+        Values are normalised to about ``[0, 1]`` (see ``normalize``).
+    is_stack : bool
+        Whether the input had a Z (or T) axis that methods run over slice by slice.
+    rgb : bool
+        Whether the channels are RGB colour (3 channels, alpha dropped).
+    spatial_shape : tuple
+        ``(Y, X)`` or ``(Z, Y, X)``: the shape of the labels returned.
+    """
+
+    data: np.ndarray
+    is_stack: bool
+    rgb: bool
+    spatial_shape: tuple
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.data.shape[-1])
+
+    @property
+    def n_slices(self) -> int:
+        return int(self.data.shape[0])
+
+    def slice(self, z: int) -> np.ndarray:
+        """The ``(Y, X, C)`` float32 array of slice ``z``."""
+        return self.data[z]
+
+
+def _resolve_channel_axis(image: np.ndarray, channel_axis) -> Optional[int]:
+    if channel_axis is None:
+        return None
+    if isinstance(channel_axis, str):
+        if channel_axis != "auto":
+            raise ValueError(f"channel_axis must be 'auto', None or an int, got {channel_axis!r}")
+        if image.ndim == 2:
+            return None
+        if image.ndim == 3:
+            # (Y, X, 3|4) is colour; anything else is a (Z, Y, X) stack.
+            return 2 if image.shape[-1] in (3, 4) else None
+        return image.ndim - 1  # 4D: (Z, Y, X, C)
+    ax = int(channel_axis)
+    if not -image.ndim <= ax < image.ndim:
+        raise ValueError(
+            f"channel_axis={channel_axis} is out of range for an image with {image.ndim} dimensions "
+            f"(shape {image.shape})"
+        )
+    return ax % image.ndim
+
+
+def prepare_image(
+    image,
+    *,
+    channel_axis: Union[int, str, None] = "auto",
+    normalize: str = "auto",
+    percentiles: tuple = DEFAULT_PERCENTILES,
+    keep_alpha: bool = False,
+) -> PreparedImage:
+    """Validate and normalise an image for any method.
+
+    Parameters
+    ----------
+    image : array_like
+        2D grayscale ``(Y, X)``; colour or multichannel ``(Y, X, C)``;
+        a stack ``(Z, Y, X)``; or a multichannel stack ``(Z, Y, X, C)``.
+        Any real dtype (bool, uint8, uint16/12-bit, int, float).
+    channel_axis : int, None or "auto"
+        Axis holding channels. ``"auto"`` (default): a 3D array whose last
+        axis has 3 or 4 entries is colour (RGB/RGBA), any other 3D array is a
+        ZYX stack, a 4D array is ZYXC. ``None``: no channel axis (a 3D array is
+        then always a stack).
+    normalize : {"auto", "percentile", "minmax", "dtype", "none"}
+        ``"dtype"`` divides by the dtype's maximum (uint8 -> /255);
+        ``"percentile"`` maps the ``percentiles`` of each channel to [0, 1] and
+        clips (robust to hot pixels; the usual choice for microscopy);
+        ``"minmax"`` maps each channel's min/max to [0, 1]; ``"none"`` keeps the
+        values as float32. ``"auto"``: ``"dtype"`` for uint8 and bool (natural
+        images keep their colours), ``"percentile"`` for everything else
+        (uint16, 12-bit in uint16, int, float).
+    percentiles : (float, float)
+        Low and high percentiles for ``"percentile"``.
+    keep_alpha : bool
+        Keep a fourth (alpha) channel of an RGBA image. Default drops it.
+
+    Returns
+    -------
+    PreparedImage
+
+    Raises
+    ------
+    ValueError
+        For empty or 1-pixel images, non-finite values, more than 4 dimensions,
+        complex or non-numeric data, or an invalid ``channel_axis``.
+    """
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"image must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError("complex images are not supported; pass np.abs(image) or the real part")
+    if arr.ndim < 2:
+        raise ValueError(
+            f"image must have at least 2 dimensions (Y, X), got shape {arr.shape}"
+        )
+    if arr.ndim > 4:
+        raise ValueError(
+            f"image has {arr.ndim} dimensions (shape {arr.shape}); at most 4 are supported: "
+            "(Y, X), (Y, X, C), (Z, Y, X) or (Z, Y, X, C). Select a time point or channel first."
+        )
+    if arr.size == 0:
+        raise ValueError(f"image is empty (shape {arr.shape})")
+    if normalize not in NORMALIZE_CHOICES:
+        raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
+
+    cax = _resolve_channel_axis(arr, channel_axis)
+    if cax is not None:
+        arr = np.moveaxis(arr, cax, -1)
+    else:
+        arr = arr[..., np.newaxis]
+    # now (Y, X, C) or (Z, Y, X, C)
+    if arr.ndim == 3:
+        arr = arr[np.newaxis]
+        is_stack = False
+    elif arr.ndim == 4:
+        is_stack = True
+    else:
+        raise ValueError(
+            f"with channel_axis={channel_axis!r} the image shape {np.shape(image)} leaves "
+            f"{arr.ndim - 1} spatial dimensions; 2 (YX) or 3 (ZYX) are supported"
+        )
+    if arr.shape[1] < 2 or arr.shape[2] < 2:
+        raise ValueError(
+            f"image is too small: spatial shape {arr.shape[1:3]}; each of Y and X needs at least 2 pixels"
+        )
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(
+            f"image contains {n_bad} NaN or infinite value(s); replace them first "
+            "(e.g. np.nan_to_num(image))"
+        )
+
+    n_ch = arr.shape[-1]
+    rgb = n_ch in (3, 4) and cax is not None
+    if n_ch == 4 and rgb and not keep_alpha:
+        arr = arr[..., :3]
+        n_ch = 3
+
+    mode = normalize
+    if mode == "auto":
+        mode = "dtype" if arr.dtype in (np.uint8, np.bool_) else "percentile"
+
+    data = _normalise(arr, mode, percentiles)
+    spatial = tuple(data.shape[:3]) if is_stack else tuple(data.shape[1:3])
+    return PreparedImage(data=np.ascontiguousarray(data), is_stack=is_stack, rgb=rgb and n_ch == 3,
+                         spatial_shape=spatial)
+
+
+def _normalise(arr: np.ndarray, mode: str, percentiles) -> np.ndarray:
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    if mode == "none":
+        return arr.astype(np.float32)
+    if mode == "dtype":
+        if np.issubdtype(arr.dtype, np.integer):
+            info = np.iinfo(arr.dtype)
+            lo = float(min(info.min, 0))
+            return ((arr.astype(np.float32) - lo) / float(info.max - lo)).astype(np.float32)
+        return arr.astype(np.float32)  # floats are assumed to be in [0, 1] already
+    out = np.empty(arr.shape, np.float32)
+    # per channel, over all slices so that a stack is normalised consistently
+    for c in range(arr.shape[-1]):
+        ch = arr[..., c].astype(np.float32)
+        if mode == "percentile":
+            lo, hi = np.percentile(ch, percentiles)
+        else:  # minmax
+            lo, hi = float(ch.min()), float(ch.max())
+        if hi - lo <= 0:
+            out[..., c] = 0.0  # a constant channel carries no information
+        else:
+            out[..., c] = np.clip((ch - lo) / (hi - lo), 0.0, 1.0)
+    return out
+
+
+def to_feature_space(image: np.ndarray, rgb: bool, space: str) -> np.ndarray:
+    """Convert a prepared ``(Y, X, C)`` slice to the space a method expects.
+
+    ``"rgb01"`` returns it unchanged. ``"lab"`` converts RGB to CIELAB and
+    scales other channels to ``[0, 100]`` (the range of L), so that the same
+    compactness values behave alike for colour, grayscale and multichannel data.
+    """
+    if space == "rgb01":
+        return image
+    if space == "lab":
+        if rgb:
+            from skimage.color import rgb2lab
+
+            return rgb2lab(np.clip(image, 0, 1)).astype(np.float32)
+        return (image * 100.0).astype(np.float32)
+    raise ValueError(f"unknown feature space {space!r}")

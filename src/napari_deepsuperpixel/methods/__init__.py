@@ -1,0 +1,107 @@
+"""Method registry: one module per algorithm, one line per method here.
+
+Each entry names a parameter dataclass and a runner ``"module:function"`` that
+is imported only when the method runs (so torch is not imported for SLIC).
+
+A runner has the signature::
+
+    run(image, *, params, seed, device, progress) -> Result
+
+where ``image`` is one prepared ``(Y, X, C)`` float32 slice in the method's
+``input_space`` (see :func:`napari_deepsuperpixel.io.to_feature_space`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from .._types import ParamInfo, param_infos
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A registered method.
+
+    Attributes
+    ----------
+    name : str
+        Registry name used by :func:`~napari_deepsuperpixel.segment`, the CLI and widgets.
+    description : str
+        One line.
+    kind : {"superpixels", "segmentation", "contours"}
+        What the labels are: an over-segmentation, a segmentation, or (for
+        ``contours``) superpixels plus a boundary-strength map in ``extras``.
+    params_ref : str
+        ``"module:Class"`` of the parameter dataclass.
+    runner_ref : str
+        ``"module:function"`` of the runner.
+    input_space : {"lab", "rgb01"}
+        ``"lab"``: CIELAB for colour, [0, 100] for other channels;
+        ``"rgb01"``: the prepared [0, 1] channels.
+    uses_torch : bool
+        Whether the method needs PyTorch (and honours ``device``).
+    """
+
+    name: str
+    description: str
+    kind: str
+    params_ref: str
+    runner_ref: str
+    input_space: str = "lab"
+    uses_torch: bool = False
+
+    @property
+    def params_cls(self):
+        return _load(self.params_ref)
+
+    @property
+    def runner(self) -> Callable:
+        return _load(self.runner_ref)
+
+    @property
+    def parameters(self) -> list[ParamInfo]:
+        """The method's parameters, with defaults and help."""
+        return param_infos(self.params_cls)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.parameters}
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{p.name}={p.default!r}" for p in self.parameters)
+        return f"MethodInfo({self.name!r}, kind={self.kind!r}: {self.description} [{ps}])"
+
+
+def _load(ref: str):
+    mod, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(mod, __name__), attr)
+
+
+_P = __name__  # "napari_deepsuperpixel.methods"
+
+#: name -> MethodInfo; adding a method is one module plus one line here.
+REGISTRY: dict[str, MethodInfo] = {}
+
+
+def register(info: MethodInfo) -> None:
+    """Add a method to the registry (also usable by third-party code)."""
+    if info.name in REGISTRY:
+        raise ValueError(f"method {info.name!r} is already registered")
+    REGISTRY[info.name] = info
+
+
+for _info in [
+    MethodInfo("slic", "SLIC superpixels (Achanta et al. 2012, scikit-image)", "superpixels",
+               f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic"),
+    MethodInfo("snic", "SNIC superpixels (Achanta & Susstrunk 2017), this package's numba implementation",
+               "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic"),
+    MethodInfo("felzenszwalb", "Felzenszwalb-Huttenlocher graph segmentation (scikit-image)",
+               "superpixels", f"{_P}.classical:FelzenszwalbParams", f"{_P}.classical:run_felzenszwalb",
+               input_space="rgb01"),
+    MethodInfo("quickshift", "Quickshift mode seeking (Vedaldi & Soatto 2008, scikit-image)",
+               "superpixels", f"{_P}.classical:QuickshiftParams", f"{_P}.classical:run_quickshift"),
+    MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
+               "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed"),
+]:
+    register(_info)

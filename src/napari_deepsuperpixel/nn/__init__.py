@@ -1,0 +1,1 @@
+"""Shared PyTorch parts (imported only by deep methods)."""

@@ -1,0 +1,152 @@
+"""Connectivity post-processing shared by every method.
+
+Written here (not borrowed from scikit-image's private ``_enforce_label_connectivity_cython``)
+using only public APIs: :func:`skimage.measure.label` splits every label into
+its 4-connected components, and small segments are merged into their most
+similar neighbour with vectorised numpy bookkeeping.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def relabel_sequential(labels: np.ndarray) -> np.ndarray:
+    """Map the values of ``labels`` to ``1..N`` (int32), keeping their order."""
+    uniq, inv = np.unique(labels, return_inverse=True)
+    return (inv.reshape(labels.shape) + 1).astype(np.int32)
+
+
+def split_components(labels: np.ndarray, connectivity: int = 1) -> np.ndarray:
+    """Give each connected component of each label its own label ``1..N``.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    connectivity : {1, 2}
+        1 = 4-connectivity (default), 2 = 8-connectivity.
+    """
+    from skimage.measure import label as cc_label
+
+    lab = np.asarray(labels).astype(np.int64, copy=False)
+    background = int(lab.min()) - 1  # a value that does not occur: nothing is background
+    out = cc_label(lab, background=background, connectivity=connectivity)
+    return out.astype(np.int32)
+
+
+def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
+    """Unique (a, b) label pairs (a < b) of 4-neighbouring pixels with different labels."""
+    pairs = []
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
+        m = a != b
+        if m.any():
+            pairs.append(np.stack([a[m], b[m]], axis=1))
+    if not pairs:
+        return np.zeros((0, 2), np.int64)
+    p = np.concatenate(pairs).astype(np.int64)
+    p.sort(axis=1)
+    return np.unique(p, axis=0)
+
+
+def merge_small_segments(
+    labels: np.ndarray, min_size: int, features: Optional[np.ndarray] = None, max_rounds: int = 50
+) -> np.ndarray:
+    """Merge segments smaller than ``min_size`` pixels into their most similar neighbour.
+
+    Similarity is the Euclidean distance between mean ``features`` (``(Y, X, C)``);
+    without features the neighbour sharing the longest border wins. Merging
+    repeats until no segment is smaller than ``min_size`` (or only one is left).
+    Connected inputs stay connected (a segment merges only with an adjacent one).
+
+    Returns int32 labels ``1..N``.
+    """
+    lab = relabel_sequential(labels)
+    if min_size <= 1:
+        return lab
+    feat = None
+    if features is not None:
+        feat = np.asarray(features, np.float64)
+        if feat.ndim == 2:
+            feat = feat[..., None]
+        feat = feat.reshape(-1, feat.shape[-1])
+    for _ in range(max_rounds):
+        n = int(lab.max())
+        flat = lab.ravel()
+        sizes = np.bincount(flat, minlength=n + 1)
+        small = np.flatnonzero((sizes < min_size) & (np.arange(n + 1) > 0))
+        if small.size == 0 or n <= 1:
+            break
+        if feat is not None:
+            means = np.stack(
+                [np.bincount(flat, weights=feat[:, c], minlength=n + 1) for c in range(feat.shape[1])],
+                axis=1,
+            ) / np.maximum(sizes, 1)[:, None]
+        # all directed adjacencies with border length
+        edges = []
+        for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1, :], lab[1:, :])):
+            m = a != b
+            edges.append(np.stack([a[m], b[m]], 1))
+            edges.append(np.stack([b[m], a[m]], 1))
+        e = np.concatenate(edges).astype(np.int64)
+        if e.size == 0:
+            break
+        key = e[:, 0] * (n + 1) + e[:, 1]
+        ukey, border = np.unique(key, return_counts=True)
+        src, dst = ukey // (n + 1), ukey % (n + 1)
+        is_small = np.zeros(n + 1, bool)
+        is_small[small] = True
+        sel = is_small[src]
+        src, dst, border = src[sel], dst[sel], border[sel]
+        if feat is not None:
+            cost = np.linalg.norm(means[src] - means[dst], axis=1)
+        else:
+            cost = -border.astype(np.float64)
+        # best neighbour per small segment: sort by (src, cost) and keep the first
+        order = np.lexsort((dst, cost, src))
+        src, dst = src[order], dst[order]
+        first = np.ones(src.size, bool)
+        first[1:] = src[1:] != src[:-1]
+        target = np.arange(n + 1)
+        target[src[first]] = dst[first]
+        # chains and mutual pairs: merge along the chosen edges (connected components)
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        s_idx = src[first]
+        graph = coo_matrix((np.ones(s_idx.size), (s_idx, target[s_idx])), shape=(n + 1, n + 1))
+        _, roots = connected_components(graph, directed=False)
+        lab = relabel_sequential(roots[lab])
+    return lab
+
+
+def enforce_connectivity(
+    labels: np.ndarray,
+    *,
+    min_size: int = 0,
+    features: Optional[np.ndarray] = None,
+    connectivity: int = 1,
+) -> np.ndarray:
+    """Make every label one connected component, optionally merging small ones.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+        Any integer labels (0 is an ordinary label here).
+    min_size : int
+        Segments with fewer pixels are merged into their most similar
+        neighbour (0 or 1 disables merging).
+    features : (Y, X[, C]) array, optional
+        Features used for "most similar" (mean distance).
+    connectivity : {1, 2}
+        Pixel connectivity for components (1 = 4-connected).
+
+    Returns
+    -------
+    (Y, X) int32 array with labels ``1..N``, each one connected component.
+    """
+    lab = split_components(labels, connectivity)
+    if min_size > 1:
+        lab = merge_small_segments(lab, min_size, features)
+    return lab
