@@ -1,0 +1,338 @@
+"""The shared epoch loop used by every trainer (SuperAE, SEN).
+
+A trainer supplies a model, an optimizer and a ``step_fn`` that computes the
+loss of one mini-batch; :func:`train_loop` does the rest:
+
+* seeding: at the start of epoch ``e`` torch is seeded from ``(seed, e)`` and
+  ``step_fn`` receives a NumPy generator seeded from ``(seed, e)``, so a run
+  resumed at epoch ``e`` draws exactly the crops, flips and dropout masks an
+  uninterrupted run would have drawn (on the CPU the weights then match);
+* device: the model is moved to the resolved device (``"auto"`` -> cuda, mps,
+  cpu), the context passed to ``step_fn`` says which;
+* progress: a :class:`~napari_deepsuperpixel.ProgressEvent` per step (stage
+  ``"train"``, info ``epoch`` and ``loss``) and per epoch (stage ``"epoch"``,
+  info ``epoch``, ``loss`` = mean epoch loss, ``seconds``); the callback (or
+  ``cancel_check``) may stop the run with :class:`~napari_deepsuperpixel.Cancelled`;
+* checkpoints: every ``checkpoint_every`` epochs and at the end, atomically
+  (see :mod:`napari_deepsuperpixel.nn.checkpoint`), with model, optimizer,
+  scheduler, finished epoch and loss history; an existing file is refused
+  up front unless ``overwrite`` or ``resume``;
+* resume: continue from the epoch stored in a checkpoint, refusing one made
+  with other hyperparameters (except those in ``resume_may_change``, by
+  default only ``epochs``, so a finished run can be extended).
+
+Example (the shape of a trainer)::
+
+    def step(ctx):
+        idx = ctx.rng.choice(len(images), size=10)
+        x = make_batch(images, idx, ctx.rng).to(ctx.device)
+        return torch.nn.functional.mse_loss(model(x), x)
+
+    result = train_loop(model, torch.optim.Adam(model.parameters(), 1e-3), step,
+                        epochs=100, steps_per_epoch=50, method="superae",
+                        hyperparameters={"lr": 1e-3}, out="superae.pt")
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from .._types import Progress, ProgressCallback
+
+__all__ = ["StepContext", "TrainResult", "epoch_rng", "seed_everything", "train_loop"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), NumPy's legacy global generator and :mod:`random`.
+
+    Parameters
+    ----------
+    seed : int
+        Any non-negative integer.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_rng(seed: int, epoch: int):
+    """The NumPy generator for ``epoch`` of a run seeded with ``seed``.
+
+    Parameters
+    ----------
+    seed, epoch : int
+
+    Returns
+    -------
+    numpy.random.Generator
+        Seeded from the pair, independent of any other epoch's generator.
+    """
+    import numpy as np
+
+    return np.random.default_rng([int(seed), int(epoch)])
+
+
+@dataclass
+class StepContext:
+    """What ``step_fn`` receives for one optimisation step.
+
+    Attributes
+    ----------
+    epoch : int
+        0-based epoch index.
+    step : int
+        0-based step within the epoch.
+    rng : numpy.random.Generator
+        The epoch's generator (shared by all steps of the epoch): use it for
+        crops, flips and sampling so that runs are reproducible.
+    device : torch.device
+        Where the model lives; put batches there.
+    """
+
+    epoch: int
+    step: int
+    rng: Any
+    device: Any
+
+
+@dataclass
+class TrainResult:
+    """Summary of a training run.
+
+    Attributes
+    ----------
+    path : Path or None
+        The checkpoint written last (``None`` when ``out`` was ``None``).
+    epochs_done : int
+        Finished epochs (including those of a resumed run).
+    loss_history : list of float
+        Mean loss of every finished epoch.
+    epoch_seconds : list of float
+        Wall time of the epochs run in this call.
+    """
+
+    path: Optional[Path]
+    epochs_done: int
+    loss_history: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list)
+
+
+def _check_resume_hparams(stored: dict, given: dict, may_change, path) -> None:
+    diffs = []
+    for k in sorted(set(stored) | set(given)):
+        if k in may_change:
+            continue
+        if stored.get(k, "<missing>") != given.get(k, "<missing>"):
+            diffs.append(f"{k}: checkpoint {stored.get(k, '<missing>')!r} vs now {given.get(k, '<missing>')!r}")
+    if diffs:
+        raise ValueError(
+            f"cannot resume from {path}: it was trained with other settings ({'; '.join(diffs)}). "
+            "Use the same settings, or start a new run with another output file"
+        )
+
+
+def train_loop(
+    model,
+    optimizer,
+    step_fn: Callable[[StepContext], Any],
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    method: str,
+    hyperparameters: Optional[dict] = None,
+    out=None,
+    checkpoint_every: int = 1,
+    resume: Union[bool, str, Path] = False,
+    overwrite: bool = False,
+    seed: int = 0,
+    device="auto",
+    progress: Optional[ProgressCallback] = None,
+    cancel_check: Optional[Callable[[], bool]] = None,
+    scheduler=None,
+    grad_clip: Optional[float] = None,
+    resume_may_change=("epochs",),
+) -> TrainResult:
+    """Run ``epochs`` epochs of ``steps_per_epoch`` optimisation steps.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Moved to ``device`` and put in training mode.
+    optimizer : torch.optim.Optimizer
+        Built over ``model.parameters()``.
+    step_fn : callable
+        ``step_fn(ctx: StepContext)`` returns the scalar loss tensor of one
+        mini-batch, or ``(loss, info_dict)``; the loop does ``zero_grad``,
+        ``backward``, optional gradient clipping and ``optimizer.step``.
+    epochs : int
+        Total number of epochs (a resumed run continues up to this number).
+    steps_per_epoch : int
+        Optimisation steps per epoch.
+    method : str
+        Stored in the checkpoint (``"superae"``, ``"sen"``...).
+    hyperparameters : dict, optional
+        JSON-serialisable settings stored in the checkpoint; ``epochs``,
+        ``steps_per_epoch`` and ``seed`` are added.
+    out : str or Path, optional
+        Checkpoint file. ``None`` keeps everything in memory.
+    checkpoint_every : int
+        Save every this many epochs (and always after the last one).
+    resume : bool or path
+        ``True``: continue from ``out``; a path: continue from that file
+        (then ``out`` obeys ``overwrite``). ``False``: start fresh.
+    overwrite : bool
+        Allow replacing an existing ``out`` when not resuming from it.
+    seed : int
+        Run seed (see the module docstring).
+    device : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+    progress : callable, optional
+        Receives :class:`~napari_deepsuperpixel.ProgressEvent`; may raise
+        :class:`~napari_deepsuperpixel.Cancelled`.
+    cancel_check : callable, optional
+        Zero-argument callable; returning True cancels.
+    scheduler : torch LR scheduler, optional
+        Stepped once per epoch; its state is checkpointed.
+    grad_clip : float, optional
+        Clip the gradient norm to this value.
+    resume_may_change : iterable of str
+        Hyperparameters that may differ between the checkpoint and now.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` exists and neither ``overwrite`` nor ``resume=True`` was given
+        (checked before any training).
+    FileNotFoundError
+        ``resume`` names no existing file.
+    ValueError
+        Invalid counts, or a resume checkpoint with other hyperparameters.
+    napari_deepsuperpixel.Cancelled
+        The progress callback or ``cancel_check`` stopped the run; the last
+        periodic checkpoint stays valid for ``resume``.
+    """
+    import torch
+
+    from ..nn.checkpoint import load_checkpoint, save_checkpoint
+    from ..nn.device import resolve_device
+
+    epochs, steps_per_epoch, checkpoint_every = int(epochs), int(steps_per_epoch), int(checkpoint_every)
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    out = Path(out) if out is not None else None
+    hp = dict(hyperparameters or {})
+    hp.update(epochs=epochs, steps_per_epoch=steps_per_epoch, seed=int(seed))
+
+    resume_path = None
+    if resume is True:
+        if out is None:
+            raise ValueError("resume=True needs out= (the checkpoint to continue)")
+        resume_path = out
+    elif resume not in (False, None):
+        resume_path = Path(resume)
+    if resume_path is not None and not resume_path.exists():
+        raise FileNotFoundError(f"nothing to resume: checkpoint {resume_path} does not exist")
+    if out is not None and out.exists() and not overwrite and resume_path != out:
+        raise FileExistsError(
+            f"checkpoint {out} already exists; use --overwrite (overwrite=True) to replace it "
+            "or --resume (resume=True) to continue it"
+        )
+
+    dev = resolve_device(device)
+    model.to(dev)
+    start_epoch, history = 0, []
+    if resume_path is not None:
+        ck = load_checkpoint(resume_path, method=method)
+        _check_resume_hparams(ck.hyperparameters, hp, set(resume_may_change), resume_path)
+        model.load_state_dict(ck.state_dict)
+        ts = ck.training_state or {}
+        if "optimizer" not in ts:
+            raise ValueError(
+                f"cannot resume from {resume_path}: it holds no optimizer state (an exported weights-only "
+                "file); resume from the training checkpoint instead"
+            )
+        optimizer.load_state_dict(ts["optimizer"])
+        if scheduler is not None and ts.get("scheduler") is not None:
+            scheduler.load_state_dict(ts["scheduler"])
+        start_epoch = int(ts.get("epoch", 0))
+        history = [float(v) for v in ts.get("loss_history", [])]
+
+    prog = Progress(progress, cancel_check=cancel_check)
+    total = epochs * steps_per_epoch
+    written: Optional[Path] = None
+    seconds: list = []
+
+    def save(epoch_done: int) -> None:
+        nonlocal written
+        if out is None:
+            return
+        ts = {
+            "epoch": epoch_done,
+            "loss_history": list(history),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "epoch_seconds": list(seconds),
+        }
+        # the first write obeys `overwrite`/`resume` (checked above); later writes replace our own file
+        written = save_checkpoint(out, method=method, state_dict=model.state_dict(), hyperparameters=hp,
+                                  training_state=ts, overwrite=True)
+
+    model.train()
+    for epoch in range(start_epoch, epochs):
+        prog.check()
+        torch.manual_seed(int(seed) * 100_003 + epoch)
+        rng = epoch_rng(seed, epoch)
+        t0 = time.perf_counter()
+        running = 0.0
+        for step in range(steps_per_epoch):
+            prog.check()
+            res = step_fn(StepContext(epoch, step, rng, dev))
+            loss, info = (res if isinstance(res, tuple) else (res, {}))
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"training diverged: loss is {loss.item()} at epoch {epoch + 1} step {step + 1}; "
+                    "lower the learning rate"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            lv = float(loss.detach())
+            running += lv
+            prog(epoch * steps_per_epoch + step + 1, total, "train", epoch=epoch + 1, loss=lv,
+                 **{k: float(v) for k, v in info.items()})
+        if scheduler is not None:
+            scheduler.step()
+        seconds.append(time.perf_counter() - t0)
+        history.append(running / steps_per_epoch)
+        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
+            save(epoch + 1)
+        prog(epoch + 1, epochs, "epoch", epoch=epoch + 1, loss=history[-1], seconds=seconds[-1])
+    if written is None and out is not None and start_epoch >= epochs:
+        # resumed a run that was already finished: nothing trained; copy it to `out` if that is new
+        if resume_path != out:
+            save(start_epoch)
+        written = out
+    model.eval()
+    return TrainResult(path=written, epochs_done=max(start_epoch, epochs), loss_history=history,
+                       epoch_seconds=seconds)
