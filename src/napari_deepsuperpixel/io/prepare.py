@@ -15,6 +15,9 @@ import numpy as np
 #: percentiles used by the robust ("percentile") normalisation
 DEFAULT_PERCENTILES = (1.0, 99.8)
 
+#: the longest last axis that ``channel_axis="auto"`` takes for channels
+MAX_AUTO_CHANNELS = 16
+
 NORMALIZE_CHOICES = ("auto", "percentile", "minmax", "dtype", "none")
 
 
@@ -62,8 +65,11 @@ def _resolve_channel_axis(image: np.ndarray, channel_axis) -> Optional[int]:
         if image.ndim == 2:
             return None
         if image.ndim == 3:
-            # (Y, X, 3|4) is colour; anything else is a (Z, Y, X) stack.
-            return 2 if image.shape[-1] in (3, 4) else None
+            # (Y, X, C) when the last axis is short (<= 16) and shorter than
+            # both others, e.g. RGB(A) or a few fluorescence channels;
+            # anything else, e.g. (5, 512, 512), is a (Z, Y, X) stack.
+            c = image.shape[-1]
+            return 2 if (c <= MAX_AUTO_CHANNELS and c < min(image.shape[:2])) else None
         return image.ndim - 1  # 4D: (Z, Y, X, C)
     ax = int(channel_axis)
     if not -image.ndim <= ax < image.ndim:
@@ -81,6 +87,7 @@ def prepare_image(
     normalize: str = "auto",
     percentiles: tuple = DEFAULT_PERCENTILES,
     keep_alpha: bool = False,
+    rgb: Optional[bool] = None,
 ) -> PreparedImage:
     """Validate and normalise an image for any method.
 
@@ -106,7 +113,13 @@ def prepare_image(
     percentiles : (float, float)
         Low and high percentiles for ``"percentile"``.
     keep_alpha : bool
-        Keep a fourth (alpha) channel of an RGBA image. Default drops it.
+        Keep the fourth channel of a 4-channel ``uint8`` image. By default such
+        an image is taken as RGBA and its alpha is dropped; 4-channel images of
+        other dtypes (e.g. 16-bit fluorescence) keep all four channels.
+    rgb : bool, optional
+        Whether 3 channels are RGB colour (methods working in CIELAB convert
+        them). Default: True for 3-channel uint8 or float images, False for
+        other dtypes (e.g. 3 fluorescence channels in uint16).
 
     Returns
     -------
@@ -165,10 +178,15 @@ def prepare_image(
         )
 
     n_ch = arr.shape[-1]
-    rgb = n_ch in (3, 4) and cax is not None
-    if n_ch == 4 and rgb and not keep_alpha:
-        arr = arr[..., :3]
+    if n_ch == 4 and cax is not None and arr.dtype == np.uint8 and not keep_alpha:
+        arr = arr[..., :3]  # RGBA: alpha dropped
         n_ch = 3
+    if rgb is None:
+        # 3 channels of uint8 or float are colour; 3 channels of 16-bit data are
+        # more likely fluorescence channels and are not converted to CIELAB.
+        rgb = n_ch == 3 and cax is not None and (arr.dtype == np.uint8 or arr.dtype.kind == "f")
+    elif rgb and n_ch != 3:
+        raise ValueError(f"rgb=True needs 3 colour channels (or RGBA), the image has {n_ch}")
 
     mode = normalize
     if mode == "auto":
@@ -176,7 +194,7 @@ def prepare_image(
 
     data = _normalise(arr, mode, percentiles)
     spatial = tuple(data.shape[:3]) if is_stack else tuple(data.shape[1:3])
-    return PreparedImage(data=np.ascontiguousarray(data), is_stack=is_stack, rgb=rgb and n_ch == 3,
+    return PreparedImage(data=np.ascontiguousarray(data), is_stack=is_stack, rgb=rgb,
                          spatial_shape=spatial)
 
 

@@ -1,0 +1,70 @@
+"""Connectivity post-processing: one component per label, small-segment merging."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_deepsuperpixel.postprocess import enforce_connectivity, merge_small_segments, split_components
+
+
+def assert_connected(labels):
+    for lab in np.unique(labels):
+        _, n = ndi.label(labels == lab)  # default structure = 4-connectivity
+        assert n == 1, f"label {lab} has {n} components"
+
+
+def test_split_disconnected_label():
+    lab = np.array([[1, 1, 2, 1], [2, 2, 2, 1], [1, 2, 1, 1]])
+    out = split_components(lab)
+    assert_connected(out)
+    assert out.dtype == np.int32 and out.min() == 1
+    # label 1 had 3 components: top-left pair, right column block, bottom-left pixel
+    assert out.max() == 4
+
+
+def test_diagonal_touch_is_not_connected_with_4_connectivity():
+    lab = np.array([[1, 0], [0, 1]])
+    assert enforce_connectivity(lab).max() == 4
+    assert enforce_connectivity(lab, connectivity=2).max() == 2
+
+
+def test_merge_small_into_most_similar_neighbour():
+    lab = np.ones((10, 10), int)
+    lab[:, 5:] = 2
+    lab[4:6, 4:6] = 3  # a 4-pixel segment between 1 and 2
+    feat = np.zeros((10, 10), float)
+    feat[:, 5:] = 10.0
+    feat[4:6, 4:6] = 9.0  # similar to segment 2
+    out = merge_small_segments(lab, min_size=5, features=feat)
+    assert out.max() == 2
+    assert out[4, 4] == out[0, 9] != out[0, 0]
+
+
+def test_merge_without_features_uses_longest_border():
+    lab = np.ones((6, 6), int)
+    lab[:, 3:] = 2
+    lab[0, 2:4] = 3  # touches 1 on one side, 2 on one side and along the top: equal borders
+    lab[5, 3] = 4   # touches 1 (left) and 2 (right and top): longest border with 2
+    out = merge_small_segments(lab, min_size=3)
+    assert out[5, 3] == out[5, 5]
+
+
+def test_enforce_connectivity_random_labels():
+    rng = np.random.default_rng(0)
+    lab = rng.integers(0, 5, size=(40, 50))
+    out = enforce_connectivity(lab, min_size=10, features=rng.random((40, 50, 3)))
+    assert_connected(out)
+    assert np.bincount(out.ravel())[1:].min() >= 10
+    assert set(np.unique(out)) == set(range(1, out.max() + 1))
+
+
+def test_min_size_larger_than_image_gives_one_segment():
+    lab = np.arange(16).reshape(4, 4)
+    out = enforce_connectivity(lab, min_size=100)
+    assert np.all(out == 1)
+
+
+@pytest.mark.parametrize("min_size", [0, 1])
+def test_no_merge_when_disabled(min_size):
+    lab = np.arange(16).reshape(4, 4)
+    assert enforce_connectivity(lab, min_size=min_size).max() == 16
