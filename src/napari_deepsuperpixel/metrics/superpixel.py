@@ -1,0 +1,622 @@
+r"""Superpixel metrics: ASA, undersegmentation errors, boundary recall/precision,
+explained variation, compactness and the number of segments.
+
+Notation: an image of :math:`N` pixels, a superpixel map with segments
+:math:`s \in S` and a ground-truth partition with segments :math:`g \in G`.
+Every distinct value of a label map is one segment (0 included: in a mask
+with 0 = background, the background is one ground-truth segment). Segments
+need not be connected.
+
+Several annotators
+------------------
+Functions that compare with ground truth accept one label map or a list of
+them (BSDS500 has about five annotators per image). The metric is computed
+for each (image, annotator) pair and then reduced with ``reduce``:
+``"mean"`` (default, the average over annotators, as in Stutz et al. 2018),
+``"worst"`` (the lowest ASA / recall / precision / F1, the highest error),
+``"best"`` (the opposite) or ``"none"`` (a list, one value per annotator).
+Averaging over a dataset is then the mean over images of these values, i.e.
+with ``"mean"`` every (image, annotator) pair of a dataset with the same
+number of annotators per image weighs the same.
+
+All functions are vectorised (contingency tables with :func:`numpy.bincount`)
+and take a few milliseconds on a 481x321 BSDS500 image.
+
+References
+----------
+.. [1] M.-Y. Liu, O. Tuzel, S. Ramalingam, R. Chellappa, "Entropy rate
+   superpixel segmentation", CVPR 2011 (achievable segmentation accuracy).
+.. [2] M. Van den Bergh, X. Boix, G. Roig, L. Van Gool, "SEEDS: superpixels
+   extracted via energy-driven sampling", IJCV 111, 2015 (corrected
+   undersegmentation error).
+.. [3] D. Stutz, A. Hermans, B. Leibe, "Superpixels: an evaluation of the
+   state-of-the-art", CVIU 166, 2018 (UE, BR, BP, EV, CO definitions and
+   averaging over annotators).
+.. [4] P. Neubert, P. Protzel, "Superpixel benchmark and comparison", Forum
+   Bildverarbeitung 2012 (undersegmentation error without the penalty for
+   large overlaps).
+.. [5] A. Schick, M. Fischer, R. Stiefelhagen, "Measuring and evaluating the
+   compactness of superpixels", ICPR 2012 (compactness).
+.. [6] A. P. Moore, S. J. D. Prince, J. Warrell, U. Mohammed, G. Jones,
+   "Superpixel lattices", CVPR 2008 (explained variation).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+
+REDUCE_CHOICES = ("mean", "worst", "best", "none")
+WINDOW_CHOICES = ("square", "disk")
+
+#: below this many (superpixel x ground-truth) cells the contingency is dense
+_DENSE_LIMIT = 1 << 24
+
+
+# ----------------------------------------------------------------- helpers
+def _check_labels(labels, name: str = "labels") -> np.ndarray:
+    a = np.asarray(labels)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2D (Y, X) label image, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+    if a.dtype == bool:
+        return a.astype(np.int64)
+    if not np.issubdtype(a.dtype, np.integer):
+        if np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+            return a.astype(np.int64)
+        raise ValueError(f"{name} must hold integer labels, got dtype {a.dtype}")
+    return a
+
+
+def _gt_list(gt, shape, name: str = "ground_truth") -> list:
+    if isinstance(gt, np.ndarray) and gt.ndim == 2:
+        gts = [gt]
+    elif isinstance(gt, np.ndarray) and gt.ndim == 3:
+        gts = list(gt)
+    else:
+        gts = list(gt) if isinstance(gt, (list, tuple)) else [gt]
+    if not gts:
+        raise ValueError(f"{name} is an empty list; pass at least one label map")
+    out = []
+    for k, g in enumerate(gts):
+        g = _check_labels(g, f"{name}[{k}]")
+        if g.shape != tuple(shape):
+            raise ValueError(
+                f"{name}[{k}] has shape {g.shape} but the superpixels have shape {tuple(shape)}; "
+                "they must be the same image size"
+            )
+        out.append(g)
+    return out
+
+
+def _compact(a: np.ndarray):
+    """Relabel to 0..n-1; returns (flat int64 labels, sizes)."""
+    flat = a.ravel()
+    lo, hi = int(flat.min()), int(flat.max())
+    if hi - lo < 4 * flat.size + 1024:  # small range: a lookup table is faster than unique
+        shifted = (flat - lo).astype(np.int64, copy=False)
+        counts = np.bincount(shifted, minlength=hi - lo + 1)
+        present = counts > 0
+        lut = np.cumsum(present) - 1
+        return lut[shifted], counts[present]
+    _, inv, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    return inv.astype(np.int64).ravel(), counts
+
+
+def contingency(labels, gt):
+    """Overlap table between two label maps (sparse triplets).
+
+    Parameters
+    ----------
+    labels, gt : (Y, X) integer arrays
+        Two label maps of the same shape.
+
+    Returns
+    -------
+    rows, cols, counts : numpy.ndarray
+        Non-zero entries :math:`n_{sg} = |s \\cap g|`, sorted by ``rows``
+        (the compacted segment index of ``labels``), then ``cols``.
+    size_s, size_g : numpy.ndarray
+        :math:`|s|` for each row index and :math:`|g|` for each column index.
+    """
+    a = _check_labels(labels, "labels")
+    b = _check_labels(gt, "ground_truth")
+    if a.shape != b.shape:
+        raise ValueError(f"label maps have different shapes {a.shape} and {b.shape}")
+    ia, size_s = _compact(a)
+    ib, size_g = _compact(b)
+    ng = size_g.size
+    key = ia * ng + ib
+    if size_s.size * ng <= _DENSE_LIMIT:
+        dense = np.bincount(key, minlength=size_s.size * ng)
+        nz = np.flatnonzero(dense)
+        counts = dense[nz]
+    else:
+        nz, counts = np.unique(key, return_counts=True)
+    return nz // ng, nz % ng, counts, size_s, size_g
+
+
+def _reduce(values: Sequence[float], reduce: str, higher_is_better: bool):
+    if reduce not in REDUCE_CHOICES:
+        raise ValueError(f"reduce must be one of {REDUCE_CHOICES}, got {reduce!r}")
+    v = np.asarray(values, float)
+    if reduce == "none":
+        return [float(x) for x in v]
+    if reduce == "mean":
+        return float(v.mean())
+    worst = reduce == "worst"
+    return float(v.min() if worst == higher_is_better else v.max())
+
+
+def _check_window(r, window):
+    if window not in WINDOW_CHOICES:
+        raise ValueError(f"window must be one of {WINDOW_CHOICES}, got {window!r}")
+    if not np.isscalar(r) or r < 0 or not np.isfinite(r):
+        raise ValueError(f"tolerance r must be a finite number >= 0 (pixels), got {r!r}")
+
+
+# -------------------------------------------------------------- region terms
+def _asa_pair(ia, size_s, gt) -> float:
+    """ASA of precompacted superpixels against one ground truth."""
+    ib, size_g = _compact(gt)
+    ng = size_g.size
+    key = ia * ng + ib
+    if size_s.size * ng <= _DENSE_LIMIT:
+        best = np.bincount(key, minlength=size_s.size * ng).reshape(size_s.size, ng).max(axis=1)
+        return float(best.sum()) / ia.size
+    nz, counts = np.unique(key, return_counts=True)
+    rows = nz // ng
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return float(np.maximum.reduceat(counts, starts).sum()) / ia.size
+
+
+def achievable_segmentation_accuracy(labels, ground_truth, *, reduce: str = "mean"):
+    r"""Achievable segmentation accuracy (ASA).
+
+    .. math:: \mathrm{ASA}(S, G) = \frac{1}{N} \sum_{s \in S} \max_{g \in G} |s \cap g|
+
+    The fraction of pixels labelled correctly when every superpixel takes the
+    ground-truth label it overlaps most: an upper bound on the accuracy of
+    any segmentation built from these superpixels. 1 is best.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+        Superpixels.
+    ground_truth : (Y, X) int array or list of them
+        One label map per annotator; every value (0 too) is a segment.
+    reduce : {"mean", "worst", "best", "none"}
+        How to combine several annotators (see the module docstring).
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Liu et al., CVPR 2011; Stutz et al., CVIU 2018.
+    """
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    ia, size_s = _compact(a)
+    return _reduce([_asa_pair(ia, size_s, g) for g in gts], reduce, True)
+
+
+def corrected_undersegmentation_error(labels, ground_truth, *, reduce: str = "mean"):
+    r"""Corrected undersegmentation error (CUE), ``1 - ASA``.
+
+    .. math:: \mathrm{CUE}(S, G) = \frac{1}{N} \sum_{s \in S}
+              |s \setminus \arg\max_{g} |s \cap g||  = 1 - \mathrm{ASA}(S, G)
+
+    Each superpixel is charged for the pixels outside the ground-truth
+    segment it overlaps most. 0 is best.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    ground_truth : (Y, X) int array or list of them
+    reduce : {"mean", "worst", "best", "none"}
+        ``"worst"`` takes the largest error.
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Van den Bergh et al., IJCV 2015; Stutz et al., CVIU 2018 (their
+    :math:`\mathrm{UE}` is this corrected form).
+    """
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    ia, size_s = _compact(a)
+    return _reduce([1.0 - _asa_pair(ia, size_s, g) for g in gts], reduce, False)
+
+
+def _ue_np_pair(ia, size_s, gt) -> float:
+    ib, size_g = _compact(gt)
+    ng = size_g.size
+    key = ia * ng + ib
+    if size_s.size * ng <= _DENSE_LIMIT:
+        dense = np.bincount(key, minlength=size_s.size * ng)
+        nz = np.flatnonzero(dense)
+        counts = dense[nz]
+    else:
+        nz, counts = np.unique(key, return_counts=True)
+    rows = nz // ng
+    return float(np.minimum(counts, size_s[rows] - counts).sum()) / ia.size
+
+
+def undersegmentation_error_np(labels, ground_truth, *, reduce: str = "mean"):
+    r"""Neubert–Protzel undersegmentation error.
+
+    .. math:: \mathrm{UE_{NP}}(S, G) = \frac{1}{N} \sum_{g \in G}
+              \sum_{s:\, s \cap g \neq \emptyset} \min(|s \cap g|,\ |s \setminus g|)
+
+    A superpixel overlapping a ground-truth segment is charged the smaller of
+    its part inside and its part outside that segment, so that a superpixel
+    that slightly leaks into a neighbour is not charged its whole area. 0 is
+    best.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    ground_truth : (Y, X) int array or list of them
+    reduce : {"mean", "worst", "best", "none"}
+        ``"worst"`` takes the largest error.
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Neubert & Protzel, Forum Bildverarbeitung 2012; Stutz et al., CVIU 2018.
+    """
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    ia, size_s = _compact(a)
+    return _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False)
+
+
+# ------------------------------------------------------------ boundary terms
+def boundary_map(labels) -> np.ndarray:
+    """Thin boundary pixels of a label map.
+
+    A pixel is a boundary pixel when its label differs from the pixel below
+    or the pixel to its right (4-connectivity, one side only), so that a
+    border between two segments is one pixel wide and lies on the top/left
+    segment. The image border is not a boundary.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+
+    Returns
+    -------
+    (Y, X) bool array
+    """
+    a = _check_labels(labels)
+    b = np.zeros(a.shape, bool)
+    b[:-1, :] |= a[:-1, :] != a[1:, :]
+    b[:, :-1] |= a[:, :-1] != a[:, 1:]
+    return b
+
+
+def _near(mask: np.ndarray, r: float, window: str) -> np.ndarray:
+    """Pixels within distance ``r`` of a True pixel of ``mask``."""
+    from scipy import ndimage as ndi
+
+    if not mask.any():
+        return np.zeros_like(mask)
+    if window == "square":
+        k = int(np.floor(r))
+        if k == 0:
+            return mask.copy()
+        return ndi.maximum_filter(mask.view(np.uint8), size=2 * k + 1, mode="constant").astype(bool)
+    dist = ndi.distance_transform_edt(~mask)
+    return dist <= r + 1e-9
+
+
+def _pr_pair(b_sp, near_sp, b_gt, r, window):
+    """(matched gt, total gt, matched sp, total sp) boundary pixel counts."""
+    n_gt = int(b_gt.sum())
+    n_sp = int(b_sp.sum())
+    hit_gt = int(np.count_nonzero(b_gt & near_sp))
+    hit_sp = int(np.count_nonzero(b_sp & _near(b_gt, r, window))) if n_sp else 0
+    return hit_gt, n_gt, hit_sp, n_sp
+
+
+def _ratio(num, den):
+    return 1.0 if den == 0 else num / den
+
+
+def _f1(p, r):
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def _boundary_scores(labels, ground_truth, r, window):
+    _check_window(r, window)
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    b_sp = boundary_map(a)
+    near_sp = _near(b_sp, r, window)
+    out = []
+    for g in gts:
+        hg, ng, hs, ns = _pr_pair(b_sp, near_sp, boundary_map(g), r, window)
+        out.append((_ratio(hg, ng), _ratio(hs, ns)))
+    return out
+
+
+def boundary_recall(labels, ground_truth, *, r: float = 2, window: str = "square",
+                    reduce: str = "mean"):
+    r"""Boundary recall with tolerance ``r``.
+
+    .. math:: \mathrm{BR}(S, G) = \frac{|\{p \in B(G) : d(p, B(S)) \le r\}|}{|B(G)|}
+
+    The fraction of ground-truth boundary pixels :math:`B(G)` that have a
+    superpixel boundary pixel within distance ``r`` (boundaries from
+    :func:`boundary_map`). 1 is best. An image whose ground truth has no
+    boundary (one segment) scores 1 (nothing to recall).
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    ground_truth : (Y, X) int array or list of them
+    r : float
+        Tolerance in pixels (default 2, as in Stutz et al. and Eliasof et al.).
+    window : {"square", "disk"}
+        ``"square"``: the Chebyshev distance, i.e. a ``(2r+1) x (2r+1)``
+        window around each boundary pixel (Stutz et al.'s benchmark);
+        ``"disk"``: the Euclidean distance, a disk of radius ``r``.
+    reduce : {"mean", "worst", "best", "none"}
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Martin, Fowlkes, Malik, TPAMI 2004; Stutz et al., CVIU 2018.
+    """
+    return _reduce([rc for rc, _ in _boundary_scores(labels, ground_truth, r, window)], reduce, True)
+
+
+def boundary_precision(labels, ground_truth, *, r: float = 2, window: str = "square",
+                       reduce: str = "mean"):
+    r"""Boundary precision with tolerance ``r``.
+
+    .. math:: \mathrm{BP}(S, G) = \frac{|\{p \in B(S) : d(p, B(G)) \le r\}|}{|B(S)|}
+
+    The fraction of superpixel boundary pixels that have a ground-truth
+    boundary pixel within distance ``r``. 1 is best; a map with a single
+    segment (no boundary) scores 1 (no false boundary).
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    ground_truth : (Y, X) int array or list of them
+    r : float
+        Tolerance in pixels (default 2).
+    window : {"square", "disk"}
+        See :func:`boundary_recall`.
+    reduce : {"mean", "worst", "best", "none"}
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Martin, Fowlkes, Malik, TPAMI 2004; Stutz et al., CVIU 2018.
+    """
+    return _reduce([pr for _, pr in _boundary_scores(labels, ground_truth, r, window)], reduce, True)
+
+
+def boundary_f1(labels, ground_truth, *, r: float = 2, window: str = "square",
+                reduce: str = "mean"):
+    r"""Boundary F-measure, the harmonic mean of :func:`boundary_precision`
+    and :func:`boundary_recall`.
+
+    .. math:: F = \frac{2\,\mathrm{BP}\,\mathrm{BR}}{\mathrm{BP} + \mathrm{BR}}
+
+    Computed per annotator, then reduced (0 when both are 0).
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    ground_truth : (Y, X) int array or list of them
+    r : float
+        Tolerance in pixels (default 2).
+    window : {"square", "disk"}
+    reduce : {"mean", "worst", "best", "none"}
+
+    Returns
+    -------
+    float, or list of float for ``reduce="none"``
+
+    References
+    ----------
+    Gaur & Manjunath, IEEE TIP 2020 (boundary F1 vs number of superpixels).
+    """
+    return _reduce([_f1(p, rc) for rc, p in _boundary_scores(labels, ground_truth, r, window)],
+                   reduce, True)
+
+
+# --------------------------------------------------------- intrinsic terms
+def explained_variation(labels, image) -> float:
+    r"""Explained variation (EV).
+
+    .. math:: \mathrm{EV}(S) = \frac{\sum_{s \in S} |s|\, \lVert \mu_s - \mu \rVert^2}
+              {\sum_{p} \lVert x_p - \mu \rVert^2}
+
+    where :math:`x_p` is the colour of pixel :math:`p`, :math:`\mu` the mean
+    colour of the image and :math:`\mu_s` that of superpixel :math:`s`; the
+    squared norm sums over channels. The fraction of the image's variance
+    captured by replacing each pixel with its superpixel mean. 1 is best. A
+    constant image scores 1.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+    image : (Y, X) or (Y, X, C) array
+        Pixel values in the space of choice (e.g. RGB in [0, 1] or Lab); EV
+        is invariant to a global scaling of the values.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    Moore et al., CVPR 2008; Stutz et al., CVIU 2018.
+    """
+    a = _check_labels(labels)
+    x = np.asarray(image, dtype=np.float64)
+    if x.shape[:2] != a.shape or x.ndim not in (2, 3):
+        raise ValueError(f"image of shape {x.shape} does not match labels of shape {a.shape}")
+    x = x.reshape(a.size, -1)
+    idx, sizes = _compact(a)
+    mu = x.mean(axis=0)
+    total = float(((x - mu) ** 2).sum())
+    if total == 0.0:
+        return 1.0
+    explained = 0.0
+    for c in range(x.shape[1]):
+        means = np.bincount(idx, weights=x[:, c], minlength=sizes.size) / sizes
+        explained += float((sizes * (means - mu[c]) ** 2).sum())
+    return explained / total
+
+
+def perimeters(labels) -> tuple:
+    """Area and perimeter of every segment.
+
+    The perimeter is the number of unit pixel edges that separate the
+    segment from another segment or from the image border.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+
+    Returns
+    -------
+    areas, perims : numpy.ndarray
+        One entry per distinct label, in increasing label order.
+    """
+    a = _check_labels(labels)
+    idx, sizes = _compact(a)
+    idx = idx.reshape(a.shape)
+    n = sizes.size
+    per = np.zeros(n, np.int64)
+    dv = idx[:-1, :] != idx[1:, :]
+    dh = idx[:, :-1] != idx[:, 1:]
+    for sel in (idx[:-1, :][dv], idx[1:, :][dv], idx[:, :-1][dh], idx[:, 1:][dh],
+                idx[0, :], idx[-1, :], idx[:, 0], idx[:, -1]):
+        per += np.bincount(sel.ravel(), minlength=n)
+    return sizes, per
+
+
+def compactness(labels) -> float:
+    r"""Compactness (CO) of Schick et al.
+
+    .. math:: \mathrm{CO}(S) = \sum_{s \in S} \frac{|s|}{N}\, \frac{4 \pi A(s)}{P(s)^2}
+
+    The area-weighted isoperimetric quotient of the superpixels, with area
+    :math:`A(s) = |s|` and perimeter :math:`P(s)` the number of unit pixel
+    edges on the segment's border, the image border included (see
+    :func:`perimeters`). Higher is more compact. Schick et al. do not fix a
+    discrete perimeter; with this edge count a square scores
+    :math:`\pi/4 \approx 0.785` whatever its size, a 1-pixel-wide line of
+    length :math:`L` scores :math:`4 \pi L / (2L + 2)^2`.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    Schick, Fischer, Stiefelhagen, ICPR 2012; Stutz et al., CVIU 2018.
+    """
+    areas, per = perimeters(labels)
+    q = 4.0 * np.pi * areas / per.astype(float) ** 2
+    return float((areas * q).sum() / areas.sum())
+
+
+def n_segments(labels) -> int:
+    """Number of distinct labels (segments) in a label map.
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+
+    Returns
+    -------
+    int
+    """
+    return int(_compact(_check_labels(labels))[1].size)
+
+
+# ----------------------------------------------------------------- all at once
+def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window: str = "square",
+                       reduce: str = "mean") -> dict:
+    """All superpixel metrics of one image at once (shares the work).
+
+    Parameters
+    ----------
+    labels : (Y, X) int array
+        Superpixels.
+    ground_truth : (Y, X) int array or list of them
+        One label map per annotator.
+    image : (Y, X) or (Y, X, C) array, optional
+        Needed for ``ev`` (explained variation); omitted otherwise.
+    r : float
+        Boundary tolerance in pixels (default 2).
+    window : {"square", "disk"}
+        Boundary tolerance window (see :func:`boundary_recall`).
+    reduce : {"mean", "worst", "best"}
+        How to combine annotators ("none" is not accepted here).
+
+    Returns
+    -------
+    dict
+        ``n_segments``, ``asa``, ``ue`` (corrected, 1 - ASA), ``ue_np``,
+        ``br``, ``bp``, ``bf1``, ``co`` and, with ``image``, ``ev``.
+    """
+    if reduce == "none":
+        raise ValueError("superpixel_metrics needs one number per metric; use reduce='mean', 'worst' or 'best'")
+    _check_window(r, window)
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    ia, size_s = _compact(a)
+    asa = [_asa_pair(ia, size_s, g) for g in gts]
+    b_sp = boundary_map(a)
+    near_sp = _near(b_sp, r, window)
+    rec, prec, f1 = [], [], []
+    for g in gts:
+        hg, ng, hs, ns = _pr_pair(b_sp, near_sp, boundary_map(g), r, window)
+        rc, pr = _ratio(hg, ng), _ratio(hs, ns)
+        rec.append(rc)
+        prec.append(pr)
+        f1.append(_f1(pr, rc))
+    out = {
+        "n_segments": int(size_s.size),
+        "asa": _reduce(asa, reduce, True),
+        "ue": _reduce([1.0 - v for v in asa], reduce, False),
+        "ue_np": _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False),
+        "br": _reduce(rec, reduce, True),
+        "bp": _reduce(prec, reduce, True),
+        "bf1": _reduce(f1, reduce, True),
+        "co": compactness(a),
+    }
+    if image is not None:
+        out["ev"] = explained_variation(a, image)
+    return out
+
+
+GroundTruth = Union[np.ndarray, Sequence[np.ndarray]]
