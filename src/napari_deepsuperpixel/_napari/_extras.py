@@ -1,0 +1,95 @@
+"""Turn a Result's extras into napari layer data tuples (pure numpy, no Qt).
+
+Keys used: ``embedding`` (``(Y, X, D)`` features, shown as a PCA-to-RGB
+image), ``reconstruction`` (an image, e.g. SuperAE's output) and ``contours``
+(boundary strength). For a stack the core stores lists (one per slice); they
+are stacked when the slices agree in shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def embedding_to_rgb(emb: np.ndarray, *, max_samples: int = 20000, seed: int = 0) -> np.ndarray:
+    """Project per-pixel embeddings to RGB with PCA (first three components).
+
+    Parameters
+    ----------
+    emb : numpy.ndarray
+        ``(..., D)`` embeddings (any leading spatial shape).
+    max_samples : int
+        Pixels sampled to fit the PCA (the projection is applied to all).
+    seed : int
+        Seed of the pixel sample.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        ``(..., 3)`` in ``[0, 1]``: each component mapped from its 1st-99th
+        percentile; missing components (``D < 3``) are zero. The sign of each
+        component is fixed so that its largest-magnitude loading is positive,
+        which keeps colours stable from run to run.
+    """
+    e = np.asarray(emb, np.float64)
+    shape = e.shape[:-1]
+    x = e.reshape(-1, e.shape[-1])
+    mean = x.mean(0)
+    rng = np.random.default_rng(seed)
+    sample = x if len(x) <= max_samples else x[rng.choice(len(x), max_samples, replace=False)]
+    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
+    comps = vt[:3]
+    signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])
+    comps = comps * signs[:, None]
+    proj = (x - mean) @ comps.T
+    out = np.zeros((len(x), 3), np.float32)
+    for c in range(proj.shape[1]):
+        lo, hi = np.percentile(proj[:, c], [1, 99])
+        out[:, c] = np.clip((proj[:, c] - lo) / (hi - lo), 0, 1) if hi > lo else 0.0
+    return out.reshape(*shape, 3)
+
+
+def _stack(v):
+    if isinstance(v, list):
+        arrs = [np.asarray(a) for a in v]
+        if len({a.shape for a in arrs}) != 1:
+            return None
+        return np.stack(arrs)
+    return np.asarray(v)
+
+
+def extras_to_layers(extras: dict) -> list:
+    """Layer data tuples for the extras present in ``extras``.
+
+    Parameters
+    ----------
+    extras : dict
+        ``Result.extras`` from :func:`~napari_deepsuperpixel.segment_result`.
+
+    Returns
+    -------
+    list of tuple
+        ``(data, meta, "image")`` with ``meta["name"]`` a suffix
+        (``"embedding"``, ``"reconstruction"``, ``"contours"``) that the
+        widget prefixes with the input layer's name. Extras that are absent,
+        not numeric or ragged across slices are skipped.
+    """
+    out = []
+    if extras.get("embedding") is not None:
+        emb = _stack(extras["embedding"])
+        if emb is not None and emb.ndim >= 3 and np.issubdtype(emb.dtype, np.number):
+            out.append((embedding_to_rgb(emb), {"name": "embedding", "rgb": True, "visible": False}, "image"))
+    if extras.get("reconstruction") is not None:
+        rec = _stack(extras["reconstruction"])
+        if rec is not None and np.issubdtype(rec.dtype, np.number):
+            rgb = rec.ndim >= 3 and rec.shape[-1] == 3
+            if rec.ndim >= 3 and rec.shape[-1] == 1:
+                rec = rec[..., 0]
+            out.append((np.clip(rec, 0, 1).astype(np.float32) if rgb else rec.astype(np.float32),
+                        {"name": "reconstruction", "rgb": rgb, "visible": False}, "image"))
+    if extras.get("contours") is not None:
+        con = _stack(extras["contours"])
+        if con is not None and np.issubdtype(con.dtype, np.number):
+            out.append((con.astype(np.float32), {"name": "contours", "colormap": "magma",
+                                                  "blending": "additive"}, "image"))
+    return out

@@ -1,0 +1,291 @@
+"""The "Superpixels & segmentation" dock widget: one method picker, a generated parameter panel.
+
+No algorithm code here: the widget builds a :class:`~._workers.SegmentJob`,
+runs :func:`~._workers.run_segment_job` in a napari ``thread_worker`` and adds
+what comes back as layers.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    Label,
+    ProgressBar,
+    PushButton,
+    Select,
+    SpinBox,
+)
+from superqt.utils import ensure_main_thread
+
+from ._param_panel import ParamPanel
+from ._presets import PRESETS, has_granularity, preset_values
+
+
+class SegmentWidget(Container):
+    """Run any registered method on an Image layer (or several layers as channels).
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        Injected by napari.
+
+    Notes
+    -----
+    * The result is a Labels layer named ``"<image> <method>"`` with the input
+      layer's ``scale`` and ``translate``; running again replaces it unless
+      *keep previous results* is ticked. Its ``features`` hold area, centroid
+      and mean raw intensity per segment.
+    * A stack (ZYX or TYX) runs slice by slice with per-slice progress; tick
+      *only the displayed slice* to segment the slice the viewer shows.
+    * An RGB layer is colour. napari opens a multichannel file with
+      ``channel_axis`` as one layer per channel: tick *use several layers as
+      channels* and select them to segment them together.
+    """
+
+    def __init__(self, napari_viewer):
+        from ..io.prepare import NORMALIZE_CHOICES
+        from ..nn.device import available_devices
+
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self._worker = None
+        self._cancel_event = threading.Event()
+        self._last_job = None
+
+        choices = self._method_choices()
+        if not choices:
+            raise RuntimeError(f"no usable method is registered: {self.unavailable}")
+        names = [name for _, name in choices]
+        self.method = ComboBox(label="method", choices=self._method_choices,
+                               value="slic" if "slic" in names else names[0],
+                               tooltip="The algorithm; its parameters appear below")
+        self.about = Label(label="")
+        self.image = ComboBox(label="image", choices=self._image_layers,
+                              tooltip="Image layer to segment (RGB, grayscale, 16-bit, stacks)")
+        self.as_channels = CheckBox(text="use several layers as channels", value=False,
+                                    tooltip="For a multichannel image opened with channel_axis "
+                                            "(one layer per channel): select the channel layers")
+        self.channels = Select(label="channels", choices=self._image_layers, visible=False)
+        self.slice_only = CheckBox(text="only the displayed slice", value=False,
+                                   tooltip="For a stack: segment only the slice shown in the viewer")
+        self.preset = ComboBox(label="granularity", choices=list(PRESETS),
+                               tooltip="default: the method's defaults; coarse/fine: fewer/more segments")
+        self.params = ParamPanel(label="")
+        self.advanced = CheckBox(text="show advanced parameters", value=False)
+        self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1,
+                            tooltip="Random seed; the same seed gives the same result on CPU")
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()],
+                               tooltip="Where deep methods run ('auto': GPU if available); "
+                                       "classical methods always run on the CPU")
+        self.normalize = ComboBox(label="normalize", choices=list(NORMALIZE_CHOICES),
+                                  tooltip="auto: uint8 by dtype, anything else by 1-99.8 percentiles")
+        self.keep = CheckBox(text="keep previous results", value=False,
+                             tooltip="Add a new layer instead of replacing the previous result")
+        self.add_extras = CheckBox(text="add extra layers (embedding, reconstruction, contours)",
+                                   value=False)
+        self.run_button = PushButton(text="Run")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
+        self.status = Label(label="")
+        self.extend([self.method, self.about, self.image, self.as_channels, self.channels,
+                     self.slice_only, self.preset, self.params, self.advanced, self.seed,
+                     self.device, self.normalize, self.keep, self.add_extras, self.run_button,
+                     self.cancel_button, self.progress, self.status])
+
+        self.method.changed.connect(self._on_method)
+        self.preset.changed.connect(self._on_preset)
+        self.advanced.changed.connect(self.params.show_advanced)
+        self.as_channels.changed.connect(self._on_as_channels)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.viewer.layers.events.inserted.connect(self.reset_choices)
+        self.viewer.layers.events.removed.connect(self.reset_choices)
+        self._on_method(self.method.value)
+
+    # -- choices and method switching -------------------------------------------------
+    def _method_choices(self, _widget=None):
+        from .. import list_methods
+
+        out, self.unavailable = [], {}
+        for m in list_methods():
+            try:
+                m.parameters  # imports the parameter class (not the runner)
+            except Exception as err:  # a broken optional method must not break the widget
+                self.unavailable[m.name] = f"{type(err).__name__}: {err}"
+                continue
+            out.append((f"{m.name} ({m.kind})", m.name))
+        return out
+
+    def _image_layers(self, _widget=None):
+        from napari.layers import Image
+
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
+
+    def _on_method(self, name) -> None:
+        from .. import get_method
+
+        info = get_method(name)
+        self.about.value = info.description
+        self.about.tooltip = info.description
+        self.params.set_parameters(info.parameters)
+        n_adv = self.params.n_advanced
+        self.advanced.text = f"show advanced parameters ({n_adv})"
+        self.advanced.visible = n_adv > 0
+        self.preset.enabled = has_granularity(info.parameters)
+        self.preset.value = "default"
+        self.device.enabled = info.uses_torch
+
+    def _on_preset(self, preset) -> None:
+        from .. import get_method
+
+        self.params.set_values(preset_values(get_method(self.method.value).parameters, preset))
+
+    def _on_as_channels(self, on) -> None:
+        self.channels.visible = bool(on)
+        self.image.enabled = not on
+
+    # -- running -------------------------------------------------------------------------
+    def _input_layers(self) -> list:
+        if self.as_channels.value:
+            layers = list(self.channels.value)
+            if not layers:
+                raise ValueError("select the channel layers in 'channels' (or untick 'use several layers')")
+            if any(layer.rgb for layer in layers):
+                raise ValueError("RGB layers cannot be combined as channels; untick 'use several layers'")
+            shapes = {tuple(layer.data.shape) for layer in layers}
+            if len(shapes) != 1:
+                raise ValueError(f"channel layers must have the same shape, got {sorted(shapes)}")
+            return layers
+        layer = self.image.value
+        if layer is None:
+            raise ValueError("no Image layer: open an image or add one from File > Open Sample")
+        return [layer]
+
+    def make_job(self):
+        """Build the :class:`~._workers.SegmentJob` from the current widget values.
+
+        Returns
+        -------
+        job : SegmentJob
+        layer : napari.layers.Image
+            The (first) input layer, whose name/scale/translate the result takes.
+
+        Raises
+        ------
+        ValueError
+            With a message saying what to change (no layer, bad parameter...).
+        """
+        from .. import get_method
+        from .._types import build_params
+        from ._workers import SegmentJob
+
+        layers = self._input_layers()
+        layer = layers[0]
+        info = get_method(self.method.value)
+        values = self.params.values()
+        build_params(info.params_cls, info.name, values)  # validate now, on the GUI thread
+        n_spatial = layer.data.ndim - (1 if layer.rgb else 0)
+        index = None
+        if self.slice_only.value and n_spatial > 2:
+            point = layer.world_to_data(self.viewer.dims.point)
+            lead = n_spatial - 2
+            index = tuple(int(min(max(round(point[i]), 0), layer.data.shape[i] - 1)) for i in range(lead))
+        elif n_spatial > 3:
+            raise ValueError(
+                f"layer {layer.name!r} has {n_spatial} spatial/time dimensions; at most 3 (ZYX or TYX) "
+                "run slice by slice. Tick 'only the displayed slice' or select a time point first."
+            )
+        job = SegmentJob(datas=[lay.data for lay in layers], rgb=bool(layer.rgb), method=info.name,
+                         params=values, seed=int(self.seed.value),
+                         device=self.device.value if info.uses_torch else "cpu",
+                         normalize=self.normalize.value, index=index, extras=bool(self.add_extras.value))
+        return job, layer
+
+    def run(self):
+        """Start the selected method in a worker thread (what the Run button does).
+
+        Returns
+        -------
+        worker or None
+            The started ``FunctionWorker``; ``None`` when the inputs are invalid
+            (the status line then says what to change).
+        """
+        from napari.qt.threading import create_worker
+
+        from ._workers import ProgressThrottle, run_segment_job
+
+        if self._worker is not None:
+            return None
+        try:
+            job, layer = self.make_job()
+        except ValueError as err:
+            self.status.value = f"⚠ {err}"
+            return None
+        self._cancel_event = threading.Event()
+        self.progress.max, self.progress.value = 1, 0
+        self.status.value = f"running {job.method}..."
+        worker = create_worker(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
+                               cancel_check=self._cancel_event.is_set, _start_thread=False,
+                               _ignore_errors=True)
+        worker.returned.connect(lambda out: self._on_returned(out, job, layer))
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.run_button.enabled = False
+        self.cancel_button.enabled = True
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Ask the running method to stop at its next progress report."""
+        if self._worker is not None:
+            self._cancel_event.set()
+            self.status.value = "cancelling..."
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress."""
+        return self._worker is not None
+
+    @ensure_main_thread
+    def _on_progress(self, ev) -> None:
+        if self._worker is None:
+            return
+        self.progress.max = max(int(ev.total), 1)
+        self.progress.value = min(int(ev.step), self.progress.max)
+        bits = [ev.stage] if ev.stage else []
+        if "n_slices" in ev.info:
+            bits.append(f"slice {ev.info.get('slice', 0) + 1}/{ev.info['n_slices']}")
+        if "loss" in ev.info:
+            bits.append(f"loss {float(ev.info['loss']):.4g}")
+        if not self._cancel_event.is_set():
+            self.status.value = f"{ev.step}/{ev.total} " + ", ".join(bits)
+
+    def _on_returned(self, out, job, layer) -> None:
+        from ._layers import add_result_layers
+
+        labels_layer = add_result_layers(self.viewer, out, job, layer, keep=bool(self.keep.value))
+        self.progress.value = self.progress.max
+        self.status.value = (f"{labels_layer.name}: {len(out['features']['label'])} segments "
+                             f"in {out['seconds']:.1f} s")
+
+    def _on_errored(self, err) -> None:
+        from .. import Cancelled
+
+        if isinstance(err, Cancelled):
+            self.status.value = "cancelled"
+            self.progress.value = 0
+            return
+        from napari.utils.notifications import show_error
+
+        self.status.value = f"⚠ {type(err).__name__}: {err}"
+        show_error(f"Segmentation failed: {err}")
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.run_button.enabled = True
+        self.cancel_button.enabled = False

@@ -1,0 +1,188 @@
+"""npe2 reader for BSDS500 files.
+
+* a ground-truth ``.mat`` (variable ``groundTruth``) opens as one Labels layer
+  per annotator, named ``"<image id> annotator <k>"``;
+* a ``ucm2`` ``.mat`` opens as an Image layer of boundary strength at pixel
+  resolution (see :func:`ucm_to_pixels`);
+* a ``segs`` ``.mat`` (what :mod:`._writer` and the MATLAB benchmark use)
+  opens as one Labels layer per segmentation;
+* a BSDS image (``.jpg``) inside a BSDS folder (``.../images/...`` next to
+  ``.../groundTruth/...``) opens together with its ground truth.
+
+Every other file gives ``None`` so that napari tries another reader; the
+reader getter never raises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+
+
+def _mat_kind(path: Path):
+    """Cheaply identify a BSDS ``.mat`` by its variable names (no data loaded)."""
+    from scipy.io import whosmat
+
+    try:
+        names = {name: cls for name, _shape, cls in whosmat(str(path))}
+    except Exception:  # not a MATLAB file, v7.3/HDF5, truncated...
+        return None
+    if names.get("groundTruth") == "cell":
+        return "groundTruth"
+    if names.get("segs") == "cell":
+        return "segs"
+    if "ucm2" in names and names["ucm2"] in ("double", "single"):
+        return "ucm2"
+    return None
+
+
+def find_ground_truth(image_path) -> Path | None:
+    """Return the BSDS ground-truth ``.mat`` of an image file, or ``None``.
+
+    Parameters
+    ----------
+    image_path : str or Path
+        An image inside a BSDS folder: ``<root>/data/images/<split>/<id>.jpg``
+        (BSDS500) or ``<root>/images/<id>.jpg`` (the benchmark's test folder).
+
+    Returns
+    -------
+    Path or None
+        The path with its last ``images`` component replaced by
+        ``groundTruth`` and the suffix by ``.mat``, when that file exists.
+    """
+    p = Path(image_path)
+    parts = list(p.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            cand = Path(*parts[:i], "groundTruth", *parts[i + 1:-1], p.stem + ".mat")
+            return cand if cand.is_file() else None
+    return None
+
+
+def ucm_to_pixels(ucm2: np.ndarray) -> np.ndarray:
+    """Boundary strength per pixel from a BSDS ``ucm2`` map.
+
+    Parameters
+    ----------
+    ucm2 : numpy.ndarray
+        The ``(2H+1, 2W+1)`` "doubled" ultrametric contour map stored in BSDS
+        ``ucm2`` files (pixels at odd indices, boundaries between them at
+        even indices).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        ``(H, W)`` map ``ucm2[2::2, 2::2]``, the same sampling the BSDS
+        MATLAB code uses (``ucm2(3:2:end, 3:2:end)``) so that it lies on the
+        image grid. A map that is not of odd-by-odd shape is returned as is.
+    """
+    u = np.asarray(ucm2, dtype=np.float32)
+    if u.ndim == 2 and u.shape[0] % 2 == 1 and u.shape[1] % 2 == 1 and min(u.shape) >= 3:
+        return np.ascontiguousarray(u[2::2, 2::2])
+    return u
+
+
+def read_bsds_mat(path) -> list:
+    """Read a BSDS ``.mat`` file as napari layer data tuples.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``groundTruth``, ``segs`` or ``ucm2`` file.
+
+    Returns
+    -------
+    list of tuple
+        ``(data, meta, layer_type)`` tuples: Labels for ``groundTruth``
+        (one per annotator; only the first is visible) and ``segs``, one
+        Image for ``ucm2``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not one of these BSDS kinds.
+    """
+    from scipy.io import loadmat
+
+    path = Path(path)
+    kind = _mat_kind(path)
+    if kind is None:
+        raise ValueError(f"{path} is not a BSDS groundTruth, segs or ucm2 .mat file")
+    m = loadmat(str(path))
+    stem = path.stem
+    if kind == "ucm2":
+        data = ucm_to_pixels(m["ucm2"])
+        return [(data, {"name": f"{stem} ucm2", "colormap": "magma", "blending": "additive",
+                        "metadata": {"source": str(path)}}, "image")]
+    cells = m[kind].ravel()
+    out = []
+    for k, cell in enumerate(cells):
+        if kind == "groundTruth":
+            seg = cell["Segmentation"][0, 0]
+            name = f"{stem} annotator {k + 1}"
+        else:
+            seg = cell
+            name = f"{stem} seg {k + 1}"
+        meta = {"name": name, "visible": k == 0, "opacity": 0.6,
+                "metadata": {"source": str(path), "index": k}}
+        out.append((np.asarray(seg).astype(np.int32), meta, "labels"))
+    return out
+
+
+def read_bsds_image(path) -> list:
+    """Read a BSDS image plus, when found, its ground truth (see :func:`find_ground_truth`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+
+    Returns
+    -------
+    list of tuple
+        The Image layer tuple followed by the ground-truth Labels tuples.
+    """
+    from ..io.files import read_image
+
+    path = Path(path)
+    img = read_image(path)
+    rgb = img.ndim == 3 and img.shape[-1] in (3, 4)
+    layers = [(img, {"name": path.stem, "rgb": rgb}, "image")]
+    gt = find_ground_truth(path)
+    if gt is not None:
+        layers.extend(read_bsds_mat(gt))
+    return layers
+
+
+def get_reader(path):
+    """npe2 ``get_reader`` hook: a reader function for BSDS files, else ``None``.
+
+    Parameters
+    ----------
+    path : str or list of str
+        What napari asks about; only a single path is handled.
+
+    Returns
+    -------
+    callable or None
+        A function ``path -> list of layer data tuples``; ``None`` for any
+        file this plugin does not understand (never raises).
+    """
+    try:
+        if isinstance(path, (list, tuple)):
+            if len(path) != 1:
+                return None
+            path = path[0]
+        p = Path(str(path))
+        suffix = p.suffix.lower()
+        if suffix == ".mat":
+            return read_bsds_mat if p.is_file() and _mat_kind(p) is not None else None
+        if suffix in IMAGE_SUFFIXES and p.is_file() and find_ground_truth(p) is not None:
+            return read_bsds_image
+    except Exception:
+        return None
+    return None

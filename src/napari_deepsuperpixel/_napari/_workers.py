@@ -1,0 +1,136 @@
+"""The work a widget hands to a ``thread_worker``: napari-free, so it is testable alone.
+
+:func:`run_segment_job` turns layer data into an image, calls
+:func:`napari_deepsuperpixel.segment_result` and prepares everything the GUI
+thread only has to add as layers (labels, per-segment features, extra layers).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class SegmentJob:
+    """Everything one segmentation run needs (built on the GUI thread, run on a worker).
+
+    Attributes
+    ----------
+    datas : list
+        Layer data arrays (possibly lazy, e.g. dask); several = channels.
+    rgb : bool
+        Whether the single layer is RGB(A) (its last axis holds colour).
+    method, params, seed, device, normalize
+        Passed to :func:`~napari_deepsuperpixel.segment_result`.
+    index : tuple of int, optional
+        Leading indices selecting the displayed 2D slice, or ``None`` for all data.
+    extras : bool
+        Whether to prepare extra layers (embedding, reconstruction, contours).
+    """
+
+    datas: list
+    rgb: bool
+    method: str
+    params: dict = field(default_factory=dict)
+    seed: int = 0
+    device: str = "auto"
+    normalize: str = "auto"
+    index: Optional[tuple] = None
+    extras: bool = False
+
+
+def job_image(job: SegmentJob) -> tuple[np.ndarray, Optional[int]]:
+    """Materialise the job's image and its channel axis.
+
+    Parameters
+    ----------
+    job : SegmentJob
+
+    Returns
+    -------
+    image : numpy.ndarray
+        Spatial axes first, channels (if any) last.
+    channel_axis : int or None
+        ``-1`` for RGB or several layers, else ``None``.
+
+    Raises
+    ------
+    ValueError
+        If several layers differ in shape or are RGB.
+    """
+    arrays = []
+    for d in job.datas:
+        a = np.asarray(d[job.index] if job.index else d)
+        arrays.append(a)
+    if len(arrays) == 1:
+        return arrays[0], (-1 if job.rgb else None)
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"layers used as channels must have the same shape, got {sorted(shapes)}")
+    return np.stack(arrays, axis=-1), -1
+
+
+def run_segment_job(job: SegmentJob, progress: Optional[Callable] = None,
+                    cancel_check: Optional[Callable[[], bool]] = None) -> dict:
+    """Run one segmentation (call it from a worker thread).
+
+    Parameters
+    ----------
+    job : SegmentJob
+    progress : callable, optional
+        Receives :class:`~napari_deepsuperpixel.ProgressEvent` objects.
+    cancel_check : callable, optional
+        Returns True to stop; the run then raises
+        :class:`~napari_deepsuperpixel.Cancelled`.
+
+    Returns
+    -------
+    dict
+        ``labels`` (int32), ``features`` (per-segment table, mean intensity
+        of the raw image), ``layers`` (extra layer data tuples), ``seconds``
+        and ``result`` (the :class:`~napari_deepsuperpixel.Result`).
+    """
+    from .. import segment_result
+    from ._extras import extras_to_layers
+    from ._features import segment_table
+
+    t0 = time.perf_counter()
+    image, cax = job_image(job)
+    res = segment_result(image, job.method, seed=job.seed, device=job.device, progress=progress,
+                         cancel_check=cancel_check, channel_axis=cax, normalize=job.normalize,
+                         **job.params)
+    labels = np.asarray(res.labels, np.int32)
+    raw = image if cax is not None or image.shape == labels.shape else None
+    features = segment_table(labels, raw)
+    layers = extras_to_layers(res.extras) if job.extras else []
+    return {"labels": labels, "features": features, "layers": layers, "result": res,
+            "seconds": time.perf_counter() - t0}
+
+
+class ProgressThrottle:
+    """Forward progress events at most every ``interval`` seconds (plus the last one).
+
+    Methods may report thousands of steps; the GUI needs a few per second.
+
+    Parameters
+    ----------
+    callback : callable
+        Receives the forwarded :class:`~napari_deepsuperpixel.ProgressEvent`.
+    interval : float
+        Minimum seconds between forwarded events.
+    """
+
+    def __init__(self, callback: Callable[[Any], None], interval: float = 0.05):
+        self.callback = callback
+        self.interval = interval
+        self._last = -np.inf
+
+    def __call__(self, ev) -> None:
+        now = time.monotonic()
+        if ev.step >= ev.total or now - self._last >= self.interval:
+            self._last = now
+            self.callback(ev)

@@ -1,0 +1,61 @@
+"""The npe2 manifest is valid and every command points at a real callable."""
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+npe2 = pytest.importorskip("npe2")
+
+PLUGIN = "napari-deepsuperpixel"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return npe2.PluginManifest.from_distribution(PLUGIN)
+
+
+def test_npe2_validate_passes():
+    proc = subprocess.run([sys.executable, "-m", "npe2", "validate", PLUGIN],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout.lower()
+
+
+def test_every_command_resolves_to_a_python_callable(manifest):
+    commands = manifest.contributions.commands
+    assert commands, "the manifest declares no commands"
+    for cmd in commands:
+        assert cmd.python_name, f"command {cmd.id} has no python_name"
+        module, _, attr = cmd.python_name.partition(":")
+        obj = getattr(importlib.import_module(module), attr)
+        assert callable(obj), f"{cmd.python_name} is not callable"
+
+
+def test_contributions_reference_declared_commands(manifest):
+    ids = {c.id for c in manifest.contributions.commands}
+    c = manifest.contributions
+    used = ([w.command for w in c.widgets] + [r.command for r in c.readers]
+            + [w.command for w in c.writers] + [s.command for s in c.sample_data]
+            + [m.command for items in c.menus.values() for m in items])
+    assert set(used) <= ids, set(used) - ids
+    assert {"napari/layers/segment"} <= set(c.menus)
+    assert {w.filename_extensions[0] for w in c.writers} == {".mat", ".csv"}
+    assert len(c.sample_data) >= 4
+
+
+def test_core_import_does_not_pull_in_napari_qt_or_torch():
+    code = ("import sys, napari_deepsuperpixel as n; n.list_methods(); "
+            "bad = [m for m in ('napari', 'qtpy', 'PyQt5', 'torch', 'magicgui') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_reader_module_imports_without_torch_or_qt():
+    code = ("import sys; import napari_deepsuperpixel._napari._reader, napari_deepsuperpixel._napari._writer; "
+            "bad = [m for m in ('torch', 'qtpy', 'PyQt5') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

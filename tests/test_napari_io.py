@@ -1,0 +1,135 @@
+"""Reader, writers, sample data and per-segment features (no viewer needed)."""
+
+import csv
+
+import numpy as np
+import pytest
+from scipy.io import loadmat, savemat
+
+from napari_deepsuperpixel._napari import _reader, _sample_data, _writer
+from napari_deepsuperpixel._napari._features import segment_table
+
+
+@pytest.fixture
+def gt_path(bsds_root):
+    return bsds_root / "data" / "groundTruth" / "test" / "100007.mat"
+
+
+def test_reader_ground_truth_one_labels_layer_per_annotator(gt_path):
+    reader = _reader.get_reader(str(gt_path))
+    assert reader is not None
+    layers = reader(str(gt_path))
+    n_annot = loadmat(str(gt_path))["groundTruth"].size
+    assert len(layers) == n_annot == 5
+    for k, (data, meta, typ) in enumerate(layers):
+        assert typ == "labels"
+        assert data.shape == (321, 481) and data.dtype == np.int32
+        assert meta["name"] == f"100007 annotator {k + 1}"
+        assert data.min() >= 1
+    assert [m["visible"] for _, m, _ in layers] == [True, False, False, False, False]
+
+
+def test_reader_ucm2_is_boundary_strength_on_image_grid(bsds_root):
+    path = sorted((bsds_root / "ucm2" / "val").glob("*.mat"))[0]
+    layers = _reader.get_reader(str(path))(str(path))
+    assert len(layers) == 1
+    data, meta, typ = layers[0]
+    ucm2 = loadmat(str(path))["ucm2"]
+    assert typ == "image"
+    assert data.shape == ((ucm2.shape[0] - 1) // 2, (ucm2.shape[1] - 1) // 2)
+    np.testing.assert_array_equal(data, ucm2[2::2, 2::2].astype(np.float32))
+    assert 0 < data.max() <= 1
+
+
+def test_reader_declines_foreign_files_without_raising(tmp_path, bsds_root):
+    foreign = tmp_path / "foreign.mat"
+    savemat(str(foreign), {"x": np.arange(5), "groundTruth": np.zeros(3)})  # not a cell array
+    garbage = tmp_path / "garbage.mat"
+    garbage.write_bytes(b"this is not a MATLAB file at all")
+    plain_jpg = tmp_path / "photo.jpg"
+    import imageio.v3 as iio
+
+    iio.imwrite(plain_jpg, np.zeros((8, 8, 3), np.uint8))
+    for p in [foreign, garbage, plain_jpg, tmp_path / "missing.mat", tmp_path, tmp_path / "a.txt"]:
+        assert _reader.get_reader(str(p)) is None
+    assert _reader.get_reader([str(foreign), str(foreign)]) is None
+
+
+def test_reader_bsds_image_brings_its_ground_truth(bsds_bench_dir):
+    img = bsds_bench_dir / "images" / "2018.jpg"
+    assert _reader.find_ground_truth(img) == bsds_bench_dir / "groundTruth" / "2018.mat"
+    layers = _reader.get_reader(str(img))(str(img))
+    assert layers[0][2] == "image" and layers[0][1]["rgb"]
+    assert [t for _, _, t in layers[1:]] == ["labels"] * 5
+    assert all(d.shape == layers[0][0].shape[:2] for d, _, _ in layers[1:])
+
+
+def test_segs_writer_round_trips_through_reader_and_benchmark_layout(tmp_path, bsds_bench_dir):
+    seg_ref = loadmat(str(bsds_bench_dir / "segs" / "2018.mat"))["segs"]
+    lab = np.stack([np.asarray(seg_ref[0, k]) for k in range(2)]).astype(np.int32)
+    out = _writer.write_segs_mat(tmp_path / "2018.mat", lab)
+    m = loadmat(str(out))
+    assert m["segs"].shape == (1, 2)
+    for k in range(2):
+        assert m["segs"][0, k].dtype == np.uint16
+        np.testing.assert_array_equal(m["segs"][0, k], lab[k])
+    layers = _reader.get_reader(str(out))(str(out))
+    np.testing.assert_array_equal(layers[1][0], lab[1])
+    with pytest.raises(FileExistsError, match="overwrite"):
+        _writer.write_segs_mat(out, lab[0])
+    _writer.write_segs_mat(out, lab[0], overwrite=True)
+    assert loadmat(str(out))["segs"].shape == (1, 1)
+
+
+def test_segs_writer_relabels_large_ids_and_rejects_bad_input(tmp_path):
+    lab = np.array([[1, 1, 70000], [5, 5, 70000]], np.int32)
+    m = loadmat(str(_writer.write_segs_mat(tmp_path / "a.mat", lab)))["segs"][0, 0]
+    assert sorted(np.unique(m)) == [1, 2, 3]
+    with pytest.raises(ValueError, match="non-negative"):
+        _writer.write_segs_mat(tmp_path / "b.mat", -lab)
+    with pytest.raises(ValueError, match=".mat"):
+        _writer.write_segs_mat(tmp_path / "b.csv", lab)
+    with pytest.raises(ValueError, match="integers"):
+        _writer.write_segs_mat(tmp_path / "b.mat", lab.astype(float))
+
+
+def test_segment_table_matches_direct_computation():
+    rng = np.random.default_rng(1)
+    lab = rng.integers(0, 5, size=(20, 30))
+    img = rng.random((20, 30, 2))
+    t = segment_table(lab, img)
+    assert list(t["label"]) == [1, 2, 3, 4]
+    for i, v in enumerate(t["label"]):
+        ys, xs = np.nonzero(lab == v)
+        assert t["area"][i] == ys.size
+        assert t["centroid_y"][i] == pytest.approx(ys.mean())
+        assert t["centroid_x"][i] == pytest.approx(xs.mean())
+        assert t["mean_intensity_c1"][i] == pytest.approx(img[lab == v, 1].mean())
+    t3 = segment_table(np.ones((2, 3, 4), int), np.ones((2, 3, 4)))
+    assert set(t3) == {"label", "area", "centroid_z", "centroid_y", "centroid_x", "mean_intensity"}
+    with pytest.raises(ValueError, match="does not match"):
+        segment_table(lab, img[:5])
+
+
+def test_csv_writer_columns_features_and_overwrite(tmp_path):
+    lab = np.array([[1, 1, 2], [3, 3, 2]], np.int32)
+    feats = {"index": np.array([2, 1, 3]), "score": np.array([0.2, 0.1, 0.3])}
+    path = _writer.write_segments_csv(tmp_path / "t.csv", lab, features=feats, scale=(0.5, 2.0))
+    rows = list(csv.DictReader(open(path)))
+    assert [r["label"] for r in rows] == ["1", "2", "3"]
+    assert [r["area"] for r in rows] == ["2", "2", "2"]
+    assert [r["score"] for r in rows] == ["0.1", "0.2", "0.3"]
+    assert [r["area_scaled"] for r in rows] == ["2", "2", "2"]
+    assert float(rows[0]["centroid_x"]) == 0.5
+    with pytest.raises(FileExistsError):
+        _writer.write_segments_csv(path, lab)
+
+
+def test_sample_data_is_offline_and_well_formed():
+    for fn in [_sample_data.astronaut, _sample_data.coffee, _sample_data.cell,
+               _sample_data.immunohistochemistry, _sample_data.nuclei_stack]:
+        [(data, meta, typ)] = fn()
+        assert typ == "image" and data.ndim in (2, 3) and meta["name"]
+    stack = _sample_data.make_nuclei_stack(seed=3)
+    assert stack.dtype == np.uint16 and stack.shape == (8, 128, 128) and stack.max() <= 4095
+    np.testing.assert_array_equal(stack, _sample_data.make_nuclei_stack(seed=3))

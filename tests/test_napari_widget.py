@@ -1,0 +1,212 @@
+"""The segmentation widget in a real viewer (run with ``xvfb-run -a python -m pytest``)."""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from napari_deepsuperpixel import Result, segment
+from napari_deepsuperpixel._types import param
+from napari_deepsuperpixel.methods import REGISTRY, MethodInfo, register
+
+napari = pytest.importorskip("napari")
+from napari_deepsuperpixel._napari._method_widget import SegmentWidget  # noqa: E402
+
+
+@dataclass
+class SleepyParams:
+    """A deliberately slow test method: sleeps and reports progress every iteration."""
+
+    n_iter: int = param(300, "iterations", min=1)
+    delay: float = param(0.02, "seconds per iteration", min=0.0, widget=False)
+
+
+def run_sleepy(image, *, params, seed=0, device="cpu", progress=None):
+    for i in range(params.n_iter):
+        time.sleep(params.delay)
+        progress(i + 1, params.n_iter, "iterate", loss=1.0 / (i + 1))
+    lab = np.ones(image.shape[:2], np.int32)
+    lab[:, image.shape[1] // 2:] = 2
+    return Result(lab)
+
+
+@pytest.fixture
+def sleepy():
+    register(MethodInfo("test_sleepy", "slow test method", "superpixels",
+                        f"{__name__}:SleepyParams", f"{__name__}:run_sleepy"))
+    yield "test_sleepy"
+    REGISTRY.pop("test_sleepy", None)
+
+
+@pytest.fixture
+def viewer_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    return viewer, widget
+
+
+def _wait(qtbot, widget, timeout=60_000):
+    qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
+
+
+def test_run_slic_adds_labels_with_input_geometry(viewer_widget, qtbot, rgb_image):
+    viewer, w = viewer_widget
+    viewer.add_image(rgb_image, name="astro", scale=(0.5, 0.25), translate=(10, -3))
+    assert w.image.value is viewer.layers["astro"]
+    w.method.value = "slic"
+    w.params.set_values({"n_segments": 60, "compactness": 12.0})
+    assert w.run() is not None
+    _wait(qtbot, w)
+    lab = viewer.layers["astro slic"]
+    assert isinstance(lab, napari.layers.Labels)
+    assert lab.data.shape == rgb_image.shape[:2] and lab.data.dtype == np.int32
+    np.testing.assert_allclose(lab.scale, (0.5, 0.25))
+    np.testing.assert_allclose(lab.translate, (10, -3))
+    expected = segment(rgb_image, "slic", n_segments=60, compactness=12.0)
+    np.testing.assert_array_equal(lab.data, expected)
+    assert list(lab.features["index"]) == list(np.unique(expected))
+    assert "mean_intensity_c0" in lab.features
+    assert "segments" in w.status.value
+
+    # re-running replaces the result; "keep previous results" adds a second layer
+    w.params.set_values({"n_segments": 20})
+    w.run()
+    _wait(qtbot, w)
+    assert [layer.name for layer in viewer.layers] == ["astro", "astro slic"]
+    assert lab.data.max() < expected.max()
+    w.keep.value = True
+    w.run()
+    _wait(qtbot, w)
+    assert len([layer for layer in viewer.layers if isinstance(layer, napari.layers.Labels)]) == 2
+
+
+def test_parameter_panel_follows_the_method(viewer_widget):
+    from napari_deepsuperpixel import get_method
+
+    _, w = viewer_widget
+    assert {"slic", "felzenszwalb", "quickshift", "watershed"} <= set(w.method.choices)
+    for name in w.method.choices:
+        w.method.value = name
+        infos = get_method(name).parameters
+        assert [x.name for x in w.params] == [p.name for p in infos]
+        for widget, p in zip(w.params, infos):
+            assert widget.tooltip == p.help
+            assert widget.value == p.default or str(widget.value) == str(p.default)
+    w.method.value = "slic"
+    w.preset.value = "fine"
+    assert w.params.values()["n_segments"] == 1000
+    w.preset.value = "default"
+    assert w.params.values()["n_segments"] == 400
+    assert w.device.value == "auto" and "cpu" in w.device.choices and not w.device.enabled
+
+
+def test_cancel_stops_quickly_and_gui_stays_responsive(viewer_widget, qtbot, sleepy):
+    viewer_widget[1].reset_choices()  # methods registered after the widget was built appear
+    from qtpy.QtCore import QTimer
+
+    viewer, w = viewer_widget
+    viewer.add_image(np.random.default_rng(0).random((32, 40)), name="noise")
+    w.method.value = sleepy
+    assert [x.name for x in w.params] == ["n_iter", "delay"]
+    assert w.params.delay.native.isHidden() and not w.advanced.native.isHidden()  # advanced hidden
+    w.advanced.value = True
+    assert not w.params.delay.native.isHidden()
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    w.run()
+    qtbot.waitUntil(lambda: w.progress.value >= 20, timeout=20_000)
+    # determinate progress: total = iterations, the bar advances
+    assert w.progress.max == 300
+    assert "loss" in w.status.value
+    n_before = len(ticks)
+    qtbot.wait(300)
+    assert len(ticks) - n_before >= 5, "event loop blocked while the method runs"
+    t0 = time.monotonic()
+    w.cancel()
+    _wait(qtbot, w, timeout=5_000)
+    assert time.monotonic() - t0 < 2.0
+    timer.stop()
+    assert w.status.value == "cancelled"
+    assert [layer.name for layer in viewer.layers] == ["noise"]
+    assert w.run_button.enabled and not w.cancel_button.enabled
+
+
+def test_stack_runs_slice_by_slice(viewer_widget, qtbot):
+    from napari_deepsuperpixel._napari._sample_data import make_nuclei_stack
+
+    viewer, w = viewer_widget
+    stack = make_nuclei_stack(shape=(4, 48, 56), n_nuclei=6)
+    viewer.add_image(stack, name="nuclei", scale=(2.0, 0.5, 0.5))
+    w.method.value = "slic"
+    w.params.set_values({"n_segments": 30})
+    w.run()
+    _wait(qtbot, w)
+    lab = viewer.layers["nuclei slic"]
+    assert lab.data.shape == stack.shape
+    np.testing.assert_allclose(lab.scale, (2.0, 0.5, 0.5))
+    assert w.progress.max == 4 and w.progress.value == 4  # per-slice progress
+    # labels of different slices are distinct
+    assert not set(np.unique(lab.data[0])) & set(np.unique(lab.data[1]))
+
+    # only the displayed slice
+    viewer.dims.set_current_step(0, 2)
+    w.slice_only.value = True
+    w.run()
+    _wait(qtbot, w)
+    lab2 = viewer.layers["nuclei slic [2]"]
+    assert lab2.data.shape == (48, 56)
+    np.testing.assert_array_equal(lab2.data, segment(stack[2], "slic", n_segments=30,
+                                                     normalize="percentile"))
+
+
+def test_several_16bit_layers_as_channels(viewer_widget, qtbot, gray16_image):
+    viewer, w = viewer_widget
+    a = viewer.add_image(gray16_image, name="c0")
+    b = viewer.add_image(gray16_image[::-1].copy(), name="c1")
+    w.method.value = "slic"
+    w.params.set_values({"n_segments": 25})
+    w.as_channels.value = True
+    assert not w.channels.native.isHidden()
+    w.channels.value = [a, b]
+    w.run()
+    _wait(qtbot, w)
+    lab = viewer.layers["c0 slic"]
+    expected = segment(np.stack([a.data, b.data], -1), "slic", channel_axis=-1, n_segments=25)
+    np.testing.assert_array_equal(lab.data, expected)
+    assert {"mean_intensity_c0", "mean_intensity_c1"} <= set(lab.features)
+
+
+def test_bad_input_gives_a_message_not_a_crash(viewer_widget, qtbot):
+    viewer, w = viewer_widget
+    assert w.run() is None
+    assert "no Image layer" in w.status.value
+    viewer.add_image(np.zeros((2, 3, 4, 5, 6)), name="5d")
+    assert w.run() is None
+    assert "dimensions" in w.status.value
+    viewer.layers.clear()
+    viewer.add_image(np.random.default_rng(0).random((10, 12)), name="tiny")
+    w.method.value = "slic"
+    w.params.set_values({"n_segments": 5000})
+    w.run()
+    _wait(qtbot, w)
+    assert "exceeds" in w.status.value
+    assert [layer.name for layer in viewer.layers] == ["tiny"]
+
+
+def test_reader_through_the_viewer(make_napari_viewer, bsds_root, tmp_path):
+    from scipy.io import savemat
+
+    viewer = make_napari_viewer()
+    gt = bsds_root / "data" / "groundTruth" / "test" / "100007.mat"
+    layers = viewer.open(str(gt), plugin="napari-deepsuperpixel")
+    assert [layer.name for layer in layers] == [f"100007 annotator {k}" for k in range(1, 6)]
+    assert all(isinstance(layer, napari.layers.Labels) for layer in layers)
+    foreign = tmp_path / "foreign.mat"
+    savemat(str(foreign), {"x": np.arange(3)})
+    with pytest.raises(ValueError):
+        viewer.open(str(foreign), plugin="napari-deepsuperpixel")
+    assert len(viewer.layers) == 5
