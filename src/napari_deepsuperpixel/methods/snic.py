@@ -93,12 +93,15 @@ def _pop_py(hd, hp, hk, n):
         hp[i] = p
         hk[i] = k
 
-def _grow_py(feat, fnorm, ny, nx, labels, sums, ysum, xsum, counts,
-          hd, hp, hk, hn, assigned, stop_at, wspace, cosine):
+def _grow_py(feat, fnorm, best, ny, nx, labels, sums, ysum, xsum, counts,
+             hd, hp, hk, hn, assigned, stop_at, wspace, cosine):
     """Pop/assign/push until ``stop_at`` pixels are assigned or the queue is empty.
 
     Returns the (possibly reallocated) heap arrays, the heap size and the
-    number of assigned pixels, so that the caller can resume.
+    number of assigned pixels, so that the caller can resume. ``best[q]``
+    is the smallest distance pixel ``q`` was pushed with: a push with a
+    distance >= ``best[q]`` is skipped, because the earlier, closer entry
+    pops first and the later one would only be discarded as stale.
     """
     nc = feat.shape[1]
     mean = np.empty(nc, np.float64)
@@ -184,6 +187,9 @@ def _grow_py(feat, fnorm, ny, nx, labels, sums, ysum, xsum, counts,
             dy = qy - cy
             dx = qx - cx
             d = fd + wspace * (dy * dy + dx * dx)
+            if d >= best[q]:
+                continue
+            best[q] = d
             _heap_push(hd, hp, hk, hn, d, q, k)
             hn += 1
     return hd, hp, hk, hn, assigned
@@ -377,7 +383,7 @@ def snic(
     if not np.all(np.isfinite(flat)):
         raise ValueError("features contain NaN or infinite values; replace them first (e.g. np.nan_to_num)")
     cosine = distance == "cosine"
-    fnorm = np.sqrt(np.einsum("ij,ij->i", flat, flat)) if cosine else np.zeros(1)
+    fnorm = np.linalg.norm(flat, axis=1) if cosine else np.zeros(1)
 
     seeds = grid_seeds(ny, nx, n_segments)
     k = seeds.size
@@ -400,12 +406,13 @@ def snic(
     hn = k
 
     grow = _get_kernels()
+    best = np.full(n_pix, np.inf)
     if progress is not None:
         progress(0, n_pix, "snic")
     assigned = 0
     while assigned < n_pix and hn > 0:
         stop = min(n_pix, assigned + _CHUNK)
-        hd, hp, hk, hn, assigned = grow(flat, fnorm, ny, nx, labels, sums, ysum, xsum, counts,
+        hd, hp, hk, hn, assigned = grow(flat, fnorm, best, ny, nx, labels, sums, ysum, xsum, counts,
                                         hd, hp, hk, hn, assigned, stop, wspace, cosine)
         if progress is not None:
             progress(assigned, n_pix, "snic")
