@@ -15,6 +15,7 @@ from pathlib import Path
 #: modules with an ``add_parser(subparsers)`` function, in help order
 SUBCOMMAND_MODULES = (
     "napari_deepsuperpixel.cli",  # methods, segment, demo (this module)
+    "napari_deepsuperpixel.bench.bench_cli",  # bench
 )
 
 
