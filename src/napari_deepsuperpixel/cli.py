@@ -16,6 +16,7 @@ from pathlib import Path
 SUBCOMMAND_MODULES = (
     "napari_deepsuperpixel.cli",  # methods, segment, demo (this module)
     "napari_deepsuperpixel.bench.bench_cli",  # bench
+    "napari_deepsuperpixel.bench.eval_cli",  # eval (BSDS500 benchmark)
 )
 
 

@@ -129,65 +129,64 @@ def _thin_lut() -> np.ndarray:
 
 
 def _thin_kernel():
-    global _THIN
-    try:
-        return _THIN
-    except NameError:
-        pass
-    import numba
+    g = globals()
+    if "_j_thin" not in g:
+        import numba
 
-    @numba.njit(cache=True, nogil=True)
-    def thin_nb(b, lut):
-        h, w = b.shape
-        img = np.zeros((h + 2, w + 2), np.uint8)  # zero border
-        n = 0
-        for y in range(h):
-            for x in range(w):
-                if b[y, x]:
-                    img[y + 1, x + 1] = 1
-                    n += 1
-        ys = np.empty(n, np.int64)
-        xs = np.empty(n, np.int64)
-        n = 0
-        for y in range(h):
-            for x in range(w):
-                if b[y, x]:
-                    ys[n] = y + 1
-                    xs[n] = x + 1
-                    n += 1
-        dels = np.empty(n, np.int64)
-        changed = True
-        while changed:
-            changed = False
-            for sub in range(2):
-                nd = 0
+        g["_j_thin"] = numba.njit(cache=True, nogil=True)(_k_thin)
+        g["_THIN_LUT"] = _thin_lut()
+    return g["_j_thin"], g["_THIN_LUT"]
+
+
+def _k_thin(b, lut):
+    h, w = b.shape
+    img = np.zeros((h + 2, w + 2), np.uint8)  # zero border
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if b[y, x]:
+                img[y + 1, x + 1] = 1
+                n += 1
+    ys = np.empty(n, np.int64)
+    xs = np.empty(n, np.int64)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if b[y, x]:
+                ys[n] = y + 1
+                xs[n] = x + 1
+                n += 1
+    dels = np.empty(n, np.int64)
+    changed = True
+    while changed:
+        changed = False
+        for sub in range(2):
+            nd = 0
+            for q in range(n):
+                y = ys[q]
+                x = xs[q]
+                code = (img[y, x + 1] | (img[y - 1, x + 1] << 1) | (img[y - 1, x] << 2)
+                        | (img[y - 1, x - 1] << 3) | (img[y, x - 1] << 4) | (img[y + 1, x - 1] << 5)
+                        | (img[y + 1, x] << 6) | (img[y + 1, x + 1] << 7))
+                if lut[sub, code]:
+                    dels[nd] = q
+                    nd += 1
+            if nd:
+                changed = True
+                for d in range(nd):
+                    img[ys[dels[d]], xs[dels[d]]] = 0
+                m = 0
                 for q in range(n):
-                    y = ys[q]
-                    x = xs[q]
-                    code = (img[y, x + 1] | (img[y - 1, x + 1] << 1) | (img[y - 1, x] << 2)
-                            | (img[y - 1, x - 1] << 3) | (img[y, x - 1] << 4) | (img[y + 1, x - 1] << 5)
-                            | (img[y + 1, x] << 6) | (img[y + 1, x + 1] << 7))
-                    if lut[sub, code]:
-                        dels[nd] = q
-                        nd += 1
-                if nd:
-                    changed = True
-                    for d in range(nd):
-                        img[ys[dels[d]], xs[dels[d]]] = 0
-                    m = 0
-                    for q in range(n):
-                        if img[ys[q], xs[q]]:
-                            ys[m] = ys[q]
-                            xs[m] = xs[q]
-                            m += 1
-                    n = m
-        out = np.zeros((h, w), np.bool_)
-        for q in range(n):
-            out[ys[q] - 1, xs[q] - 1] = True
-        return out
+                    if img[ys[q], xs[q]]:
+                        ys[m] = ys[q]
+                        xs[m] = xs[q]
+                        m += 1
+                n = m
+    out = np.zeros((h, w), np.bool_)
+    for q in range(n):
+        out[ys[q] - 1, xs[q] - 1] = True
+    return out
 
-    _THIN = (thin_nb, _thin_lut())
-    return _THIN
 
 
 def thin_boundaries(bmap) -> np.ndarray:
@@ -239,242 +238,245 @@ def _offsets(radius: float):
 
 
 def _numba_kernels():
-    global _KERNELS
-    try:
-        return _KERNELS
-    except NameError:
-        pass
+    """Compile (once, cached on disk) and return the numba kernels."""
+    g = globals()
+    if "_j_counts_entries" in g:
+        return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
     import numba
 
-    @numba.njit(cache=True, nogil=True)
-    def pixel_ids(b):
-        """Row-major node ids of the True pixels of ``b`` (-1 elsewhere) and their coordinates."""
-        h, w = b.shape
-        ids = np.full((h, w), -1, np.int32)
-        n = 0
-        for y in range(h):
-            for x in range(w):
-                if b[y, x]:
-                    ids[y, x] = n
-                    n += 1
-        ys = np.empty(n, np.int64)
-        xs = np.empty(n, np.int64)
-        n = 0
-        for y in range(h):
-            for x in range(w):
-                if b[y, x]:
-                    ys[n] = y
-                    xs[n] = x
-                    n += 1
-        return ids, ys, xs
+    for n in _KERNEL_NAMES:
+        g[f"_j_{n}"] = numba.njit(cache=True, nogil=True)(g[f"_k_{n}"])
+    return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
 
-    @numba.njit(cache=True, nogil=True)
-    def build_graph(ysl, xsl, ids_r, dy, dx):
-        """CSR adjacency (nearest offsets first) from left pixels to right pixels (ids_r)."""
-        h, w = ids_r.shape
-        nl = ysl.shape[0]
-        noff = dy.shape[0]
+
+_KERNEL_NAMES = ("pixel_ids", "build_graph", "max_matching", "counts_many", "candidate_entries", "counts_entries")
+
+
+# Kernels: plain Python at import time, compiled by numba on first use
+# (_numba_kernels). Inside them, ``_j_<name>`` is the compiled version of
+# ``_k_<name>``.
+
+def _k_pixel_ids(b):
+    """Row-major node ids of the True pixels of ``b`` (-1 elsewhere) and their coordinates."""
+    h, w = b.shape
+    ids = np.full((h, w), -1, np.int32)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if b[y, x]:
+                ids[y, x] = n
+                n += 1
+    ys = np.empty(n, np.int64)
+    xs = np.empty(n, np.int64)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if b[y, x]:
+                ys[n] = y
+                xs[n] = x
+                n += 1
+    return ids, ys, xs
+
+def _k_build_graph(ysl, xsl, ids_r, dy, dx):
+    """CSR adjacency (nearest offsets first) from left pixels to right pixels (ids_r)."""
+    h, w = ids_r.shape
+    nl = ysl.shape[0]
+    noff = dy.shape[0]
+    ptr = np.zeros(nl + 1, np.int64)
+    for i in range(nl):
+        c = 0
+        for k in range(noff):
+            yy = ysl[i] + dy[k]
+            xx = xsl[i] + dx[k]
+            if yy >= 0 and yy < h and xx >= 0 and xx < w and ids_r[yy, xx] >= 0:
+                c += 1
+        ptr[i + 1] = ptr[i] + c
+    adj = np.empty(ptr[nl], np.int64)
+    offk = np.empty(ptr[nl], np.int64)
+    for i in range(nl):
+        e = ptr[i]
+        for k in range(noff):
+            yy = ysl[i] + dy[k]
+            xx = xsl[i] + dx[k]
+            if yy >= 0 and yy < h and xx >= 0 and xx < w:
+                j = ids_r[yy, xx]
+                if j >= 0:
+                    adj[e] = j
+                    offk[e] = k
+                    e += 1
+    return ptr, adj, offk
+
+def _k_max_matching(nl, nr, ptr, adj, offk, noff):
+    """Maximum-cardinality matching: greedy nearest-first, then one
+    breadth-first augmenting search per free left node; a failed search's
+    alternating tree is dropped for good (it can never augment again)."""
+    ml = np.full(nl, -1, np.int64)
+    mr = np.full(nr, -1, np.int64)
+    ne = adj.shape[0]
+    # greedy by increasing distance: bucket the edges by offset index
+    cnt = np.zeros(noff + 1, np.int64)
+    for e in range(ne):
+        cnt[offk[e] + 1] += 1
+    for k in range(noff):
+        cnt[k + 1] += cnt[k]
+    dst = np.empty(ne, np.int64)
+    src = np.empty(ne, np.int64)
+    for i in range(nl):
+        for e in range(ptr[i], ptr[i + 1]):
+            k = offk[e]
+            dst[cnt[k]] = adj[e]
+            src[cnt[k]] = i
+            cnt[k] += 1
+    for q in range(ne):
+        i = src[q]
+        j = dst[q]
+        if ml[i] < 0 and mr[j] < 0:
+            ml[i] = j
+            mr[j] = i
+    # augmenting searches
+    dead = np.zeros(nl, np.bool_)
+    seen_l = np.zeros(nl, np.int64)
+    seen_r = np.zeros(nr, np.int64)
+    parent = np.empty(nl, np.int64)
+    pedge = np.empty(nl, np.int64)
+    queue = np.empty(nl, np.int64)
+    stamp = 0
+    for root in range(nl):
+        if ml[root] >= 0 or ptr[root + 1] == ptr[root]:
+            continue
+        stamp += 1
+        qh = 0
+        qt = 1
+        queue[0] = root
+        seen_l[root] = stamp
+        found = False
+        while qh < qt and not found:
+            u = queue[qh]
+            qh += 1
+            for e in range(ptr[u], ptr[u + 1]):
+                j = adj[e]
+                if seen_r[j] == stamp:
+                    continue
+                seen_r[j] = stamp
+                w = mr[j]
+                if w < 0:
+                    # augment along the BFS tree
+                    while True:
+                        ml[u] = j
+                        mr[j] = u
+                        if u == root:
+                            break
+                        j = pedge[u]
+                        u = parent[u]
+                    found = True
+                    break
+                if dead[w] or seen_l[w] == stamp:
+                    continue
+                seen_l[w] = stamp
+                parent[w] = u
+                pedge[w] = j
+                queue[qt] = w
+                qt += 1
+        if not found:
+            for q in range(qt):
+                dead[queue[q]] = True
+    return ml, mr
+
+def _k_counts_many(b1, gys, gxs, gstart, dy, dx):
+    """cntR, sumR, cntP, sumP of machine map b1 against annotators given by pixel lists."""
+    ids1, ys1, xs1 = _j_pixel_ids(b1)
+    n1 = ys1.shape[0]
+    acc = np.zeros(n1, np.bool_)
+    cntR = 0
+    sumR = 0
+    for a in range(gstart.shape[0] - 1):
+        ysl = gys[gstart[a]:gstart[a + 1]]
+        xsl = gxs[gstart[a]:gstart[a + 1]]
+        ptr, adj, offk = _j_build_graph(ysl, xsl, ids1, dy, dx)
+        ml, mr = _j_max_matching(ysl.shape[0], n1, ptr, adj, offk, dy.shape[0])
+        sumR += ysl.shape[0]
+        for i in range(ml.shape[0]):
+            if ml[i] >= 0:
+                cntR += 1
+        for j in range(n1):
+            if mr[j] >= 0:
+                acc[j] = True
+    cntP = 0
+    for j in range(n1):
+        if acc[j]:
+            cntP += 1
+    return cntR, sumR, cntP, n1
+
+def _k_candidate_entries(gys, gxs, mask, dy, dx):
+    """For every annotator pixel, the flat positions (and offset index) of
+    the pixels within tolerance where ``mask`` allows a machine pixel."""
+    h, w = mask.shape
+    n = gys.shape[0]
+    noff = dy.shape[0]
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        c = 0
+        for k in range(noff):
+            yy = gys[i] + dy[k]
+            xx = gxs[i] + dx[k]
+            if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
+                c += 1
+        ptr[i + 1] = ptr[i] + c
+    pos = np.empty(ptr[n], np.int64)
+    kk = np.empty(ptr[n], np.int64)
+    for i in range(n):
+        e = ptr[i]
+        for k in range(noff):
+            yy = gys[i] + dy[k]
+            xx = gxs[i] + dx[k]
+            if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
+                pos[e] = yy * w + xx
+                kk[e] = k
+                e += 1
+    return ptr, pos, kk
+
+def _k_counts_entries(b1, eptr, epos, ek, gstart, noff):
+    """cntR, sumR, cntP, sumP of machine map b1 from precomputed candidate entries."""
+    ids1, ys1, xs1 = _j_pixel_ids(b1)
+    flat = ids1.ravel()
+    n1 = ys1.shape[0]
+    acc = np.zeros(n1, np.bool_)
+    cntR = 0
+    sumR = 0
+    for a in range(gstart.shape[0] - 1):
+        l0 = gstart[a]
+        nl = gstart[a + 1] - l0
         ptr = np.zeros(nl + 1, np.int64)
         for i in range(nl):
             c = 0
-            for k in range(noff):
-                yy = ysl[i] + dy[k]
-                xx = xsl[i] + dx[k]
-                if yy >= 0 and yy < h and xx >= 0 and xx < w and ids_r[yy, xx] >= 0:
+            for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
+                if flat[epos[e]] >= 0:
                     c += 1
             ptr[i + 1] = ptr[i] + c
         adj = np.empty(ptr[nl], np.int64)
         offk = np.empty(ptr[nl], np.int64)
         for i in range(nl):
-            e = ptr[i]
-            for k in range(noff):
-                yy = ysl[i] + dy[k]
-                xx = xsl[i] + dx[k]
-                if yy >= 0 and yy < h and xx >= 0 and xx < w:
-                    j = ids_r[yy, xx]
-                    if j >= 0:
-                        adj[e] = j
-                        offk[e] = k
-                        e += 1
-        return ptr, adj, offk
-
-    @numba.njit(cache=True, nogil=True)
-    def max_matching(nl, nr, ptr, adj, offk, noff):
-        """Maximum-cardinality matching: greedy nearest-first, then one
-        breadth-first augmenting search per free left node; a failed search's
-        alternating tree is dropped for good (it can never augment again)."""
-        ml = np.full(nl, -1, np.int64)
-        mr = np.full(nr, -1, np.int64)
-        ne = adj.shape[0]
-        # greedy by increasing distance: bucket the edges by offset index
-        cnt = np.zeros(noff + 1, np.int64)
-        for e in range(ne):
-            cnt[offk[e] + 1] += 1
-        for k in range(noff):
-            cnt[k + 1] += cnt[k]
-        dst = np.empty(ne, np.int64)
-        src = np.empty(ne, np.int64)
+            q = ptr[i]
+            for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
+                j = flat[epos[e]]
+                if j >= 0:
+                    adj[q] = j
+                    offk[q] = ek[e]
+                    q += 1
+        ml, mr = _j_max_matching(nl, n1, ptr, adj, offk, noff)
+        sumR += nl
         for i in range(nl):
-            for e in range(ptr[i], ptr[i + 1]):
-                k = offk[e]
-                dst[cnt[k]] = adj[e]
-                src[cnt[k]] = i
-                cnt[k] += 1
-        for q in range(ne):
-            i = src[q]
-            j = dst[q]
-            if ml[i] < 0 and mr[j] < 0:
-                ml[i] = j
-                mr[j] = i
-        # augmenting searches
-        dead = np.zeros(nl, np.bool_)
-        seen_l = np.zeros(nl, np.int64)
-        seen_r = np.zeros(nr, np.int64)
-        parent = np.empty(nl, np.int64)
-        pedge = np.empty(nl, np.int64)
-        queue = np.empty(nl, np.int64)
-        stamp = 0
-        for root in range(nl):
-            if ml[root] >= 0 or ptr[root + 1] == ptr[root]:
-                continue
-            stamp += 1
-            qh = 0
-            qt = 1
-            queue[0] = root
-            seen_l[root] = stamp
-            found = False
-            while qh < qt and not found:
-                u = queue[qh]
-                qh += 1
-                for e in range(ptr[u], ptr[u + 1]):
-                    j = adj[e]
-                    if seen_r[j] == stamp:
-                        continue
-                    seen_r[j] = stamp
-                    w = mr[j]
-                    if w < 0:
-                        # augment along the BFS tree
-                        while True:
-                            ml[u] = j
-                            mr[j] = u
-                            if u == root:
-                                break
-                            j = pedge[u]
-                            u = parent[u]
-                        found = True
-                        break
-                    if dead[w] or seen_l[w] == stamp:
-                        continue
-                    seen_l[w] = stamp
-                    parent[w] = u
-                    pedge[w] = j
-                    queue[qt] = w
-                    qt += 1
-            if not found:
-                for q in range(qt):
-                    dead[queue[q]] = True
-        return ml, mr
-
-    @numba.njit(cache=True, nogil=True)
-    def counts_many(b1, gys, gxs, gstart, dy, dx):
-        """cntR, sumR, cntP, sumP of machine map b1 against annotators given by pixel lists."""
-        ids1, ys1, xs1 = pixel_ids(b1)
-        n1 = ys1.shape[0]
-        acc = np.zeros(n1, np.bool_)
-        cntR = 0
-        sumR = 0
-        for a in range(gstart.shape[0] - 1):
-            ysl = gys[gstart[a]:gstart[a + 1]]
-            xsl = gxs[gstart[a]:gstart[a + 1]]
-            ptr, adj, offk = build_graph(ysl, xsl, ids1, dy, dx)
-            ml, mr = max_matching(ysl.shape[0], n1, ptr, adj, offk, dy.shape[0])
-            sumR += ysl.shape[0]
-            for i in range(ml.shape[0]):
-                if ml[i] >= 0:
-                    cntR += 1
-            for j in range(n1):
-                if mr[j] >= 0:
-                    acc[j] = True
-        cntP = 0
+            if ml[i] >= 0:
+                cntR += 1
         for j in range(n1):
-            if acc[j]:
-                cntP += 1
-        return cntR, sumR, cntP, n1
+            if mr[j] >= 0:
+                acc[j] = True
+    cntP = 0
+    for j in range(n1):
+        if acc[j]:
+            cntP += 1
+    return cntR, sumR, cntP, n1
 
-    @numba.njit(cache=True, nogil=True)
-    def candidate_entries(gys, gxs, mask, dy, dx):
-        """For every annotator pixel, the flat positions (and offset index) of
-        the pixels within tolerance where ``mask`` allows a machine pixel."""
-        h, w = mask.shape
-        n = gys.shape[0]
-        noff = dy.shape[0]
-        ptr = np.zeros(n + 1, np.int64)
-        for i in range(n):
-            c = 0
-            for k in range(noff):
-                yy = gys[i] + dy[k]
-                xx = gxs[i] + dx[k]
-                if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
-                    c += 1
-            ptr[i + 1] = ptr[i] + c
-        pos = np.empty(ptr[n], np.int64)
-        kk = np.empty(ptr[n], np.int64)
-        for i in range(n):
-            e = ptr[i]
-            for k in range(noff):
-                yy = gys[i] + dy[k]
-                xx = gxs[i] + dx[k]
-                if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
-                    pos[e] = yy * w + xx
-                    kk[e] = k
-                    e += 1
-        return ptr, pos, kk
-
-    @numba.njit(cache=True, nogil=True)
-    def counts_entries(b1, eptr, epos, ek, gstart, noff):
-        """cntR, sumR, cntP, sumP of machine map b1 from precomputed candidate entries."""
-        ids1, ys1, xs1 = pixel_ids(b1)
-        flat = ids1.ravel()
-        n1 = ys1.shape[0]
-        acc = np.zeros(n1, np.bool_)
-        cntR = 0
-        sumR = 0
-        for a in range(gstart.shape[0] - 1):
-            l0 = gstart[a]
-            nl = gstart[a + 1] - l0
-            ptr = np.zeros(nl + 1, np.int64)
-            for i in range(nl):
-                c = 0
-                for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
-                    if flat[epos[e]] >= 0:
-                        c += 1
-                ptr[i + 1] = ptr[i] + c
-            adj = np.empty(ptr[nl], np.int64)
-            offk = np.empty(ptr[nl], np.int64)
-            for i in range(nl):
-                q = ptr[i]
-                for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
-                    j = flat[epos[e]]
-                    if j >= 0:
-                        adj[q] = j
-                        offk[q] = ek[e]
-                        q += 1
-            ml, mr = max_matching(nl, n1, ptr, adj, offk, noff)
-            sumR += nl
-            for i in range(nl):
-                if ml[i] >= 0:
-                    cntR += 1
-            for j in range(n1):
-                if mr[j] >= 0:
-                    acc[j] = True
-        cntP = 0
-        for j in range(n1):
-            if acc[j]:
-                cntP += 1
-        return cntR, sumR, cntP, n1
-
-    _KERNELS = (pixel_ids, build_graph, max_matching, counts_many, candidate_entries, counts_entries)
-    return _KERNELS
 
 
 def _gt_pixel_lists(gts):

@@ -58,6 +58,30 @@ def _check_labels(seg, what="seg") -> np.ndarray:
     return seg
 
 
+def dense_labels(labels) -> tuple:
+    """Replace labels by their rank among the labels present.
+
+    Parameters
+    ----------
+    labels : array_like of int (>= 0)
+
+    Returns
+    -------
+    index : numpy.ndarray of int64
+        Same shape; ``values[index] == labels``.
+    values : numpy.ndarray
+        The sorted labels present.
+    """
+    a = np.asarray(labels)
+    flat = a.ravel()
+    if flat.size and np.issubdtype(a.dtype, np.integer) and flat.min() >= 0 and flat.max() < 4 * flat.size + 1024:
+        present = np.bincount(flat) > 0
+        lut = np.cumsum(present) - 1
+        return lut[a].astype(np.int64), np.flatnonzero(present)
+    values, inv = np.unique(flat, return_inverse=True)
+    return inv.reshape(a.shape).astype(np.int64), values
+
+
 def contingency_table(seg, gt) -> tuple:
     """Joint histogram of two label maps.
 
@@ -78,9 +102,9 @@ def contingency_table(seg, gt) -> tuple:
     gt = _check_labels(gt, "ground truth")
     if seg.shape != gt.shape:
         raise ValueError(f"seg has shape {seg.shape} but ground truth has shape {gt.shape}; they must match")
-    su, si = np.unique(seg.ravel(), return_inverse=True)
-    gu, gi = np.unique(gt.ravel(), return_inverse=True)
-    t = np.bincount(si.astype(np.int64) * gu.size + gi, minlength=su.size * gu.size)
+    si, su = dense_labels(seg.ravel())
+    gi, gu = dense_labels(gt.ravel())
+    t = np.bincount(si * gu.size + gi, minlength=su.size * gu.size)
     return t.reshape(su.size, gu.size), su, gu
 
 

@@ -1,0 +1,276 @@
+"""``deepsuperpixel eval``: the BSDS500 benchmark on a folder of results.
+
+A drop-in replacement for the official MATLAB ``allBench`` /
+``boundaryBench`` / ``regionBench``: every image with a ground-truth file in
+``--gt`` is evaluated from its result in ``--results`` and the official output
+files are written to ``-o``.
+
+Result files (looked up by image id, in this order): ``<id>.mat`` (``ucm2`` or
+``segs``), ``<id>.png`` (boundary map, /255), ``<id>.tif`` / ``<id>.tiff``
+(our label maps), or a single ``<id>_*.tif`` (the ``deepsuperpixel segment``
+output ``<id>_<method>.tif``).
+
+Per-image results are cached in ``OUT/.eval_cache/<id>.npz`` together with a
+key made of the SHA-256 of the result and ground-truth files and every
+setting; a cached result is reused only when the key matches (the MATLAB code
+silently reuses stale ``*_ev1.txt`` files; this does not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: bump when per-image results change meaning (invalidates caches)
+CACHE_VERSION = "1"
+CACHE_DIR = ".eval_cache"
+BENCHMARKS = ("all", "boundary", "region")
+RESULT_SUFFIXES = (".mat", ".png", ".tif", ".tiff")
+
+_BDRY_FILES = ("eval_bdry.txt", "eval_bdry_img.txt", "eval_bdry_thr.txt")
+_REG_FILES = ("eval_cover.txt", "eval_cover_img.txt", "eval_cover_th.txt", "eval_RI_VOI.txt", "eval_RI_VOI_thr.txt")
+
+
+def find_result_file(results_dir: Path, name: str):
+    """The result file of image ``name`` in ``results_dir`` (``None`` if there is none).
+
+    Raises ``ValueError`` when several ``<name>_*.tif`` files make the choice ambiguous.
+    """
+    for suf in RESULT_SUFFIXES:
+        p = results_dir / f"{name}{suf}"
+        if p.is_file():
+            return p
+    cands = sorted(p for p in results_dir.glob(f"{name}_*.tif") if p.is_file())
+    if len(cands) > 1:
+        raise ValueError(f"several result files for image {name}: {[c.name for c in cands]}; "
+                         "keep one per image in --results (or name it <id>.tif)")
+    return cands[0] if cands else None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cache_key(result_path, gt_path, settings: dict) -> str:
+    s = "|".join([CACHE_VERSION, _sha256(result_path), _sha256(gt_path)]
+                 + [f"{k}={settings[k]!r}" for k in sorted(settings)])
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def _load_cached(path: Path, key: str):
+    from ..metrics.bsds import ImageEval
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["cache_key"]) != key:
+                return None
+            return ImageEval.from_dict({k: z[k] for k in z.files})
+    except Exception:  # unreadable / partial cache file: recompute
+        return None
+
+
+def _save_cached(path: Path, key: str, ev) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
+    try:
+        np.savez(tmp, cache_key=key, **ev.to_dict())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _evaluate_one(job):
+    """Worker: evaluate one image (top-level so that process pools can pickle it)."""
+    from ..datasets.bsds import load_ground_truth
+    from ..metrics.bsds import evaluate_image, load_result
+
+    name, result_path, gt_path, settings = job
+    result, kind = load_result(result_path)
+    gt = load_ground_truth(gt_path)
+    bench = settings["benchmark"]
+    ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
+                        thin=settings["thin"], matcher=settings["matcher"], name=name,
+                        boundary=bench in ("all", "boundary"),
+                        region=bench in ("all", "region") and kind != "pb")
+    return name, ev
+
+
+def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: int = 1,
+                    benchmark: str = "all", max_dist: float = 0.0075, thin: bool = True,
+                    matcher: str = "exact", overwrite: bool = False, cache: bool = True,
+                    progress: bool = False):
+    """Evaluate a folder of results against a folder of BSDS ground truth.
+
+    Parameters
+    ----------
+    gt_dir : str or Path
+        Folder of ``<id>.mat`` ground-truth files; every one is evaluated.
+    results_dir : str or Path
+        Folder of result files (see the module docstring for names and formats).
+    outdir : str or Path
+        Where the official files (and the per-image cache) go.
+    nthresh : int
+        Thresholds for ucm2 and boundary maps (segs use their own count).
+    workers : int
+        Worker processes (1 = in this process).
+    benchmark : {"all", "boundary", "region"}
+        Which benchmarks to run ("all": boundary, plus region where the
+        format allows; png boundary maps have no regions).
+    max_dist, thin, matcher
+        See :func:`napari_deepsuperpixel.metrics.bsds.evaluate_image`.
+    overwrite : bool
+        Replace existing official files in ``outdir``.
+    cache : bool
+        Reuse (and write) per-image results whose inputs are unchanged.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    Summary
+        See :func:`napari_deepsuperpixel.metrics.bsds.collect`.
+    """
+    from ..datasets.bsds import ground_truth_files
+    from ..metrics.bsds import MATCHERS, write_official_files
+
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark must be one of {list(BENCHMARKS)}, got {benchmark!r}")
+    if matcher not in MATCHERS:
+        raise ValueError(f"matcher must be one of {list(MATCHERS)}, got {matcher!r}")
+    if int(nthresh) != nthresh or nthresh < 1:
+        raise ValueError(f"--nthresh must be a positive integer, got {nthresh!r}")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {workers!r}")
+    results_dir = Path(results_dir)
+    outdir = Path(outdir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"results folder not found: {results_dir}")
+    gts = ground_truth_files(gt_dir)
+    if not gts:
+        raise ValueError(f"no ground-truth .mat files in {gt_dir}")
+    jobs, missing = [], []
+    settings = {"nthresh": int(nthresh), "max_dist": float(max_dist), "thin": bool(thin),
+                "matcher": matcher, "benchmark": benchmark}
+    for name, gt_path in gts.items():
+        rp = find_result_file(results_dir, name)
+        if rp is None:
+            missing.append(name)
+        else:
+            jobs.append((name, rp, gt_path, settings))
+    if missing:
+        raise ValueError(f"{len(missing)} of {len(gts)} images in {gt_dir} have no result file in {results_dir} "
+                         f"(e.g. {', '.join(missing[:5])}); expected <id>.mat, <id>.png or <id>.tif")
+    any_png = any(j[1].suffix.lower() == ".png" for j in jobs)
+    if benchmark == "region" and any_png:
+        raise ValueError("region benchmarks need segmentations (ucm2, segs or labels), not png boundary maps")
+    targets = (list(_BDRY_FILES) if benchmark in ("all", "boundary") else []) + \
+              (list(_REG_FILES) if benchmark in ("all", "region") and not any_png else [])
+    existing = [str(outdir / f) for f in targets if (outdir / f).exists()]
+    if existing and not overwrite:
+        raise FileExistsError("refusing to overwrite existing output(s): " + ", ".join(existing)
+                              + " (pass --overwrite / overwrite=True to replace them)")
+
+    cache_dir = outdir / CACHE_DIR
+    done, todo, keys = {}, [], {}
+    for job in jobs:
+        name, rp, gp, _ = job
+        if cache:
+            keys[name] = _cache_key(rp, gp, settings)
+            ev = _load_cached(cache_dir / f"{name}.npz", keys[name])
+            if ev is not None:
+                done[name] = ev
+                continue
+        todo.append(job)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), initial=len(done), desc="eval", unit="img")
+
+    def _finish(name, ev):
+        done[name] = ev
+        if cache:
+            _save_cached(cache_dir / f"{name}.npz", keys[name], ev)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for job in todo:
+                _finish(*_evaluate_one(job))
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                futs = [pool.submit(_evaluate_one, job) for job in todo]
+                for fut in as_completed(futs):
+                    _finish(*fut.result())
+    finally:
+        if bar is not None:
+            bar.close()
+
+    names = [j[0] for j in jobs]
+    return write_official_files(outdir, names, [done[n] for n in names], overwrite=overwrite)
+
+
+def _cmd_eval(args) -> int:
+    summary = evaluate_folder(args.gt, args.results, args.output, nthresh=args.nthresh, workers=args.workers,
+                              benchmark=args.benchmark, max_dist=args.max_dist, thin=not args.no_thin,
+                              matcher=args.matcher, overwrite=args.overwrite, cache=not args.no_cache,
+                              progress=not args.quiet)
+    if not args.quiet:
+        d = summary.as_dict()
+        print(f"{d['n_images']} images -> {args.output}")
+        if summary.boundary is not None:
+            print(f"boundary  ODS F {d['bdry_ods_f']:.4f}  OIS F {d['bdry_ois_f']:.4f}  AP {d['bdry_ap']:.4f}")
+        if summary.region is not None:
+            print(f"covering  ODS {d['cover_ods']:.4f}  OIS {d['cover_ois']:.4f}  best {d['cover_best']:.4f}")
+            print(f"PRI       ODS {d['pri_ods']:.4f}  OIS {d['pri_ois']:.4f}")
+            print(f"VI        ODS {d['voi_ods']:.4f}  OIS {d['voi_ois']:.4f}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``deepsuperpixel eval``."""
+    p = sub.add_parser(
+        "eval",
+        help="BSDS500 benchmark of precomputed results (official output files)",
+        description="Evaluate results (ucm2/segs .mat, png boundary maps, labels .tif) for every image with a "
+                    "ground-truth .mat in --gt and write the official BSDS500 benchmark files "
+                    "(eval_bdry*.txt, eval_cover*.txt, eval_RI_VOI*.txt) to -o.",
+    )
+    p.add_argument("--gt", required=True, help="folder of ground-truth <id>.mat files")
+    p.add_argument("--results", required=True, help="folder of result files <id>.mat / <id>.png / <id>.tif")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--nthresh", type=int, default=99, help="thresholds for ucm2 and boundary maps (default 99)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
+                   help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
+    p.add_argument("--max-dist", type=float, default=0.0075,
+                   help="boundary matching tolerance, fraction of the image diagonal (default 0.0075)")
+    p.add_argument("--no-thin", action="store_true", help="do not thin machine boundaries before matching")
+    p.add_argument("--matcher", choices=("exact", "mincost"), default="exact",
+                   help="boundary matcher: exact max-cardinality (default, fast) or the official min-cost "
+                        "objective solved exactly (slow)")
+    p.add_argument("--no-cache", action="store_true", help="neither reuse nor write per-image results")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_eval)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from ..cli import main
+
+    sys.exit(main(["eval", *sys.argv[1:]]))
