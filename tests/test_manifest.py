@@ -40,7 +40,7 @@ def test_contributions_reference_declared_commands(manifest):
             + [w.command for w in c.writers] + [s.command for s in c.sample_data]
             + [m.command for items in c.menus.values() for m in items])
     assert set(used) <= ids, set(used) - ids
-    assert {"napari/layers/segment"} <= set(c.menus)
+    assert {"napari/layers/segment", "napari/layers/measure"} <= set(c.menus)
     assert {w.filename_extensions[0] for w in c.writers} == {".mat", ".csv"}
     assert len(c.sample_data) >= 4
 

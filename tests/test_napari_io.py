@@ -26,6 +26,7 @@ def test_reader_ground_truth_one_labels_layer_per_annotator(gt_path):
         assert data.shape == (321, 481) and data.dtype == np.int32
         assert meta["name"] == f"100007 annotator {k + 1}"
         assert data.min() >= 1
+        assert meta["metadata"]["bsds_boundaries"].shape == data.shape  # stored thin boundaries kept
     assert [m["visible"] for _, m, _ in layers] == [True, False, False, False, False]
 
 

@@ -98,8 +98,9 @@ def read_bsds_mat(path) -> list:
     -------
     list of tuple
         ``(data, meta, layer_type)`` tuples: Labels for ``groundTruth``
-        (one per annotator; only the first is visible) and ``segs``, one
-        Image for ``ucm2``.
+        (one per annotator; only the first is visible; the stored thin
+        boundary map is kept in ``metadata["bsds_boundaries"]`` for the
+        metrics widget) and ``segs``, one Image for ``ucm2``.
 
     Raises
     ------
@@ -121,14 +122,16 @@ def read_bsds_mat(path) -> list:
     cells = m[kind].ravel()
     out = []
     for k, cell in enumerate(cells):
+        md = {"source": str(path), "index": k}
         if kind == "groundTruth":
             seg = cell["Segmentation"][0, 0]
             name = f"{stem} annotator {k + 1}"
+            # the benchmark matches against the stored thin boundaries; keep them
+            md["bsds_boundaries"] = np.asarray(cell["Boundaries"][0, 0]).astype(bool)
         else:
             seg = cell
             name = f"{stem} seg {k + 1}"
-        meta = {"name": name, "visible": k == 0, "opacity": 0.6,
-                "metadata": {"source": str(path), "index": k}}
+        meta = {"name": name, "visible": k == 0, "opacity": 0.6, "metadata": md}
         out.append((np.asarray(seg).astype(np.int32), meta, "labels"))
     return out
 

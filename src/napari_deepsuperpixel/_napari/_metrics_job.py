@@ -1,0 +1,134 @@
+"""What the metrics widget computes in its worker: napari-free, testable alone.
+
+All numbers come from :mod:`napari_deepsuperpixel.metrics`; this module only
+gathers them into one row per prediction and builds the matched/unmatched
+boundary map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: table columns, in display order (``ev`` only with an image)
+COLUMNS = ("n_segments", "covering", "pri", "vi", "boundary_p", "boundary_r", "boundary_f",
+           "asa", "br", "bp", "ue", "ev")
+
+#: values of the boundary-match layer
+MATCHED, FALSE_POSITIVE, MISSED = 1, 2, 3
+
+
+def _check(pred, gts):
+    pred = np.asarray(pred)
+    if pred.ndim != 2:
+        raise ValueError(
+            f"metrics need a 2D (Y, X) prediction, got shape {pred.shape}; "
+            "for a stack, evaluate one slice (e.g. run the method with 'only the displayed slice')"
+        )
+    if not gts:
+        raise ValueError("select at least one ground-truth Labels layer")
+    gts = [np.asarray(g) for g in gts]
+    for g in gts:
+        if g.shape != pred.shape:
+            raise ValueError(f"ground truth shape {g.shape} differs from the prediction shape {pred.shape}")
+    return pred.astype(np.int32), [g.astype(np.int32) for g in gts]
+
+
+def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: float = 0.0075,
+                    r: float = 2.0, match_map: bool = False) -> dict:
+    """All metrics of one prediction against one or more annotators.
+
+    Parameters
+    ----------
+    pred : array_like of int, shape (Y, X)
+        The segmentation or superpixels.
+    gts : list of array_like of int
+        One label map per annotator.
+    gt_boundaries : list of array_like of bool, optional
+        The annotators' stored thin boundary maps (BSDS ``Boundaries``; the
+        reader keeps them in layer metadata). Default: derived from ``gts``
+        with :func:`~napari_deepsuperpixel.metrics.seg_to_boundaries`, as
+        BSDS itself derived them.
+    image : array_like, optional
+        Intensity image for the explained variation ``ev``.
+    max_dist : float
+        BSDS boundary tolerance, a fraction of the image diagonal.
+    r : float
+        Superpixel boundary recall/precision tolerance in pixels.
+    match_map : bool
+        Also return the matched/unmatched boundary map.
+
+    Returns
+    -------
+    dict
+        ``row``: ``covering``, ``pri``, ``vi`` (:func:`~napari_deepsuperpixel.metrics.region_scores`),
+        ``boundary_p/r/f`` (:func:`~napari_deepsuperpixel.metrics.boundary_prf`, the BSDS
+        matching), ``asa``, ``br``, ``bp``, ``ue``, ``n_segments`` (and ``ev``)
+        (:func:`~napari_deepsuperpixel.metrics.superpixel.superpixel_metrics`, annotators
+        averaged); ``matches``: a ``uint8`` map with 1 = matched machine
+        boundary pixel, 2 = unmatched machine pixel (false positive), 3 = ground-truth
+        boundary pixel no machine pixel matched (missed), when ``match_map``.
+
+    Raises
+    ------
+    ValueError
+        For a non-2D prediction, no ground truth, or mismatching shapes.
+    """
+    from ..datasets.bsds import GroundTruth
+    from ..metrics import boundary_prf, region_scores, seg_to_boundaries
+    from ..metrics.superpixel import superpixel_metrics
+
+    pred, gts = _check(pred, gts)
+    if gt_boundaries is None:
+        gt_obj = GroundTruth.from_segmentations(gts)
+    else:
+        gt_obj = GroundTruth(gts, [np.asarray(b).astype(bool) for b in gt_boundaries])
+    reg = region_scores(pred, gt_obj)
+    bmap = seg_to_boundaries(pred)
+    bnd = boundary_prf(bmap, gt_obj, max_dist=max_dist)
+    sp = superpixel_metrics(pred, gts, image, r=r)
+    row = {"n_segments": sp["n_segments"], "covering": reg["covering"], "pri": reg["pri"], "vi": reg["vi"],
+           "boundary_p": bnd["precision"], "boundary_r": bnd["recall"], "boundary_f": bnd["f"],
+           "asa": sp["asa"], "br": sp["br"], "bp": sp["bp"], "ue": sp["ue"]}
+    if "ev" in sp:
+        row["ev"] = sp["ev"]
+    out = {"row": row}
+    if match_map:
+        out["matches"] = boundary_match_map(bmap, gt_obj.boundaries, max_dist=max_dist)
+    return out
+
+
+def boundary_match_map(bmap, gt_boundaries, *, max_dist: float = 0.0075) -> np.ndarray:
+    """Label machine and ground-truth boundary pixels as matched / false positive / missed.
+
+    Parameters
+    ----------
+    bmap : array_like of bool, shape (Y, X)
+        Machine boundary map (thinned here, as the benchmark does).
+    gt_boundaries : list of array_like of bool
+        One thin boundary map per annotator.
+    max_dist : float
+        Tolerance as a fraction of the image diagonal.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        ``1`` machine pixel matched by at least one annotator, ``2`` machine
+        pixel matched by none, ``3`` annotator pixel left unmatched (by any
+        annotator's matching; shown only where there is no machine pixel).
+        The number of 1s equals the benchmark's ``cntP``.
+    """
+    from ..metrics import match_boundaries, thin_boundaries
+
+    b = thin_boundaries(np.asarray(bmap).astype(bool))
+    acc = np.zeros(b.shape, bool)
+    missed = np.zeros(b.shape, bool)
+    for g in gt_boundaries:
+        g = np.asarray(g).astype(bool)
+        mm, mg = match_boundaries(b, g, max_dist=max_dist)
+        acc |= mm
+        missed |= g & ~mg
+    out = np.zeros(b.shape, np.uint8)
+    out[missed & ~b] = MISSED
+    out[b & ~acc] = FALSE_POSITIVE
+    out[b & acc] = MATCHED
+    return out
