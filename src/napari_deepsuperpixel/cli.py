@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "napari_deepsuperpixel.cli",  # methods, segment, demo (this module)
     "napari_deepsuperpixel.bench.bench_cli",  # bench
     "napari_deepsuperpixel.bench.eval_cli",  # eval (BSDS500 benchmark)
+    "napari_deepsuperpixel.train_cli",  # train sen|superae
 )
 
 

@@ -103,5 +103,16 @@ for _info in [
                "superpixels", f"{_P}.classical:QuickshiftParams", f"{_P}.classical:run_quickshift"),
     MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
                "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed"),
+    MethodInfo("dsc", "Deep Superpixel Cut (Lin et al. 2020): soft cut of SuperAE superpixels", "segmentation",
+               f"{_P}.dsc:DscParams", f"{_P}.dsc:run_dsc", input_space="rgb01", uses_torch=True),
+    MethodInfo("superae", "SuperAE reconstruction (Lin et al. 2020) -> superpixels by a registry method",
+               "superpixels", f"{_P}.dsc:SuperAEParams", f"{_P}.dsc:run_superae", input_space="rgb01",
+               uses_torch=True),
+    MethodInfo("kmeans_superpixels", "k-means of SuperAE superpixels by colour or deep feature (DSC Table III)",
+               "segmentation", f"{_P}.dsc:ClusterParams", f"{_P}.dsc:run_kmeans_superpixels",
+               input_space="rgb01", uses_torch=True),
+    MethodInfo("ncut_superpixels", "Normalised cut of SuperAE superpixels by colour or deep feature (DSC Table III)",
+               "segmentation", f"{_P}.dsc:ClusterParams", f"{_P}.dsc:run_ncut_superpixels",
+               input_space="rgb01", uses_torch=True),
 ]:
     register(_info)

@@ -1,0 +1,722 @@
+"""Deep Superpixel Cut (Lin, Zhong, Lu, ICPR 2020) and its Table III baselines.
+
+Four registry methods share one pipeline:
+
+1. **SuperAE** (:mod:`napari_deepsuperpixel.nn.superae`, trained once on a
+   dataset, Alg. 1) reconstructs a smoothed image;
+2. a registered superpixel method (default Felzenszwalb-Huttenlocher, the
+   paper's EGB) runs on the reconstruction -> superpixels ``z``
+   (``superae`` stops here);
+3. ``dsc`` partitions the superpixels per image (Alg. 2): hypercolumn features
+   of the SuperAE encoder -> 1x1 conv to K logits, pseudo labels by superpixel
+   majority (Eq. 4), cross entropy + soft cut over the superpixel graph
+   (Eq. 5-9), SGD on encoder and 1x1 conv;
+4. ``kmeans_superpixels`` / ``ncut_superpixels`` cluster the same superpixels by
+   their mean colour or mean deep feature (Table III).
+
+Choices where the paper is ambiguous (also in ``docs/methods/dsc.md``):
+
+* **Loss scale.** Eq. 3 sums the cross entropy over all N pixels while
+  ``beta = 5/M^2`` scales the cut; with the sum and lr 0.05 the first SGD
+  step diverges, so L1 is the *mean* over pixels (PyTorch's default) and L2
+  is used as written with ``beta = 5/M^2``. Eq. 9 also drops the minus sign of
+  Eq. 3; the minimised loss is the cross entropy (with the sign).
+* **What gets gradients.** Eq. 11 differentiates ``Q^T W (1 - Q)`` with W held
+  fixed, so W (Eq. 7) is built from detached superpixel features each
+  iteration; gradients flow through Q (Eq. 6, the superpixel mean of the
+  pixel softmax) and through L1.
+* **W.** ``w_ij = exp(-||g_i - g_j||^2 / sigma^2)`` for superpixel centroids
+  closer than ``d = 2 sqrt(N/M)``, including ``i = j`` (distance 0 < d), as
+  the formula reads.
+* **Hypercolumn.** Image, encoder layers 1-3 (2 and 3 bilinearly upsampled),
+  concatenated, 1x1 conv to K. Computed as the sum of per-layer 1x1 convs
+  upsampled after the projection; this is the same function (bilinear
+  upsampling is linear and per channel) at a fraction of the cost.
+* **Batch norm** layers of the encoder run in training mode during DSC
+  (statistics of the image being segmented), like Kanezaki's per-image
+  networks; the shipped SuperAE's running statistics are used only for the
+  reconstruction.
+* **Output.** Alg. 2 outputs the pseudo labels ``Y~`` of the last iteration:
+  every superpixel takes one of K classes; :func:`napari_deepsuperpixel.segment`
+  then splits classes into connected regions.
+* **Baselines.** k-means: :func:`scipy.cluster.vq.kmeans2` (k-means++, seeded,
+  best of 5 runs by distortion). NCut: the spectral relaxation of the
+  normalised cut (Shi & Malik) by the Ng-Jordan-Weiss algorithm with SciPy's
+  dense ``eigh``, on the same neighbourhood graph as Eq. 7 with
+  ``sigma`` = the median feature distance of neighbouring superpixels (the
+  DSC sigma = 10 belongs to the K-dim logits, not to RGB). "RGB" features are
+  the mean colour of the *input* image per superpixel; "deep" features are the
+  mean SuperAE-encoder hypercolumn (451 values; the 1x1 projection is DSC's
+  own, randomly initialised, so it is not used).
+
+References
+----------
+.. [1] Q. Lin, W. Zhong, J. Lu, "Deep Superpixel Cut for Unsupervised Image
+   Segmentation", ICPR 2020.
+.. [2] J. Shi, J. Malik, "Normalized cuts and image segmentation", TPAMI 2000.
+.. [3] A. Ng, M. Jordan, Y. Weiss, "On spectral clustering: analysis and an
+   algorithm", NIPS 2002.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._types import Result, param
+
+SUPERPIXEL_METHODS = ("felzenszwalb", "slic", "snic", "quickshift", "watershed")
+SHIPPED_WEIGHTS = "superae_bsds.pt"
+#: default superpixels: Felzenszwalb-Huttenlocher (EGB) on the reconstruction
+DEFAULT_SP = "felzenszwalb"
+DEFAULT_SP_PARAMS = "scale=400,sigma=0.5,min_size=200"
+
+
+# ----------------------------------------------------------------------------- parameters
+@dataclass
+class SuperAEParams:
+    """SuperAE reconstruction, then superpixels by a registered method (Lin et al. 2020, Alg. 1)."""
+
+    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                             choices=SUPERPIXEL_METHODS)
+    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+
+
+@dataclass
+class DscParams:
+    """Deep Superpixel Cut (Lin et al. 2020, Alg. 2); defaults are the paper's (Sec. IV-B)."""
+
+    n_classes: int = param(32, "K: number of partitions (upper bound on segment classes)", min=2, max=256)
+    n_iter: int = param(128, "SGD iterations per image", min=1)
+    lr: float = param(0.05, "SGD learning rate", min=0.0)
+    momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
+    sigma: float = param(10.0, "Scale of the deep similarity (Eq. 7)", min=1e-6)
+    alpha: float = param(1.0, "Weight of the pseudo-label cross entropy L1", min=0.0)
+    beta_scale: float = param(5.0, "beta = beta_scale / M^2, weight of the soft cut L2", min=0.0)
+    d_factor: float = param(2.0, "Neighbour distance d = d_factor * sqrt(N / M) (pixels)", min=0.0)
+    max_side: int = param(0, "Run the network at most this many pixels wide (0 = full size)", min=0)
+    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                             choices=SUPERPIXEL_METHODS)
+    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+
+
+@dataclass
+class ClusterParams:
+    """k-means / NCut over SuperAE superpixels (the baselines of Lin et al. 2020, Table III)."""
+
+    n_segments: int = param(16, "Number of clusters (partitions)", min=1)
+    feature: str = param("rgb", "Superpixel feature: mean colour or mean SuperAE deep feature",
+                         choices=("rgb", "deep"))
+    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                             choices=SUPERPIXEL_METHODS)
+    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+
+
+# ----------------------------------------------------------------------------- model loading
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float):
+    from ..nn.checkpoint import load_checkpoint
+    from ..nn.superae import SuperAE
+
+    ck = load_checkpoint(path, method="superae")
+    widths = ck.hyperparameters.get("widths", [64, 128, 256])
+    model = SuperAE(widths=tuple(widths))
+    try:
+        model.load_state_dict(ck.state_dict)
+    except RuntimeError as e:
+        from ..nn.checkpoint import CheckpointError
+
+        raise CheckpointError(f"{path}: weights do not fit the SuperAE architecture ({e})") from None
+    model.eval()
+    return model
+
+
+def load_superae(checkpoint: str = ""):
+    """Load a SuperAE model (cached), from ``checkpoint`` or the shipped weights.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A ``superae`` checkpoint from ``deepsuperpixel train superae``;
+        empty for the weights shipped in the package.
+
+    Returns
+    -------
+    SuperAE
+        In eval mode on the CPU. Do not modify it (it is shared); copy it
+        with :func:`copy.deepcopy` to fine-tune.
+    """
+    from ..nn.checkpoint import shipped_weights_path
+
+    p = Path(checkpoint) if checkpoint else shipped_weights_path(SHIPPED_WEIGHTS)
+    if not p.is_file():
+        raise FileNotFoundError(f"SuperAE checkpoint not found: {p}")
+    p = p.resolve()
+    return _load_cached(str(p), p.stat().st_mtime)
+
+
+def _to_rgb(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image, np.float32)
+    if img.ndim == 2:
+        img = img[..., None]
+    c = img.shape[-1]
+    if c == 1:
+        img = np.repeat(img, 3, axis=-1)
+    elif c != 3:
+        raise ValueError(f"SuperAE/DSC need an RGB or grayscale image, got {c} channels; "
+                         "select one or three channels first")
+    return np.clip(img, 0.0, 1.0)
+
+
+def _tensor(img: np.ndarray, device):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
+
+
+def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT_SP,
+                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0):
+    """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, 3)`` or ``(Y, X, 1)`` float in [0, 1].
+    checkpoint : str
+        SuperAE checkpoint; empty = shipped weights.
+    superpixels : str
+        A registered superpixel method.
+    superpixel_params : str
+        ``"key=value,..."`` for that method.
+    device : str or torch.device
+    seed : int
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        ``int32`` superpixels ``1..M`` (4-connected).
+    reconstruction : numpy.ndarray
+        ``(Y, X, 3)`` float32 in [0, 1].
+    """
+    import torch
+
+    from ..api import segment
+    from ..cli import parse_params
+    from ..nn.superae import reconstruct
+
+    if superpixels not in SUPERPIXEL_METHODS:
+        raise ValueError(f"superpixels must be one of {SUPERPIXEL_METHODS}, got {superpixels!r}")
+    try:
+        sp_params = parse_params([kv for kv in str(superpixel_params).split(",") if kv.strip()])
+    except ValueError as e:
+        raise ValueError(f"superpixel_params: {e} (write e.g. 'scale=400,min_size=200')") from None
+    rgb = _to_rgb(image)
+    model = load_superae(checkpoint)
+    with torch.no_grad():
+        rec = reconstruct(model.to(device), _tensor(rgb, device))[0].permute(1, 2, 0).cpu().numpy()
+    dev = str(device).split(":")[0] if not isinstance(device, str) else device
+    labels = segment(rec, superpixels, seed=seed, device="cpu" if dev not in ("cuda", "mps") else dev,
+                     normalize="none", channel_axis=-1, **sp_params)
+    return labels.astype(np.int32), rec.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- DSC pieces
+def superpixel_pool(values, sp, n_sp: int):
+    """Mean of ``values`` over each superpixel (Eq. 5 and Eq. 6).
+
+    Parameters
+    ----------
+    values : torch.Tensor
+        ``(N, K)`` per-pixel values.
+    sp : torch.Tensor
+        ``(N,)`` superpixel index ``0..M-1`` of every pixel (long).
+    n_sp : int
+        M.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(M, K)`` means (differentiable w.r.t. ``values``).
+    """
+    import torch
+
+    sums = torch.zeros(n_sp, values.shape[1], dtype=values.dtype, device=values.device).index_add_(0, sp, values)
+    cnt = torch.bincount(sp, minlength=n_sp).to(values.dtype).clamp_min(1)
+    return sums / cnt[:, None]
+
+
+def pseudo_labels(prob_or_logits, sp, n_sp: int):
+    """Pseudo labels by superpixel majority vote (Eq. 4).
+
+    ``c_n = argmax_k p_n^k``; ``C_j`` = the most frequent ``c_n`` in
+    superpixel ``j`` (ties: smallest class index); every pixel of ``j`` gets
+    ``C_j``.
+
+    Parameters
+    ----------
+    prob_or_logits : torch.Tensor
+        ``(N, K)`` probabilities or logits (same argmax).
+    sp : torch.Tensor
+        ``(N,)`` superpixel index per pixel.
+    n_sp : int
+        M.
+
+    Returns
+    -------
+    pixel_labels : torch.Tensor
+        ``(N,)`` long, the pseudo label of every pixel.
+    sp_labels : torch.Tensor
+        ``(M,)`` long, ``C_j``.
+    """
+    import torch
+
+    k = prob_or_logits.shape[1]
+    c = prob_or_logits.argmax(dim=1)
+    votes = torch.bincount(sp * k + c, minlength=n_sp * k).reshape(n_sp, k)
+    sp_lab = votes.argmax(dim=1)
+    return sp_lab[sp], sp_lab
+
+
+def similarity_matrix(g, centers, sigma: float, d: float):
+    """Deep similarity between superpixels (Eq. 7).
+
+    Parameters
+    ----------
+    g : torch.Tensor
+        ``(M, K)`` superpixel features.
+    centers : torch.Tensor
+        ``(M, 2)`` superpixel centroids (pixels).
+    sigma : float
+        Scale.
+    d : float
+        Centroids closer than ``d`` are connected (the diagonal included).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(M, M)`` symmetric, entries in [0, 1].
+    """
+    import torch
+
+    w = torch.exp(-torch.cdist(g, g).pow(2) / float(sigma) ** 2)
+    near = torch.cdist(centers, centers) < float(d)
+    return w * near.to(w.dtype)
+
+
+def soft_cut_loss(q, w):
+    """The soft cut ``L2 = sum_k Q_k^T W (1 - Q_k)`` (Eq. 8).
+
+    Parameters
+    ----------
+    q : torch.Tensor
+        ``(M, K)`` superpixel-to-partition association (rows sum to 1).
+    w : torch.Tensor
+        ``(M, M)`` similarity.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
+    return (q * (w @ (1.0 - q))).sum()
+
+
+class _DscHead:
+    """1x1 conv over [image, e1, up(e2), up(e3)] computed per layer, then upsampled and summed."""
+
+    def __init__(self, model, k: int, seed: int, device):
+        import torch
+
+        c0 = model.in_channels
+        chans = [c0, *model.widths]
+        cin = sum(chans)
+        gen = torch.Generator().manual_seed(int(seed))
+        bound = 1.0 / np.sqrt(cin)  # PyTorch's default Conv2d initialisation range
+        self.weight = ((torch.rand(k, cin, generator=gen) * 2 - 1) * bound).to(device).requires_grad_()
+        self.bias = ((torch.rand(k, generator=gen) * 2 - 1) * bound).to(device).requires_grad_()
+        self.splits = chans
+
+    def parameters(self):
+        return [self.weight, self.bias]
+
+    def __call__(self, model, x):
+        """Logits ``(K, H, W)`` for image ``x`` ``(1, C, H, W)``."""
+        import torch
+        from torch.nn import functional as F
+
+        from ..nn.superae import pad_to_multiple
+
+        xp, (h, w) = pad_to_multiple(x, 4)
+        feats = [xp, *model.encode(xp)]
+        ws = torch.split(self.weight, self.splits, dim=1)
+        out = None
+        for f, wk in zip(feats, ws):
+            y = torch.einsum("kc,bchw->bkhw", wk, f)
+            if y.shape[-2:] != xp.shape[-2:]:
+                y = F.interpolate(y, size=xp.shape[-2:], mode="bilinear", align_corners=False)
+            out = y if out is None else out + y
+        out = out + self.bias[None, :, None, None]
+        return out[0, :, :h, :w]
+
+
+def _centroids(sp_np: np.ndarray, n_sp: int) -> np.ndarray:
+    yy, xx = np.indices(sp_np.shape)
+    cnt = np.bincount(sp_np.ravel(), minlength=n_sp).astype(np.float64)
+    cy = np.bincount(sp_np.ravel(), yy.ravel(), minlength=n_sp) / np.maximum(cnt, 1)
+    cx = np.bincount(sp_np.ravel(), xx.ravel(), minlength=n_sp) / np.maximum(cnt, 1)
+    return np.stack([cy, cx], 1)
+
+
+def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, lr=0.05, momentum=0.9,
+                        sigma=10.0, alpha=1.0, beta_scale=5.0, d_factor=2.0, max_side=0, seed=0,
+                        device="cpu", progress=None):
+    """Alg. 2 of Lin et al.: partition ``superpixels`` of ``image`` by per-image SGD.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, 3)`` float in [0, 1] (the original image, not the
+        reconstruction: Alg. 2 extracts features of ``x``).
+    superpixels : numpy.ndarray
+        ``(Y, X)`` integer superpixels (any ids).
+    model : SuperAE
+        Encoder to start from; it is copied, not modified.
+    n_classes, n_iter, lr, momentum, sigma, alpha, beta_scale, d_factor
+        See :class:`DscParams` (paper: 32, 128, 0.05, 0.9, 10, 1, 5, 2).
+    max_side : int
+        If > 0 and the image is larger, the network sees a bilinearly
+        resized copy whose longer side is ``max_side`` and its logits are
+        upsampled back; superpixels, pooling and labels stay at full size.
+    seed : int
+        Seeds the 1x1 projection.
+    device : torch.device or str
+    progress : callable, optional
+        ``progress(step, total, stage, **info)``.
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        ``(Y, X)`` int32 class ``1..K`` of every pixel (constant per superpixel).
+    loss_history : list of float
+    """
+    import copy
+
+    import torch
+    from torch.nn import functional as F
+
+    rgb = _to_rgb(image)
+    h, w = rgb.shape[:2]
+    if superpixels.shape != (h, w):
+        raise ValueError(f"superpixels shape {superpixels.shape} does not match image {(h, w)}")
+    _, sp_np = np.unique(superpixels, return_inverse=True)
+    sp_np = sp_np.reshape(h, w)
+    m = int(sp_np.max()) + 1
+    n = h * w
+    net = copy.deepcopy(model).to(device)
+    net.train()
+    head = _DscHead(net, int(n_classes), seed, device)
+    opt = torch.optim.SGD(list(net.parameters()) + head.parameters(), lr=float(lr), momentum=float(momentum))
+    x = _tensor(rgb, device)
+    scale = 1.0
+    if max_side and max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        x = F.interpolate(x, size=(max(4, round(h * scale)), max(4, round(w * scale))), mode="bilinear",
+                          align_corners=False)
+    sp = torch.from_numpy(sp_np.ravel().astype(np.int64)).to(device)
+    centers = torch.from_numpy(_centroids(sp_np, m)).float().to(device)
+    d = float(d_factor) * np.sqrt(n / m)
+    beta = float(beta_scale) / m**2
+    history = []
+    sp_lab = None
+    for t in range(int(n_iter)):
+        if progress is not None and hasattr(progress, "check"):
+            progress.check()
+        logits = head(net, x)
+        if scale != 1.0:
+            logits = F.interpolate(logits[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        f = logits.reshape(int(n_classes), n).T  # (N, K)
+        p = torch.softmax(f, dim=1)
+        target, sp_lab = pseudo_labels(f.detach(), sp, m)
+        l1 = F.cross_entropy(f, target)
+        with torch.no_grad():
+            g = superpixel_pool(f, sp, m)
+            wmat = similarity_matrix(g, centers, sigma, d)
+        q = superpixel_pool(p, sp, m)
+        l2 = soft_cut_loss(q, wmat)
+        loss = float(alpha) * l1 + beta * l2
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+        if progress is not None:
+            progress(t + 1, int(n_iter), "iterate", loss=history[-1],
+                     n_labels=int(torch.unique(sp_lab).numel()))
+    labels = sp_lab.cpu().numpy()[sp_np] + 1
+    return labels.astype(np.int32), history
+
+
+# ----------------------------------------------------------------------------- baselines
+def kmeans(features: np.ndarray, k: int, seed: int = 0, n_init: int = 5) -> np.ndarray:
+    """k-means (k-means++ start, Lloyd iterations) via :func:`scipy.cluster.vq.kmeans2`.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(M, D)``.
+    k : int
+        Clusters (``k >= M`` gives every row its own cluster).
+    seed : int
+    n_init : int
+        Restarts; the lowest within-cluster sum of squares wins.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M,)`` cluster index ``0..k-1``.
+    """
+    from scipy.cluster.vq import kmeans2
+
+    x = np.asarray(features, np.float64)
+    m = x.shape[0]
+    if k >= m:
+        return np.arange(m)
+    best, best_cost = None, np.inf
+    rng = np.random.default_rng(seed)
+    for _ in range(max(1, n_init)):
+        cent, lab = kmeans2(x, k, minit="++", iter=30, seed=rng)
+        cost = float(((x - cent[lab]) ** 2).sum())
+        if cost < best_cost:
+            best, best_cost = lab, cost
+    return best
+
+
+def spectral_ncut(features: np.ndarray, centers: np.ndarray, k: int, d: float, seed: int = 0) -> np.ndarray:
+    """Normalised-cut clustering of superpixels (spectral relaxation, Ng-Jordan-Weiss).
+
+    Affinity ``w_ij = exp(-||f_i - f_j||^2 / s^2)`` between superpixels whose
+    centroids are closer than ``d`` (the graph of Eq. 7), ``s`` the median
+    feature distance over those pairs; the ``k`` leading eigenvectors of
+    ``D^-1/2 W D^-1/2`` (SciPy ``eigh``), rows normalised to unit length,
+    clustered by :func:`kmeans`.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(M, D)`` superpixel features.
+    centers : numpy.ndarray
+        ``(M, 2)`` centroids.
+    k : int
+        Clusters.
+    d : float
+        Neighbour distance (pixels).
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M,)`` cluster index.
+
+    References
+    ----------
+    .. [1] J. Shi, J. Malik, TPAMI 2000. .. [2] A. Ng, M. Jordan, Y. Weiss, NIPS 2002.
+    """
+    from scipy.linalg import eigh
+    from scipy.spatial.distance import cdist
+
+    x = np.asarray(features, np.float64)
+    m = x.shape[0]
+    if k >= m:
+        return np.arange(m)
+    near = cdist(centers, centers) < d
+    fd = cdist(x, x)
+    off = near & ~np.eye(m, dtype=bool)
+    s = float(np.median(fd[off])) if off.any() else 1.0
+    s = s if s > 0 else 1.0
+    w = np.exp(-(fd**2) / s**2) * near
+    dinv = 1.0 / np.sqrt(w.sum(1))
+    lap = dinv[:, None] * w * dinv[None, :]
+    _, vec = eigh(lap, subset_by_index=[m - k, m - 1])
+    vec = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
+    return kmeans(vec, k, seed=seed)
+
+
+# ----------------------------------------------------------------------------- runners
+def _sp_from_params(image, params, seed, device):
+    return superae_superpixels(image, checkpoint=params.checkpoint, superpixels=params.superpixels,
+                               superpixel_params=params.superpixel_params, device=device, seed=seed)
+
+
+def run_superae(image, *, params: SuperAEParams, seed=0, device="cpu", progress=None) -> Result:
+    """Registry runner ``superae``: SuperAE reconstruction -> superpixels.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
+    params : SuperAEParams
+    seed : int
+    device : torch.device
+    progress : callable, optional
+
+    Returns
+    -------
+    Result
+        Superpixels; ``extras["reconstruction"]`` is the smoothed image.
+
+    References
+    ----------
+    .. [1] Lin et al., ICPR 2020, Alg. 1.
+    """
+    if progress is not None:
+        progress(0, 1, "reconstruct")
+    labels, rec = _sp_from_params(image, params, seed, device)
+    if progress is not None:
+        progress(1, 1, "superpixels", n_labels=int(labels.max()))
+    res = Result(labels, {"reconstruction": rec})
+    res.connected = True  # the superpixel method's labels are already connected
+    return res
+
+
+def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) -> Result:
+    """Registry runner ``dsc``: Deep Superpixel Cut (Alg. 2) on SuperAE superpixels.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
+    params : DscParams
+    seed : int
+        Seeds the 1x1 projection (CPU results are reproducible).
+    device : torch.device
+    progress : callable, optional
+        One call per iteration (stage ``"iterate"``, info ``loss``, ``n_labels``).
+
+    Returns
+    -------
+    Result
+        Labels (one class per superpixel; split into connected regions by
+        :func:`~napari_deepsuperpixel.segment`), extras ``loss_history``,
+        ``superpixels``, ``reconstruction``.
+
+    References
+    ----------
+    .. [1] Lin et al., ICPR 2020, Alg. 2, Eq. 4-9.
+    """
+    sp, rec = _sp_from_params(image, params, seed, device)
+    model = load_superae(params.checkpoint)
+    labels, hist = deep_superpixel_cut(
+        image, sp, model, n_classes=params.n_classes, n_iter=params.n_iter, lr=params.lr,
+        momentum=params.momentum, sigma=params.sigma, alpha=params.alpha, beta_scale=params.beta_scale,
+        d_factor=params.d_factor, max_side=params.max_side, seed=seed, device=device, progress=progress)
+    return Result(labels, {"loss_history": hist, "superpixels": sp, "reconstruction": rec})
+
+
+def superpixel_features(image, sp, feature: str, checkpoint="", device="cpu"):
+    """Mean RGB or mean SuperAE hypercolumn per superpixel, and centroids.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` in [0, 1].
+    sp : numpy.ndarray
+        ``(Y, X)`` superpixels.
+    feature : {"rgb", "deep"}
+    checkpoint : str
+    device : torch.device or str
+
+    Returns
+    -------
+    index : numpy.ndarray
+        ``(Y, X)`` superpixel index ``0..M-1``.
+    features : numpy.ndarray
+        ``(M, D)``.
+    centers : numpy.ndarray
+        ``(M, 2)``.
+    """
+    rgb = _to_rgb(image)
+    _, idx = np.unique(sp, return_inverse=True)
+    idx = idx.reshape(sp.shape)
+    m = int(idx.max()) + 1
+    if feature == "rgb":
+        f = rgb.reshape(-1, 3)
+    elif feature == "deep":
+        import torch
+
+        from ..nn.superae import hypercolumn
+
+        model = load_superae(checkpoint).to(device)
+        with torch.no_grad():
+            hc = hypercolumn(model, _tensor(rgb, device))[0]
+        f = hc.reshape(hc.shape[0], -1).T.cpu().numpy()
+    else:
+        raise ValueError(f"feature must be 'rgb' or 'deep', got {feature!r}")
+    cnt = np.bincount(idx.ravel(), minlength=m).astype(np.float64)
+    flat = idx.ravel()
+    sums = np.stack([np.bincount(flat, f[:, c].astype(np.float64), minlength=m) for c in range(f.shape[1])], 1)
+    return idx, sums / np.maximum(cnt, 1)[:, None], _centroids(idx, m)
+
+
+def _run_cluster(image, params: ClusterParams, seed, device, algo: str) -> Result:
+    sp, rec = _sp_from_params(image, params, seed, device)
+    idx, feats, centers = superpixel_features(image, sp, params.feature, params.checkpoint, device)
+    m = feats.shape[0]
+    if algo == "kmeans":
+        lab = kmeans(feats, params.n_segments, seed=seed)
+    else:
+        d = 2.0 * np.sqrt(idx.size / m)
+        lab = spectral_ncut(feats, centers, params.n_segments, d, seed=seed)
+    return Result((lab[idx] + 1).astype(np.int32), {"superpixels": sp, "reconstruction": rec})
+
+
+def run_kmeans_superpixels(image, *, params: ClusterParams, seed=0, device="cpu", progress=None) -> Result:
+    """Registry runner ``kmeans_superpixels``: k-means over SuperAE superpixels (Table III).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1].
+    params : ClusterParams
+    seed : int
+    device : torch.device
+    progress : callable, optional
+
+    Returns
+    -------
+    Result
+        Cluster labels (split into connected regions by ``segment``).
+
+    References
+    ----------
+    .. [1] Lin et al., ICPR 2020, Table III.
+    """
+    return _run_cluster(image, params, seed, device, "kmeans")
+
+
+def run_ncut_superpixels(image, *, params: ClusterParams, seed=0, device="cpu", progress=None) -> Result:
+    """Registry runner ``ncut_superpixels``: normalised cut over SuperAE superpixels (Table III).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1].
+    params : ClusterParams
+    seed : int
+    device : torch.device
+    progress : callable, optional
+
+    Returns
+    -------
+    Result
+        Cluster labels (split into connected regions by ``segment``).
+
+    References
+    ----------
+    .. [1] Lin et al., ICPR 2020, Table III. .. [2] Shi & Malik, TPAMI 2000.
+    """
+    return _run_cluster(image, params, seed, device, "ncut")

@@ -1,0 +1,164 @@
+"""``deepsuperpixel train sen|superae``: train the package's dataset-level models.
+
+Examples::
+
+    deepsuperpixel train superae --data bsds --split train,val -o superae.pt
+    deepsuperpixel train superae --data bsds -o superae.pt --epochs 150 --resume
+    deepsuperpixel train superae --data my_images/ -o my.pt -p template=felzenszwalb -p crop=160
+    deepsuperpixel train sen --data bsds --split train,val -o sen.pt
+
+Common options map to the keyword arguments every trainer accepts
+(``data, out, split, epochs, seed, device, resume, overwrite,
+checkpoint_every, progress``, plus ``batch_size`` when given); ``-p key=value``
+passes trainer-specific settings (e.g. ``crop``, ``lr``, ``template`` for
+SuperAE), converted to int/float where they look like numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from pathlib import Path
+
+#: model name -> "module:function" of its trainer
+TRAINERS = {
+    "superae": "napari_deepsuperpixel.training.superae:train_superae",
+    "sen": "napari_deepsuperpixel.training.sen:train_sen",
+}
+
+
+def get_trainer(model: str):
+    """Import and return the training function for ``model``.
+
+    Parameters
+    ----------
+    model : str
+        ``"superae"`` or ``"sen"``.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    ValueError
+        Unknown model name, or its trainer is not installed.
+    """
+    if model not in TRAINERS:
+        raise ValueError(f"unknown model {model!r}; trainable models: {', '.join(TRAINERS)}")
+    mod, _, fn = TRAINERS[model].partition(":")
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"the {model!r} trainer ({TRAINERS[model]}) is not available: {e}") from None
+
+
+def _number(v: str):
+    for t in (int, float):
+        try:
+            return t(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _progress_printer(quiet: bool):
+    import time
+
+    t0 = time.perf_counter()
+    bar = None
+    if not quiet:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=1, unit="step", leave=False, file=sys.stderr)
+
+    def cb(ev):
+        if ev.stage == "train" and bar is not None:
+            bar.total = ev.total
+            bar.n = ev.step
+            bar.set_postfix(epoch=ev.info.get("epoch"), loss=f"{ev.info.get('loss', float('nan')):.4g}",
+                            refresh=False)
+            bar.refresh()
+        elif ev.stage == "epoch":
+            msg = (f"epoch {ev.step}/{ev.total}: loss {ev.info.get('loss', float('nan')):.5f}, "
+                   f"{ev.info.get('seconds', 0):.1f} s (elapsed {time.perf_counter() - t0:.0f} s)")
+            if bar is not None:
+                bar.write(msg)
+            else:
+                print(msg, flush=True)
+
+    return bar, cb
+
+
+def _cmd_train(args) -> int:
+    from .cli import parse_params
+
+    trainer = get_trainer(args.model)
+    out = Path(args.output)
+    if out.exists() and not (args.overwrite or args.resume):
+        print(f"error: checkpoint {out} already exists; use --overwrite to replace it or --resume to "
+              "continue it", file=sys.stderr)
+        return 3
+    kwargs = dict(data=args.data, out=out, split=[s for s in args.split.split(",") if s], seed=args.seed,
+                  device=args.device, resume=bool(args.resume), overwrite=args.overwrite,
+                  checkpoint_every=args.checkpoint_every)
+    if args.epochs is not None:
+        kwargs["epochs"] = args.epochs
+    if args.batch_size is not None:
+        kwargs["batch_size"] = args.batch_size
+    extra = {k: _number(v) for k, v in parse_params(args.param).items()}
+    clash = sorted(set(extra) & set(kwargs))
+    if clash:
+        raise ValueError(f"-p {', '.join(clash)}: use the dedicated option(s) instead")
+    kwargs.update(extra)
+    sig = inspect.signature(trainer)
+    if "out" not in sig.parameters and "output" in sig.parameters:
+        kwargs["output"] = kwargs.pop("out")
+    accepts_var = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    if not accepts_var:
+        unknown = sorted(k for k in kwargs if k not in sig.parameters)
+        if unknown:
+            valid = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
+            raise ValueError(f"{args.model} trainer has no setting(s) {unknown}; valid: {', '.join(valid)}")
+    bar, cb = _progress_printer(args.quiet)
+    kwargs["progress"] = cb
+    try:
+        res = trainer(**kwargs)
+    finally:
+        if bar is not None:
+            bar.close()
+    path = Path(getattr(res, "path", None) or res)  # a TrainResult or the checkpoint path
+    hist = list(getattr(res, "loss_history", []) or [])
+    done = getattr(res, "epochs_done", None)
+    print(f"trained {args.model}" + (f": {done} epochs" if done is not None else "")
+          + (f", final loss {hist[-1]:.5f}" if hist else "") + f" -> {path}")
+    if args.export:
+        from .nn.checkpoint import export_weights
+
+        dst = export_weights(path, args.export, method=args.model, overwrite=args.overwrite)
+        print(f"exported weights (no optimizer state) -> {dst}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``train`` on the ``deepsuperpixel`` command."""
+    p = sub.add_parser("train", help="train SuperAE (DSC) or SEN on BSDS500 or an image folder",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("model", choices=sorted(TRAINERS), help="which model to train")
+    p.add_argument("--data", default="bsds",
+                   help="'bsds' (../shared/BSDS500 or $NDS_BSDS500), a BSDS500 folder, or an image folder")
+    p.add_argument("--split", default="train,val", help="BSDS500 splits, comma-separated (default train,val)")
+    p.add_argument("-o", "--output", required=True, help="checkpoint file to write (.pt)")
+    p.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the paper's)")
+    p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default: the paper's)")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
+                   help="trainer-specific setting, e.g. crop=160, lr=1e-3, template=ucm2:0.05 (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (default 1)")
+    p.add_argument("--resume", action="store_true", help="continue the run stored in -o")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint")
+    p.add_argument("--export", metavar="PATH", help="also write a weights-only copy (for shipping)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (epoch lines only)")
+    p.set_defaults(func=_cmd_train)
