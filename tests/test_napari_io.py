@@ -134,3 +134,19 @@ def test_sample_data_is_offline_and_well_formed():
     stack = _sample_data.make_nuclei_stack(seed=3)
     assert stack.dtype == np.uint16 and stack.shape == (8, 128, 128) and stack.max() <= 4095
     np.testing.assert_array_equal(stack, _sample_data.make_nuclei_stack(seed=3))
+
+
+def test_embedding_pca_to_rgb_orders_components_by_variance():
+    from napari_deepsuperpixel._napari._extras import embedding_to_rgb, extras_to_layers
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:30, :40]
+    emb = np.stack([10.0 * yy, 3.0 * xx, rng.normal(0, 0.01, yy.shape), np.zeros(yy.shape)], -1)
+    rgb = embedding_to_rgb(emb)
+    assert rgb.shape == (30, 40, 3) and rgb.dtype == np.float32
+    # first component follows y (largest variance), second follows x
+    assert abs(np.corrcoef(rgb[..., 0].ravel(), yy.ravel())[0, 1]) > 0.99
+    assert abs(np.corrcoef(rgb[..., 1].ravel(), xx.ravel())[0, 1]) > 0.99
+    layers = extras_to_layers({"embedding": [emb, emb], "contours": [yy, yy[:5]], "loss_history": [1.0]})
+    assert [m["name"] for _, m, _ in layers] == ["embedding"]  # ragged contours skipped
+    assert layers[0][0].shape == (2, 30, 40, 3)

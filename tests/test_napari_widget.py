@@ -210,3 +210,47 @@ def test_reader_through_the_viewer(make_napari_viewer, bsds_root, tmp_path):
     with pytest.raises(ValueError):
         viewer.open(str(foreign), plugin="napari-deepsuperpixel")
     assert len(viewer.layers) == 5
+
+
+@dataclass
+class ExtrasParams:
+    """A test method that returns every optional extra."""
+
+    n_segments: int = param(4, "segments", min=1)
+
+
+def run_extras(image, *, params, seed=0, device="cpu", progress=None):
+    h, w = image.shape[:2]
+    lab = np.ones((h, w), np.int32)
+    lab[h // 2:] = 2
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    emb = np.stack([yy, xx, yy * xx, np.ones_like(yy)], -1)  # (Y, X, 4)
+    return Result(lab, {"embedding": emb, "reconstruction": np.clip(image / 100.0, 0, 1),
+                        "contours": np.abs(np.gradient(yy)[0])})
+
+
+def test_extra_layers_from_result_extras(viewer_widget, qtbot, rgb_image):
+    register(MethodInfo("test_extras", "returns extras", "superpixels",
+                        f"{__name__}:ExtrasParams", f"{__name__}:run_extras"))
+    try:
+        viewer, w = viewer_widget
+        w.reset_choices()
+        viewer.add_image(rgb_image[:40, :50], name="img", scale=(3, 3))
+        w.method.value = "test_extras"
+        w.add_extras.value = True
+        w.run()
+        _wait(qtbot, w)
+        names = [layer.name for layer in viewer.layers]
+        assert names == ["img", "img test_extras", "img test_extras embedding",
+                         "img test_extras reconstruction", "img test_extras contours"]
+        emb = viewer.layers["img test_extras embedding"]
+        assert emb.rgb and emb.data.shape == (40, 50, 3)
+        assert 0 <= emb.data.min() and emb.data.max() <= 1
+        np.testing.assert_allclose(emb.scale, (3, 3))
+        assert viewer.layers["img test_extras reconstruction"].rgb
+        # re-running replaces the extra layers too
+        w.run()
+        _wait(qtbot, w)
+        assert [layer.name for layer in viewer.layers] == names
+    finally:
+        REGISTRY.pop("test_extras", None)
