@@ -3,3 +3,5 @@ and the method x image x parameter runner (:mod:`.runner`, :mod:`.bench_cli`).
 
 Nothing is imported here; import the submodules you need.
 """
+
+from .runner import BenchResult, run_benchmark  # noqa: E402,F401  (light: numpy and stdlib only)
