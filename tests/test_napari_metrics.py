@@ -69,9 +69,8 @@ def test_metrics_widget_table_layer_and_csv(make_napari_viewer, qtbot, bsds_crop
     assert w.compute() is not None
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     expected = compute_metrics(pred, segs, gt_boundaries=bnds, image=img)["row"]
-    cols = list(w.table.column_headers)
-    assert w.table.row_headers == ("pred",)
-    values = dict(zip(cols, w.table.data[0]))
+    assert w.table.column_headers == ("pred",)
+    values = dict(zip(w.table.row_headers, [row[0] for row in w.table.data]))
     for k in ("covering", "pri", "vi", "boundary_f", "asa", "br", "bp", "ue"):
         assert values[k] == pytest.approx(expected[k], abs=1e-4), k
     assert values["n_segments"] == expected["n_segments"]

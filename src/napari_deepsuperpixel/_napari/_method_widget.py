@@ -96,6 +96,8 @@ class SegmentWidget(Container):
                      self.device, self.normalize, self.keep, self.add_extras, self.run_button,
                      self.cancel_button, self.progress, self.status])
 
+        for lab in (self.about, self.status):
+            lab.native.setWordWrap(True)  # long descriptions must not widen the dock
         self.method.changed.connect(self._on_method)
         self.preset.changed.connect(self._on_preset)
         self.advanced.changed.connect(self.params.show_advanced)

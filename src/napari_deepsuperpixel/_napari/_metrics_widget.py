@@ -35,8 +35,9 @@ class MetricsWidget(Container):
 
     Notes
     -----
-    Each *Compute* adds (or updates) one table row named after the
-    prediction layer. Ground-truth layers opened with this plugin's BSDS
+    Each *Compute* adds (or updates) one table column named after the
+    prediction layer (one row per metric; the CSV has one row per
+    prediction). Ground-truth layers opened with this plugin's BSDS
     reader carry the annotators' stored boundary maps, which the boundary
     metrics then use, as the official benchmark does.
     """
@@ -62,12 +63,14 @@ class MetricsWidget(Container):
         self.compute_button = PushButton(text="Compute")
         self.status = Label(label="")
         self.table = Table(label="")
+        self.table.min_height = 320
         self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv")
         self.overwrite = CheckBox(text="overwrite existing file", value=False)
         self.save_button = PushButton(text="Save table as CSV")
         self.extend([self.prediction, self.ground_truth, self.image, self.max_dist, self.r,
                      self.show_matches, self.compute_button, self.status, self.table, self.csv_path,
                      self.overwrite, self.save_button])
+        self.status.native.setWordWrap(True)
         self.compute_button.clicked.connect(self.compute)
         self.save_button.clicked.connect(self._on_save)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
@@ -144,9 +147,11 @@ class MetricsWidget(Container):
             self.viewer.add_labels(out["matches"], name=name, **meta)
 
     def _refresh_table(self) -> None:
-        cols = ["ground_truth"] + [c for c in COLUMNS if any(c in r for r in self.rows.values())]
-        data = [[_cell(r.get(c, "")) for c in cols] for r in self.rows.values()]
-        self.table.value = {"data": data, "index": list(self.rows), "columns": cols}
+        # one column per prediction layer, one row per metric: fits a narrow dock
+        keys = ["ground_truth"] + [c for c in COLUMNS if any(c in r for r in self.rows.values())]
+        data = [[_cell(r.get(k, "")) for r in self.rows.values()] for k in keys]
+        self.table.value = {"data": data, "index": keys, "columns": list(self.rows)}
+        self.table.native.resizeColumnsToContents()
 
     def save_csv(self, path, *, overwrite: bool = False) -> Path:
         """Write the table (one row per prediction layer) as CSV.

@@ -1,0 +1,145 @@
+"""Render the screenshots of docs/usage.md (run under a display, e.g. ``xvfb-run -a``).
+
+Usage::
+
+    xvfb-run -a python docs/scripts/render_screenshots.py [--out docs/images] [--overwrite]
+
+Needs ``../shared/bsds-bench`` for the metrics picture (skipped with a
+message when absent). Existing PNGs are kept unless ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT.parent / "shared" / "bsds-bench"
+
+
+def _wait(widget, attr="running", timeout=300.0):
+    from qtpy.QtWidgets import QApplication
+
+    t0 = time.monotonic()
+    while getattr(widget, attr):
+        QApplication.processEvents()
+        time.sleep(0.02)
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError("the widget did not finish in time")
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def _save(viewer, path: Path, overwrite: bool) -> None:
+    from napari_deepsuperpixel.io.files import check_writable
+
+    check_writable([path], overwrite)
+    viewer.reset_view()
+    viewer.window.screenshot(str(path), canvas_only=False, flash=False)
+    print("wrote", path)
+
+
+def shot_segment(out: Path, overwrite: bool) -> None:
+    """SNIC on the astronaut sample, result as contours, the widget docked."""
+    import napari
+
+    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
+    from napari_deepsuperpixel._napari._sample_data import astronaut
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1500, 950)
+    [(data, meta, _)] = astronaut()
+    viewer.add_image(data, **meta)
+    w = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Superpixels & segmentation")
+    w.method.value = "snic"
+    w.params.set_values({"n_segments": 300})
+    w.run()
+    _wait(w)
+    viewer.layers["astronaut snic"].contour = 2
+    _save(viewer, out / "napari_segment.png", overwrite)
+    viewer.close()
+
+
+def shot_stack(out: Path, overwrite: bool) -> None:
+    """A 16-bit ZYX stack segmented slice by slice (anisotropic scale kept)."""
+    import napari
+
+    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
+    from napari_deepsuperpixel._napari._sample_data import nuclei_stack
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1500, 950)
+    [(data, meta, _)] = nuclei_stack()
+    viewer.add_image(data, **meta)
+    w = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Superpixels & segmentation")
+    w.method.value = "felzenszwalb"
+    w.params.set_values({"scale": 200.0, "min_size": 30})
+    w.run()
+    _wait(w)
+    viewer.dims.set_current_step(0, 4)
+    viewer.layers[-1].contour = 1
+    viewer.layers[-1].opacity = 1.0
+    _save(viewer, out / "napari_stack.png", overwrite)
+    viewer.close()
+
+
+def shot_metrics(out: Path, overwrite: bool) -> None:
+    """A BSDS image opened with its ground truth, SNIC superpixels, the metrics table."""
+    import napari
+
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel._napari._metrics_widget import MetricsWidget
+
+    if not (BENCH / "images" / "2018.jpg").exists():
+        print(f"skipping the metrics screenshot: {BENCH} not found", file=sys.stderr)
+        return
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1500, 950)
+    layers = viewer.open(str(BENCH / "images" / "2018.jpg"), plugin="napari-deepsuperpixel")
+    image = layers[0]
+    pred = viewer.add_labels(segment(image.data, "snic", n_segments=200), name="2018 snic", opacity=0.4)
+    w = MetricsWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Segmentation metrics")
+    w.prediction.value = pred
+    w.ground_truth.value = [layer for layer in layers[1:]]
+    w.image.value = image
+    w.show_matches.value = True
+    w.compute()
+    _wait(w)
+    pred.visible = False
+    for layer in layers[1:]:
+        layer.visible = False
+    _save(viewer, out / "napari_metrics.png", overwrite)
+    viewer.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    ap.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    import warnings
+
+    # keep the "PyQt5 backend is deprecated" toast out of the pictures
+    warnings.filterwarnings("ignore", message=".*PyQt5.*")
+    warnings.filterwarnings("ignore", message=".*theme detection.*")
+    np.random.seed(0)
+    import napari
+
+    # napari shows a one-time "PyQt5 is deprecated" toast with the first window: spend it here
+    napari.Viewer(show=True).close()
+    for shot in (shot_segment, shot_stack, shot_metrics):
+        shot(args.out, args.overwrite)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
