@@ -87,7 +87,7 @@ def plot_vs_segments(n_segments: Sequence[float], series: dict, path, *, title: 
     x = np.asarray(n_segments, float)[order]
     for ax, (name, vals) in zip(axes, series.items()):
         ax.plot(x, np.asarray(vals, float)[order], "o-")
-        ax.set(xlabel="Number of segments", ylabel=name, title=f"{name} vs number of segments")
+        ax.set(xlabel="Number of segments", ylabel=name)
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
