@@ -59,3 +59,16 @@ def test_reader_module_imports_without_torch_or_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_reader_patterns_claim_bsds_files_but_not_every_photo():
+    from fnmatch import fnmatch
+
+    [reader] = npe2.PluginManifest.from_distribution(PLUGIN).contributions.readers
+    pats = reader.filename_patterns
+
+    def claims(name):
+        return any(fnmatch(name, p) for p in pats)
+
+    assert claims("100007.mat") and claims("100007.jpg") and claims("2018.jpg")
+    assert not claims("holiday.jpg") and not claims("cells.tif") and not claims("img.png")

@@ -212,6 +212,14 @@ def test_reader_through_the_viewer(make_napari_viewer, bsds_root, tmp_path):
     assert len(viewer.layers) == 5
 
 
+def test_bsds_image_opens_with_its_ground_truth(make_napari_viewer, bsds_bench_dir):
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(bsds_bench_dir / "images" / "2018.jpg"), plugin="napari-deepsuperpixel")
+    assert [layer.name for layer in layers] == ["2018"] + [f"2018 annotator {k}" for k in range(1, 6)]
+    assert layers[0].rgb and isinstance(layers[1], napari.layers.Labels)
+    assert layers[1].data.shape == layers[0].data.shape[:2]
+
+
 @dataclass
 class ExtrasParams:
     """A test method that returns every optional extra."""

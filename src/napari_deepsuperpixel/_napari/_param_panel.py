@@ -72,7 +72,13 @@ class ParamPanel(Container):
         self.set_parameters(parameters)
 
     def set_parameters(self, parameters) -> None:
-        """Replace the widgets by those of ``parameters``."""
+        """Replace the widgets by those of ``parameters``.
+
+        Parameters
+        ----------
+        parameters : list of ParamInfo
+            The new method's parameters.
+        """
         self.clear()
         self._advanced = {p.name for p in parameters if not p.widget}
         for p in parameters:
@@ -85,18 +91,37 @@ class ParamPanel(Container):
         return len(self._advanced)
 
     def show_advanced(self, show: bool) -> None:
-        """Show or hide the advanced parameters."""
+        """Show or hide the advanced parameters.
+
+        Parameters
+        ----------
+        show : bool
+            True shows the parameters declared with ``widget=False``.
+        """
         self._show_advanced = bool(show)
         for w in self:
             if w.name in self._advanced:
                 w.visible = self._show_advanced
 
     def values(self) -> dict:
-        """The current values, ``name -> value`` (strings for free-text fields)."""
+        """The current values.
+
+        Returns
+        -------
+        dict
+            ``name -> value``; free-text fields give strings, which
+            :func:`~napari_deepsuperpixel._types.build_params` converts.
+        """
         return {w.name: w.value for w in self}
 
     def set_values(self, values: dict) -> None:
-        """Set widgets from a ``name -> value`` dict (unknown names are ignored)."""
+        """Set widgets from a ``name -> value`` dict.
+
+        Parameters
+        ----------
+        values : dict
+            New values; names without a widget are ignored.
+        """
         for w in self:
             if w.name in values:
                 v = values[w.name]
