@@ -114,5 +114,11 @@ for _info in [
     MethodInfo("ncut_superpixels", "Normalised cut of SuperAE superpixels by colour or deep feature (DSC Table III)",
                "segmentation", f"{_P}.dsc:ClusterParams", f"{_P}.dsc:run_ncut_superpixels",
                input_space="rgb01", uses_torch=True),
+    MethodInfo("sen", "Superpixel Embedding Network (Gaur & Manjunath 2020): U-Net + GBMS embeddings -> SNIC",
+               "superpixels", f"{_P}.sen:SenParams", f"{_P}.sen:run_sen", input_space="rgb01",
+               uses_torch=True),
+    MethodInfo("sen_contours", "SEN contours: superpixel boundaries averaged over 13 sizes 50..700",
+               "contours", f"{_P}.sen:SenContoursParams", f"{_P}.sen:run_sen_contours",
+               input_space="rgb01", uses_torch=True),
 ]:
     register(_info)

@@ -1,0 +1,297 @@
+"""Superpixel Embedding Network (Gaur & Manjunath, IEEE TIP 2020): superpixels and contours.
+
+A U-Net trained on a dataset (BSDS500 train+val for the shipped weights)
+maps every pixel to a 16-D unit vector; a recurrent mean-shift (GBMS) module
+pulls similar embeddings of the whole image together; SNIC then grows
+superpixels with the paper's distance (Eq. 7)
+
+``d(j, k) = ||p_j - p_k||^2 / s + Psi(e_j, e_k) / m'``,  ``s = N / K``,
+
+where ``Psi`` is the cosine distance (Eq. 2). This package's SNIC
+(:func:`napari_deepsuperpixel.methods.snic.snic`, ``distance="cosine"``)
+evaluates ``Psi + (m^2 / s) ||p_j - p_k||^2`` which is Eq. 7 multiplied by
+``m' = m^2`` (same queue order), so ``compactness`` here is ``m = sqrt(m')``.
+
+``sen_contours`` averages the superpixel boundaries of 13 superpixel counts
+from 50 to 700 (Sec. VI, "Contour detection") into a boundary-strength map.
+The paper then removes weak responses with a threshold and applies
+structured-edge non-maximum suppression; we return the plain average (a
+``pb`` map in [0, 1]) because the BSDS500 benchmark sweeps the threshold
+and thins the thresholded map itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._types import Result, param
+
+SHIPPED_WEIGHTS = "sen_bsds.pt"
+
+#: superpixel counts averaged by ``sen_contours`` (13 sizes from 50 to 700, Sec. VI)
+CONTOUR_COUNTS = tuple(int(round(v)) for v in np.linspace(50, 700, 13))
+
+DEFAULT_COMPACTNESS = 0.5
+
+
+@dataclass
+class SenParams:
+    """Parameters of ``sen``."""
+
+    n_superpixels: int = param(200, "Approximate number of superpixels K (SNIC seeds on a grid)", min=1)
+    compactness: float = param(
+        DEFAULT_COMPACTNESS,
+        "m = sqrt(m') of Eq. 7: larger = more regular superpixels, smaller = follow the embeddings",
+        min=0.0,
+    )
+    clustering: bool = param(True, "Run the GBMS clustering module (off: raw U-Net embeddings, the "
+                                   "paper's ablation)", widget=False)
+    checkpoint: str = param("", "SEN checkpoint (.pt) from `deepsuperpixel train sen`; empty = the "
+                                "shipped BSDS500 weights", widget=False)
+
+
+@dataclass
+class SenContoursParams:
+    """Parameters of ``sen_contours``."""
+
+    n_superpixels: int = param(200, "Superpixels returned as labels (the contours use 13 sizes 50..700)",
+                               min=1)
+    compactness: float = param(DEFAULT_COMPACTNESS, "m = sqrt(m') of Eq. 7 (see `sen`)", min=0.0)
+    clustering: bool = param(True, "Run the GBMS clustering module", widget=False)
+    checkpoint: str = param("", "SEN checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+
+
+# ----------------------------------------------------------------------------- model loading
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float):
+    import torch
+
+    from ..nn.checkpoint import CheckpointError, load_checkpoint
+    from ..nn.unet import SENNet
+
+    ck = load_checkpoint(path, method="sen")
+    hp = dict(ck.hyperparameters.get("model", {}))
+    try:
+        model = SENNet(**hp)
+        model.load_state_dict({k: (v.float() if torch.is_floating_point(v) else v)
+                               for k, v in ck.state_dict.items()})
+    except (TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: weights do not fit the SEN architecture ({e})") from None
+    model.eval()
+    return model
+
+
+def load_sen(checkpoint: str = ""):
+    """Load a SEN model (cached), from ``checkpoint`` or the shipped weights.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A ``sen`` checkpoint written by ``deepsuperpixel train sen`` (or
+        :func:`napari_deepsuperpixel.training.sen.train_sen`); empty for the
+        weights shipped in the package.
+
+    Returns
+    -------
+    napari_deepsuperpixel.nn.unet.SENNet
+        In eval mode, on the CPU (callers move it).
+
+    Raises
+    ------
+    FileNotFoundError
+        The checkpoint does not exist.
+    napari_deepsuperpixel.nn.checkpoint.CheckpointError
+        Not a valid ``sen`` checkpoint.
+    """
+    from ..nn.checkpoint import shipped_weights_path
+
+    p = Path(checkpoint) if checkpoint else shipped_weights_path(SHIPPED_WEIGHTS)
+    if not p.is_file():
+        raise FileNotFoundError(f"SEN checkpoint not found: {p}")
+    return _load_cached(str(p.resolve()), p.stat().st_mtime)
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3:
+        raise ValueError(f"SEN expects one (Y, X, C) image, got shape {img.shape}")
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    if img.shape[2] != 3:
+        raise ValueError(
+            f"SEN was trained on RGB images and needs 1 or 3 channels, got {img.shape[2]}; "
+            "select the channels to use (e.g. an RGB subset) before running it"
+        )
+    return img
+
+
+def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True) -> np.ndarray:
+    """Per-pixel SEN embeddings of one image.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, 3)`` RGB (or ``(Y, X)`` / ``(Y, X, 1)`` grey) in [0, 1].
+    checkpoint : str
+        SEN checkpoint; empty = shipped weights.
+    device : str or torch.device
+        Where the network runs.
+    clustering : bool
+        Apply the GBMS iterations after the U-Net.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        ``(Y, X, D)`` unit-norm embeddings.
+
+    References
+    ----------
+    .. [1] U. Gaur and B. S. Manjunath, "Superpixel Embedding Network",
+       IEEE TIP 29, 2020.
+    """
+    import torch
+
+    img = _as_rgb(image)
+    model = load_sen(checkpoint).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
+    with torch.inference_mode():
+        e = model(x, clustering=clustering)[-1]
+    return e[0].permute(1, 2, 0).float().cpu().numpy()
+
+
+def boundary_strength(emb: np.ndarray, counts=CONTOUR_COUNTS, compactness: float = DEFAULT_COMPACTNESS,
+                      progress=None) -> tuple[np.ndarray, dict]:
+    """Average the superpixel boundaries of several superpixel counts.
+
+    Parameters
+    ----------
+    emb : numpy.ndarray
+        ``(Y, X, D)`` unit-norm embeddings.
+    counts : sequence of int
+        Superpixel counts (default: the paper's 13 sizes from 50 to 700).
+    compactness : float
+        ``m`` of the SNIC distance (see module docstring).
+    progress : callable, optional
+        ``progress(step, total, stage)``.
+
+    Returns
+    -------
+    contours : numpy.ndarray of float32
+        ``(Y, X)`` fraction of the segmentations in which the pixel is a
+        boundary pixel (label differs from the pixel below or to the right).
+    labels_by_count : dict
+        ``count -> (Y, X) int32`` labels.
+    """
+    from .snic import snic
+
+    h, w = emb.shape[:2]
+    acc = np.zeros((h, w), np.float32)
+    out = {}
+    counts = [int(c) for c in counts]
+    for i, k in enumerate(counts):
+        lab = snic(emb, min(k, h * w), compactness, distance="cosine")
+        out[k] = lab
+        b = np.zeros((h, w), bool)
+        b[:-1, :] |= lab[:-1, :] != lab[1:, :]
+        b[:, :-1] |= lab[:, :-1] != lab[:, 1:]
+        acc += b
+        if progress is not None:
+            progress(i + 1, len(counts), "contours")
+    return acc / max(len(counts), 1), out
+
+
+def _run(image, params, device, progress, contours: bool) -> Result:
+    from .snic import snic
+
+    total = 2
+    if progress is not None:
+        progress(0, total, "embed")
+    emb = embed(image, checkpoint=params.checkpoint, device=device, clustering=params.clustering)
+    if progress is not None:
+        progress(1, total, "superpixels")
+    extras = {"embedding": emb}
+    if contours:
+        cmap, by_count = boundary_strength(emb, CONTOUR_COUNTS, params.compactness)
+        extras["contours"] = cmap
+        labels = by_count.get(int(params.n_superpixels))
+    else:
+        labels = None
+    if labels is None:
+        labels = snic(emb, int(params.n_superpixels), params.compactness, distance="cosine")
+    if progress is not None:
+        progress(total, total, "superpixels", n_labels=int(labels.max()))
+    res = Result(np.asarray(labels, np.int32), extras)
+    res.connected = True  # SNIC labels are 4-connected by construction
+    return res
+
+
+def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=None) -> Result:
+    """Registry runner of ``sen``: SEN embeddings -> SNIC superpixels (Eq. 7).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1] (``rgb01`` input space), C = 1 or 3.
+    params : SenParams
+        ``n_superpixels``, ``compactness``, ``clustering``, ``checkpoint``.
+    seed : int
+        Unused: inference is deterministic (grid GBMS anchors, eval-mode BN).
+    device : torch.device or str
+        Where the network runs.
+    progress : callable, optional
+        ``progress(step, total, stage, **info)``.
+
+    Returns
+    -------
+    Result
+        ``labels`` (int32, 1..K', 4-connected) and ``extras["embedding"]``
+        (``(Y, X, 16)`` float32).
+
+    References
+    ----------
+    .. [1] U. Gaur and B. S. Manjunath, "Superpixel Embedding Network",
+       IEEE TIP 29, 2020, Eq. 7.
+    .. [2] R. Achanta and S. Susstrunk, "Superpixels and Polygons using
+       Simple Non-Iterative Clustering", CVPR 2017.
+    """
+    return _run(image, params, device, progress, contours=False)
+
+
+def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device="cpu",
+                     progress=None) -> Result:
+    """Registry runner of ``sen_contours``: superpixels plus a boundary-strength map.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
+    params : SenContoursParams
+        ``n_superpixels`` (labels returned), ``compactness``, ``clustering``,
+        ``checkpoint``.
+    seed : int
+        Unused (deterministic).
+    device : torch.device or str
+        Where the network runs.
+    progress : callable, optional
+        ``progress(step, total, stage, **info)``.
+
+    Returns
+    -------
+    Result
+        ``labels`` (SNIC superpixels at ``n_superpixels``),
+        ``extras["contours"]`` (``(Y, X)`` float32 in [0, 1]: the mean of the
+        boundary maps of the 13 superpixel counts in :data:`CONTOUR_COUNTS`),
+        ``extras["embedding"]``.
+
+    References
+    ----------
+    .. [1] U. Gaur and B. S. Manjunath, "Superpixel Embedding Network",
+       IEEE TIP 29, 2020, Sec. VI (contour detection).
+    """
+    return _run(image, params, device, progress, contours=True)

@@ -1,0 +1,358 @@
+"""Training of the Superpixel Embedding Network (Gaur & Manjunath, TIP 2020, Sec. III-VI).
+
+Every step draws ``batch_size`` random crops (``crop x crop``, random
+horizontal flip) from the training images, computes a pseudo ground truth for
+each crop with SLIC or SNIC at a random scale and compactness (the paper's
+"superpixel segmentations at multiple scale and compactness values"), adds
+normal noise to the network input, and minimises the variable-margin loss
+(Eq. 4) on the U-Net embeddings and after every GBMS iteration (Sec. IV:
+"we accumulate the superpixel embedding loss for the original (unclustered)
+superpixel embeddings, as well as ... over all iterations"; we average the
+``T + 1`` terms so the loss scale does not depend on ``T``).
+
+Choices (the paper gives none of these values)
+----------------------------------------------
+* pseudo labels are computed on the crop, not on the whole image (cheaper;
+  the crop border only adds a few superpixel borders);
+* superpixel sizes drawn from 64, 128, 256, 512 and 1024 pixels; SLIC
+  compactness from 5, 10, 20, 40 and SNIC compactness from 5, 10, 20, 40 on
+  CIELAB; SLIC or SNIC with equal probability (SNIC when this package's
+  SNIC is importable);
+* input noise ``N(0, 0.02^2)`` on [0, 1] RGB; Adam, learning rate 1e-3;
+* every pixel is used (the paper's 50 % pixel sampling is a speed trick);
+* 128 random GBMS anchors per crop during training (see :mod:`..nn.gbms`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+__all__ = ["train_sen", "find_training_images", "pseudo_labels", "DEFAULTS"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+
+#: default training settings (also the settings of the shipped weights unless docs say otherwise)
+DEFAULTS = dict(epochs=40, steps_per_epoch=20, batch_size=4, crop=96, lr=1e-3, train_anchors=128)
+
+SP_SIZES = (64, 128, 256, 512, 1024)
+SLIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
+SNIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
+NOISE_STD = 0.02
+
+
+def _bsds_root() -> Path:
+    cands = [Path(os.environ[v]) for v in ("NDS_BSDS500", "NAPARI_DEEPSUPERPIXEL_BSDS") if os.environ.get(v)]
+    here = Path(__file__).resolve()
+    cands += [p / "shared" / "BSDS500" for p in here.parents[:5]]
+    for c in cands:
+        if (c / "data" / "images").is_dir():
+            return c
+    raise ValueError(
+        "data='bsds' needs the BSDS500 folder (with data/images/train ...); set NDS_BSDS500 "
+        "to it or pass its path as data"
+    )
+
+
+def find_training_images(data, split: Sequence[str] | str = ("train", "val")) -> list[Path]:
+    """List the training images.
+
+    Parameters
+    ----------
+    data : str or Path
+        ``"bsds"`` (the BSDS500 folder found through the environment
+        variable ``NDS_BSDS500`` or a ``shared/BSDS500`` next to the
+        package source), a BSDS500-like folder (with
+        ``data/images/<split>`` or ``images/<split>`` or ``<split>``
+        sub-folders), or a plain folder of images (``split`` ignored).
+    split : str or sequence of str
+        Splits to use, e.g. ``"train,val"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted image files.
+
+    Raises
+    ------
+    ValueError
+        No folder, no split folder, or no images found.
+    """
+    if isinstance(split, str):
+        split = [s.strip() for s in split.split(",") if s.strip()]
+    if not split:
+        raise ValueError("split must name at least one split, e.g. 'train,val'")
+    root = _bsds_root() if str(data).lower() == "bsds" else Path(data)
+    if not root.is_dir():
+        raise ValueError(f"training data folder {root} does not exist; give a folder of images or 'bsds'")
+    files: list[Path] = []
+    for base in (root / "data" / "images", root / "images", root):
+        if all((base / s).is_dir() for s in split):
+            for s in split:
+                files += [p for p in (base / s).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+            break
+    else:
+        if any((root / s).is_dir() or (root / "data" / "images" / s).is_dir() for s in split):
+            raise ValueError(f"not every split of {list(split)} exists under {root}")
+        files = [p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    files = sorted(files)
+    if not files:
+        raise ValueError(f"no training images ({', '.join(IMAGE_SUFFIXES)}) found in {root} for split {list(split)}")
+    return files
+
+
+def _load_rgb_uint8(path: Path) -> np.ndarray:
+    from ..io.files import read_image
+
+    img = np.asarray(read_image(path))
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise ValueError(f"{path}: SEN trains on RGB or grey images, got shape {img.shape}")
+    img = img[..., :3]
+    if img.dtype != np.uint8:
+        f = img.astype(np.float32)
+        lo, hi = float(f.min()), float(f.max())
+        img = np.round(255 * (f - lo) / max(hi - lo, 1e-12)).astype(np.uint8)
+    return np.ascontiguousarray(img)
+
+
+def pseudo_labels(lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A superpixel pseudo ground truth at a random scale and compactness.
+
+    Parameters
+    ----------
+    lab : numpy.ndarray
+        ``(Y, X, 3)`` CIELAB image.
+    rng : numpy.random.Generator
+        Draws the algorithm (SLIC or SNIC), superpixel size and compactness.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        ``(Y, X)`` labels.
+    """
+    h, w = lab.shape[:2]
+    size = int(rng.choice(SP_SIZES))
+    n = max(2, int(round(h * w / size)))
+    use_snic = bool(rng.integers(2))
+    if use_snic:
+        try:
+            from ..methods.snic import snic
+        except ImportError:  # pragma: no cover - SNIC is part of the package
+            use_snic = False
+    if use_snic:
+        c = float(rng.choice(SNIC_COMPACTNESS))
+        return np.asarray(snic(lab, n, c), dtype=np.int64)
+    from skimage.segmentation import slic
+
+    c = float(rng.choice(SLIC_COMPACTNESS))
+    return np.asarray(slic(lab, n_segments=n, compactness=c, start_label=0, convert2lab=False,
+                           channel_axis=-1), dtype=np.int64)
+
+
+def _make_batch(images, rng, batch_size: int, crop: int):
+    import torch
+    from skimage.color import rgb2lab
+
+    xs, labs, cols = [], [], []
+    for _ in range(batch_size):
+        img = images[int(rng.integers(len(images)))]
+        h, w = img.shape[:2]
+        ch, cw = min(crop, h), min(crop, w)
+        y0 = int(rng.integers(h - ch + 1))
+        x0 = int(rng.integers(w - cw + 1))
+        c = img[y0:y0 + ch, x0:x0 + cw].astype(np.float32) / 255.0
+        if ch < crop or cw < crop:
+            c = np.pad(c, ((0, crop - ch), (0, crop - cw), (0, 0)), mode="reflect")
+        if rng.random() < 0.5:
+            c = c[:, ::-1]
+        c = np.ascontiguousarray(c)
+        lab = rgb2lab(c).astype(np.float32)
+        labels = pseudo_labels(lab, rng)
+        xs.append(c.transpose(2, 0, 1))
+        labs.append(labels)
+        cols.append(lab.transpose(2, 0, 1))
+    x = torch.from_numpy(np.stack(xs))
+    noise = torch.from_numpy(rng.normal(0.0, NOISE_STD, size=x.shape).astype(np.float32))
+    return x + noise, torch.from_numpy(np.stack(labs)), torch.from_numpy(np.stack(cols))
+
+
+def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optional[dict] = None,
+                  n_anchors: Optional[int] = None):
+    """Loss of one mini-batch: Eq. 4 averaged over the U-Net output and every GBMS iteration.
+
+    Parameters
+    ----------
+    model : napari_deepsuperpixel.nn.unet.SENNet
+        The network.
+    x : torch.Tensor
+        ``(B, 3, H, W)`` input.
+    labels : torch.Tensor
+        ``(B, H, W)`` pseudo labels.
+    lab : torch.Tensor
+        ``(B, 3, H, W)`` CIELAB colours of the (noise-free) crops.
+    generator : torch.Generator, optional
+        Draws the GBMS anchors.
+    loss_kwargs : dict, optional
+        Passed to :func:`~napari_deepsuperpixel.nn.sen_loss.variable_margin_loss`.
+    n_anchors : int, optional
+        GBMS anchors per crop (default: the model's).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar.
+    info : dict
+        ``loss_unet`` (the term of the U-Net output), ``loss_last`` (after
+        the last iteration) and ``kappa``.
+    """
+    from ..nn.sen_loss import superpixel_mean_colors, variable_margin_loss
+
+    sp = superpixel_mean_colors(labels, lab)
+    outs = model(x, generator=generator, n_anchors=n_anchors)
+    terms = [variable_margin_loss(e, labels, sp, **(loss_kwargs or {})) for e in outs]
+    loss = sum(terms) / len(terms)
+    return loss, {"loss_unet": float(terms[0].detach()), "loss_last": float(terms[-1].detach()),
+                  "kappa": float(model.gbms.kappa.detach())}
+
+
+def train_sen(
+    data="bsds",
+    *,
+    split="train,val",
+    output,
+    epochs: int = DEFAULTS["epochs"],
+    steps_per_epoch: int = DEFAULTS["steps_per_epoch"],
+    batch_size: int = DEFAULTS["batch_size"],
+    crop: int = DEFAULTS["crop"],
+    lr: float = DEFAULTS["lr"],
+    seed: int = 0,
+    device="auto",
+    resume=False,
+    overwrite: bool = False,
+    progress=None,
+    cancel_check=None,
+    checkpoint_every: int = 1,
+    max_images: Optional[int] = None,
+    gbms_iter: int = 3,
+    base_channels: int = 16,
+    max_channels: int = 128,
+    alpha: float = 0.05,
+    beta: float = 1.0,
+    beta_scale: float = 40.0,
+    train_anchors: int = DEFAULTS["train_anchors"],
+) -> Path:
+    """Train SEN on a folder of images and write a checkpoint.
+
+    Parameters
+    ----------
+    data : str or Path
+        ``"bsds"`` or a folder (see :func:`find_training_images`).
+    split : str or sequence of str
+        Splits to train on (the shipped weights use ``"train,val"``).
+    output : str or Path
+        Checkpoint file; written every ``checkpoint_every`` epochs and at the
+        end, atomically. An existing file is only replaced with
+        ``overwrite=True`` (or continued with ``resume=True``).
+    epochs, steps_per_epoch : int
+        Training length (one epoch = ``steps_per_epoch`` mini-batches).
+    batch_size, crop : int
+        Crops per mini-batch and their size (pixels).
+    lr : float
+        Adam learning rate.
+    seed : int
+        Seed of crops, flips, pseudo labels, noise, anchors and initial weights.
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
+    resume : bool or path
+        Continue from ``output`` (True) or from another checkpoint.
+    overwrite : bool
+        Replace an existing ``output``.
+    progress : callable, optional
+        Receives :class:`~napari_deepsuperpixel.ProgressEvent`; may raise
+        :class:`~napari_deepsuperpixel.Cancelled`.
+    cancel_check : callable, optional
+        Returns True to cancel.
+    checkpoint_every : int
+        Epochs between checkpoints.
+    max_images : int, optional
+        Use only the first this many images (quick runs, tests).
+    gbms_iter, base_channels, max_channels : int
+        Architecture (see :class:`~napari_deepsuperpixel.nn.unet.SENNet`).
+    alpha, beta, beta_scale : float
+        Loss margins (see :func:`~napari_deepsuperpixel.nn.sen_loss.variable_margin_loss`).
+    train_anchors : int
+        Random GBMS anchor pixels per crop during training (inference uses
+        the model's ``n_anchors`` grid anchors); 128 keeps a CPU step cheap.
+
+    Returns
+    -------
+    pathlib.Path
+        The checkpoint written (``method="sen"``), loadable with
+        ``checkpoint=`` in the ``sen`` and ``sen_contours`` methods.
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` exists and neither ``overwrite`` nor ``resume``.
+    ValueError
+        No images, bad sizes, or a resume checkpoint with other settings.
+
+    References
+    ----------
+    .. [1] U. Gaur and B. S. Manjunath, "Superpixel Embedding Network",
+       IEEE TIP 29, 2020.
+    """
+    import torch
+
+    from ..nn.unet import SENNet
+    from .loop import seed_everything, train_loop
+
+    if output is None:
+        raise ValueError("train_sen needs output= (the checkpoint file to write)")
+    output = Path(output)
+    if output.exists() and not overwrite and resume is False:
+        raise FileExistsError(f"checkpoint {output} already exists; pass overwrite=True (--overwrite) to "
+                              "replace it or resume=True (--resume) to continue it")
+    for name, v, lo in (("batch_size", batch_size, 1), ("crop", crop, 16)):
+        if int(v) < lo:
+            raise ValueError(f"{name} must be >= {lo}, got {v}")
+    files = find_training_images(data, split)
+    if max_images is not None:
+        files = files[: int(max_images)]
+    images = [_load_rgb_uint8(p) for p in files]
+
+    seed_everything(seed)
+    model = SENNet(base_channels=base_channels, max_channels=max_channels, gbms_iter=gbms_iter)
+    opt = torch.optim.Adam(model.parameters(), lr=float(lr))
+    loss_kwargs = dict(alpha=float(alpha), beta=float(beta), beta_scale=float(beta_scale))
+    hp = {
+        "model": model.hyperparameters(),
+        "loss": loss_kwargs,
+        "batch_size": int(batch_size),
+        "crop": int(crop),
+        "lr": float(lr),
+        "train_anchors": int(train_anchors),
+        "data": str(data),
+        "split": split if isinstance(split, str) else ",".join(split),
+        "n_images": len(images),
+        "pseudo_labels": {"sizes": list(SP_SIZES), "slic_compactness": list(SLIC_COMPACTNESS),
+                          "snic_compactness": list(SNIC_COMPACTNESS)},
+        "noise_std": NOISE_STD,
+    }
+
+    def step(ctx):
+        x, labels, lab = _make_batch(images, ctx.rng, int(batch_size), int(crop))
+        gen = torch.Generator().manual_seed(int(ctx.rng.integers(2**31)))
+        return sen_step_loss(model, x.to(ctx.device), labels.to(ctx.device), lab.to(ctx.device),
+                             generator=gen, loss_kwargs=loss_kwargs, n_anchors=int(train_anchors))
+
+    res = train_loop(model, opt, step, epochs=epochs, steps_per_epoch=steps_per_epoch, method="sen",
+                     hyperparameters=hp, out=output, checkpoint_every=checkpoint_every, resume=resume,
+                     overwrite=overwrite, seed=seed, device=device, progress=progress,
+                     cancel_check=cancel_check)
+    return res.path

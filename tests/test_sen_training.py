@@ -1,0 +1,95 @@
+"""SEN training: pseudo labels, one tiny training step into tmp_path, checkpoints, resume, CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_deepsuperpixel.training.sen import find_training_images, pseudo_labels, train_sen
+
+TINY = dict(epochs=1, steps_per_epoch=1, batch_size=2, crop=32, base_channels=4, max_channels=8,
+            gbms_iter=1, train_anchors=16, device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def image_dir(tmp_path, rgb_image):
+    from napari_deepsuperpixel.io.files import write_png
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    write_png(d / "a.png", rgb_image[:48, :56])
+    write_png(d / "b.png", rgb_image[60:100, 70:130])
+    return d
+
+
+def test_find_training_images(image_dir, tmp_path):
+    assert [p.name for p in find_training_images(image_dir, "train")] == ["a.png", "b.png"]
+    with pytest.raises(ValueError, match="does not exist"):
+        find_training_images(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no training images"):
+        find_training_images(tmp_path / "empty")
+
+
+def test_find_training_images_bsds_splits(bsds_root):
+    files = find_training_images(bsds_root, "train,val")
+    assert len(files) == 300 and all("test" not in p.parts for p in files)
+
+
+def test_pseudo_labels_vary_with_rng(rgb_image):
+    from skimage.color import rgb2lab
+
+    lab = rgb2lab(rgb_image[:64, :64])
+    maps = [pseudo_labels(lab, np.random.default_rng(s)) for s in range(6)]
+    counts = {len(np.unique(m)) for m in maps}
+    assert all(m.shape == (64, 64) for m in maps)
+    assert len(counts) > 1 and min(counts) >= 2  # several scales / compactness values
+
+
+def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    events = []
+    out = train_sen(image_dir, output=tmp_path / "sen.pt", progress=events.append, **TINY)
+    ck = load_checkpoint(out, method="sen")
+    assert ck.epoch == 1 and ck.hyperparameters["model"]["base_channels"] == 4
+    assert any(e.stage == "train" and np.isfinite(e.info["loss"]) for e in events)
+    assert "kappa" in events[0].info
+    lab = segment(rgb_image[:40, :40], "sen", n_superpixels=8, checkpoint=str(out), device="cpu")
+    assert lab.shape == (40, 40)
+
+    # never overwritten silently; resume extends the run
+    with pytest.raises(FileExistsError, match="overwrite"):
+        train_sen(image_dir, output=out, **TINY)
+    out2 = train_sen(image_dir, output=out, resume=True, **{**TINY, "epochs": 2})
+    assert load_checkpoint(out2, method="sen").epoch == 2
+
+
+def test_training_is_seeded(image_dir, tmp_path):
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    a = load_checkpoint(train_sen(image_dir, output=tmp_path / "a.pt", seed=3, **TINY))
+    b = load_checkpoint(train_sen(image_dir, output=tmp_path / "b.pt", seed=3, **TINY))
+    c = load_checkpoint(train_sen(image_dir, output=tmp_path / "c.pt", seed=4, **TINY))
+    key = "unet.head.weight"
+    assert torch.equal(a.state_dict[key], b.state_dict[key])
+    assert not torch.equal(a.state_dict[key], c.state_dict[key])
+
+
+def test_train_sen_cli(image_dir, tmp_path):
+    from napari_deepsuperpixel.cli import main
+
+    out = tmp_path / "cli.pt"
+    args = ["train", "sen", "--data", str(image_dir), "-o", str(out), "--epochs", "1", "--batch-size", "2",
+            "-p", "crop=32", "-p", "steps_per_epoch=1", "-p", "base_channels=4", "-p", "max_channels=8",
+            "-p", "gbms_iter=1", "-p", "train_anchors=16", "--device", "cpu", "-q"]
+    assert main(args) == 0 and out.is_file()
+    assert main(args) == 3  # refuses to overwrite
