@@ -276,3 +276,33 @@ def test_segment_stack_and_min_size(gray16_image):
     n = _assert_valid(merged, gray16_image.shape)
     assert np.bincount(merged.ravel())[1:].min() >= 40
     assert n < 200
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_snic.py"
+    spec = importlib.util.spec_from_file_location("bench_snic", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_benchmark_script_writes_docs_only_with_overwrite(bsds_root, tmp_path, capsys):
+    bench = _bench_module()
+    docs = tmp_path / "docs"
+    (docs / "methods").mkdir(parents=True)
+    doc = docs / "methods" / "snic.md"
+    doc.write_text(f"# SNIC\n\n{bench.MARK_START}\n{bench.MARK_END}\nafter\n", encoding="utf-8")
+    args = ["--bsds-root", str(bsds_root), "--limit", "1", "--repeats", "1", "--counts", "50",
+            "--write-docs", "--docs", str(docs)]
+    assert bench.main(args) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert "| 50 | SNIC (ours, numba) |" in text and "| 50 | SLIC (scikit-image) |" in text
+    assert text.endswith(f"{bench.MARK_END}\nafter\n")
+    assert (docs / "images" / "snic_timing.png").stat().st_size > 0
+    assert (docs / "images" / "snic_overlay.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="overwrite"):
+        bench.main(args)
+    assert doc.read_text(encoding="utf-8") == text
