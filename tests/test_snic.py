@@ -306,3 +306,29 @@ def test_benchmark_script_writes_docs_only_with_overwrite(bsds_root, tmp_path, c
     with pytest.raises(SystemExit, match="overwrite"):
         bench.main(args)
     assert doc.read_text(encoding="utf-8") == text
+
+
+def test_chunked_run_gives_same_labels_and_reports_progress(monkeypatch):
+    import napari_deepsuperpixel.methods.snic as snic_mod
+
+    rng = np.random.default_rng(7)
+    img = rng.random((37, 41, 3)) * 100
+    whole = snic(img, 25)
+    monkeypatch.setattr(snic_mod, "_CHUNK", 100)
+    steps = []
+    chunked = snic(img, 25, progress=lambda step, total, stage: steps.append((step, total)))
+    assert np.array_equal(whole, chunked)
+    n = 37 * 41
+    assert steps[0] == (0, n) and steps[-1] == (n, n)
+    assert len(steps) >= n // 100
+    assert all(b[0] > a[0] for a, b in zip(steps, steps[1:]))
+
+
+def test_progress_can_cancel():
+    from napari_deepsuperpixel import Cancelled
+
+    def cancel(step, total, stage):
+        raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        snic(np.zeros((10, 10)), 4, progress=cancel)
