@@ -46,8 +46,9 @@ def test_find_training_images_bsds_splits(bsds_root):
 def test_pseudo_labels_vary_with_rng(rgb_image):
     from skimage.color import rgb2lab
 
-    lab = rgb2lab(rgb_image[:64, :64])
-    maps = [pseudo_labels(lab, np.random.default_rng(s)) for s in range(6)]
+    rgb = rgb_image[:64, :64] / 255.0
+    lab = rgb2lab(rgb)
+    maps = [pseudo_labels(rgb, lab, np.random.default_rng(s)) for s in range(8)]
     counts = {len(np.unique(m)) for m in maps}
     assert all(m.shape == (64, 64) for m in maps)
     assert len(counts) > 1 and min(counts) >= 2  # several scales / compactness values

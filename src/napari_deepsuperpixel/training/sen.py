@@ -120,13 +120,15 @@ def _load_rgb_uint8(path: Path) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def pseudo_labels(lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def pseudo_labels(rgb: np.ndarray, lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A superpixel pseudo ground truth at a random scale and compactness.
 
     Parameters
     ----------
+    rgb : numpy.ndarray
+        ``(Y, X, 3)`` RGB in [0, 1] (SLIC converts it to CIELAB itself).
     lab : numpy.ndarray
-        ``(Y, X, 3)`` CIELAB image.
+        ``(Y, X, 3)`` the same image in CIELAB (SNIC's features).
     rng : numpy.random.Generator
         Draws the algorithm (SLIC or SNIC), superpixel size and compactness.
 
@@ -150,7 +152,9 @@ def pseudo_labels(lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     from skimage.segmentation import slic
 
     c = float(rng.choice(SLIC_COMPACTNESS))
-    return np.asarray(slic(lab, n_segments=n, compactness=c, start_label=0, convert2lab=False,
+    # RGB input with convert2lab: scikit-image rescales its input to [0, 1] before the Lab
+    # conversion, so passing Lab values directly would shrink colour distances ~100x
+    return np.asarray(slic(rgb, n_segments=n, compactness=c, start_label=0, convert2lab=True,
                            channel_axis=-1), dtype=np.int64)
 
 
@@ -172,7 +176,7 @@ def _make_batch(images, rng, batch_size: int, crop: int):
             c = c[:, ::-1]
         c = np.ascontiguousarray(c)
         lab = rgb2lab(c).astype(np.float32)
-        labels = pseudo_labels(lab, rng)
+        labels = pseudo_labels(c, lab, rng)
         xs.append(c.transpose(2, 0, 1))
         labs.append(labels)
         cols.append(lab.transpose(2, 0, 1))
