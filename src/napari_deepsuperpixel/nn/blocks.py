@@ -1,0 +1,177 @@
+"""Shared PyTorch layers: convolution blocks, ASPP, a fixed Laplacian filter.
+
+General building blocks for the per-image methods (Kanezaki's backprop
+segmentation, Eliasof et al.'s neural superpixels) and usable by any other
+network in the package. Importing this module imports torch; import it only
+inside a method's runner.
+
+References
+----------
+.. [1] A. Kanezaki, "Unsupervised image segmentation by backpropagation",
+   ICASSP 2018.
+.. [2] M. Eliasof, N. Ben Zikri, E. Treister, "Rethinking unsupervised neural
+   superpixel segmentation", ICIP 2022.
+.. [3] L.-C. Chen, G. Papandreou, F. Schroff, H. Adam, "Rethinking atrous
+   convolution for semantic image segmentation", arXiv:1706.05587, 2017.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "ConvReLUBN",
+    "ConvINReLU",
+    "ASPP",
+    "Laplacian",
+    "laplacian",
+    "count_parameters",
+]
+
+
+class ConvReLUBN(nn.Sequential):
+    """``Conv2d -> ReLU -> BatchNorm2d`` (the order of Kanezaki 2018, Sec. 2.1).
+
+    With one image per batch the batch normalisation statistics are taken over
+    the pixels of that image, as the paper specifies.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts.
+    kernel_size : int
+        Odd kernel size (3 in the paper); zero padding keeps the spatial size.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm2d(out_channels),
+        )
+
+
+class ConvINReLU(nn.Sequential):
+    """``ReflectionPad -> Conv2d (no bias) -> InstanceNorm2d (affine) -> ReLU``.
+
+    The "ConvInReLU" block of Suzuki 2020 and Eliasof et al. 2022. The bias is
+    omitted because the instance normalisation removes it anyway.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts.
+    kernel_size : int
+        Odd kernel size (3).
+    dilation : int
+        Dilation (atrous rate); the reflection padding is ``dilation * (k // 2)``
+        so that the spatial size is kept.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, dilation: int = 1):
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if dilation < 1:
+            raise ValueError(f"dilation must be >= 1, got {dilation}")
+        pad = dilation * (kernel_size // 2)
+        layers: list = []
+        if pad:
+            layers.append(nn.ReflectionPad2d(pad))
+        layers += [
+            nn.Conv2d(in_channels, out_channels, kernel_size, dilation=dilation, bias=False),
+            nn.InstanceNorm2d(out_channels, affine=True),
+            nn.ReLU(inplace=True),
+        ]
+        super().__init__(*layers)
+
+
+class ASPP(nn.Module):
+    """Atrous spatial pyramid: parallel dilated :class:`ConvINReLU` branches, concatenated.
+
+    Eliasof et al. (2022, Sec. 2.5, Fig. 6) use four 3x3 atrous branches with
+    dilations 1, 2, 4, 8 (instead of DeepLabV3's 1x1 branch, rates 6/12/18 and
+    image pooling); the projection that follows is left to the caller.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels.
+    branch_channels : int
+        Output channels of each branch; the output has
+        ``branch_channels * len(dilations)`` channels.
+    dilations : sequence of int
+        One branch per dilation rate.
+    """
+
+    def __init__(self, in_channels: int, branch_channels: int, dilations: Sequence[int] = (1, 2, 4, 8)):
+        super().__init__()
+        if len(dilations) == 0:
+            raise ValueError("ASPP needs at least one dilation rate")
+        self.dilations = tuple(int(d) for d in dilations)
+        self.branches = nn.ModuleList(
+            [ConvINReLU(in_channels, branch_channels, 3, dilation=d) for d in self.dilations]
+        )
+        self.out_channels = branch_channels * len(self.dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([b(x) for b in self.branches], dim=1)
+
+
+def _laplacian_kernel(dtype=torch.float32, device=None) -> torch.Tensor:
+    return torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype=dtype, device=device)
+
+
+def laplacian(x: torch.Tensor) -> torch.Tensor:
+    """3x3 (4-neighbour) Laplacian of every channel, replicate-padded.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``(B, C, H, W)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, C, H, W)``: ``x[y-1,x] + x[y+1,x] + x[y,x-1] + x[y,x+1] - 4 x[y,x]``,
+        with edge pixels replicated so that a constant image gives 0 everywhere.
+
+    Notes
+    -----
+    The papers say "a 3x3 Laplacian kernel" without naming it; the standard
+    4-neighbour stencil is used. Replicate padding (not zero padding) avoids
+    spurious edges along the image border.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"laplacian expects a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+    c = x.shape[1]
+    k = _laplacian_kernel(x.dtype, x.device).expand(c, 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=c)
+
+
+class Laplacian(nn.Module):
+    """Module form of :func:`laplacian` (no trainable parameters)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return laplacian(x)
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) scalar parameters of ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    trainable_only : bool
+        Count only parameters with ``requires_grad``.
+
+    Returns
+    -------
+    int
+    """
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only))

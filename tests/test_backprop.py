@@ -1,0 +1,186 @@
+"""Kanezaki's backprop segmentation (methods/backprop.py)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from napari_deepsuperpixel import Cancelled, list_methods, segment, segment_result  # noqa: E402
+from napari_deepsuperpixel.methods import backprop as bp  # noqa: E402
+from napari_deepsuperpixel.nn.blocks import count_parameters  # noqa: E402
+
+# tiny, quick settings used by the end-to-end tests
+TINY = dict(n_channels=8, max_iter=4, min_labels=0, n_superpixels=30, precision="fp32")
+
+
+@pytest.fixture
+def small_rgb(rgb_image):
+    return np.ascontiguousarray(rgb_image[:40, :48])
+
+
+def _is_connected(labels):
+    from skimage.measure import label
+
+    return all(label(labels == v, connectivity=1).max() == 1 for v in np.unique(labels))
+
+
+def test_network_architecture_matches_paper():
+    net = bp.build_network(3, 100, 2)
+    # conv1 3->100 (3x3) + BN, conv2 100->100 (3x3) + BN, 1x1 classifier 100->100 + BN
+    expected = (3 * 9 * 100 + 100 + 200) + (100 * 9 * 100 + 100 + 200) + (100 * 100 + 100 + 200)
+    assert count_parameters(net) == expected == 103600
+    kinds = [type(m).__name__ for m in net.modules() if not isinstance(m, torch.nn.Sequential)]
+    assert kinds == ["Conv2d", "ReLU", "BatchNorm2d"] * 2 + ["Conv2d", "BatchNorm2d"]
+    y = net(torch.rand(1, 3, 10, 12))
+    assert y.shape == (1, 100, 10, 12)
+    # response normalisation: every channel has zero mean and unit variance over the pixels
+    assert torch.allclose(y.mean((0, 2, 3)), torch.zeros(100), atol=1e-5)
+    assert torch.allclose(y.var((0, 2, 3), unbiased=False), torch.ones(100), atol=1e-2)
+    # M blocks and any channel count
+    assert count_parameters(bp.build_network(5, 10, 3)) == (5 * 90 + 30) + 2 * (10 * 90 + 30) + (100 + 30)
+
+
+def test_refine_labels_majority_vote_and_ties():
+    labels = torch.tensor([2, 2, 1, 0, 1, 3, 3, 1])
+    sp = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
+    out = bp.refine_labels(labels, sp, 3, 4)
+    # sp0: {2,2,1} -> 2; sp1: {0,1} tie -> smallest (0); sp2: {3,3,1} -> 3
+    assert out.tolist() == [2, 2, 2, 0, 0, 3, 3, 3]
+
+
+def test_continuity_loss_hand_value():
+    r = torch.zeros(1, 2, 2, 3)
+    r[0, 0, :, 2] = 3.0  # one column step of 3 in channel 0
+    # horizontal: |diff| has 2 channels x 2 rows x 2 columns = 8 entries, two of them 3 -> mean 0.75
+    assert bp.continuity_loss(r).item() == pytest.approx(0.75)
+    r2 = torch.zeros(1, 1, 2, 2)
+    r2[0, 0, 1, :] = 1.0  # a vertical step
+    assert bp.continuity_loss(r2).item() == pytest.approx(1.0)
+
+
+def test_presets_and_explicit_overrides():
+    p = bp.BackpropParams()
+    assert p.n_channels is None  # "the preset's value", shown in list_methods
+    r = bp.resolve_preset(p, bp.BACKPROP_PRESETS, "backprop")
+    assert (r.n_channels, r.n_conv, r.max_iter, r.precision) == (100, 2, 500, "fp32")
+    f = bp.resolve_preset(bp.BackpropParams(preset="fast", n_channels=20), bp.BACKPROP_PRESETS, "backprop")
+    assert f.n_channels == 20 and f.max_iter == bp.BACKPROP_PRESETS["fast"]["max_iter"]
+    info = {m.name: m for m in list_methods()}["backprop"]
+    assert info.kind == "segmentation" and info.uses_torch and info.input_space == "rgb01"
+    helps = {q.name: q.help for q in info.parameters}
+    assert "paper 100" in helps["n_channels"] and "fast" in helps["n_channels"]
+    with pytest.raises(ValueError, match="preset"):
+        segment(np.zeros((8, 8, 3)), "backprop", preset="slow")
+
+
+def test_runs_and_returns_connected_segments_with_history(small_rgb):
+    events = []
+    res = segment_result(small_rgb, "backprop", progress=events.append, **TINY)
+    lab = res.labels
+    assert lab.shape == small_rgb.shape[:2] and lab.dtype == np.int32 and lab.min() == 1
+    assert _is_connected(lab)
+    assert len(res.extras["loss_history"]) == 4 and all(np.isfinite(res.extras["loss_history"]))
+    it_events = [e for e in events if e.stage == "iterate" and e.step > 0]
+    assert [e.step for e in it_events] == [1, 2, 3, 4]
+    assert all({"loss", "n_labels"} <= set(e.info) for e in it_events)
+    assert all(1 <= e.info["n_labels"] <= 8 for e in it_events)
+
+
+def test_seed_gives_identical_labels(small_rgb):
+    a = segment(small_rgb, "backprop", seed=1, **TINY)
+    b = segment(small_rgb, "backprop", seed=1, **TINY)
+    c = segment(small_rgb, "backprop", seed=2, **TINY)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_stop_rule(small_rgb):
+    # more allowed labels than channels: the rule fires after the first iteration
+    res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 50, "min_labels": 9})
+    assert res.extras["n_iter"] == 1 and res.extras["stopped_early"]
+    # 0 disables it
+    res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 3, "min_labels": 0})
+    assert res.extras["n_iter"] == 3 and not res.extras["stopped_early"]
+    # the rule stops exactly when the label count first reaches min_labels
+    res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 40, "min_labels": 3, "n_channels": 6})
+    hist = res.extras["n_labels_history"]
+    assert len(hist) == res.extras["n_iter"]
+    assert all(n > 3 for n in hist[:-1])
+    assert hist[-1] <= 3 or res.extras["n_iter"] == 40
+
+
+def test_cancel_from_progress(small_rgb):
+    seen = []
+
+    def cb(ev):
+        seen.append(ev.step)
+        if ev.stage == "iterate" and ev.step >= 2:
+            raise Cancelled("user pressed cancel")
+
+    with pytest.raises(Cancelled):
+        segment(small_rgb, "backprop", progress=cb, **{**TINY, "max_iter": 100})
+    assert max(seen) == 2
+
+
+def test_continuity_loss_with_and_without_refinement(small_rgb):
+    a = segment_result(small_rgb, "backprop", continuity_weight=1.0, superpixel_method="none", **{
+        k: v for k, v in TINY.items() if k != "n_superpixels"})
+    b = segment_result(small_rgb, "backprop", continuity_weight=1.0, **TINY)
+    c = segment_result(small_rgb, "backprop", **TINY)
+    assert a.extras["loss_history"] != c.extras["loss_history"]
+    assert b.extras["loss_history"] != c.extras["loss_history"]
+    # the continuity term adds a positive amount to the loss in the first iteration
+    assert b.extras["loss_history"][0] > c.extras["loss_history"][0]
+
+
+def test_any_registry_method_for_refinement(small_rgb):
+    lab = segment(small_rgb, "backprop", superpixel_method="watershed", **TINY)
+    assert lab.shape == small_rgb.shape[:2]
+    with pytest.raises(ValueError, match="unknown method"):
+        segment(small_rgb, "backprop", superpixel_method="nope", **TINY)
+    with pytest.raises(ValueError, match="recurse"):
+        segment(small_rgb, "backprop", superpixel_method="backprop", **TINY)
+
+
+def test_fine_superpixels_read_channels_in_rgb_order(rgb_image):
+    from skimage.metrics import adapted_rand_error
+
+    from napari_deepsuperpixel.io.prepare import to_feature_space
+    from napari_deepsuperpixel.methods.classical import SlicParams, run_slic
+
+    img = rgb_image.astype(np.float32) / 255
+    sp = SlicParams(n_segments=40, compactness=1)
+    ours = bp.fine_superpixels(img, "slic", 40, compactness=1)
+    ref = run_slic(to_feature_space(img, True, "lab"), params=sp).labels
+    bgr = run_slic(to_feature_space(img[..., ::-1].copy(), True, "lab"), params=sp).labels
+    assert ours.min() == 0
+    assert adapted_rand_error(ref, ours + 1)[0] == pytest.approx(0.0)
+    assert adapted_rand_error(bgr, ours + 1)[0] > 0.01  # the official demo's BGR mistake differs
+
+
+def test_gray_16bit_and_multichannel_inputs(gray16_image):
+    g = segment(gray16_image[:32, :40], "backprop", **TINY)
+    assert g.shape == (32, 40) and _is_connected(g)
+    rng = np.random.default_rng(0)
+    multi = rng.integers(0, 4096, size=(24, 30, 5)).astype(np.uint16)
+    m = segment(multi, "backprop", channel_axis=-1, **TINY)
+    assert m.shape == (24, 30)
+    stack = rng.random((2, 20, 22)).astype(np.float32)
+    s = segment(stack, "backprop", **TINY)
+    assert s.shape == (2, 20, 22)
+
+
+def test_reduced_resolution_and_bf16(small_rgb):
+    res = segment_result(small_rgb, "backprop", max_side=24, **{**TINY, "precision": "bf16"})
+    assert res.labels.shape == small_rgb.shape[:2]
+    assert res.extras["resolved_params"]["max_side"] == 24
+
+
+def test_invalid_device_error(small_rgb):
+    import napari_deepsuperpixel.nn.device as d
+
+    missing = "mps" if "mps" not in d.available_devices() else "cuda:7"
+    with pytest.raises(ValueError, match="not available"):
+        segment(small_rgb, "backprop", device=missing, **TINY)
+    with pytest.raises(ValueError, match="unknown device"):
+        segment(small_rgb, "backprop", device="tpu", **TINY)
