@@ -97,6 +97,18 @@ def test_dsc_through_segment_is_deterministic(small, tiny_ckpt):
     assert r1.n_segments <= np.unique(sp).size
 
 
+def test_dsc_max_side_labels_every_superpixel(small, tiny_ckpt):
+    model = dsc.load_superae(tiny_ckpt)
+    img = small.astype(np.float32) / 255
+    sp = np.arange(40 * 48).reshape(40, 48) // 48 // 4 * 12 + np.arange(48)[None, :] // 4  # 4x4 blocks
+    lab, hist = dsc.deep_superpixel_cut(img, sp, model, n_classes=6, n_iter=3, max_side=16, seed=0)
+    assert lab.shape == (40, 48) and lab.min() >= 1 and lab.max() <= 6 and len(hist) == 3
+    for s in np.unique(sp):  # also blocks that fall between low-resolution samples get one class
+        assert np.unique(lab[sp == s]).size == 1
+    with pytest.raises(ValueError, match="does not match"):
+        dsc.deep_superpixel_cut(img, sp[:-1], model, n_iter=1)
+
+
 def test_dsc_cancel(small, tiny_ckpt):
     def stop(ev):
         if ev.stage == "iterate" and ev.step == 2:

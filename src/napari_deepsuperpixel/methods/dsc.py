@@ -72,7 +72,7 @@ SUPERPIXEL_METHODS = ("felzenszwalb", "slic", "snic", "quickshift", "watershed")
 SHIPPED_WEIGHTS = "superae_bsds.pt"
 #: default superpixels: Felzenszwalb-Huttenlocher (EGB) on the reconstruction
 DEFAULT_SP = "felzenszwalb"
-DEFAULT_SP_PARAMS = "scale=400,sigma=0.5,min_size=200"
+DEFAULT_SP_PARAMS = "scale=100,sigma=0.5,min_size=50"
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -390,9 +390,12 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     n_classes, n_iter, lr, momentum, sigma, alpha, beta_scale, d_factor
         See :class:`DscParams` (paper: 32, 128, 0.05, 0.9, 10, 1, 5, 2).
     max_side : int
-        If > 0 and the image is larger, the network sees a bilinearly
-        resized copy whose longer side is ``max_side`` and its logits are
-        upsampled back; superpixels, pooling and labels stay at full size.
+        If > 0 and the image is larger (a speed option, not in the paper):
+        the network and the losses work on a bilinearly resized copy whose
+        longer side is ``max_side``, with every low-resolution pixel taking the
+        superpixel under its centre (superpixel centroids and ``d`` stay in
+        full-size pixels); the final majority vote (Eq. 4) is taken at full
+        size over the upsampled logits, so every superpixel gets a class.
     seed : int
         Seeds the 1x1 projection.
     device : torch.device or str
@@ -423,31 +426,38 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     head = _DscHead(net, int(n_classes), seed, device)
     opt = torch.optim.SGD(list(net.parameters()) + head.parameters(), lr=float(lr), momentum=float(momentum))
     x = _tensor(rgb, device)
-    scale = 1.0
+    centers_all = _centroids(sp_np, m)
+    d = float(d_factor) * np.sqrt(n / m)  # in full-size pixels, like the centroids
+    work = sp_np
     if max_side and max(h, w) > max_side:
         scale = max_side / max(h, w)
-        x = F.interpolate(x, size=(max(4, round(h * scale)), max(4, round(w * scale))), mode="bilinear",
-                          align_corners=False)
-    sp = torch.from_numpy(sp_np.ravel().astype(np.int64)).to(device)
-    centers = torch.from_numpy(_centroids(sp_np, m)).float().to(device)
-    d = float(d_factor) * np.sqrt(n / m)
-    beta = float(beta_scale) / m**2
+        hs, ws = max(4, round(h * scale)), max(4, round(w * scale))
+        x = F.interpolate(x, size=(hs, ws), mode="bilinear", align_corners=False)
+        # superpixel id at the centre of every low-resolution pixel
+        yi = np.minimum(((np.arange(hs) + 0.5) * h / hs).astype(int), h - 1)
+        xi = np.minimum(((np.arange(ws) + 0.5) * w / ws).astype(int), w - 1)
+        work = sp_np[np.ix_(yi, xi)]
+    # superpixels present at the working resolution form the graph (all of them at full size)
+    present, work_idx = np.unique(work, return_inverse=True)
+    mw = present.size
+    sp = torch.from_numpy(work_idx.ravel().astype(np.int64)).to(device)
+    centers = torch.from_numpy(centers_all[present]).float().to(device)
+    beta = float(beta_scale) / mw**2
+    k = int(n_classes)
     history = []
-    sp_lab = None
+    logits = None
     for t in range(int(n_iter)):
         if progress is not None and hasattr(progress, "check"):
             progress.check()
         logits = head(net, x)
-        if scale != 1.0:
-            logits = F.interpolate(logits[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-        f = logits.reshape(int(n_classes), n).T  # (N, K)
+        f = logits.reshape(k, -1).T  # (N, K)
         p = torch.softmax(f, dim=1)
-        target, sp_lab = pseudo_labels(f.detach(), sp, m)
+        target, sp_lab = pseudo_labels(f.detach(), sp, mw)
         l1 = F.cross_entropy(f, target)
         with torch.no_grad():
-            g = superpixel_pool(f, sp, m)
+            g = superpixel_pool(f, sp, mw)
             wmat = similarity_matrix(g, centers, sigma, d)
-        q = superpixel_pool(p, sp, m)
+        q = superpixel_pool(p, sp, mw)
         l2 = soft_cut_loss(q, wmat)
         loss = float(alpha) * l1 + beta * l2
         opt.zero_grad(set_to_none=True)
@@ -457,6 +467,14 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         if progress is not None:
             progress(t + 1, int(n_iter), "iterate", loss=history[-1],
                      n_labels=int(torch.unique(sp_lab).numel()))
+    # Y~ of the last iteration (Eq. 4); with max_side the vote is taken at full size over the
+    # upsampled logits so that superpixels too small to appear at the working size get a class too
+    with torch.no_grad():
+        lg = logits.detach()
+        if lg.shape[-2:] != (h, w):
+            lg = F.interpolate(lg[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        _, sp_lab = pseudo_labels(lg.reshape(k, -1).T,
+                                  torch.from_numpy(sp_np.ravel().astype(np.int64)).to(lg.device), m)
     labels = sp_lab.cpu().numpy()[sp_np] + 1
     return labels.astype(np.int32), history
 

@@ -1,0 +1,217 @@
+"""Quality and speed of SuperAE / Deep Superpixel Cut (Lin et al., ICPR 2020) on BSDS500.
+
+Quality (``quality``): on the first ``--n-images`` BSDS500 *test* images
+(sorted by id; the shipped SuperAE never saw the test split) it computes
+
+* IMG: Felzenszwalb-Huttenlocher (EGB) superpixels of the original image,
+* SuperAE: the same superpixel method on the SuperAE reconstruction,
+* DSC: Deep Superpixel Cut of the SuperAE superpixels,
+
+each at every superpixel setting of ``--fh-scales`` (these settings are the
+"thresholds" of ODS/OIS, like the paper's multiple MS/EGB settings), and the
+Table III baselines (k-means / NCut on mean RGB or mean deep feature) over the
+SuperAE superpixels of the middle scale with ``K`` in ``--k-values`` as the
+thresholds. Covering / PRI / VI ODS and OIS come from this package's port of
+the official BSDS region benchmark (``metrics.bsds.evaluate_image`` +
+``collect``). Every image's evaluation is cached in ``--cache`` (a run that is
+interrupted resumes).
+
+Speed (``speed``): wall time of SuperAE inference, of DSC per iteration at
+full size and with ``max_side``, of ``dsc`` on astronaut 512x512 with the
+settings given, and of one SuperAE training epoch (per image, CPU); medians
+of ``--repeats`` runs.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_dsc.py quality --n-images 10 --dsc-iter 32 --max-side 160
+    python benchmarks/bench_dsc.py speed --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_BSDS = REPO.parent / "shared" / "BSDS500"
+
+
+def _test_images(root: Path, n: int):
+    imgs = sorted((root / "data" / "images" / "test").glob("*.jpg"))[:n]
+    return [(p.stem, p, root / "data" / "groundTruth" / "test" / f"{p.stem}.mat") for p in imgs]
+
+
+def _rgb01(path):
+    from napari_deepsuperpixel.io.files import read_image
+
+    return (read_image(path)[..., :3] / 255.0).astype(np.float32)
+
+
+def _fh(img, scale, min_size):
+    from napari_deepsuperpixel import segment
+
+    return segment(img, "felzenszwalb", normalize="none", channel_axis=-1, device="cpu",
+                   scale=scale, sigma=0.5, min_size=min_size)
+
+
+def _connected(lab):
+    from napari_deepsuperpixel.postprocess import enforce_connectivity
+
+    return enforce_connectivity(lab, min_size=0)
+
+
+def quality_image(name, img_path, gt_path, args, model):
+    """All segmentations of one image, evaluated: ``{variant: ImageEval}`` and counts."""
+    import torch
+
+    from napari_deepsuperpixel.datasets.bsds import load_ground_truth
+    from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.metrics.bsds import evaluate_image
+    from napari_deepsuperpixel.nn.superae import reconstruct
+
+    img = _rgb01(img_path)
+    gt = load_ground_truth(gt_path)
+    with torch.no_grad():
+        rec = reconstruct(model, dsc._tensor(img, "cpu"))[0].permute(1, 2, 0).numpy()
+    segs = {"IMG": [], "SuperAE": [], "DSC": []}
+    info = {"n_sp_img": [], "n_sp_rec": [], "n_dsc": [], "dsc_seconds": []}
+    for s in args.fh_scales:
+        a = _fh(img, s, args.min_size)
+        b = _fh(rec, s, args.min_size)
+        t0 = time.perf_counter()
+        lab, _ = dsc.deep_superpixel_cut(img, b, model, n_classes=args.k, n_iter=args.dsc_iter,
+                                         max_side=args.max_side, seed=0)
+        info["dsc_seconds"].append(time.perf_counter() - t0)
+        c = _connected(lab)
+        segs["IMG"].append(a)
+        segs["SuperAE"].append(b)
+        segs["DSC"].append(c)
+        info["n_sp_img"].append(int(a.max()))
+        info["n_sp_rec"].append(int(b.max()))
+        info["n_dsc"].append(int(c.max()))
+    mid = segs["SuperAE"][len(args.fh_scales) // 2]
+    for feat in ("rgb", "deep"):
+        idx, feats, centers = dsc.superpixel_features(img, mid, feat, args.checkpoint)
+        d = 2.0 * np.sqrt(idx.size / feats.shape[0])
+        segs[f"k-means, {feat}"] = [_connected(dsc.kmeans(feats, k, seed=0)[idx] + 1) for k in args.k_values]
+        segs[f"NCut, {feat}"] = [_connected(dsc.spectral_ncut(feats, centers, k, d, seed=0)[idx] + 1)
+                                 for k in args.k_values]
+    evals = {k: evaluate_image(v, gt, kind="segs", boundary=False, name=name) for k, v in segs.items()}
+    return evals, info
+
+
+def cmd_quality(args) -> None:
+    from napari_deepsuperpixel.methods.dsc import load_superae
+    from napari_deepsuperpixel.metrics.bsds import collect
+
+    model = load_superae(args.checkpoint)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    cfg = {k: getattr(args, k) for k in ("fh_scales", "min_size", "k", "dsc_iter", "max_side", "k_values",
+                                         "checkpoint")}
+    tag = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
+    items = _test_images(Path(args.bsds), args.n_images)
+    per = []
+    for i, (name, ip, gp) in enumerate(items):
+        f = cache / f"{name}_{tag}.pkl"
+        if f.exists():
+            per.append(pickle.loads(f.read_bytes()))
+            continue
+        t0 = time.perf_counter()
+        res = quality_image(name, ip, gp, args, model)
+        f.write_bytes(pickle.dumps(res))
+        per.append(res)
+        print(f"[{i + 1}/{len(items)}] {name}: {time.perf_counter() - t0:.0f} s, superpixels "
+              f"img {res[1]['n_sp_img']} rec {res[1]['n_sp_rec']}, dsc segments {res[1]['n_dsc']}", flush=True)
+    variants = list(per[0][0])
+    print(f"\nBSDS500 test, first {len(items)} images ({', '.join(n for n, _, _ in items)}); config {cfg}\n")
+    print("| Method | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS |")
+    print("|---|---|---|---|---|---|---|")
+    for v in variants:
+        r = collect([p[0][v] for p in per]).region
+        print(f"| {v} | {r.cover_ods:.3f} | {r.cover_ois:.3f} | {r.pri_ods:.3f} | {r.pri_ois:.3f} | "
+              f"{r.voi_ods:.3f} | {r.voi_ois:.3f} |")
+    nsp = np.array([p[1]["n_sp_rec"] for p in per])
+    ndsc = np.array([p[1]["n_dsc"] for p in per])
+    secs = np.array([p[1]["dsc_seconds"] for p in per])
+    print(f"\nmedian SuperAE superpixels per scale {np.median(nsp, 0).tolist()}, median DSC segments "
+          f"{np.median(ndsc, 0).tolist()}, median DSC seconds/run {float(np.median(secs)):.1f}")
+
+
+def _median_time(fn, repeats):
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), ts
+
+
+def cmd_speed(args) -> None:
+    import torch
+    from skimage import data
+
+    import napari_deepsuperpixel as nds
+    from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.training.superae import train_superae
+
+    print(f"CPU: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
+          f"repeats {args.repeats} (median)")
+    items = _test_images(Path(args.bsds), 1)
+    img = _rgb01(items[0][1])
+    model = dsc.load_superae(args.checkpoint)
+    nds.segment(img, "superae", checkpoint=args.checkpoint)  # warm-up
+    t, _ = _median_time(lambda: nds.segment(img, "superae", checkpoint=args.checkpoint), args.repeats)
+    print(f"superae (reconstruction + felzenszwalb) on {img.shape[1]}x{img.shape[0]}: {t:.2f} s")
+    sp = nds.segment(img, "superae", checkpoint=args.checkpoint)
+    for ms in (0, args.max_side):
+        t, _ = _median_time(lambda: dsc.deep_superpixel_cut(img, sp, model, n_iter=args.iters, max_side=ms),
+                            args.repeats)
+        print(f"dsc on {img.shape[1]}x{img.shape[0]}, max_side={ms}: {t / args.iters:.3f} s/iteration "
+              f"(-> {128 * t / args.iters:.0f} s for the paper's 128 iterations)")
+    astro = data.astronaut()
+    demo = dict(n_iter=args.demo_iter, max_side=args.max_side)
+    t, _ = _median_time(lambda: nds.segment(astro, "dsc", checkpoint=args.checkpoint, **demo), args.repeats)
+    print(f"segment(astronaut 512x512, 'dsc', {demo}): {t:.1f} s")
+    for crop in (128, 300):
+        t, _ = _median_time(lambda: train_superae("bsds", split=("train",), epochs=1, crop=crop,
+                                                  max_images=args.train_images, device="cpu"), 1)
+        print(f"SuperAE training, crop {crop}, batch 10: {t / args.train_images:.2f} s per image "
+              f"(incl. loading) -> {300 * t / args.train_images / 60:.1f} min per epoch of BSDS train+val")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bsds", default=str(DEFAULT_BSDS))
+    p.add_argument("--checkpoint", default="", help="SuperAE checkpoint (default: shipped)")
+    p.add_argument("--max-side", type=int, default=160)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    q = sub.add_parser("quality")
+    q.add_argument("--n-images", type=int, default=10)
+    q.add_argument("--fh-scales", type=lambda s: [float(v) for v in s.split(",")], default=[50.0, 100.0, 200.0])
+    q.add_argument("--min-size", type=int, default=50)
+    q.add_argument("--k", type=int, default=32)
+    q.add_argument("--dsc-iter", type=int, default=32)
+    q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])
+    q.add_argument("--cache", default="/tmp/bench_dsc_cache")
+    q.set_defaults(func=cmd_quality)
+    s = sub.add_parser("speed")
+    s.add_argument("--repeats", type=int, default=3)
+    s.add_argument("--iters", type=int, default=4)
+    s.add_argument("--demo-iter", type=int, default=32)
+    s.add_argument("--train-images", type=int, default=10)
+    s.set_defaults(func=cmd_speed)
+    args = p.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
