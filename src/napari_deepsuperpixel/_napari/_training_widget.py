@@ -1,0 +1,260 @@
+"""The "Train SuperAE / SEN" dock widget: a thin front end to the training functions.
+
+The hyperparameter panel is generated from the training function's signature
+and numpydoc docstring, so it follows the trainers as they change. Trainers
+whose module cannot be imported are simply not listed.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import threading
+import typing
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, ProgressBar, PushButton, SpinBox
+from superqt.utils import ensure_main_thread
+
+from ._param_panel import ParamPanel
+
+#: name -> ("module:function", keyword of the output checkpoint)
+TRAINERS = {
+    "superae": ("napari_deepsuperpixel.training.superae:train_superae", "out"),
+    "sen": ("napari_deepsuperpixel.training.sen:train_sen", "output"),
+}
+
+#: arguments the widget sets itself (not part of the generated panel)
+_OWN = {"data", "split", "out", "output", "seed", "device", "progress", "cancel_check", "resume", "overwrite"}
+#: hyperparameters shown without ticking "advanced"
+_BASIC = {"epochs", "steps_per_epoch", "batch_size", "crop", "lr", "template", "max_images"}
+
+
+def available_trainers() -> dict:
+    """Trainers whose module imports, ``name -> function``.
+
+    Returns
+    -------
+    dict
+        E.g. ``{"superae": train_superae}``; a trainer that is not installed
+        or fails to import is left out.
+    """
+    out = {}
+    for name, (ref, _) in TRAINERS.items():
+        mod, _, attr = ref.partition(":")
+        try:
+            out[name] = getattr(importlib.import_module(mod), attr)
+        except Exception:  # optional trainer missing or broken: do not break the widget
+            continue
+    return out
+
+
+def _param_help(func) -> dict:
+    from docstring_parser import parse
+
+    helps = {}
+    for p in parse(inspect.getdoc(func) or "").params:
+        names = [n.strip() for n in p.arg_name.split(",")]
+        text = " ".join((p.description or "").split())
+        if len(names) > 1:  # a grouped entry "a, b : type": say which value is which
+            text = f"({', '.join(names)}) {text}"
+        for name in names:
+            helps[name] = text
+    return helps
+
+
+def trainer_parameters(func) -> list:
+    """Hyperparameters of a training function as :class:`~napari_deepsuperpixel._types.ParamInfo`.
+
+    Parameters
+    ----------
+    func : callable
+        A trainer such as :func:`napari_deepsuperpixel.training.superae.train_superae`.
+
+    Returns
+    -------
+    list of ParamInfo
+        Every keyword argument with a number/str/None default that the widget
+        does not set itself; help texts from the numpydoc ``Parameters``
+        section; ``widget=False`` (advanced) for all but the usual few.
+    """
+    from .._types import ParamInfo
+
+    helps = _param_help(func)
+    hints = typing.get_type_hints(func)
+    out = []
+    for name, p in inspect.signature(func).parameters.items():
+        if name in _OWN or p.default is inspect.Parameter.empty:
+            continue
+        if not (p.default is None or isinstance(p.default, (bool, int, float, str))):
+            continue
+        typ = hints.get(name, type(p.default))
+        out.append(ParamInfo(name=name, default=p.default, type=typ, help=helps.get(name, ""),
+                             min=0 if typ in (int, float) else None, widget=name in _BASIC))
+    return out
+
+
+def _parse_text(v):
+    if not isinstance(v, str):
+        return v
+    try:
+        return ast.literal_eval(v.strip())
+    except (ValueError, SyntaxError):
+        return v
+
+
+class TrainingWidget(Container):
+    """Train SuperAE or SEN in a worker thread and write a checkpoint.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        Injected by napari (unused except for parenting).
+
+    Notes
+    -----
+    The checkpoint is what the ``superae``/``dsc`` and ``sen`` methods load
+    through their ``checkpoint`` parameter (an advanced parameter of the
+    segmentation widget). An existing checkpoint is replaced only with
+    *overwrite*; *resume* continues it.
+    """
+
+    def __init__(self, napari_viewer=None):
+        from ..nn.device import available_devices
+
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self.trainers = available_trainers()
+        if not self.trainers:
+            raise RuntimeError("no training module is available (napari_deepsuperpixel.training)")
+        self._worker = None
+        self._cancel_event = threading.Event()
+        self.trainer = ComboBox(label="model", choices=list(self.trainers),
+                                tooltip="superae: Deep Superpixel Cut's autoencoder; sen: Superpixel Embedding Network")
+        self.data = FileEdit(label="data", mode="d", value="bsds",
+                             tooltip="'bsds' for the shared BSDS500, a BSDS500 folder or a folder of images")
+        self.split = LineEdit(label="split", value="train,val", tooltip="BSDS500 splits to train on")
+        self.output = FileEdit(label="checkpoint", mode="w", filter="*.pt", tooltip="Where to write the .pt file")
+        self.params = ParamPanel(label="")
+        self.advanced = CheckBox(text="show advanced parameters", value=False)
+        self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1)
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()])
+        self.resume = CheckBox(text="resume this checkpoint", value=False)
+        self.overwrite = CheckBox(text="overwrite existing checkpoint", value=False)
+        self.train_button = PushButton(text="Train")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
+        self.status = Label(label="")
+        self.status.native.setWordWrap(True)
+        self.extend([self.trainer, self.data, self.split, self.output, self.params, self.advanced,
+                     self.seed, self.device, self.resume, self.overwrite, self.train_button,
+                     self.cancel_button, self.progress, self.status])
+        self.trainer.changed.connect(self._on_trainer)
+        self.advanced.changed.connect(self.params.show_advanced)
+        self.train_button.clicked.connect(self.train)
+        self.cancel_button.clicked.connect(self.cancel)
+        self._on_trainer(self.trainer.value)
+
+    def _on_trainer(self, name) -> None:
+        self.params.set_parameters(trainer_parameters(self.trainers[name]))
+
+    @property
+    def running(self) -> bool:
+        """Whether training is in progress."""
+        return self._worker is not None
+
+    def make_kwargs(self) -> dict:
+        """Keyword arguments for the selected trainer from the widget values.
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        ValueError
+            When no checkpoint file is chosen.
+        """
+        out_kw = TRAINERS[self.trainer.value][1]
+        path = str(self.output.value or "").strip()
+        if not path or path == ".":
+            raise ValueError("choose a checkpoint file (.pt) to write")
+        kw = {k: _parse_text(v) for k, v in self.params.values().items()}
+        kw.update(data=str(self.data.value), split=str(self.split.value), seed=int(self.seed.value),
+                  device=self.device.value, resume=bool(self.resume.value),
+                  overwrite=bool(self.overwrite.value), **{out_kw: path})
+        return kw
+
+    def train(self):
+        """Start training in a worker thread (the Train button).
+
+        Returns
+        -------
+        worker or None
+            ``None`` when the inputs are invalid (the status line says why).
+        """
+        from napari.qt.threading import create_worker
+
+        from ._workers import ProgressThrottle
+
+        if self._worker is not None:
+            return None
+        try:
+            kw = self.make_kwargs()
+        except ValueError as err:
+            self.status.value = f"⚠ {err}"
+            return None
+        self._cancel_event = threading.Event()
+        self.progress.max, self.progress.value = 1, 0
+        self.status.value = "loading the training images..."
+        worker = create_worker(self.trainers[self.trainer.value], progress=ProgressThrottle(self._on_progress),
+                               cancel_check=self._cancel_event.is_set, _start_thread=False,
+                               _ignore_errors=True, **kw)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.train_button.enabled = False
+        self.cancel_button.enabled = True
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Stop training at the next step; the last periodic checkpoint stays valid."""
+        if self._worker is not None:
+            self._cancel_event.set()
+            self.status.value = "cancelling..."
+
+    @ensure_main_thread
+    def _on_progress(self, ev) -> None:
+        if self._worker is None or ev.stage == "epoch":  # the bar counts steps
+            return
+        self.progress.max = max(int(ev.total), 1)
+        self.progress.value = min(int(ev.step), self.progress.max)
+        bits = [f"step {ev.step}/{ev.total}"]
+        if "epoch" in ev.info:
+            bits.append(f"epoch {ev.info['epoch']}")
+        if "loss" in ev.info:
+            bits.append(f"loss {float(ev.info['loss']):.4g}")
+        if not self._cancel_event.is_set():
+            self.status.value = ", ".join(bits)
+
+    def _on_returned(self, result) -> None:
+        path = getattr(result, "path", result)
+        hist = getattr(result, "loss_history", None)
+        extra = f", last epoch loss {hist[-1]:.4g}" if hist else ""
+        self.progress.value = self.progress.max
+        self.status.value = f"saved {path}{extra}"
+
+    def _on_errored(self, err) -> None:
+        from .. import Cancelled
+
+        if isinstance(err, Cancelled):
+            self.status.value = "cancelled (the last periodic checkpoint can be resumed)"
+            return
+        self.status.value = f"⚠ {type(err).__name__}: {err}"
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.train_button.enabled = True
+        self.cancel_button.enabled = False
