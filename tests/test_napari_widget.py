@@ -262,3 +262,37 @@ def test_extra_layers_from_result_extras(viewer_widget, qtbot, rgb_image):
         assert [layer.name for layer in viewer.layers] == names
     finally:
         REGISTRY.pop("test_extras", None)
+
+
+def test_widgets_open_from_the_plugin_manifest(make_napari_viewer):
+    from napari_deepsuperpixel._napari._metrics_widget import MetricsWidget
+
+    viewer = make_napari_viewer()
+    _, seg = viewer.window.add_plugin_dock_widget("napari-deepsuperpixel", "Superpixels & segmentation")
+    _, met = viewer.window.add_plugin_dock_widget("napari-deepsuperpixel", "Segmentation metrics")
+    assert isinstance(seg, SegmentWidget) and isinstance(met, MetricsWidget)
+    viewer.open_sample("napari-deepsuperpixel", "coffee")
+    assert seg.image.value is viewer.layers["coffee"]  # choices follow the layer list
+
+
+def test_saving_a_result_layer_through_napari_writers(viewer_widget, qtbot, rgb_image, tmp_path):
+    import csv
+
+    from scipy.io import loadmat
+
+    viewer, w = viewer_widget
+    viewer.add_image(rgb_image, name="astro")
+    w.params.set_values({"n_segments": 30})
+    w.run()
+    _wait(qtbot, w)
+    lab = viewer.layers["astro slic"]
+    saved = lab.save(str(tmp_path / "astro.mat"), plugin="napari-deepsuperpixel")
+    assert saved == [str(tmp_path / "astro.mat")]
+    mat = saved[0]
+    np.testing.assert_array_equal(loadmat(mat)["segs"][0, 0], lab.data)
+    lab.save(str(tmp_path / "astro.csv"), plugin="napari-deepsuperpixel")
+    rows = list(csv.DictReader(open(tmp_path / "astro.csv")))
+    assert len(rows) == len(np.unique(lab.data))
+    assert {"label", "area", "centroid_y", "mean_intensity_c0", "mean_intensity_c2"} <= set(rows[0])
+    k = int(rows[3]["label"])
+    assert float(rows[3]["mean_intensity_c1"]) == pytest.approx(rgb_image[lab.data == k, 1].mean(), rel=1e-5)
