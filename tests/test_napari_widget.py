@@ -180,6 +180,16 @@ def test_several_16bit_layers_as_channels(viewer_widget, qtbot, gray16_image):
     assert {"mean_intensity_c0", "mean_intensity_c1"} <= set(lab.features)
 
 
+def test_multiscale_layer_uses_full_resolution(viewer_widget, qtbot, rgb_image):
+    viewer, w = viewer_widget
+    gray = rgb_image[..., 0]
+    viewer.add_image([gray, gray[::2, ::2]], multiscale=True, name="pyr")
+    w.params.set_values({"n_segments": 20})
+    w.run()
+    _wait(qtbot, w)
+    np.testing.assert_array_equal(viewer.layers["pyr slic"].data, segment(gray, "slic", n_segments=20))
+
+
 def test_bad_input_gives_a_message_not_a_crash(viewer_widget, qtbot):
     viewer, w = viewer_widget
     assert w.run() is None

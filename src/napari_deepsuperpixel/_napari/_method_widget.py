@@ -41,6 +41,7 @@ class SegmentWidget(Container):
       and mean raw intensity per segment.
     * A stack (ZYX or TYX) runs slice by slice with per-slice progress; tick
       *only the displayed slice* to segment the slice the viewer shows.
+    * A multiscale (pyramid) layer is segmented at full resolution (level 0).
     * An RGB layer is colour. napari opens a multichannel file with
       ``channel_axis`` as one layer per channel: tick *use several layers as
       channels* and select them to segment them together.
@@ -158,7 +159,7 @@ class SegmentWidget(Container):
                 raise ValueError("select the channel layers in 'channels' (or untick 'use several layers')")
             if any(layer.rgb for layer in layers):
                 raise ValueError("RGB layers cannot be combined as channels; untick 'use several layers'")
-            shapes = {tuple(layer.data.shape) for layer in layers}
+            shapes = {tuple(_full_resolution(layer).shape) for layer in layers}
             if len(shapes) != 1:
                 raise ValueError(f"channel layers must have the same shape, got {sorted(shapes)}")
             return layers
@@ -190,18 +191,19 @@ class SegmentWidget(Container):
         info = get_method(self.method.value)
         values = self.params.values()
         build_params(info.params_cls, info.name, values)  # validate now, on the GUI thread
-        n_spatial = layer.data.ndim - (1 if layer.rgb else 0)
+        data = _full_resolution(layer)
+        n_spatial = data.ndim - (1 if layer.rgb else 0)
         index = None
         if self.slice_only.value and n_spatial > 2:
             point = layer.world_to_data(self.viewer.dims.point)
             lead = n_spatial - 2
-            index = tuple(int(min(max(round(point[i]), 0), layer.data.shape[i] - 1)) for i in range(lead))
+            index = tuple(int(min(max(round(point[i]), 0), data.shape[i] - 1)) for i in range(lead))
         elif n_spatial > 3:
             raise ValueError(
                 f"layer {layer.name!r} has {n_spatial} spatial/time dimensions; at most 3 (ZYX or TYX) "
                 "run slice by slice. Tick 'only the displayed slice' or select a time point first."
             )
-        job = SegmentJob(datas=[lay.data for lay in layers], rgb=bool(layer.rgb), method=info.name,
+        job = SegmentJob(datas=[_full_resolution(lay) for lay in layers], rgb=bool(layer.rgb), method=info.name,
                          params=values, seed=int(self.seed.value),
                          device=self.device.value if info.uses_torch else "cpu",
                          normalize=self.normalize.value, index=index, extras=bool(self.add_extras.value))
@@ -291,3 +293,8 @@ class SegmentWidget(Container):
         self._worker = None
         self.run_button.enabled = True
         self.cancel_button.enabled = False
+
+
+def _full_resolution(layer):
+    """The layer's data; level 0 (full resolution) of a multiscale pyramid."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
