@@ -214,3 +214,7 @@ def test_bad_arguments(tiny_folder, tmp_path):
         run_benchmark("slic", data=tmp_path / "missing", out=tmp_path / "o")
     with pytest.raises(ValueError, match="output folder"):
         run_benchmark("slic", data=tiny_folder)
+    # a value the method rejects on these images names the image and the value
+    with pytest.raises(ValueError, match=r"slic on image im\d \(n_segments=5000\).*exceeds"):
+        run_benchmark("slic", sweep={"n_segments": [5000]}, data=tiny_folder, out=tmp_path / "big", workers=1,
+                      progress=False)

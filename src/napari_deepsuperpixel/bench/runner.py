@@ -501,7 +501,10 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
                     try:
                         row = fut.result()
                     except Exception as e:
-                        raise RuntimeError(f"{method} failed on image {it.name} ({sweep_name}={v}): {e}") from e
+                        where = f"{method} on image {it.name}" + (f" ({sweep_name}={v})" if sweep_name else "")
+                        if isinstance(e, ValueError):  # bad input: keep the type so the CLI prints it cleanly
+                            raise ValueError(f"{where}: {e}") from e
+                        raise RuntimeError(f"{where} failed: {e}") from e
                     results[k] = row
                     _atomic_json(cache / f"{it.name}-{key[:20]}.json",
                                  {"image": it.name, "method": method, "params": ps, "seed": seed, "row": row})
