@@ -244,7 +244,7 @@ def run_extras(image, *, params, seed=0, device="cpu", progress=None):
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     emb = np.stack([yy, xx, yy * xx, np.ones_like(yy)], -1)  # (Y, X, 4)
     return Result(lab, {"embedding": emb, "reconstruction": np.clip(image / 100.0, 0, 1),
-                        "contours": np.abs(np.gradient(yy)[0])})
+                        "superpixels": lab * 2, "contours": np.abs(np.gradient(yy)[0])})
 
 
 def test_extra_layers_from_result_extras(viewer_widget, qtbot, rgb_image):
@@ -260,12 +260,14 @@ def test_extra_layers_from_result_extras(viewer_widget, qtbot, rgb_image):
         _wait(qtbot, w)
         names = [layer.name for layer in viewer.layers]
         assert names == ["img", "img test_extras", "img test_extras embedding",
-                         "img test_extras reconstruction", "img test_extras contours"]
+                         "img test_extras reconstruction", "img test_extras superpixels",
+                         "img test_extras contours"]
         emb = viewer.layers["img test_extras embedding"]
         assert emb.rgb and emb.data.shape == (40, 50, 3)
         assert 0 <= emb.data.min() and emb.data.max() <= 1
         np.testing.assert_allclose(emb.scale, (3, 3))
         assert viewer.layers["img test_extras reconstruction"].rgb
+        assert isinstance(viewer.layers["img test_extras superpixels"], napari.layers.Labels)
         # re-running replaces the extra layers too
         w.run()
         _wait(qtbot, w)

@@ -1,7 +1,8 @@
 """Turn a Result's extras into napari layer data tuples (pure numpy, no Qt).
 
 Keys used: ``embedding`` (``(Y, X, D)`` features, shown as a PCA-to-RGB
-image), ``reconstruction`` (an image, e.g. SuperAE's output) and ``contours``
+image), ``reconstruction`` (an image, e.g. SuperAE's output), ``superpixels``
+(the intermediate over-segmentation of two-stage methods) and ``contours``
 (boundary strength). For a stack the core stores lists (one per slice); they
 are stacked when the slices agree in shape.
 """
@@ -69,9 +70,10 @@ def extras_to_layers(extras: dict) -> list:
     Returns
     -------
     list of tuple
-        ``(data, meta, "image")`` with ``meta["name"]`` a suffix
-        (``"embedding"``, ``"reconstruction"``, ``"contours"``) that the
-        widget prefixes with the input layer's name. Extras that are absent,
+        ``(data, meta, layer_type)`` with ``meta["name"]`` a suffix
+        (``"embedding"``, ``"reconstruction"``, ``"superpixels"`` (a Labels
+        layer, e.g. the SuperAE superpixels Deep Superpixel Cut groups),
+        ``"contours"``) that the widget prefixes with the input layer's name. Extras that are absent,
         not numeric or ragged across slices are skipped.
     """
     out = []
@@ -87,6 +89,10 @@ def extras_to_layers(extras: dict) -> list:
                 rec = rec[..., 0]
             out.append((np.clip(rec, 0, 1).astype(np.float32) if rgb else rec.astype(np.float32),
                         {"name": "reconstruction", "rgb": rgb, "visible": False}, "image"))
+    if extras.get("superpixels") is not None:
+        sp = _stack(extras["superpixels"])
+        if sp is not None and np.issubdtype(sp.dtype, np.integer):
+            out.append((sp.astype(np.int32), {"name": "superpixels", "visible": False}, "labels"))
     if extras.get("contours") is not None:
         con = _stack(extras["contours"])
         if con is not None and np.issubdtype(con.dtype, np.number):
