@@ -366,10 +366,10 @@ def standardized_input(image: np.ndarray):
     img = np.asarray(image, np.float32)
     ny, nx = img.shape[:2]
     yy, xx = np.mgrid[:ny, :nx].astype(np.float32)
-    x = np.concatenate([img, yy[..., None], xx[..., None]], axis=-1)
+    x = np.concatenate([img, yy[..., None], xx[..., None]], axis=-1).astype(np.float64)
     mean = x.mean((0, 1), keepdims=True)
-    std = x.std((0, 1), ddof=1, keepdims=True) if ny * nx > 1 else np.ones_like(mean)
-    std = np.where(std > 1e-12, std, np.inf).astype(np.float32)
+    std = x.std((0, 1), ddof=1, keepdims=True)
+    std = np.where(std > 1e-6 * (1.0 + np.abs(mean)), std, np.inf)  # constant channel -> 0
     return ((x - mean) / std).astype(np.float32)
 
 
@@ -426,6 +426,11 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
     amp = resolve_precision(p.precision, dev)
     py, px = processing_shape((ny, nx), p.max_side)
+    if p.use_aspp and min(py, px) <= 8:
+        raise ValueError(
+            f"neural_superpixels with use_aspp=True needs at least 9 pixels along Y and X (dilation 8), "
+            f"got {py}x{px} (at the processing resolution); use a larger image or max_side, "
+            "or use_aspp=False")
     seed_everything(seed)
 
     small = img
