@@ -681,7 +681,7 @@ def _write_outputs(out: Path, res: BenchResult, config: dict, sweep_name, is_bsd
               "| " + " | ".join([sweep_header] + [c[1] for c in pv_cols]) + " |",
               "|" + "---|" * (1 + len(pv_cols))]
     for d in res.per_value:
-        lines.append("| " + " | ".join([_fmt(d["sweep"])] + [_fmt(d.get(c[0]), c[2]) for c in pv_cols]) + " |")
+        lines.append("| " + " | ".join([_fmt(d["sweep"], "{:g}")] + [_fmt(d.get(c[0]), c[2]) for c in pv_cols]) + " |")
     lines += ["", "## Sweep values as thresholds (official BSDS aggregation)", "",
               "| " + " | ".join(c[1] for c in sm_cols) + " |", "|" + "---|" * len(sm_cols),
               "| " + " | ".join(_fmt(res.summary[c[0]]) for c in sm_cols) + " |", ""]
