@@ -167,6 +167,7 @@ class BSDSSample:
         return np.asarray(iio.imread(self.image_path))
 
     def load_ground_truth(self) -> GroundTruth:
+        """The :class:`GroundTruth` of this image."""
         return load_ground_truth(self.gt_path)
 
 
@@ -219,6 +220,7 @@ class BSDS500:
         return [self.sample(split, i) for i in self.ids(split)]
 
     def sample(self, split: str, name: str) -> BSDSSample:
+        """The :class:`BSDSSample` of image ``name`` in ``split`` (``FileNotFoundError`` if absent)."""
         self._check_split(split)
         img = self.data_dir / "images" / split / f"{name}.jpg"
         gt = self.data_dir / "groundTruth" / split / f"{name}.mat"
@@ -227,9 +229,11 @@ class BSDS500:
         return BSDSSample(name, split, img, gt)
 
     def image(self, split: str, name: str) -> np.ndarray:
+        """The RGB image (``uint8``, ``(H, W, 3)``)."""
         return self.sample(split, name).load_image()
 
     def ground_truth(self, split: str, name: str) -> GroundTruth:
+        """The :class:`GroundTruth` of an image."""
         return self.sample(split, name).load_ground_truth()
 
     def __iter__(self) -> Iterator[BSDSSample]:

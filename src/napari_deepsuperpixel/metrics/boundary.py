@@ -219,7 +219,19 @@ def thin_boundaries(bmap) -> np.ndarray:
 
 
 def tolerance_pixels(shape, max_dist: float = MAX_DIST) -> float:
-    """Matching radius in pixels: ``max_dist * sqrt(H^2 + W^2)``."""
+    """Matching radius in pixels: ``max_dist * sqrt(H^2 + W^2)``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` of the image.
+    max_dist : float
+        Tolerance as a fraction of the image diagonal (>= 0).
+
+    Returns
+    -------
+    float
+    """
     if not (max_dist >= 0):
         raise ValueError(f"max_dist must be >= 0 (a fraction of the image diagonal), got {max_dist!r}")
     h, w = shape
@@ -709,7 +721,18 @@ class BoundaryMatcher:
                                                                self.dy, self.dx)
 
     def counts(self, bmap, *, thin: bool = True) -> BoundaryCountsOne:
-        """Counts of one machine boundary map (thinned first unless ``thin=False``)."""
+        """Counts of one machine boundary map.
+
+        Parameters
+        ----------
+        bmap : array_like of bool, shape (H, W)
+        thin : bool
+            Thin ``bmap`` first (official default).
+
+        Returns
+        -------
+        BoundaryCountsOne
+        """
         b = np.asarray(bmap).astype(bool)
         if b.shape != self.shape:
             raise ValueError(f"boundary map shape {b.shape} does not match the ground truth {self.shape}")

@@ -43,7 +43,7 @@ References
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -169,7 +169,17 @@ class ImageEval:
 
 
 def ucm_thresholds(nthresh: int) -> np.ndarray:
-    """``linspace(1/(n+1), 1 - 1/(n+1), n)``, the official thresholds."""
+    """The official thresholds ``linspace(1/(n+1), 1 - 1/(n+1), n)``.
+
+    Parameters
+    ----------
+    nthresh : int
+        Number of thresholds (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if int(nthresh) != nthresh or nthresh < 1:
         raise ValueError(f"nthresh must be a positive integer, got {nthresh!r}")
     n = int(nthresh)
@@ -191,7 +201,24 @@ def _gt_obj(gt):
 def detect_kind(result, shape) -> str:
     """Which input format ``result`` is, for ground truth of shape ``(H, W)``.
 
-    Returns one of ``"ucm2"``, ``"segs"``, ``"labels"``, ``"pb"`` (see module docstring).
+    Parameters
+    ----------
+    result : array_like or list of array_like
+    shape : tuple of int
+        ``(H, W)`` of the image.
+
+    Returns
+    -------
+    str
+        ``"ucm2"`` (shape ``(2H+1, 2W+1)``), ``"segs"`` (list or integer
+        stack), ``"labels"`` (integer ``(H, W)``) or ``"pb"`` (float or bool
+        ``(H, W)``; an 8-bit png array is *not* recognised as ``pb``: divide
+        it by 255 first).
+
+    Raises
+    ------
+    ValueError
+        If no format fits.
     """
     h, w = shape
     if isinstance(result, (list, tuple)):
@@ -529,7 +556,16 @@ def _boundary_thresholded(pb, gt, thresh, max_dist, thin, matcher) -> BoundaryCu
 
 
 def round_g(x):
-    """Round to 6 significant digits, as MATLAB's ``%10g`` files do."""
+    """Round to 6 significant digits, as MATLAB's ``%10g`` files do.
+
+    Parameters
+    ----------
+    x : float or array_like
+
+    Returns
+    -------
+    float or numpy.ndarray
+    """
     a = np.asarray(x, dtype=np.float64)
     out = np.array([float("%g" % v) for v in a.ravel()]).reshape(a.shape)
     return out if a.ndim else float(out)
@@ -660,7 +696,17 @@ def _same_thresh(curves, what):
 
 
 def collect_boundary(curves) -> BoundarySummary:
-    """Aggregate per-image boundary curves exactly as ``collect_eval_bdry.m``."""
+    """Aggregate per-image boundary curves exactly as ``collect_eval_bdry.m``.
+
+    Parameters
+    ----------
+    curves : list of BoundaryCurve
+        With the same thresholds.
+
+    Returns
+    -------
+    BoundarySummary
+    """
     if not curves:
         raise ValueError("no boundary results to aggregate")
     _same_thresh(curves, "boundary")
@@ -703,7 +749,17 @@ def collect_boundary(curves) -> BoundarySummary:
 
 
 def collect_region(curves) -> RegionSummary:
-    """Aggregate per-image region curves exactly as ``collect_eval_reg.m``."""
+    """Aggregate per-image region curves exactly as ``collect_eval_reg.m``.
+
+    Parameters
+    ----------
+    curves : list of RegionCurve
+        With the same thresholds.
+
+    Returns
+    -------
+    RegionSummary
+    """
     if not curves:
         raise ValueError("no region results to aggregate")
     _same_thresh(curves, "region")
@@ -748,7 +804,16 @@ def collect_region(curves) -> RegionSummary:
 
 
 def official_order(names) -> list:
-    """Indices that sort image ids as the official code lists ``<id>_ev1.txt`` files."""
+    """Indices that sort image ids as the official code lists ``<id>_ev1.txt`` files.
+
+    Parameters
+    ----------
+    names : list of str
+
+    Returns
+    -------
+    list of int
+    """
     return sorted(range(len(names)), key=lambda i: f"{names[i]}_ev1.txt")
 
 
@@ -790,7 +855,19 @@ def _fmt_rows(fmt, rows) -> str:
 
 
 def official_file_texts(summary: Summary) -> dict:
-    """The official output files' contents, ``{file name: text}``."""
+    """The official output files' contents.
+
+    Parameters
+    ----------
+    summary : Summary
+
+    Returns
+    -------
+    dict
+        ``{file name: text}``: the three ``eval_bdry*`` files when
+        ``summary.boundary`` is set, the five region files when
+        ``summary.region`` is set.
+    """
     out = {}
     b = summary.boundary
     if b is not None:

@@ -246,7 +246,7 @@ def _tables(seg, gt):
     su = np.unique(seg)
     tables, gls = [], []
     for g in segs:
-        t, s_lab, g_lab = contingency_table(seg, g)
+        t, _, g_lab = contingency_table(seg, g)
         tables.append(t)
         gls.append(g_lab)
     # every table has rows = np.unique(seg), the same for each annotator
