@@ -69,6 +69,7 @@ def test_run_slic_adds_labels_with_input_geometry(viewer_widget, qtbot, rgb_imag
     assert list(lab.features["index"]) == list(np.unique(expected))
     assert "mean_intensity_c0" in lab.features
     assert "segments" in w.status.value
+    assert w.progress.value == w.progress.max == 1  # SLIC reports no steps: done = full bar
 
     # re-running replaces the result; "keep previous results" adds a second layer
     w.params.set_values({"n_segments": 20})
@@ -118,6 +119,7 @@ def test_cancel_stops_quickly_and_gui_stays_responsive(viewer_widget, qtbot, sle
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(20)
     w.run()
+    assert w.progress.max == 0  # busy indicator until the first progress report
     qtbot.waitUntil(lambda: w.progress.value >= 20, timeout=20_000)
     # determinate progress: total = iterations, the bar advances
     assert w.progress.max == 300

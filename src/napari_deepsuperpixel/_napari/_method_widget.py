@@ -230,7 +230,8 @@ class SegmentWidget(Container):
             self.status.value = f"⚠ {err}"
             return None
         self._cancel_event = threading.Event()
-        self.progress.max, self.progress.value = 1, 0
+        # busy (indeterminate) until the method reports its first step, then determinate
+        self.progress.value, self.progress.max = 0, 0
         self.status.value = f"running {job.method}..."
         worker = create_worker(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
                                cancel_check=self._cancel_event.is_set, _start_thread=False,
@@ -273,6 +274,7 @@ class SegmentWidget(Container):
         from ._layers import add_result_layers
 
         labels_layer = add_result_layers(self.viewer, out, job, layer, keep=bool(self.keep.value))
+        self.progress.max = max(self.progress.max, 1)
         self.progress.value = self.progress.max
         self.status.value = (f"{labels_layer.name}: {len(out['features']['label'])} segments "
                              f"in {out['seconds']:.1f} s")
@@ -280,9 +282,9 @@ class SegmentWidget(Container):
     def _on_errored(self, err) -> None:
         from .. import Cancelled
 
+        self.progress.max, self.progress.value = 1, 0
         if isinstance(err, Cancelled):
             self.status.value = "cancelled"
-            self.progress.value = 0
             return
         from napari.utils.notifications import show_error
 

@@ -205,7 +205,7 @@ class TrainingWidget(Container):
             self.status.value = f"⚠ {err}"
             return None
         self._cancel_event = threading.Event()
-        self.progress.max, self.progress.value = 1, 0
+        self.progress.value, self.progress.max = 0, 0  # busy while the images load
         self.status.value = "loading the training images..."
         worker = create_worker(self.trainers[self.trainer.value], progress=ProgressThrottle(self._on_progress),
                                cancel_check=self._cancel_event.is_set, _start_thread=False,
@@ -243,12 +243,14 @@ class TrainingWidget(Container):
         path = getattr(result, "path", result)
         hist = getattr(result, "loss_history", None)
         extra = f", last epoch loss {hist[-1]:.4g}" if hist else ""
+        self.progress.max = max(self.progress.max, 1)
         self.progress.value = self.progress.max
         self.status.value = f"saved {path}{extra}"
 
     def _on_errored(self, err) -> None:
         from .. import Cancelled
 
+        self.progress.max, self.progress.value = 1, 0
         if isinstance(err, Cancelled):
             self.status.value = "cancelled (the last periodic checkpoint can be resumed)"
             return
