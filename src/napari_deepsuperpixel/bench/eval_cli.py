@@ -11,8 +11,8 @@ Result files (looked up by image id, in this order): ``<id>.mat`` (``ucm2`` or
 output ``<id>_<method>.tif``).
 
 Per-image results are cached in ``OUT/.eval_cache/<id>.npz`` together with a
-key made of the SHA-256 of the result and ground-truth files and every
-setting; a cached result is reused only when the key matches (the MATLAB code
+key made of the SHA-256 of the result and ground-truth files, every setting
+and the package version; a cached result is reused only when the key matches (the MATLAB code
 silently reuses stale ``*_ev1.txt`` files; this does not).
 """
 
@@ -60,7 +60,9 @@ def _sha256(path: Path) -> str:
 
 
 def _cache_key(result_path, gt_path, settings: dict) -> str:
-    s = "|".join([CACHE_VERSION, _sha256(result_path), _sha256(gt_path)]
+    from .. import __version__
+
+    s = "|".join([CACHE_VERSION, __version__, _sha256(result_path), _sha256(gt_path)]
                  + [f"{k}={settings[k]!r}" for k in sorted(settings)])
     return hashlib.sha256(s.encode()).hexdigest()
 
