@@ -8,7 +8,8 @@ connectivity enforcement on), SNIC with its default compactness 20. SLIC is
 given the RGB image rather than a precomputed Lab one because
 :func:`skimage.segmentation.slic` rescales its input to [0, 1] by the global
 min/max before clustering, which on a Lab input would make compactness 10
-act like ~1000 (an almost regular grid). numba's compilation is excluded by a warm-up run.
+act like ~1000 (an almost regular grid). A third row times SNIC alone on a
+precomputed Lab image, to show how much of its time is the conversion. numba's compilation is excluded by a warm-up run.
 For every image and count each method runs ``--repeats`` times, in
 alternating order, and the image's time is the fastest of those runs (the
 least disturbed by other processes); the table reports the median and the
@@ -57,7 +58,7 @@ def landscape_test_images(bsds_root: Path, limit: int) -> list[Path]:
     return out
 
 
-def _snic_rgb(rgb, n):
+def _snic_rgb(rgb, lab, n):
     from skimage.color import rgb2lab
 
     from napari_deepsuperpixel.methods.snic import snic
@@ -65,7 +66,13 @@ def _snic_rgb(rgb, n):
     return snic(rgb2lab(rgb), n, 20.0)
 
 
-def _slic_rgb(rgb, n):
+def _snic_lab(rgb, lab, n):
+    from napari_deepsuperpixel.methods.snic import snic
+
+    return snic(lab, n, 20.0)
+
+
+def _slic_rgb(rgb, lab, n):
     from skimage.segmentation import slic
 
     return slic(rgb, n_segments=n, compactness=10.0, start_label=1)
@@ -82,23 +89,28 @@ def run(images, counts, repeats):
     from skimage.io import imread
     from skimage.util import img_as_float
 
-    methods = {"SNIC (ours, numba)": _snic_rgb, "SLIC (scikit-image)": _slic_rgb}
-    labs = [img_as_float(imread(p)) for p in images]
+    from skimage.color import rgb2lab
+
+    # the first two are compared; the third shows SNIC's own share (Lab given)
+    methods = {"SNIC (ours, numba)": _snic_rgb, "SLIC (scikit-image)": _slic_rgb,
+               "SNIC, Lab precomputed (conversion not timed)": _snic_lab}
+    rgbs = [img_as_float(imread(p)) for p in images]
+    labs = [rgb2lab(x) for x in rgbs]
     for f in methods.values():  # warm-up: numba compilation / cache load, skimage imports
-        f(labs[0], counts[0])
+        f(rgbs[0], labs[0], counts[0])
     times = {(m, n): [] for m in methods for n in counts}
     nlab = {(m, n): [] for m in methods for n in counts}
     names = list(methods)
-    for i, lab in enumerate(labs):
+    for i, (rgb, lab) in enumerate(zip(rgbs, labs)):
         for n in counts:
             best = {m: np.inf for m in names}
             for r in range(repeats):
                 order = names if (i + r) % 2 == 0 else names[::-1]
                 for m in order:
-                    best[m] = min(best[m], _time(lambda: methods[m](lab, n)))
+                    best[m] = min(best[m], _time(lambda: methods[m](rgb, lab, n)))
             for m in names:
                 times[(m, n)].append(best[m])
-                nlab[(m, n)].append(int(np.unique(methods[m](lab, n)).size))
+                nlab[(m, n)].append(int(np.unique(methods[m](rgb, lab, n)).size))
         print(f"  {i + 1}/{len(labs)} {images[i].name}", file=sys.stderr)
     return names, times, nlab
 
@@ -106,7 +118,7 @@ def run(images, counts, repeats):
 def table(names, counts, times, nlab, n_images, repeats) -> str:
     lines = [
         f"Median wall time per 481x321 image over {n_images} BSDS500 test images "
-        f"(best of {repeats} runs per image; quartiles in brackets; RGB to CIELAB included), "
+        f"(best of {repeats} runs per image; quartiles in brackets; RGB to CIELAB included unless noted), "
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}.",
         "",
         "| n_segments | method | time [s] | segments (median) | SLIC time / SNIC time |",
@@ -136,7 +148,7 @@ def timing_figure(path, names, counts, times):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
-    for m, mk in zip(names, "os"):
+    for m, mk in zip(names, "os^"):
         med = np.array([np.median(times[(m, n)]) for n in counts])
         q = np.array([np.percentile(times[(m, n)], [25, 75]) for n in counts]).T
         ax.errorbar(counts, med * 1000, yerr=[(med - q[0]) * 1000, (q[1] - med) * 1000], marker=mk,
@@ -162,8 +174,8 @@ def overlay_figure(path, image_path, n):
     from skimage.util import img_as_float
 
     img = img_as_float(imread(image_path))
-    snic_l = _snic_rgb(img, n)
-    slic_l = _slic_rgb(img, n)
+    snic_l = _snic_rgb(img, None, n)
+    slic_l = _slic_rgb(img, None, n)
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.5), dpi=110)
     for ax, lbl, title in ((axes[0], snic_l, "SNIC (ours)"), (axes[1], slic_l, "SLIC (scikit-image)")):
         ax.imshow(mark_boundaries(img, lbl, color=(1, 1, 0)))
