@@ -106,6 +106,14 @@ def test_segment_table_matches_direct_computation():
         assert t["centroid_y"][i] == pytest.approx(ys.mean())
         assert t["centroid_x"][i] == pytest.approx(xs.mean())
         assert t["mean_intensity_c1"][i] == pytest.approx(img[lab == v, 1].mean())
+    from scipy import ndimage as ndi
+
+    lab3 = rng.integers(0, 6, size=(3, 10, 12))
+    img3 = rng.random((3, 10, 12))
+    t3 = segment_table(lab3, img3)
+    com = np.array(ndi.center_of_mass(np.ones(lab3.shape), lab3, t3["label"]))
+    np.testing.assert_allclose(np.stack([t3["centroid_z"], t3["centroid_y"], t3["centroid_x"]], 1), com)
+    np.testing.assert_allclose(t3["mean_intensity"], ndi.mean(img3, lab3, t3["label"]))
     t3 = segment_table(np.ones((2, 3, 4), int), np.ones((2, 3, 4)))
     assert set(t3) == {"label", "area", "centroid_z", "centroid_y", "centroid_x", "mean_intensity"}
     with pytest.raises(ValueError, match="does not match"):

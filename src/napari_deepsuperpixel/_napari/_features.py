@@ -46,20 +46,9 @@ def segment_table(labels, image=None, *, channel_names=None) -> dict:
         raise ValueError(f"labels must be 2D (Y, X) or 3D (Z, Y, X), got shape {lab.shape}")
     if not (np.issubdtype(lab.dtype, np.integer) or lab.dtype == bool):
         raise ValueError(f"labels must be an integer array, got dtype {lab.dtype}")
-    flat = lab.ravel().astype(np.int64)
-    if flat.size and flat.min() < 0:
+    if lab.size and lab.min() < 0:
         raise ValueError("labels must be non-negative (0 is background)")
-    n = int(flat.max()) + 1 if flat.size else 1
-    area = np.bincount(flat, minlength=n).astype(np.int64)
-    present = np.flatnonzero(area)
-    present = present[present > 0]
-    out = {"label": present.astype(np.int64), "area": area[present]}
-    axes = "zyx"[3 - lab.ndim:]
-    grids = np.indices(lab.shape, sparse=True)
-    for ax, g in zip(axes, grids):
-        coord = np.broadcast_to(g, lab.shape).ravel()
-        sums = np.bincount(flat, weights=coord, minlength=n)
-        out[f"centroid_{ax}"] = sums[present] / area[present]
+    img = None
     if image is not None:
         img = np.asarray(image)
         if img.shape == lab.shape:
@@ -74,7 +63,31 @@ def segment_table(labels, image=None, *, channel_names=None) -> dict:
             channel_names = ["mean_intensity"] if n_ch == 1 else [f"mean_intensity_c{c}" for c in range(n_ch)]
         if len(channel_names) != n_ch:
             raise ValueError(f"got {len(channel_names)} channel names for {n_ch} channels")
-        for c, cname in enumerate(channel_names):
-            sums = np.bincount(flat, weights=img[..., c].ravel().astype(np.float64), minlength=n)
-            out[cname] = sums[present] / area[present]
+    stack = lab if lab.ndim == 3 else lab[np.newaxis]
+    n = int(stack.max()) + 1 if stack.size else 1
+    ny, nx = stack.shape[1:]
+    yy = np.repeat(np.arange(ny, dtype=np.float64), nx)
+    xx = np.tile(np.arange(nx, dtype=np.float64), ny)
+    area = np.zeros(n, np.int64)
+    sums = {ax: np.zeros(n) for ax in "zyx"}
+    ch_sums = [np.zeros(n) for _ in (channel_names or [])]
+    # slice by slice: memory stays O(Y * X) even for large stacks
+    for z in range(stack.shape[0]):
+        flat = stack[z].ravel().astype(np.int64)
+        cnt = np.bincount(flat, minlength=n)
+        area += cnt
+        sums["z"] += z * cnt
+        sums["y"] += np.bincount(flat, weights=yy, minlength=n)
+        sums["x"] += np.bincount(flat, weights=xx, minlength=n)
+        if img is not None:
+            sl = img[z] if lab.ndim == 3 else img
+            for c in range(len(ch_sums)):
+                ch_sums[c] += np.bincount(flat, weights=sl[..., c].ravel().astype(np.float64), minlength=n)
+    present = np.flatnonzero(area)
+    present = present[present > 0]
+    out = {"label": present.astype(np.int64), "area": area[present]}
+    for ax in "zyx"[3 - lab.ndim:]:
+        out[f"centroid_{ax}"] = sums[ax][present] / area[present]
+    for cname, cs in zip(channel_names or [], ch_sums):
+        out[cname] = cs[present] / area[present]
     return out
