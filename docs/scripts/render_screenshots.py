@@ -120,6 +120,36 @@ def shot_metrics(out: Path, overwrite: bool) -> None:
     viewer.close()
 
 
+def shot_training(out: Path, overwrite: bool) -> None:
+    """The training widget after a (very) short SuperAE run on two sample crops."""
+    import tempfile
+
+    import imageio.v3 as iio
+    import napari
+    from skimage import data
+
+    from napari_deepsuperpixel._napari._training_widget import TrainingWidget
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1500, 950)
+    viewer.add_image(data.coffee(), name="coffee")
+    w = TrainingWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Train SuperAE / SEN")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "images"
+        folder.mkdir()
+        iio.imwrite(folder / "a.png", data.coffee()[:96, :96])
+        iio.imwrite(folder / "b.png", data.astronaut()[:96, :96])
+        w.trainer.value = "superae"
+        w.data.value = folder
+        w.output.value = Path(tmp) / "superae_demo.pt"
+        w.params.set_values({"epochs": 3, "batch_size": 2, "crop": 64, "template": "slic:n_segments=50"})
+        w.train()
+        _wait(w)
+        _save(viewer, out / "napari_training.png", overwrite)
+    viewer.close()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
@@ -136,7 +166,7 @@ def main(argv=None) -> int:
 
     # napari shows a one-time "PyQt5 is deprecated" toast with the first window: spend it here
     napari.Viewer(show=True).close()
-    for shot in (shot_segment, shot_stack, shot_metrics):
+    for shot in (shot_segment, shot_stack, shot_metrics, shot_training):
         shot(args.out, args.overwrite)
     return 0
 
