@@ -73,6 +73,19 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     out2 = train_sen(image_dir, output=out, resume=True, **{**TINY, "epochs": 2})
     assert load_checkpoint(out2, method="sen").epoch == 2
 
+    # inference-only float16 export (how the shipped weights are made)
+    from napari_deepsuperpixel.training.sen import export_sen_weights
+
+    small = export_sen_weights(out2, tmp_path / "small.pt")
+    ck16 = load_checkpoint(small, method="sen")
+    assert ck16.state_dict["unet.head.weight"].dtype == torch.float16
+    assert "optimizer" not in ck16.training_state and ck16.epoch == 2
+    assert small.stat().st_size < out2.stat().st_size / 2
+    with pytest.raises(FileExistsError):
+        export_sen_weights(out2, small)
+    lab16 = segment(rgb_image[:40, :40], "sen", n_superpixels=8, checkpoint=str(small), device="cpu")
+    assert lab16.shape == (40, 40)
+
 
 def test_training_is_seeded(image_dir, tmp_path):
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint

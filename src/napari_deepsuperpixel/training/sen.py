@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["train_sen", "find_training_images", "pseudo_labels", "DEFAULTS"]
+__all__ = ["train_sen", "export_sen_weights", "find_training_images", "pseudo_labels", "DEFAULTS"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
@@ -360,3 +360,46 @@ def train_sen(
                      overwrite=overwrite, seed=seed, device=device, progress=progress,
                      cancel_check=cancel_check)
     return res.path
+
+
+def export_sen_weights(src, dst, *, half: bool = True, overwrite: bool = False) -> Path:
+    """Write a small inference-only copy of a SEN training checkpoint.
+
+    The optimizer state is dropped (the epoch count and loss history are
+    kept for provenance) and, with ``half``, floating-point weights are
+    stored as float16, halving the file (the ``sen`` methods convert them
+    back to float32 when loading). This is how the shipped
+    ``weights/sen_bsds.pt`` is made.
+
+    Parameters
+    ----------
+    src : str or Path
+        A ``sen`` checkpoint written by :func:`train_sen`.
+    dst : str or Path
+        Destination file.
+    half : bool
+        Store floating-point tensors as float16.
+    overwrite : bool
+        Replace an existing ``dst``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
+
+    Raises
+    ------
+    FileExistsError
+        ``dst`` exists and ``overwrite`` is False.
+    """
+    import torch
+
+    from ..nn.checkpoint import load_checkpoint, save_checkpoint
+
+    ck = load_checkpoint(src, method="sen")
+    sd = {k: (v.half() if half and torch.is_floating_point(v) else v) for k, v in ck.state_dict.items()}
+    ts = {k: v for k, v in (ck.training_state or {}).items() if k not in ("optimizer", "scheduler")}
+    ts["exported_from"] = ck.content_hash
+    ts["weights_dtype"] = "float16" if half else "float32"
+    return save_checkpoint(dst, method="sen", state_dict=sd, hyperparameters=ck.hyperparameters,
+                           training_state=ts, overwrite=overwrite)

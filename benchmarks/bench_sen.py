@@ -1,0 +1,214 @@
+"""Quality and speed of the Superpixel Embedding Network (SEN) on BSDS500.
+
+Sub-commands (all CPU; numbers for docs/methods/sen.md)::
+
+    # quality on the first N test images (sorted by id): SEN vs SNIC vs SLIC at 50..500
+    # superpixels (boundary F1 r=2, ASA, corrected undersegmentation error) and
+    # sen_contours boundary ODS/OIS/AP (official BSDS aggregation, 99 thresholds)
+    python benchmarks/bench_sen.py quality --limit 20 -o /tmp/sen_bench
+
+    # compactness m of Eq. 7 on validation images (never on test)
+    python benchmarks/bench_sen.py tune --split val --limit 10
+
+    # inference time per image (embedding, GBMS, SNIC, contours) and training time per epoch
+    python benchmarks/bench_sen.py speed --repeats 3
+
+``--checkpoint PATH`` evaluates another checkpoint than the shipped weights.
+The script writes ``quality.md`` / ``quality.csv`` (and ``speed.md``) into
+``-o`` and refuses to replace them without ``--overwrite``. ``quality`` also
+writes the ``sen_contours`` maps as 8-bit pngs to ``-o/contours`` and scores
+them with ``deepsuperpixel eval`` (boundary benchmark, ground truth linked
+into ``-o/gt``), i.e. exactly as a user scores any boundary map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+COUNTS = (50, 100, 200, 300, 400, 500)
+
+
+def _bsds(split, limit):
+    from napari_deepsuperpixel.bench.runner import default_bsds_root
+    from napari_deepsuperpixel.datasets.bsds import BSDS500
+
+    root = default_bsds_root()
+    if root is None:
+        sys.exit("BSDS500 not found (set NDS_BSDS500)")
+    ds = BSDS500(root)
+    return ds.samples(split)[:limit]
+
+
+def _sp_metrics(labels, gt):
+    from napari_deepsuperpixel.metrics.superpixel import (achievable_segmentation_accuracy, boundary_f1,
+                                                          corrected_undersegmentation_error)
+
+    segs = gt.segmentations
+    return {"f1": boundary_f1(labels, segs, r=2), "asa": achievable_segmentation_accuracy(labels, segs),
+            "cue": corrected_undersegmentation_error(labels, segs), "n": int(len(np.unique(labels)))}
+
+
+def _check_out(out: Path, names, overwrite):
+    out.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        if (out / n).exists() and not overwrite:
+            sys.exit(f"{out / n} exists; pass --overwrite")
+
+
+def cmd_quality(args):
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS, boundary_strength, embed
+    from napari_deepsuperpixel.methods.snic import snic
+
+    out = Path(args.output)
+    _check_out(out, ["quality.md", "quality.csv"], args.overwrite)
+    from napari_deepsuperpixel.io.files import write_png
+
+    rows, t_embed = [], []
+    samples = _bsds("test", args.limit)
+    cdir, gdir = out / "contours", out / "gt"
+    cdir.mkdir(exist_ok=True)
+    gdir.mkdir(exist_ok=True)
+    for i, s in enumerate(samples):
+        img = s.load_image()
+        gt = s.load_ground_truth()
+        t0 = time.perf_counter()
+        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu")
+        t_embed.append(time.perf_counter() - t0)
+        for k in COUNTS:
+            lab = snic(emb, k, args.compactness, distance="cosine")
+            rows.append({"image": s.name, "method": "sen", "K": k, **_sp_metrics(lab, gt)})
+            for m in ("snic", "slic"):  # the package's defaults (compactness 20 and 10 on CIELAB)
+                lab = segment(img, m, n_segments=k)
+                rows.append({"image": s.name, "method": m, "K": k, **_sp_metrics(lab, gt)})
+        cmap, _ = boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
+        # the contour map as an 8-bit png, scored below by `deepsuperpixel eval` (as a pb map)
+        write_png(cdir / f"{s.name}.png", np.round(cmap * 255).astype(np.uint8), overwrite=True)
+        link = gdir / s.gt_path.name
+        if not link.exists():
+            link.symlink_to(s.gt_path.resolve())
+        print(f"[{i + 1}/{len(samples)}] {s.name} embed {t_embed[-1]:.2f}s", file=sys.stderr, flush=True)
+    with open(out / "quality.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    from napari_deepsuperpixel.bench.eval_cli import evaluate_folder
+
+    summ = evaluate_folder(gdir, cdir, out / "contours_eval", nthresh=99, benchmark="boundary",
+                           overwrite=True, cache=False).boundary
+    methods = ["sen", "snic", "slic"]
+    lines = [f"Quality on the first {len(samples)} BSDS500 test images (sorted ids {samples[0].name} .. "
+             f"{samples[-1].name}); mean over images of the mean over annotators; r = 2 px square window.",
+             "", "| metric | K | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    for metric in ("f1", "asa", "cue", "n"):
+        for k in COUNTS:
+            vals = []
+            for m in methods:
+                v = [r[metric] for r in rows if r["method"] == m and r["K"] == k]
+                vals.append(f"{np.mean(v):.4f}" if metric != "n" else f"{np.mean(v):.1f}")
+            lines.append(f"| {metric} | {k} | " + " | ".join(vals) + " |")
+    lines += ["", f"sen_contours (13 sizes {CONTOUR_COUNTS[0]}..{CONTOUR_COUNTS[-1]}, official BSDS boundary "
+                  f"benchmark, 99 thresholds): ODS F {summ.ods_f:.4f} (R {summ.ods_r:.4f}, P {summ.ods_p:.4f}, "
+                  f"t {summ.ods_t:.2f}), OIS F {summ.ois_f:.4f}, AP {summ.ap:.4f}",
+              "", f"SEN embedding time per image (U-Net + GBMS, CPU): median {statistics.median(t_embed):.2f} s",
+              f"compactness m = {args.compactness}; checkpoint: {args.checkpoint or 'shipped sen_bsds.pt'}"]
+    (out / "quality.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def cmd_tune(args):
+    from napari_deepsuperpixel.methods.sen import embed
+    from napari_deepsuperpixel.methods.snic import snic
+
+    samples = _bsds(args.split, args.limit)
+    values = [float(v) for v in args.values.split(",")]
+    res = {m: [] for m in values}
+    for s in samples:
+        img = s.load_image()
+        gt = s.load_ground_truth()
+        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu")
+        for m in values:
+            for k in (100, 300):
+                res[m].append(_sp_metrics(snic(emb, k, m, distance="cosine"), gt))
+    print(f"compactness on {len(samples)} {args.split} images, K = 100 and 300:")
+    for m in values:
+        print(f"m={m:<6} F1 {np.mean([r['f1'] for r in res[m]]):.4f}  ASA {np.mean([r['asa'] for r in res[m]]):.4f}")
+
+
+def cmd_speed(args):
+    import torch
+
+    from napari_deepsuperpixel import segment_result
+    from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS, boundary_strength, embed
+    from napari_deepsuperpixel.methods.snic import snic
+    from napari_deepsuperpixel.training.sen import train_sen
+
+    out = Path(args.output)
+    _check_out(out, ["speed.md"], args.overwrite)
+    img = _bsds("test", 1)[0].load_image().astype(np.float32) / 255.0
+    embed(img, checkpoint=args.checkpoint)  # warm-up (model load, numba compile)
+    snic(np.zeros((8, 8, 16), np.float32), 4, 0.5, distance="cosine")
+    t = {"unet": [], "unet+gbms": [], "snic K=200": [], "contours (13 SNIC)": [], "segment('sen')": []}
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        embed(img, checkpoint=args.checkpoint, clustering=False)
+        t["unet"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        emb = embed(img, checkpoint=args.checkpoint)
+        t["unet+gbms"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        snic(emb, 200, args.compactness, distance="cosine")
+        t["snic K=200"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
+        t["contours (13 SNIC)"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        segment_result(img, "sen", n_superpixels=200, checkpoint=args.checkpoint, device="cpu")
+        t["segment('sen')"].append(time.perf_counter() - t0)
+    # training: one short epoch of the shipped settings (10 steps) into a temporary file
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        train_sen("bsds", output=Path(d) / "x.pt", epochs=1, steps_per_epoch=10, device="cpu", max_images=20)
+        step_s = (time.perf_counter() - t0) / 10
+    lines = [f"CPU times on a 481x321 BSDS500 image (median of {args.repeats}; torch threads "
+             f"{torch.get_num_threads()}):", "", "| stage | seconds |", "|---|---:|"]
+    lines += [f"| {k} | {statistics.median(v):.3f} |" for k, v in t.items()]
+    lines += ["", f"training: {step_s:.2f} s per step of 4 crops 96x96 (incl. image loading of 20 images), "
+                  f"i.e. about {20 * step_s:.0f} s per epoch of 20 steps"]
+    (out / "speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("quality", "tune", "speed"):
+        q = sub.add_parser(name)
+        q.add_argument("--checkpoint", default="", help="SEN checkpoint (default: shipped weights)")
+        q.add_argument("--compactness", type=float, default=None, help="m of Eq. 7 (default: the method's)")
+        q.add_argument("-o", "--output", default="sen_bench")
+        q.add_argument("--overwrite", action="store_true")
+    sub.choices["quality"].add_argument("--limit", type=int, default=20)
+    sub.choices["tune"].add_argument("--limit", type=int, default=10)
+    sub.choices["tune"].add_argument("--split", default="val")
+    sub.choices["tune"].add_argument("--values", default="0.2,0.35,0.5,0.7,1.0")
+    sub.choices["speed"].add_argument("--repeats", type=int, default=3)
+    args = p.parse_args(argv)
+    if args.compactness is None:
+        from napari_deepsuperpixel.methods.sen import DEFAULT_COMPACTNESS
+
+        args.compactness = DEFAULT_COMPACTNESS
+    {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
