@@ -293,7 +293,7 @@ def _bench_module():
     return mod
 
 
-def test_benchmark_script_writes_docs_only_with_overwrite(bsds_root, tmp_path, capsys):
+def test_benchmark_script_writes_docs_only_with_overwrite(bsds_root, tmp_path):
     bench = _bench_module()
     docs = tmp_path / "docs"
     (docs / "methods").mkdir(parents=True)
