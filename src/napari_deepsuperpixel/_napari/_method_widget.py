@@ -55,7 +55,6 @@ class SegmentWidget(Container):
         self.viewer = napari_viewer
         self._worker = None
         self._cancel_event = threading.Event()
-        self._last_job = None
 
         choices = self._method_choices()
         if not choices:
@@ -86,8 +85,9 @@ class SegmentWidget(Container):
                                   tooltip="auto: uint8 by dtype, anything else by 1-99.8 percentiles")
         self.keep = CheckBox(text="keep previous results", value=False,
                              tooltip="Add a new layer instead of replacing the previous result")
-        self.add_extras = CheckBox(text="add extra layers (embedding, reconstruction, contours)",
-                                   value=False)
+        self.add_extras = CheckBox(text="add extra layers (embedding, reconstruction, contours...)",
+                                   value=False, tooltip="When the method provides them: embedding (PCA "
+                                   "to RGB), reconstruction, intermediate superpixels, contour strength")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
@@ -107,6 +107,8 @@ class SegmentWidget(Container):
         self.cancel_button.clicked.connect(self.cancel)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        # closing the widget stops a running method instead of leaving it running unseen
+        self.native.destroyed.connect(lambda *_: self._cancel_event.set())
         self._on_method(self.method.value)
 
     # -- choices and method switching -------------------------------------------------

@@ -153,6 +153,7 @@ class TrainingWidget(Container):
         self.advanced.changed.connect(self.params.show_advanced)
         self.train_button.clicked.connect(self.train)
         self.cancel_button.clicked.connect(self.cancel)
+        self.native.destroyed.connect(lambda *_: self._cancel_event.set())  # closing stops training
         self._on_trainer(self.trainer.value)
 
     def _on_trainer(self, name) -> None:
