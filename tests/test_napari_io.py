@@ -56,7 +56,9 @@ def test_reader_declines_foreign_files_without_raising(tmp_path, bsds_root):
     assert _reader.get_reader([str(foreign), str(foreign)]) is None
 
 
-def test_reader_bsds_image_brings_its_ground_truth(bsds_bench_dir):
+def test_reader_bsds_image_brings_its_ground_truth(bsds_bench_dir, bsds_root):
+    img500 = bsds_root / "data" / "images" / "test" / "100007.jpg"
+    assert _reader.find_ground_truth(img500) == bsds_root / "data" / "groundTruth" / "test" / "100007.mat"
     img = bsds_bench_dir / "images" / "2018.jpg"
     assert _reader.find_ground_truth(img) == bsds_bench_dir / "groundTruth" / "2018.mat"
     layers = _reader.get_reader(str(img))(str(img))
