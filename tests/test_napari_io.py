@@ -78,6 +78,11 @@ def test_segs_writer_round_trips_through_reader_and_benchmark_layout(tmp_path, b
         np.testing.assert_array_equal(m["segs"][0, k], lab[k])
     layers = _reader.get_reader(str(out))(str(out))
     np.testing.assert_array_equal(layers[1][0], lab[1])
+    # the package's benchmark reads the file like the official segs
+    from napari_deepsuperpixel.metrics.bsds import load_result
+
+    ours, official = load_result(out), load_result(bsds_bench_dir / "segs" / "2018.mat")
+    assert all(np.array_equal(a, b) for a, b in zip(ours, list(official)[:2]))
     with pytest.raises(FileExistsError, match="overwrite"):
         _writer.write_segs_mat(out, lab[0])
     _writer.write_segs_mat(out, lab[0], overwrite=True)
