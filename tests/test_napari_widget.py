@@ -96,6 +96,10 @@ def test_parameter_panel_follows_the_method(viewer_widget):
             assert widget.tooltip == p.help
             assert widget.value == p.default or str(widget.value) == str(p.default)
     w.method.value = "slic"
+    w.params.set_values({"n_segments": 77})
+    w.method.value = "felzenszwalb"
+    w.method.value = "slic"
+    assert w.params.values()["n_segments"] == 77  # values survive switching methods
     w.preset.value = "fine"
     assert w.params.values()["n_segments"] == 1000
     w.preset.value = "default"

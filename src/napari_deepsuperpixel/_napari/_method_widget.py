@@ -55,6 +55,7 @@ class SegmentWidget(Container):
         self.viewer = napari_viewer
         self._worker = None
         self._cancel_event = threading.Event()
+        self._remembered: dict = {}  # method -> parameter values the user set this session
 
         choices = self._method_choices()
         if not choices:
@@ -134,6 +135,10 @@ class SegmentWidget(Container):
         from .. import get_method
 
         info = get_method(name)
+        previous = getattr(self, "_current_method", None)
+        if previous is not None and previous != name:
+            self._remembered[previous] = self.params.values()  # back to it later: same values
+        self._current_method = name
         self.about.value = info.description
         self.about.tooltip = info.description
         self.params.set_parameters(info.parameters)
@@ -143,6 +148,7 @@ class SegmentWidget(Container):
         self.preset.enabled = has_granularity(info.parameters)
         self.preset.value = "default"
         self.device.enabled = info.uses_torch
+        self.params.set_values(self._remembered.get(name, {}))
 
     def _on_preset(self, preset) -> None:
         from .. import get_method
