@@ -72,6 +72,10 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     ------
     ValueError
         For a non-2D prediction, no ground truth, or mismatching shapes.
+    References
+    ----------
+    .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
+       Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
     from ..datasets.bsds import GroundTruth
     from ..metrics import boundary_prf, region_scores, seg_to_boundaries

@@ -79,6 +79,10 @@ def ucm_to_pixels(ucm2: np.ndarray) -> np.ndarray:
         ``(H, W)`` map ``ucm2[2::2, 2::2]``, the same sampling the BSDS
         MATLAB code uses (``ucm2(3:2:end, 3:2:end)``) so that it lies on the
         image grid. A map that is not of odd-by-odd shape is returned as is.
+    References
+    ----------
+    .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
+       Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
     u = np.asarray(ucm2, dtype=np.float32)
     if u.ndim == 2 and u.shape[0] % 2 == 1 and u.shape[1] % 2 == 1 and min(u.shape) >= 3:

@@ -67,6 +67,11 @@ def write_segs_mat(path, labels, *, overwrite: bool = False) -> Path:
         For non-integer, negative, 1D or >3D labels, or more than 65535 segments.
     FileExistsError
         If ``path`` exists and ``overwrite`` is False.
+
+    References
+    ----------
+    .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
+       Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
     from scipy.io import savemat
 
