@@ -98,8 +98,8 @@ def preset_help(text: str, presets: dict, key: str) -> str:
 BACKPROP_PRESETS = {
     "paper": {"n_channels": 100, "n_conv": 2, "max_iter": 500, "max_side": 0,
               "precision": "fp32", "patience": 0},
-    "fast": {"n_channels": 64, "n_conv": 2, "max_iter": 200, "max_side": 320,
-             "precision": "auto", "patience": 20},
+    "fast": {"n_channels": 32, "n_conv": 2, "max_iter": 200, "max_side": 320,
+             "precision": "fp32", "patience": 20},
 }
 
 

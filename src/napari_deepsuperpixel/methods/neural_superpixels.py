@@ -63,7 +63,7 @@ from .backprop import preset_help, resolve_preset
 NEURAL_SP_PRESETS = {
     "paper": {"n_filters": 32, "aspp_channels": 128, "max_iter": 1000, "max_side": 0,
               "precision": "fp32"},
-    "fast": {"n_filters": 16, "aspp_channels": 32, "max_iter": 300, "max_side": 256,
+    "fast": {"n_filters": 8, "aspp_channels": 16, "max_iter": 200, "max_side": 160,
              "precision": "auto"},
 }
 
