@@ -172,6 +172,16 @@ def cmd_speed(args):
         t0 = time.perf_counter()
         segment_result(img, "sen", n_superpixels=200, checkpoint=args.checkpoint, device="cpu")
         t["segment('sen')"].append(time.perf_counter() - t0)
+    # the `deepsuperpixel demo` image: scikit-image astronaut, 512 x 512, default parameters
+    from skimage import data
+
+    astro = data.astronaut()
+    demo = {"sen": [], "sen_contours": []}
+    for _ in range(args.repeats):
+        for m in demo:
+            t0 = time.perf_counter()
+            segment_result(astro, m, checkpoint=args.checkpoint, device="cpu")
+            demo[m].append(time.perf_counter() - t0)
     # training: one short epoch of the shipped settings (10 steps) into a temporary file
     import tempfile
 
@@ -182,6 +192,7 @@ def cmd_speed(args):
     lines = [f"CPU times on a 481x321 BSDS500 image (median of {args.repeats}; torch threads "
              f"{torch.get_num_threads()}):", "", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {statistics.median(v):.3f} |" for k, v in t.items()]
+    lines += [f"| astronaut 512x512 `{m}` (defaults) | {statistics.median(v):.3f} |" for m, v in demo.items()]
     lines += ["", f"training: {step_s:.2f} s per step of 4 crops 96x96 (incl. image loading of 20 images), "
                   f"i.e. about {20 * step_s:.0f} s per epoch of 20 steps"]
     (out / "speed.md").write_text("\n".join(lines) + "\n")

@@ -134,6 +134,8 @@ def test_gbms_step_matches_dense_formula_and_keeps_unit_norm():
     assert torch.allclose(new.norm(dim=-1), torch.ones(1, 30), atol=1e-6)
     chunked, _ = gbms_step(x, x, kappa, chunk=7)
     assert torch.allclose(chunked, new, atol=1e-6)
+    with torch.no_grad():  # the in-place inference path gives the same result
+        assert torch.allclose(gbms_step(x, x, kappa, chunk=7)[0], new, atol=1e-6)
 
 
 def test_gbms_clusters_and_kappa_gets_gradient():

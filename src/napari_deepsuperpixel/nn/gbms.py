@@ -70,6 +70,12 @@ def gbms_step(x: torch.Tensor, anchors: torch.Tensor, kappa, *,
     if chunk is not None and x.shape[1] > chunk:
         parts = [gbms_step(x[:, i:i + chunk], anchors, kappa) for i in range(0, x.shape[1], chunk)]
         return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
+    if not torch.is_grad_enabled():  # inference: same arithmetic, in place (about 2x faster on CPU)
+        k = torch.bmm(x, anchors.transpose(1, 2))
+        k.sub_(1.0).mul_(kappa).exp_()
+        q = k.sum(dim=2)
+        mean = torch.bmm(k, anchors).div_(q.unsqueeze(-1).clamp_min(1e-30))
+        return l2_normalize(mean, dim=-1), q
     sim = torch.bmm(x, anchors.transpose(1, 2))  # (B, N, M) cosine similarities
     k = torch.exp(kappa * (sim - 1.0))
     q = k.sum(dim=2)
