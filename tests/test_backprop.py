@@ -184,3 +184,15 @@ def test_invalid_device_error(small_rgb):
         segment(small_rgb, "backprop", device=missing, **TINY)
     with pytest.raises(ValueError, match="unknown device"):
         segment(small_rgb, "backprop", device="tpu", **TINY)
+
+
+def test_cancel_check_stops_the_run(small_rgb):
+    calls = []
+
+    def cancel_check():
+        calls.append(1)
+        return len(calls) >= 4
+
+    with pytest.raises(Cancelled):
+        segment_result(small_rgb, "backprop", cancel_check=cancel_check, **{**TINY, "max_iter": 100})
+    assert len(calls) == 4  # polled before the loop, after each forward and after each iteration

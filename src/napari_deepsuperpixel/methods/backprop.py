@@ -362,11 +362,15 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     state = {"target": None, "calm": 0}
     n_labels_hist: list = []
 
+    check = getattr(progress, "check", None)
+
     def step(it):
         opt.zero_grad(set_to_none=True)
         with autocast(dev, amp):
             resp = net(x)
         resp = resp.float()
+        if check is not None:  # a cancel request also takes effect between forward and backward
+            check()
         flat = resp.permute(0, 2, 3, 1).reshape(n_pix, q)  # a view for channels-last
         with torch.no_grad():
             lab = flat.argmax(1)

@@ -445,11 +445,15 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=p.lr)
 
+    check = getattr(progress, "check", None)
+
     def step(it):
         opt.zero_grad(set_to_none=True)
         with autocast(dev, amp):
             logits, recon = net(x)
         logits, recon = logits.float(), recon.float()
+        if check is not None:  # a cancel request also takes effect between forward and backward
+            check()
         prob = logits.softmax(1)
         soft = soft_superpixel_image(prob, target) if p.use_soft_image_loss else None
         loss = rim_loss(logits, p.lam) + p.alpha * smoothness_loss(prob, target, p.sigma)
