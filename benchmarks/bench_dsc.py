@@ -125,12 +125,17 @@ def cmd_quality(args) -> None:
         if f.exists():
             per.append(pickle.loads(f.read_bytes()))
             continue
+        if args.shard and i % args.shard[1] != args.shard[0]:
+            continue  # another process computes this image
         t0 = time.perf_counter()
         res = quality_image(name, ip, gp, args, model)
         f.write_bytes(pickle.dumps(res))
         per.append(res)
         print(f"[{i + 1}/{len(items)}] {name}: {time.perf_counter() - t0:.0f} s, superpixels "
               f"img {res[1]['n_sp_img']} rec {res[1]['n_sp_rec']}, dsc segments {res[1]['n_dsc']}", flush=True)
+    if len(per) < len(items):
+        print(f"{len(per)}/{len(items)} images done in this shard; run again without --shard for the table")
+        return
     variants = list(per[0][0])
     print(f"\nBSDS500 test, first {len(items)} images ({', '.join(n for n, _, _ in items)}); config {cfg}\n")
     print("| Method | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS |")
@@ -202,6 +207,8 @@ def main(argv=None):
     q.add_argument("--dsc-iter", type=int, default=32)
     q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])
     q.add_argument("--cache", default="/tmp/bench_dsc_cache")
+    q.add_argument("--shard", type=lambda s: tuple(int(v) for v in s.split("/")), default=None,
+                   help="I/N: compute only images with index %% N == I (run N processes, then once without)")
     q.set_defaults(func=cmd_quality)
     s = sub.add_parser("speed")
     s.add_argument("--repeats", type=int, default=3)

@@ -156,3 +156,20 @@ def test_bad_inputs_give_clear_errors(small, tiny_ckpt, tmp_path):
         nds.segment(small, "superae", checkpoint=str(other))
     with pytest.raises(FileNotFoundError):
         nds.segment(small, "superae", checkpoint=str(tmp_path / "missing.pt"))
+
+
+def test_shipped_weights_load_and_smooth(small):
+    """The shipped SuperAE: a valid 'superae' checkpoint trained on BSDS500 train+val only."""
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint, shipped_weights_path
+
+    p = shipped_weights_path(dsc.SHIPPED_WEIGHTS)
+    assert p.stat().st_size < 8e6
+    ck = load_checkpoint(p, method="superae")
+    assert ck.hyperparameters["split"] == ["train", "val"] and ck.epoch >= 1
+    assert "optimizer" not in ck.training_state
+    r = nds.segment_result(small, "superae", device="cpu")
+    rec = r.extras["reconstruction"]
+    img = small.astype(np.float32) / 255
+    assert np.abs(rec - img).mean() < 0.1  # a reconstruction of the image...
+    gy = lambda a: np.abs(np.diff(a, axis=0)).mean()  # noqa: E731
+    assert gy(rec) < gy(img)  # ...that is smoother than the image
