@@ -128,14 +128,18 @@ def contingency(labels, gt):
     ia, size_s = _compact(a)
     ib, size_g = _compact(b)
     ng = size_g.size
-    key = ia * ng + ib
-    if size_s.size * ng <= _DENSE_LIMIT:
-        dense = np.bincount(key, minlength=size_s.size * ng)
-        nz = np.flatnonzero(dense)
-        counts = dense[nz]
-    else:
-        nz, counts = np.unique(key, return_counts=True)
+    nz, counts = _overlap_counts(ia, size_s.size, ib, ng)
     return nz // ng, nz % ng, counts, size_s, size_g
+
+
+def _overlap_counts(ia, ns, ib, ng):
+    """Non-zero cells ``ia * ng + ib`` (sorted) of the contingency of two compacted maps, and their counts."""
+    key = ia * ng + ib
+    if ns * ng <= _DENSE_LIMIT:
+        dense = np.bincount(key, minlength=ns * ng)
+        nz = np.flatnonzero(dense)
+        return nz, dense[nz]
+    return np.unique(key, return_counts=True)
 
 
 def _reduce(values: Sequence[float], reduce: str, higher_is_better: bool):
@@ -148,6 +152,14 @@ def _reduce(values: Sequence[float], reduce: str, higher_is_better: bool):
         return float(v.mean())
     worst = reduce == "worst"
     return float(v.min() if worst == higher_is_better else v.max())
+
+
+def _prepare(labels, ground_truth):
+    """Checked labels, list of checked ground truths, compacted labels and segment sizes."""
+    a = _check_labels(labels)
+    gts = _gt_list(ground_truth, a.shape)
+    ia, size_s = _compact(a)
+    return a, gts, ia, size_s
 
 
 def _check_window(r, window):
@@ -198,9 +210,7 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, reduce: str = "mea
     ----------
     Liu et al., CVPR 2011; Stutz et al., CVIU 2018.
     """
-    a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
-    ia, size_s = _compact(a)
+    _, gts, ia, size_s = _prepare(labels, ground_truth)
     return _reduce([_asa_pair(ia, size_s, g) for g in gts], reduce, True)
 
 
@@ -229,22 +239,14 @@ def corrected_undersegmentation_error(labels, ground_truth, *, reduce: str = "me
     Van den Bergh et al., IJCV 2015; Stutz et al., CVIU 2018 (their
     :math:`\mathrm{UE}` is this corrected form).
     """
-    a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
-    ia, size_s = _compact(a)
+    _, gts, ia, size_s = _prepare(labels, ground_truth)
     return _reduce([1.0 - _asa_pair(ia, size_s, g) for g in gts], reduce, False)
 
 
 def _ue_np_pair(ia, size_s, gt) -> float:
     ib, size_g = _compact(gt)
     ng = size_g.size
-    key = ia * ng + ib
-    if size_s.size * ng <= _DENSE_LIMIT:
-        dense = np.bincount(key, minlength=size_s.size * ng)
-        nz = np.flatnonzero(dense)
-        counts = dense[nz]
-    else:
-        nz, counts = np.unique(key, return_counts=True)
+    nz, counts = _overlap_counts(ia, size_s.size, ib, ng)
     rows = nz // ng
     return float(np.minimum(counts, size_s[rows] - counts).sum()) / ia.size
 
@@ -275,9 +277,7 @@ def undersegmentation_error_np(labels, ground_truth, *, reduce: str = "mean"):
     ----------
     Neubert & Protzel, Forum Bildverarbeitung 2012; Stutz et al., CVIU 2018.
     """
-    a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
-    ia, size_s = _compact(a)
+    _, gts, ia, size_s = _prepare(labels, ground_truth)
     return _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False)
 
 
@@ -340,7 +340,11 @@ def _f1(p, r):
 def _boundary_scores(labels, ground_truth, r, window):
     _check_window(r, window)
     a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
+    return _boundary_pairs(a, _gt_list(ground_truth, a.shape), r, window)
+
+
+def _boundary_pairs(a, gts, r, window):
+    """(recall, precision) of checked labels ``a`` against each checked ground truth."""
     b_sp = boundary_map(a)
     near_sp = _near(b_sp, r, window)
     out = []
@@ -591,19 +595,12 @@ def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window
     if reduce == "none":
         raise ValueError("superpixel_metrics needs one number per metric; use reduce='mean', 'worst' or 'best'")
     _check_window(r, window)
-    a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
-    ia, size_s = _compact(a)
+    a, gts, ia, size_s = _prepare(labels, ground_truth)
     asa = [_asa_pair(ia, size_s, g) for g in gts]
-    b_sp = boundary_map(a)
-    near_sp = _near(b_sp, r, window)
-    rec, prec, f1 = [], [], []
-    for g in gts:
-        hg, ng, hs, ns = _pr_pair(b_sp, near_sp, boundary_map(g), r, window)
-        rc, pr = _ratio(hg, ng), _ratio(hs, ns)
-        rec.append(rc)
-        prec.append(pr)
-        f1.append(_f1(pr, rc))
+    scores = _boundary_pairs(a, gts, r, window)
+    rec = [rc for rc, _ in scores]
+    prec = [pr for _, pr in scores]
+    f1 = [_f1(pr, rc) for rc, pr in scores]
     out = {
         "n_segments": int(size_s.size),
         "asa": _reduce(asa, reduce, True),
