@@ -571,11 +571,15 @@ def round_g(x):
     return out if a.ndim else float(out)
 
 
+def _div(num, den):
+    """``num / den`` with 0 where ``den == 0`` (the scripts' ``num ./ (den + (den == 0))``)."""
+    return num / (den + (den == 0))
+
+
 def _fmeasure(r, p):
     r = np.asarray(r, np.float64)
     p = np.asarray(p, np.float64)
-    s = p + r
-    return 2 * p * r / (s + (s == 0))
+    return _div(2 * p * r, p + r)
 
 
 def _max_f(thresh, R, P):
@@ -687,12 +691,22 @@ class Summary:
         return {k: (float(v) if not isinstance(v, int) else v) for k, v in out.items()}
 
 
-def _same_thresh(curves, what):
+def _collect_thresholds(curves, what):
+    """The thresholds shared by all per-image curves, rounded as in the official files."""
+    if not curves:
+        raise ValueError(f"no {what} results to aggregate")
     t0 = curves[0].thresh
     for c in curves[1:]:
         if c.thresh.shape != t0.shape or not np.allclose(c.thresh, t0):
             raise ValueError(f"all images must have the same {what} thresholds to be aggregated "
                              f"(got {t0.size} and {c.thresh.size}); use the same nthresh / number of segmentations")
+    return round_g(t0)
+
+
+def _image_counts(c):
+    """``cntR, sumR, cntP, sumP`` of one image rounded as in its file, then its recall and precision."""
+    cntR, sumR, cntP, sumP = (round_g(getattr(c, a)) for a in ("cntR", "sumR", "cntP", "sumP"))
+    return cntR, sumR, cntP, sumP, _div(cntR, sumR), _div(cntP, sumP)
 
 
 def collect_boundary(curves) -> BoundarySummary:
@@ -707,30 +721,25 @@ def collect_boundary(curves) -> BoundarySummary:
     -------
     BoundarySummary
     """
-    if not curves:
-        raise ValueError("no boundary results to aggregate")
-    _same_thresh(curves, "boundary")
-    thresh = round_g(curves[0].thresh)
+    thresh = _collect_thresholds(curves, "boundary")
     n = len(thresh)
     tot = np.zeros((4, n))
     best = np.zeros(4)
     per_image = np.zeros((len(curves), 5))
     for i, c in enumerate(curves):
-        cntR, sumR, cntP, sumP = (round_g(getattr(c, a)) for a in ("cntR", "sumR", "cntP", "sumP"))
-        R = cntR / (sumR + (sumR == 0))
-        P = cntP / (sumP + (sumP == 0))
+        cntR, sumR, cntP, sumP, R, P = _image_counts(c)
         F = _fmeasure(R, P)
         bt, br, bp, bf = _max_f(thresh, R, P)
         per_image[i] = (i + 1, bt, br, bp, bf)
         tot += np.stack([cntR, sumR, cntP, sumP])
         j = int(np.flatnonzero(F == F.max())[0])  # first best threshold
         best += (cntR[j], sumR[j], cntP[j], sumP[j])
-    R = tot[0] / (tot[1] + (tot[1] == 0))
-    P = tot[2] / (tot[3] + (tot[3] == 0))
+    R = _div(tot[0], tot[1])
+    P = _div(tot[2], tot[3])
     F = _fmeasure(R, P)
     bt, br, bp, bf = _max_f(thresh, R, P)
-    Rm = best[0] / (best[1] + (best[1] == 0))
-    Pm = best[2] / (best[3] + (best[3] == 0))
+    Rm = _div(best[0], best[1])
+    Pm = _div(best[2], best[3])
     Fm = float(_fmeasure(Rm, Pm))
     # AP: MATLAB [Ru, indR] = unique(R) (legacy: last occurrence), interp1 at 0:0.01:1, NaN -> 0
     order = np.argsort(R, kind="stable")
@@ -760,10 +769,7 @@ def collect_region(curves) -> RegionSummary:
     -------
     RegionSummary
     """
-    if not curves:
-        raise ValueError("no region results to aggregate")
-    _same_thresh(curves, "region")
-    thresh = round_g(curves[0].thresh)
+    thresh = _collect_thresholds(curves, "region")
     n = len(thresh)
     tot = np.zeros((4, n))
     best = np.zeros(4)
@@ -773,9 +779,7 @@ def collect_region(curves) -> RegionSummary:
     ri_best = voi_best = 0.0
     per_image = np.zeros((len(curves), 4))
     for i, c in enumerate(curves):
-        cntR, sumR, cntP, sumP = (round_g(getattr(c, a)) for a in ("cntR", "sumR", "cntP", "sumP"))
-        R = cntR / (sumR + (sumR == 0))
-        P = cntP / (sumP + (sumP == 0))
+        cntR, sumR, cntP, sumP, R, P = _image_counts(c)
         j = int(np.argmax(R))  # first maximum (MATLAB max)
         per_image[i] = (i + 1, thresh[j], R[j], P[j])
         tot += np.stack([cntR, sumR, cntP, sumP])
@@ -788,9 +792,9 @@ def collect_region(curves) -> RegionSummary:
         g_voi += voi
         ri_best += ri[np.flatnonzero(ri == ri.max())[-1]]
         voi_best += voi[np.flatnonzero(voi == voi.min())[-1]]
-    R = tot[0] / (tot[1] + (tot[1] == 0))
+    R = _div(tot[0], tot[1])
     j = int(np.argmax(R))
-    R_best = best[0] / (best[1] + (best[1] == 0))
+    R_best = _div(best[0], best[1])
     R_best_total = best_total / tot[1][0] if tot[1][0] else 0.0
     m = len(curves)
     g_ri /= m
