@@ -252,7 +252,7 @@ def _offsets(radius: float):
 def _numba_kernels():
     """Compile (once, cached on disk) and return the numba kernels."""
     g = globals()
-    if "_j_counts_entries" in g:
+    if f"_j_{_KERNEL_NAMES[-1]}" in g:  # the last one compiled
         return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
     import numba
 
@@ -261,7 +261,8 @@ def _numba_kernels():
     return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
 
 
-_KERNEL_NAMES = ("pixel_ids", "build_graph", "max_matching", "counts_many", "candidate_entries", "counts_entries")
+_KERNEL_NAMES = ("pixel_ids", "build_graph", "max_matching", "counts_many", "candidate_entries", "counts_entries",
+                 "tally")
 
 
 # Kernels: plain Python at import time, compiled by numba on first use
@@ -291,32 +292,8 @@ def _k_pixel_ids(b):
 
 def _k_build_graph(ysl, xsl, ids_r, dy, dx):
     """CSR adjacency (nearest offsets first) from left pixels to right pixels (ids_r)."""
-    h, w = ids_r.shape
-    nl = ysl.shape[0]
-    noff = dy.shape[0]
-    ptr = np.zeros(nl + 1, np.int64)
-    for i in range(nl):
-        c = 0
-        for k in range(noff):
-            yy = ysl[i] + dy[k]
-            xx = xsl[i] + dx[k]
-            if yy >= 0 and yy < h and xx >= 0 and xx < w and ids_r[yy, xx] >= 0:
-                c += 1
-        ptr[i + 1] = ptr[i] + c
-    adj = np.empty(ptr[nl], np.int64)
-    offk = np.empty(ptr[nl], np.int64)
-    for i in range(nl):
-        e = ptr[i]
-        for k in range(noff):
-            yy = ysl[i] + dy[k]
-            xx = xsl[i] + dx[k]
-            if yy >= 0 and yy < h and xx >= 0 and xx < w:
-                j = ids_r[yy, xx]
-                if j >= 0:
-                    adj[e] = j
-                    offk[e] = k
-                    e += 1
-    return ptr, adj, offk
+    ptr, pos, offk = _j_candidate_entries(ysl, xsl, ids_r >= 0, dy, dx)
+    return ptr, ids_r.ravel()[pos].astype(np.int64), offk
 
 def _k_max_matching(nl, nr, ptr, adj, offk, noff):
     """Maximum-cardinality matching: greedy nearest-first, then one
@@ -407,17 +384,16 @@ def _k_counts_many(b1, gys, gxs, gstart, dy, dx):
         ptr, adj, offk = _j_build_graph(ysl, xsl, ids1, dy, dx)
         ml, mr = _j_max_matching(ysl.shape[0], n1, ptr, adj, offk, dy.shape[0])
         sumR += ysl.shape[0]
-        for i in range(ml.shape[0]):
-            if ml[i] >= 0:
-                cntR += 1
-        for j in range(n1):
-            if mr[j] >= 0:
-                acc[j] = True
-    cntP = 0
-    for j in range(n1):
-        if acc[j]:
-            cntP += 1
-    return cntR, sumR, cntP, n1
+        cntR += _j_tally(ml, mr, acc)
+    return cntR, sumR, np.count_nonzero(acc), n1
+
+
+def _k_tally(ml, mr, acc):
+    """Number of matched left nodes; marks the matched right nodes in ``acc``."""
+    for j in range(mr.shape[0]):
+        if mr[j] >= 0:
+            acc[j] = True
+    return np.count_nonzero(ml >= 0)
 
 def _k_candidate_entries(gys, gxs, mask, dy, dx):
     """For every annotator pixel, the flat positions (and offset index) of
@@ -477,17 +453,8 @@ def _k_counts_entries(b1, eptr, epos, ek, gstart, noff):
                     q += 1
         ml, mr = _j_max_matching(nl, n1, ptr, adj, offk, noff)
         sumR += nl
-        for i in range(nl):
-            if ml[i] >= 0:
-                cntR += 1
-        for j in range(n1):
-            if mr[j] >= 0:
-                acc[j] = True
-    cntP = 0
-    for j in range(n1):
-        if acc[j]:
-            cntP += 1
-    return cntR, sumR, cntP, n1
+        cntR += _j_tally(ml, mr, acc)
+    return cntR, sumR, np.count_nonzero(acc), n1
 
 
 
