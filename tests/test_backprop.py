@@ -10,12 +10,12 @@ from napari_deepsuperpixel.methods import backprop as bp  # noqa: E402
 from napari_deepsuperpixel.nn.blocks import count_parameters  # noqa: E402
 
 # tiny, quick settings used by the end-to-end tests
-TINY = dict(n_channels=8, max_iter=4, min_labels=0, n_superpixels=30, precision="fp32")
+TINY = dict(n_channels=8, max_iter=4, min_labels=0, n_superpixels=20, precision="fp32")
 
 
 @pytest.fixture
 def small_rgb(rgb_image):
-    return np.ascontiguousarray(rgb_image[:40, :48])
+    return np.ascontiguousarray(rgb_image[:24, :32])
 
 
 def _is_connected(labels):
@@ -102,11 +102,11 @@ def test_stop_rule(small_rgb):
     res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 3, "min_labels": 0})
     assert res.extras["n_iter"] == 3 and not res.extras["stopped_early"]
     # the rule stops exactly when the label count first reaches min_labels
-    res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 40, "min_labels": 3, "n_channels": 6})
+    res = segment_result(small_rgb, "backprop", **{**TINY, "max_iter": 25, "min_labels": 3, "n_channels": 6})
     hist = res.extras["n_labels_history"]
     assert len(hist) == res.extras["n_iter"]
     assert all(n > 3 for n in hist[:-1])
-    assert hist[-1] <= 3 or res.extras["n_iter"] == 40
+    assert hist[-1] <= 3 or res.extras["n_iter"] == 25
 
 
 def test_cancel_from_progress(small_rgb):
@@ -171,9 +171,9 @@ def test_gray_16bit_and_multichannel_inputs(gray16_image):
 
 
 def test_reduced_resolution_and_bf16(small_rgb):
-    res = segment_result(small_rgb, "backprop", max_side=24, **{**TINY, "precision": "bf16"})
+    res = segment_result(small_rgb, "backprop", max_side=16, **{**TINY, "precision": "bf16"})
     assert res.labels.shape == small_rgb.shape[:2]
-    assert res.extras["resolved_params"]["max_side"] == 24
+    assert res.extras["resolved_params"]["max_side"] == 16
 
 
 def test_invalid_device_error(small_rgb):
