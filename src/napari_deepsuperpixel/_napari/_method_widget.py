@@ -228,7 +228,7 @@ class SegmentWidget(Container):
         """
         from napari.qt.threading import create_worker
 
-        from ._workers import ProgressThrottle, run_segment_job
+        from ._workers import ProgressThrottle, run_segment_job, start_worker
 
         if self._worker is not None:
             return None
@@ -244,14 +244,9 @@ class SegmentWidget(Container):
         worker = create_worker(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
                                cancel_check=self._cancel_event.is_set, _start_thread=False,
                                _ignore_errors=True)
-        worker.returned.connect(lambda out: self._on_returned(out, job, layer))
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self.run_button.enabled = False
-        self.cancel_button.enabled = True
-        worker.start()
-        return worker
+        return start_worker(self, worker, on_returned=lambda out: self._on_returned(out, job, layer),
+                            on_errored=self._on_errored, start_button=self.run_button,
+                            cancel_button=self.cancel_button)
 
     def cancel(self) -> None:
         """Ask the running method to stop at its next progress report."""
@@ -298,11 +293,6 @@ class SegmentWidget(Container):
 
         self.status.value = f"⚠ {type(err).__name__}: {err}"
         show_error(f"Segmentation failed: {err}")
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.run_button.enabled = True
-        self.cancel_button.enabled = False
 
 
 def _full_resolution(layer):

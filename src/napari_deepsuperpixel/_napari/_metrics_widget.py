@@ -103,6 +103,7 @@ class MetricsWidget(Container):
         from napari.qt.threading import create_worker
 
         from ._metrics_job import compute_metrics
+        from ._workers import start_worker
 
         if self._worker is not None:
             return None
@@ -119,17 +120,9 @@ class MetricsWidget(Container):
                                image=None if img is None else img.data, max_dist=float(self.max_dist.value),
                                r=float(self.r.value), match_map=bool(self.show_matches.value),
                                _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda out: self._on_returned(out, pred, gts))
-        worker.errored.connect(lambda err: setattr(self.status, "value", f"⚠ {err}"))
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self.compute_button.enabled = False
-        worker.start()
-        return worker
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.compute_button.enabled = True
+        return start_worker(self, worker, on_returned=lambda out: self._on_returned(out, pred, gts),
+                            on_errored=lambda err: setattr(self.status, "value", f"⚠ {err}"),
+                            start_button=self.compute_button)
 
     def _on_returned(self, out, pred, gts) -> None:
         row = {"ground_truth": ", ".join(g.name for g in gts), **out["row"]}

@@ -196,7 +196,7 @@ class TrainingWidget(Container):
         """
         from napari.qt.threading import create_worker
 
-        from ._workers import ProgressThrottle
+        from ._workers import ProgressThrottle, start_worker
 
         if self._worker is not None:
             return None
@@ -211,14 +211,8 @@ class TrainingWidget(Container):
         worker = create_worker(self.trainers[self.trainer.value], progress=ProgressThrottle(self._on_progress),
                                cancel_check=self._cancel_event.is_set, _start_thread=False,
                                _ignore_errors=True, **kw)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self.train_button.enabled = False
-        self.cancel_button.enabled = True
-        worker.start()
-        return worker
+        return start_worker(self, worker, on_returned=self._on_returned, on_errored=self._on_errored,
+                            start_button=self.train_button, cancel_button=self.cancel_button)
 
     def cancel(self) -> None:
         """Stop training at the next step; the last periodic checkpoint stays valid."""
@@ -256,8 +250,3 @@ class TrainingWidget(Container):
             self.status.value = "cancelled (the last periodic checkpoint can be resumed)"
             return
         self.status.value = f"⚠ {type(err).__name__}: {err}"
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.train_button.enabled = True
-        self.cancel_button.enabled = False

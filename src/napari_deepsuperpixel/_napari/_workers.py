@@ -134,3 +134,45 @@ class ProgressThrottle:
         if ev.step >= ev.total or now - self._last >= self.interval:
             self._last = now
             self.callback(ev)
+
+
+def start_worker(host, worker, *, on_returned: Callable, on_errored: Callable, start_button,
+                 cancel_button=None):
+    """Connect a widget's callbacks to a not yet started napari worker and start it.
+
+    While it runs, ``host._worker`` is the worker, ``start_button`` is disabled
+    and ``cancel_button`` (if any) enabled; when it finishes (returned, failed
+    or cancelled) ``host._worker`` is ``None`` again and the buttons are back.
+
+    Parameters
+    ----------
+    host : object
+        The widget; its ``_worker`` attribute tells whether a run is in progress.
+    worker : napari.qt.threading.FunctionWorker
+        Created with ``_start_thread=False``.
+    on_returned, on_errored : callable
+        Receive the worker's return value / exception.
+    start_button, cancel_button : magicgui widget
+        Buttons with an ``enabled`` property.
+
+    Returns
+    -------
+    FunctionWorker
+        ``worker``, started.
+    """
+
+    def finished():
+        host._worker = None
+        start_button.enabled = True
+        if cancel_button is not None:
+            cancel_button.enabled = False
+
+    worker.returned.connect(on_returned)
+    worker.errored.connect(on_errored)
+    worker.finished.connect(finished)
+    host._worker = worker
+    start_button.enabled = False
+    if cancel_button is not None:
+        cancel_button.enabled = True
+    worker.start()
+    return worker
