@@ -44,23 +44,36 @@ def _save(viewer, path: Path, overwrite: bool) -> None:
     print("wrote", path)
 
 
-def shot_segment(out: Path, overwrite: bool) -> None:
-    """SNIC on the astronaut sample, result as contours, the widget docked."""
+def _viewer():
+    """A shown viewer of the screenshots' size."""
     import napari
-
-    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
-    from napari_deepsuperpixel._napari._sample_data import astronaut
 
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 950)
-    [(data, meta, _)] = astronaut()
+    return viewer
+
+
+def _segmented(sample, method: str, params: dict):
+    """A viewer with a sample image, the segmentation widget docked, after one finished run."""
+    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
+
+    viewer = _viewer()
+    [(data, meta, _)] = sample()
     viewer.add_image(data, **meta)
     w = SegmentWidget(viewer)
     viewer.window.add_dock_widget(w, name="Superpixels & segmentation")
-    w.method.value = "snic"
-    w.params.set_values({"n_segments": 300})
+    w.method.value = method
+    w.params.set_values(params)
     w.run()
     _wait(w)
+    return viewer
+
+
+def shot_segment(out: Path, overwrite: bool) -> None:
+    """SNIC on the astronaut sample, result as contours, the widget docked."""
+    from napari_deepsuperpixel._napari._sample_data import astronaut
+
+    viewer = _segmented(astronaut, "snic", {"n_segments": 300})
     viewer.layers["astronaut snic"].contour = 2
     _save(viewer, out / "napari_segment.png", overwrite)
     viewer.close()
@@ -68,21 +81,9 @@ def shot_segment(out: Path, overwrite: bool) -> None:
 
 def shot_stack(out: Path, overwrite: bool) -> None:
     """A 16-bit ZYX stack segmented slice by slice (anisotropic scale kept)."""
-    import napari
-
-    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
     from napari_deepsuperpixel._napari._sample_data import nuclei_stack
 
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1500, 950)
-    [(data, meta, _)] = nuclei_stack()
-    viewer.add_image(data, **meta)
-    w = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(w, name="Superpixels & segmentation")
-    w.method.value = "felzenszwalb"
-    w.params.set_values({"scale": 200.0, "min_size": 30})
-    w.run()
-    _wait(w)
+    viewer = _segmented(nuclei_stack, "felzenszwalb", {"scale": 200.0, "min_size": 30})
     viewer.dims.set_current_step(0, 4)
     viewer.layers[-1].contour = 1
     viewer.layers[-1].opacity = 1.0
@@ -92,16 +93,13 @@ def shot_stack(out: Path, overwrite: bool) -> None:
 
 def shot_metrics(out: Path, overwrite: bool) -> None:
     """A BSDS image opened with its ground truth, SNIC superpixels, the metrics table."""
-    import napari
-
     from napari_deepsuperpixel import segment
     from napari_deepsuperpixel._napari._metrics_widget import MetricsWidget
 
     if not (BENCH / "images" / "2018.jpg").exists():
         print(f"skipping the metrics screenshot: {BENCH} not found", file=sys.stderr)
         return
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1500, 950)
+    viewer = _viewer()
     layers = viewer.open(str(BENCH / "images" / "2018.jpg"), plugin="napari-deepsuperpixel")
     image = layers[0]
     pred = viewer.add_labels(segment(image.data, "snic", n_segments=200), name="2018 snic", opacity=0.4)
@@ -125,13 +123,11 @@ def shot_training(out: Path, overwrite: bool) -> None:
     import tempfile
 
     import imageio.v3 as iio
-    import napari
     from skimage import data
 
     from napari_deepsuperpixel._napari._training_widget import TrainingWidget
 
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(1500, 950)
+    viewer = _viewer()
     viewer.add_image(data.coffee(), name="coffee")
     w = TrainingWidget(viewer)
     viewer.window.add_dock_widget(w, name="Train SuperAE / SEN")
