@@ -140,22 +140,13 @@ def _thin_kernel():
 
 def _k_thin(b, lut):
     h, w = b.shape
+    ys, xs = np.nonzero(b)  # row-major
+    ys = ys + 1  # in the padded image
+    xs = xs + 1
+    n = ys.shape[0]
     img = np.zeros((h + 2, w + 2), np.uint8)  # zero border
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if b[y, x]:
-                img[y + 1, x + 1] = 1
-                n += 1
-    ys = np.empty(n, np.int64)
-    xs = np.empty(n, np.int64)
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if b[y, x]:
-                ys[n] = y + 1
-                xs[n] = x + 1
-                n += 1
+    for q in range(n):
+        img[ys[q], xs[q]] = 1
     dels = np.empty(n, np.int64)
     changed = True
     while changed:
@@ -271,24 +262,11 @@ _KERNEL_NAMES = ("pixel_ids", "build_graph", "max_matching", "counts_many", "can
 
 def _k_pixel_ids(b):
     """Row-major node ids of the True pixels of ``b`` (-1 elsewhere) and their coordinates."""
-    h, w = b.shape
-    ids = np.full((h, w), -1, np.int32)
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if b[y, x]:
-                ids[y, x] = n
-                n += 1
-    ys = np.empty(n, np.int64)
-    xs = np.empty(n, np.int64)
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if b[y, x]:
-                ys[n] = y
-                xs[n] = x
-                n += 1
-    return ids, ys, xs
+    ys, xs = np.nonzero(b)  # row-major
+    ids = np.full(b.shape, -1, np.int32)
+    for i in range(ys.shape[0]):
+        ids[ys[i], xs[i]] = i
+    return ids, ys.astype(np.int64), xs.astype(np.int64)
 
 def _k_build_graph(ysl, xsl, ids_r, dy, dx):
     """CSR adjacency (nearest offsets first) from left pixels to right pixels (ids_r)."""
