@@ -234,3 +234,27 @@ def test_sen_rejects_missing_or_foreign_checkpoint(tmp_path, rgb_image):
     with pytest.raises(CheckpointError, match="not 'sen'"):
         segment(rgb_image, "sen", checkpoint=str(other), device="cpu")
 
+
+def test_sen_shipped_weights(rgb_image):
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint, shipped_weights_path
+
+    path = shipped_weights_path("sen_bsds.pt")
+    assert path.stat().st_size < 5e6  # a few MB (float16)
+    ck = load_checkpoint(path, method="sen")
+    assert ck.hyperparameters["split"] == "train,val" and ck.epoch >= 1
+    crop = rgb_image[:64, :64]
+    lab = segment(crop, "sen", n_superpixels=20, device="cpu")
+    assert lab.shape == (64, 64) and 10 <= len(np.unique(lab)) <= 30
+
+
+def test_shipped_embeddings_separate_colour_regions():
+    from napari_deepsuperpixel.methods.sen import embed
+
+    img = np.zeros((64, 64, 3), np.float32)
+    img[:, :32] = [0.8, 0.2, 0.2]
+    img[:, 32:] = [0.2, 0.3, 0.8]
+    img = np.clip(img + np.random.default_rng(0).normal(0, 0.02, img.shape), 0, 1).astype(np.float32)
+    e = embed(img)
+    psi = (1 - (e[:, 1:] * e[:, :-1]).sum(-1)) / 2  # Eq. 2 between horizontal neighbours
+    assert psi[:, 31].mean() > 0.5  # across the colour edge: far apart
+    assert np.delete(psi, 31, axis=1).mean() < 0.05  # inside a region: together
