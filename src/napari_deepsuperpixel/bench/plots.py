@@ -21,6 +21,12 @@ def _figure(w=5.0, h=4.0, ncols=1):
     return fig, axes
 
 
+def _save(fig, path) -> Path:
+    path = Path(path)
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
 def _iso_f(ax):
     r = np.linspace(0.01, 1, 200)
     for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
@@ -61,9 +67,7 @@ def plot_boundary_pr(recall: Sequence[float], precision: Sequence[float], labels
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Recall", ylabel="Precision",
            title=title or "Boundary precision-recall")
     ax.grid(alpha=0.3)
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    return path
+    return _save(fig, path)
 
 
 def plot_vs_segments(n_segments: Sequence[float], series: dict, path, *, title: str = "") -> Path:
@@ -91,9 +95,7 @@ def plot_vs_segments(n_segments: Sequence[float], series: dict, path, *, title: 
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    return path
+    return _save(fig, path)
 
 
 def plot_segment_pr(curves: dict, path, *, title: str = "") -> Path:
@@ -117,6 +119,4 @@ def plot_segment_pr(curves: dict, path, *, title: str = "") -> Path:
            title=title or "Segment precision-recall (IoU > 0.5)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    return path
+    return _save(fig, path)
