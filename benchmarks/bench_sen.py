@@ -13,6 +13,9 @@ Sub-commands (all CPU; numbers for docs/methods/sen.md)::
     # inference time per image (embedding, GBMS, SNIC, contours) and training time per epoch
     python benchmarks/bench_sen.py speed --repeats 3
 
+    # the figure of docs/methods/sen.md
+    python benchmarks/bench_sen.py figure --image 100007 -o docs/images/sen_overlay.png
+
 ``--checkpoint PATH`` evaluates another checkpoint than the shipped weights.
 The script writes ``quality.md`` / ``quality.csv`` (and ``speed.md``) into
 ``-o`` and refuses to replace them without ``--overwrite``. ``quality`` also
@@ -199,10 +202,48 @@ def cmd_speed(args):
     print("\n".join(lines))
 
 
+def cmd_figure(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.io.files import overlay_boundaries
+    from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS, boundary_strength, embed
+    from napari_deepsuperpixel.methods.snic import snic
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        sys.exit(f"{out} exists; pass --overwrite")
+    s = [x for x in _bsds("test", 200) if x.name == args.image][0]
+    img = s.load_image()
+    emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint)
+    sen = snic(emb, args.k, args.compactness, distance="cosine")
+    sn = segment(img, "snic", n_segments=args.k)
+    cmap, _ = boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
+    # first 3 principal components of the embedding as colours
+    flat = emb.reshape(-1, emb.shape[2]) - emb.reshape(-1, emb.shape[2]).mean(0)
+    pcs = flat @ np.linalg.svd(flat[:: 37], full_matrices=False)[2][:3].T
+    pcs = (pcs - pcs.min(0)) / np.ptp(pcs, 0).clip(1e-9)
+    panels = [(img, "image"), (overlay_boundaries(img, sen), f"SEN, K={args.k}"),
+              (overlay_boundaries(img, sn), f"SNIC, K={args.k}"),
+              (pcs.reshape(img.shape), "SEN embedding (PCA)"), (cmap, "sen_contours")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.4))
+    for ax, (im, title) in zip(axes, panels):
+        ax.imshow(im, cmap="magma" if im.ndim == 2 else None)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    print(out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("quality", "tune", "speed"):
+    for name in ("quality", "tune", "speed", "figure"):
         q = sub.add_parser(name)
         q.add_argument("--checkpoint", default="", help="SEN checkpoint (default: shipped weights)")
         q.add_argument("--compactness", type=float, default=None, help="m of Eq. 7 (default: the method's)")
@@ -213,12 +254,14 @@ def main(argv=None):
     sub.choices["tune"].add_argument("--split", default="val")
     sub.choices["tune"].add_argument("--values", default="0.2,0.35,0.5,0.7,1.0")
     sub.choices["speed"].add_argument("--repeats", type=int, default=3)
+    sub.choices["figure"].add_argument("--image", default="100007", help="BSDS500 test image id")
+    sub.choices["figure"].add_argument("-k", type=int, default=200)
     args = p.parse_args(argv)
     if args.compactness is None:
         from napari_deepsuperpixel.methods.sen import DEFAULT_COMPACTNESS
 
         args.compactness = DEFAULT_COMPACTNESS
-    {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed}[args.cmd](args)
+    {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed, "figure": cmd_figure}[args.cmd](args)
 
 
 if __name__ == "__main__":
