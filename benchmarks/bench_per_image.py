@@ -55,6 +55,9 @@ CONFIGS = {
     "rim_reference": ("reference_rim", {}),
     "rim_ours": ("neural_superpixels", {"preset": "paper", "use_aspp": False, "use_laplacian": False,
                                         "use_soft_image_loss": False, "use_edge_loss": False}),
+    "rim_ours_bf16": ("neural_superpixels", {"preset": "paper", "use_aspp": False, "use_laplacian": False,
+                                             "use_soft_image_loss": False, "use_edge_loss": False,
+                                             "precision": "bf16"}),
     "neural_paper": ("neural_superpixels", {"preset": "paper"}),
     "neural_fast": ("neural_superpixels", {"preset": "fast"}),
 }

@@ -437,11 +437,13 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     if (py, px) != (ny, nx):
         t = resize_tensor(torch.from_numpy(img).permute(2, 0, 1)[None], (py, px), "area")
         small = t[0].permute(1, 2, 0).contiguous().numpy()
-    x = image_to_tensor(standardized_input(small), dev)
+    # NCHW, not channels-last: instance norm reshapes to (1, B*C, H, W), which costs a copy per
+    # layer and pass for channels-last tensors (measured 1.4x slower on the RIM network)
+    x = image_to_tensor(standardized_input(small), dev, channels_last=False)
     target = x[:, :nc]  # standardised image channels
     net = build_network(nc + 2, n_sp, nc, n_filters=int(p.n_filters), n_blocks=int(p.n_blocks),
                         aspp_channels=int(p.aspp_channels), use_aspp=p.use_aspp,
-                        use_laplacian=p.use_laplacian).to(dev).to(memory_format=torch.channels_last)
+                        use_laplacian=p.use_laplacian).to(dev)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=p.lr)
 
