@@ -208,22 +208,42 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
                 ("bdry_f", "Bdry F"), ("segf_f50", "SegF@0.5"), ("segf_ap50", "SegAP@0.5"),
                 ("segf_ap70", "SegAP@0.7"), ("time_s", "s / image")]
     sp_cols = [("n_segments", "segments"), ("asa", "ASA"), ("br", "BR (r=2)"), ("time_s", "s / image")]
-    data = {}
+    data, per_image = {}, {}
     for spec in runs:
         label, _, folder = spec.partition("=")
         with open(Path(folder) / "per_value.csv") as f:
             data[label] = list(csv.DictReader(f))
-    out = []
-    for title, cols in (("Segmentation metrics", seg_cols), ("Superpixel metrics", sp_cols)):
+        with open(Path(folder) / "per_image.csv") as f:
+            per_image[label] = list(csv.DictReader(f))
+    # superpixel metrics: per-image means over the images that every run has (comparable rows)
+    common = set.intersection(*[{r["image"] for r in rows} for rows in per_image.values()])
+    sp_data = {}
+    for label, rows in per_image.items():
+        groups: dict = {}
+        for r in rows:
+            if r["image"] in common:
+                key = next((f"{k}={v}" for k, v in r.items() if k.startswith("param_")), "")
+                groups.setdefault(key, []).append(r)
+        sp_data[label] = []
+        for key, rs in groups.items():
+            row = {c: sum(float(r[c]) for r in rs) / len(rs) for c, _ in sp_cols}
+            if key:
+                row[key.split("=")[0]] = key.split("=")[1]
+            sp_data[label].append(row)
+        sp_data[label].sort(key=lambda r: r["n_segments"])
+    out = [f"Superpixel metrics over the {len(common)} image(s) common to all runs: "
+           f"{', '.join(sorted(common))}.", ""]
+    for title, cols, table in (("Segmentation metrics", seg_cols, data), ("Superpixel metrics", sp_cols, sp_data)):
         out += [f"**{title}**", "", "| run | setting | " + " | ".join(c[1] for c in cols) + " |",
                 "|---|---|" + "---:|" * len(cols)]
-        for label, rows in data.items():
+        for label, rows in table.items():
             for r in rows:
                 setting = next((f"{k[6:]}={v}" for k, v in r.items() if k.startswith("param_")), "")
                 vals = [f"{float(r[c]):.1f}" if c in ("n_segments", "time_s") else f"{float(r[c]):.4f}"
                         for c, _ in cols]
                 out.append(f"| {label} | {setting} | " + " | ".join(vals) + " |")
         out.append("")
+    data = sp_data
     if plot:
         if Path(plot).exists() and not overwrite:
             raise FileExistsError(f"{plot} exists; pass --overwrite")
