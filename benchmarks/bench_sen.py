@@ -13,6 +13,9 @@ Sub-commands (all CPU; numbers for docs/methods/sen.md)::
     # inference time per image (embedding, GBMS, SNIC, contours) and training time per epoch
     python benchmarks/bench_sen.py speed --repeats 3
 
+    # the same contour recipe on SNIC-on-CIELAB superpixels (baseline for sen_contours)
+    python benchmarks/bench_sen.py contour_baseline --limit 20 -o /tmp/sen_bench
+
     # the figure of docs/methods/sen.md
     python benchmarks/bench_sen.py figure --image 100007 -o docs/images/sen_overlay.png
 
@@ -49,13 +52,19 @@ def _bsds(split, limit):
     return ds.samples(split)[:limit]
 
 
-def _sp_metrics(labels, gt):
+def _sp_metrics(labels, gt, official: bool = False):
     from napari_deepsuperpixel.metrics.superpixel import (achievable_segmentation_accuracy, boundary_f1,
                                                           corrected_undersegmentation_error)
 
     segs = gt.segmentations
-    return {"f1": boundary_f1(labels, segs, r=2), "asa": achievable_segmentation_accuracy(labels, segs),
-            "cue": corrected_undersegmentation_error(labels, segs), "n": int(len(np.unique(labels)))}
+    out = {"f1": boundary_f1(labels, segs, r=2), "asa": achievable_segmentation_accuracy(labels, segs),
+           "cue": corrected_undersegmentation_error(labels, segs), "n": int(len(np.unique(labels)))}
+    if official:
+        from napari_deepsuperpixel.metrics.bsds import evaluate_image
+
+        bc = evaluate_image(labels, gt, kind="labels", region=False).boundary
+        out.update(cntR=float(bc.cntR[0]), sumR=float(bc.sumR[0]), cntP=float(bc.cntP[0]), sumP=float(bc.sumP[0]))
+    return out
 
 
 def _check_out(out: Path, names, overwrite):
@@ -83,14 +92,15 @@ def cmd_quality(args):
         img = s.load_image()
         gt = s.load_ground_truth()
         t0 = time.perf_counter()
-        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu")
+        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu",
+                    clustering=not args.no_clustering)
         t_embed.append(time.perf_counter() - t0)
         for k in COUNTS:
             lab = snic(emb, k, args.compactness, distance="cosine")
-            rows.append({"image": s.name, "method": "sen", "K": k, **_sp_metrics(lab, gt)})
+            rows.append({"image": s.name, "method": "sen", "K": k, **_sp_metrics(lab, gt, True)})
             for m in ("snic", "slic"):  # the package's defaults (compactness 20 and 10 on CIELAB)
                 lab = segment(img, m, n_segments=k)
-                rows.append({"image": s.name, "method": m, "K": k, **_sp_metrics(lab, gt)})
+                rows.append({"image": s.name, "method": m, "K": k, **_sp_metrics(lab, gt, True)})
         cmap, _ = boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
         # the contour map as an 8-bit png, scored below by `deepsuperpixel eval` (as a pb map)
         write_png(cdir / f"{s.name}.png", np.round(cmap * 255).astype(np.uint8), overwrite=True)
@@ -110,20 +120,64 @@ def cmd_quality(args):
     lines = [f"Quality on the first {len(samples)} BSDS500 test images (sorted ids {samples[0].name} .. "
              f"{samples[-1].name}); mean over images of the mean over annotators; r = 2 px square window.",
              "", "| metric | K | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
-    for metric in ("f1", "asa", "cue", "n"):
+    for metric in ("bsds_f", "f1", "asa", "cue", "n"):
         for k in COUNTS:
             vals = []
             for m in methods:
-                v = [r[metric] for r in rows if r["method"] == m and r["K"] == k]
+                sel = [r for r in rows if r["method"] == m and r["K"] == k]
+                if metric == "bsds_f":  # official matching, counts summed over images (dataset F)
+                    rr = sum(r["cntR"] for r in sel) / max(sum(r["sumR"] for r in sel), 1)
+                    pp = sum(r["cntP"] for r in sel) / max(sum(r["sumP"] for r in sel), 1)
+                    vals.append(f"{2 * pp * rr / max(pp + rr, 1e-12):.4f}")
+                    continue
+                v = [r[metric] for r in sel]
                 vals.append(f"{np.mean(v):.4f}" if metric != "n" else f"{np.mean(v):.1f}")
             lines.append(f"| {metric} | {k} | " + " | ".join(vals) + " |")
     lines += ["", f"sen_contours (13 sizes {CONTOUR_COUNTS[0]}..{CONTOUR_COUNTS[-1]}, official BSDS boundary "
                   f"benchmark, 99 thresholds): ODS F {summ.ods_f:.4f} (R {summ.ods_r:.4f}, P {summ.ods_p:.4f}, "
                   f"t {summ.ods_t:.2f}), OIS F {summ.ois_f:.4f}, AP {summ.ap:.4f}",
               "", f"SEN embedding time per image (U-Net + GBMS, CPU): median {statistics.median(t_embed):.2f} s",
-              f"compactness m = {args.compactness}; checkpoint: {args.checkpoint or 'shipped sen_bsds.pt'}"]
+              f"compactness m = {args.compactness}; checkpoint: {args.checkpoint or 'shipped sen_bsds.pt'}; "
+              f"clustering module: {'off (ablation)' if args.no_clustering else 'on'}"]
     (out / "quality.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def cmd_contour_baseline(args):
+    """The contour recipe of ``sen_contours`` (13 SNIC sizes, averaged) on CIELAB instead of embeddings."""
+    from skimage.color import rgb2lab
+
+    from napari_deepsuperpixel.bench.eval_cli import evaluate_folder
+    from napari_deepsuperpixel.io.files import write_png
+    from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS
+    from napari_deepsuperpixel.methods.snic import snic
+
+    out = Path(args.output)
+    _check_out(out, ["contour_baseline.md"], args.overwrite)
+    samples = _bsds("test", args.limit)
+    cdir, gdir = out / "contours_snic_lab", out / "gt"
+    cdir.mkdir(parents=True, exist_ok=True)
+    gdir.mkdir(exist_ok=True)
+    for s in samples:
+        lab = rgb2lab(s.load_image()).astype(np.float32)
+        acc = np.zeros(lab.shape[:2], np.float32)
+        for k in CONTOUR_COUNTS:
+            lb = snic(lab, k, 20.0)  # the package's SNIC default compactness
+            b = np.zeros(acc.shape, bool)  # same boundary convention as sen_contours
+            b[:, :-1] = lb[:, :-1] != lb[:, 1:]
+            b[:-1] |= lb[:-1] != lb[1:]
+            acc += b
+        write_png(cdir / f"{s.name}.png", np.round(acc / len(CONTOUR_COUNTS) * 255).astype(np.uint8),
+                  overwrite=True)
+        link = gdir / s.gt_path.name
+        if not link.exists():
+            link.symlink_to(s.gt_path.resolve())
+    b = evaluate_folder(gdir, cdir, out / "contours_snic_lab_eval", nthresh=99, benchmark="boundary",
+                        overwrite=True, cache=False).boundary
+    line = (f"SNIC-on-CIELAB contours (same 13 sizes, averaged), first {len(samples)} test images: "
+            f"ODS F {b.ods_f:.4f} (R {b.ods_r:.4f}, P {b.ods_p:.4f}), OIS F {b.ois_f:.4f}, AP {b.ap:.4f}")
+    (out / "contour_baseline.md").write_text(line + "\n")
+    print(line)
 
 
 def cmd_tune(args):
@@ -243,25 +297,29 @@ def cmd_figure(args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("quality", "tune", "speed", "figure"):
+    for name in ("quality", "tune", "speed", "figure", "contour_baseline"):
         q = sub.add_parser(name)
         q.add_argument("--checkpoint", default="", help="SEN checkpoint (default: shipped weights)")
         q.add_argument("--compactness", type=float, default=None, help="m of Eq. 7 (default: the method's)")
         q.add_argument("-o", "--output", default="sen_bench")
         q.add_argument("--overwrite", action="store_true")
     sub.choices["quality"].add_argument("--limit", type=int, default=20)
+    sub.choices["quality"].add_argument("--no-clustering", action="store_true",
+                                        help="ablation: U-Net embeddings without the GBMS module")
     sub.choices["tune"].add_argument("--limit", type=int, default=10)
     sub.choices["tune"].add_argument("--split", default="val")
     sub.choices["tune"].add_argument("--values", default="0.2,0.35,0.5,0.7,1.0")
     sub.choices["speed"].add_argument("--repeats", type=int, default=3)
     sub.choices["figure"].add_argument("--image", default="100007", help="BSDS500 test image id")
+    sub.choices["contour_baseline"].add_argument("--limit", type=int, default=20)
     sub.choices["figure"].add_argument("-k", type=int, default=200)
     args = p.parse_args(argv)
     if args.compactness is None:
         from napari_deepsuperpixel.methods.sen import DEFAULT_COMPACTNESS
 
         args.compactness = DEFAULT_COMPACTNESS
-    {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed, "figure": cmd_figure}[args.cmd](args)
+    {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed, "figure": cmd_figure,
+     "contour_baseline": cmd_contour_baseline}[args.cmd](args)
 
 
 if __name__ == "__main__":
