@@ -31,9 +31,9 @@ def test_soft_cut_by_hand_and_eq11_gradient():
     w = torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 1.0]])
     loss = dsc.soft_cut_loss(q, w)
     # k=0: Q0=[1,.5,0], W(1-Q0)=[.25,.7,1.1] -> .6 ; k=1: Q1=[0,.5,1], W(1-Q1)=[1.25,1,.1] -> .6
-    assert float(loss) == pytest.approx(1.2)
+    assert loss.item() == pytest.approx(1.2)
     explicit = sum(float(q[a, k] * w[a, b] * (1 - q[b, k])) for k in range(2) for a in range(3) for b in range(3))
-    assert float(loss) == pytest.approx(explicit)
+    assert loss.item() == pytest.approx(explicit)
     loss.backward()
     expect = torch.stack([w @ torch.ones(3) - 2 * w @ q.detach()[:, k] for k in range(2)], 1)  # Eq. 11
     assert torch.allclose(q.grad, expect)

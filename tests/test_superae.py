@@ -23,7 +23,8 @@ def test_architecture_shapes_and_layers():
     assert e1.shape == (2, 64, 32, 48)
     assert e2.shape == (2, 128, 16, 24)  # stride 2 at layer 2
     assert e3.shape == (2, 256, 8, 12)  # and at layer 3
-    y = m(x)
+    with torch.no_grad():
+        y = m(x)
     assert y.shape == x.shape
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0  # sigmoid output
     convs = [mod for mod in m.modules() if isinstance(mod, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
