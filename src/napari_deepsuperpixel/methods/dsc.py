@@ -220,9 +220,8 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT
     model = load_superae(checkpoint)
     with torch.no_grad():
         rec = reconstruct(model.to(device), _tensor(rgb, device))[0].permute(1, 2, 0).cpu().numpy()
-    dev = str(device).split(":")[0] if not isinstance(device, str) else device
-    labels = segment(rec, superpixels, seed=seed, device="cpu" if dev not in ("cuda", "mps") else dev,
-                     normalize="none", channel_axis=-1, **sp_params)
+    # the superpixel methods are classical (CPU) ones; the reconstruction is already in [0, 1]
+    labels = segment(rec, superpixels, seed=seed, device="cpu", normalize="none", channel_axis=-1, **sp_params)
     return labels.astype(np.int32), rec.astype(np.float32)
 
 
