@@ -17,8 +17,9 @@ Four registry methods share one pipeline:
 Choices where the paper is ambiguous (also in ``docs/methods/dsc.md``):
 
 * **Loss scale.** Eq. 3 sums the cross entropy over all N pixels while
-  ``beta = 5/M^2`` scales the cut; with the sum and lr 0.05 the first SGD
-  step diverges, so L1 is the *mean* over pixels (PyTorch's default) and L2
+  ``beta = 5/M^2`` scales the cut; with the sum and lr 0.05 the logits jump
+  from ~3 to ~1e6 in one SGD step and all pixels fall into one class, so L1
+  is the *mean* over pixels (PyTorch's default) and L2
   is used as written with ``beta = 5/M^2``. Eq. 9 also drops the minus sign of
   Eq. 3; the minimised loss is the cross entropy (with the sign).
 * **What gets gradients.** Eq. 11 differentiates ``Q^T W (1 - Q)`` with W held
