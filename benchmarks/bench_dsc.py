@@ -125,15 +125,17 @@ def cmd_quality(args) -> None:
         if f.exists():
             per.append(pickle.loads(f.read_bytes()))
             continue
-        if args.shard and i % args.shard[1] != args.shard[0]:
-            continue  # another process computes this image
+        if args.cached_only or (args.shard and i % args.shard[1] != args.shard[0]):
+            continue  # another process computes this image (or: table of the cached images only)
         t0 = time.perf_counter()
         res = quality_image(name, ip, gp, args, model)
         f.write_bytes(pickle.dumps(res))
         per.append(res)
         print(f"[{i + 1}/{len(items)}] {name}: {time.perf_counter() - t0:.0f} s, superpixels "
               f"img {res[1]['n_sp_img']} rec {res[1]['n_sp_rec']}, dsc segments {res[1]['n_dsc']}", flush=True)
-    if len(per) < len(items):
+    if args.cached_only:
+        items = [it for it in items if (cache / f"{it[0]}_{tag}.pkl").exists()]
+    if len(per) < len(items) or not per:
         print(f"{len(per)}/{len(items)} images done in this shard; run again without --shard for the table")
         return
     variants = list(per[0][0])
@@ -210,6 +212,7 @@ def main(argv=None):
     q.add_argument("--dsc-iter", type=int, default=32)
     q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])
     q.add_argument("--cache", default="/tmp/bench_dsc_cache")
+    q.add_argument("--cached-only", action="store_true", help="table of the already computed images only")
     q.add_argument("--shard", type=lambda s: tuple(int(v) for v in s.split("/")), default=None,
                    help="I/N: compute only images with index %% N == I (run N processes, then once without)")
     q.set_defaults(func=cmd_quality)
