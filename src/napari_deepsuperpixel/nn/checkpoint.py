@@ -309,7 +309,8 @@ def load_checkpoint(path, *, method: Optional[str] = None, map_location="cpu") -
     )
 
 
-def export_weights(src, dst, *, method: Optional[str] = None, overwrite: bool = False) -> Path:
+def export_weights(src, dst, *, method: Optional[str] = None, overwrite: bool = False,
+                   half: Optional[bool] = None) -> Path:
     """Copy a checkpoint without its training state (optimizer moments etc.).
 
     Used to make the small weight files shipped inside the package; the
@@ -324,19 +325,31 @@ def export_weights(src, dst, *, method: Optional[str] = None, overwrite: bool = 
         Required method of ``src``.
     overwrite : bool
         Replace an existing ``dst``.
+    half : bool, optional
+        ``None`` (default): copy the weights as they are. ``True``: store
+        floating-point tensors as float16 and record
+        ``training_state["weights_dtype"] = "float16"``; ``False``: copy the
+        weights as they are and record ``"float32"``.
 
     Returns
     -------
     pathlib.Path
         ``dst``.
     """
+    import torch
+
     ck = load_checkpoint(src, method=method)
+    sd = ck.state_dict
+    if half:
+        sd = {k: (v.half() if torch.is_floating_point(v) else v) for k, v in sd.items()}
     ts = dict(ck.training_state or {})
     ts.pop("optimizer", None)
     ts.pop("scheduler", None)
     ts["exported_from"] = ck.content_hash
+    if half is not None:
+        ts["weights_dtype"] = "float16" if half else "float32"
     return save_checkpoint(
-        dst, method=ck.method, state_dict=ck.state_dict, hyperparameters=ck.hyperparameters,
+        dst, method=ck.method, state_dict=sd, hyperparameters=ck.hyperparameters,
         training_state=ts, overwrite=overwrite,
     )
 

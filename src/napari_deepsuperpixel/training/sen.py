@@ -392,14 +392,6 @@ def export_sen_weights(src, dst, *, half: bool = True, overwrite: bool = False) 
     FileExistsError
         ``dst`` exists and ``overwrite`` is False.
     """
-    import torch
+    from ..nn.checkpoint import export_weights
 
-    from ..nn.checkpoint import load_checkpoint, save_checkpoint
-
-    ck = load_checkpoint(src, method="sen")
-    sd = {k: (v.half() if half and torch.is_floating_point(v) else v) for k, v in ck.state_dict.items()}
-    ts = {k: v for k, v in (ck.training_state or {}).items() if k not in ("optimizer", "scheduler")}
-    ts["exported_from"] = ck.content_hash
-    ts["weights_dtype"] = "float16" if half else "float32"
-    return save_checkpoint(dst, method="sen", state_dict=sd, hyperparameters=ck.hyperparameters,
-                           training_state=ts, overwrite=overwrite)
+    return export_weights(src, dst, method="sen", overwrite=overwrite, half=bool(half))
