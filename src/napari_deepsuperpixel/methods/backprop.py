@@ -321,18 +321,14 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     import torch
     import torch.nn.functional as F
 
-    from ..nn.device import resolve_device
     from ..nn.optim import (StepOutcome, autocast, deterministic, image_to_tensor, processing_shape,
-                            resize_tensor, resolve_precision, run_loop, seed_everything)
+                            resize_tensor, resolve_precision, run_device, run_loop, seed_everything,
+                            single_image)
     from ..postprocess import split_components
 
     p = resolve_preset(params, BACKPROP_PRESETS, "backprop")
-    img = np.asarray(image, np.float32)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.ndim != 3:
-        raise ValueError(f"backprop expects one (Y, X, C) image, got shape {img.shape}")
-    dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    img = single_image(image, "backprop")
+    dev = run_device(device)
     amp = resolve_precision(p.precision, dev)
     ny, nx = img.shape[:2]
     py, px = processing_shape((ny, nx), p.max_side)

@@ -408,22 +408,18 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     """
     import torch
 
-    from ..nn.device import resolve_device
     from ..nn.optim import (StepOutcome, autocast, deterministic, image_to_tensor, processing_shape,
-                            resize_tensor, resolve_precision, run_loop, seed_everything)
+                            resize_tensor, resolve_precision, run_device, run_loop, seed_everything,
+                            single_image)
     from ..postprocess import enforce_connectivity
 
     p = resolve_preset(params, NEURAL_SP_PRESETS, "neural_superpixels")
-    img = np.asarray(image, np.float32)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.ndim != 3:
-        raise ValueError(f"neural_superpixels expects one (Y, X, C) image, got shape {img.shape}")
+    img = single_image(image, "neural_superpixels")
     ny, nx, nc = img.shape
     n_sp = int(p.n_superpixels)
     if n_sp > ny * nx:
         raise ValueError(f"n_superpixels={n_sp} exceeds the number of pixels ({ny * nx}); ask for fewer")
-    dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    dev = run_device(device)
     amp = resolve_precision(p.precision, dev)
     py, px = processing_shape((ny, nx), p.max_side)
     if p.use_aspp and min(py, px) <= 8:

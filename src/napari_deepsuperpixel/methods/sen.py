@@ -116,11 +116,9 @@ def load_sen(checkpoint: str = ""):
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
-    img = np.asarray(image, dtype=np.float32)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.ndim != 3:
-        raise ValueError(f"SEN expects one (Y, X, C) image, got shape {img.shape}")
+    from ..nn.optim import single_image
+
+    img = single_image(image, "SEN")
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2)
     if img.shape[2] != 3:

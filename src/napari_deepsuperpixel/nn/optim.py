@@ -6,6 +6,7 @@ One place for what every "train a network on this one image" method needs:
 - the speed policy on CPU/GPU: channels-last tensors and bfloat16 autocast
   where the hardware has it (:func:`resolve_precision`, :func:`autocast`,
   :func:`image_to_tensor`);
+- input checks (:func:`single_image`, :func:`run_device`);
 - processing at a reduced resolution (:func:`processing_shape`);
 - the loop itself with a progress call per iteration, cooperative cancel and
   a loss history (:func:`run_loop`).
@@ -133,6 +134,51 @@ def autocast(device, dtype: Optional[torch.dtype]):
     if dtype is None or dev.type not in ("cpu", "cuda"):
         return contextlib.nullcontext()
     return torch.autocast(device_type=dev.type, dtype=dtype)
+
+
+def single_image(image, method: str) -> np.ndarray:
+    """One image as a float32 ``(Y, X, C)`` array (a ``(Y, X)`` image gets ``C = 1``).
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` or ``(Y, X, C)``.
+    method : str
+        Name used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(Y, X, C)`` float32.
+
+    Raises
+    ------
+    ValueError
+        ``image`` is neither 2-D nor 3-D.
+    """
+    img = np.asarray(image, np.float32)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3:
+        raise ValueError(f"{method} expects one (Y, X, C) image, got shape {img.shape}")
+    return img
+
+
+def run_device(device) -> torch.device:
+    """``device`` as a :class:`torch.device`; strings such as ``"auto"`` go through
+    :func:`~napari_deepsuperpixel.nn.device.resolve_device`.
+
+    Parameters
+    ----------
+    device : str or torch.device
+
+    Returns
+    -------
+    torch.device
+    """
+    from .device import resolve_device
+
+    return resolve_device(device) if isinstance(device, str) else torch.device(device)
 
 
 def image_to_tensor(image: np.ndarray, device, channels_last: bool = True) -> torch.Tensor:
