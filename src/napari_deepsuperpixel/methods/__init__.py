@@ -9,6 +9,10 @@ A runner has the signature::
 
 where ``image`` is one prepared ``(Y, X, C)`` float32 slice in the method's
 ``input_space`` (see :func:`napari_deepsuperpixel.io.to_feature_space`).
+``progress(step, total, stage="...", **info)`` reports progress (and raises
+:class:`~napari_deepsuperpixel.Cancelled` when the user cancelled);
+``progress.check()`` only checks for cancellation, for use between the
+reports of a long iteration.
 """
 
 from __future__ import annotations
