@@ -125,3 +125,13 @@ def test_feature_space_lab_scales_gray_like_lightness():
     assert lab.max() == pytest.approx(100.0)
     rgb = np.ones((2, 2, 3), np.float32)
     assert to_feature_space(rgb, rgb=True, space="lab")[..., 0].max() == pytest.approx(100.0, abs=1e-3)
+
+
+def test_dim_8bit_fluorescence_is_stretched_but_rgb_photos_are_not():
+    rng = np.random.default_rng(0)
+    dim = rng.integers(2, 41, size=(32, 32)).astype(np.uint8)  # uses 40 of 255 levels
+    p = prepare_image(dim)
+    assert p.data.max() == 1.0 and p.data.min() == 0.0
+    rgb = np.full((8, 8, 3), 40, np.uint8)
+    rgb[0, 0] = (10, 20, 30)
+    assert prepare_image(rgb).data.max() == pytest.approx(40 / 255)

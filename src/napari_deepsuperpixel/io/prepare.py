@@ -107,9 +107,11 @@ def prepare_image(
         ``"percentile"`` maps the ``percentiles`` of each channel to [0, 1] and
         clips (robust to hot pixels; the usual choice for microscopy);
         ``"minmax"`` maps each channel's min/max to [0, 1]; ``"none"`` keeps the
-        values as float32. ``"auto"``: ``"dtype"`` for uint8 and bool (natural
-        images keep their colours), ``"percentile"`` for everything else
-        (uint16, 12-bit in uint16, int, float).
+        values as float32. ``"auto"``: ``"dtype"`` for uint8 colour (RGB/RGBA)
+        images, so natural images keep their colours, and for bool;
+        ``"percentile"`` for everything else (8-bit grayscale or multichannel
+        microscopy, which often uses a small part of the range, uint16, 12-bit
+        in uint16, int, float).
     percentiles : (float, float)
         Low and high percentiles for ``"percentile"``.
     keep_alpha : bool
@@ -190,7 +192,11 @@ def prepare_image(
 
     mode = normalize
     if mode == "auto":
-        mode = "dtype" if arr.dtype in (np.uint8, np.bool_) else "percentile"
+        # uint8 colour photographs keep their colours; everything else (incl.
+        # dim 8-bit fluorescence, which often uses a tenth of the range) is
+        # stretched robustly per channel.
+        is_colour = n_ch == 3 and cax is not None
+        mode = "dtype" if arr.dtype == np.bool_ or (arr.dtype == np.uint8 and is_colour) else "percentile"
 
     data = _normalise(arr, mode, percentiles)
     spatial = tuple(data.shape[:3]) if is_stack else tuple(data.shape[1:3])
