@@ -94,6 +94,39 @@ def test_smoothness_loss_hand_value():
     assert ns.smoothness_loss(torch.full((1, 3, 4, 4), 1 / 3), torch.rand(1, 3, 4, 4)).item() == 0
 
 
+@pytest.mark.parametrize("shape", [(2, 5, 6, 7), (1, 3, 1, 4), (1, 40, 9, 8)])
+def test_clustering_loss_equals_autograd_composition(shape):
+    # the fused loss with its hand-written gradient must match rim_loss + alpha * smoothness_loss
+    # under autograd, also when a further loss uses the returned probabilities (soft image)
+    g = torch.Generator().manual_seed(1)
+    z = (3 * torch.randn(shape, generator=g, dtype=torch.float64)).requires_grad_()
+    img = torch.randn(shape[0], 3, *shape[2:], generator=g, dtype=torch.float64)
+    lam, alpha, sigma = 2.0, 2.0, 8.0
+
+    def reference(z):
+        prob = z.softmax(1)
+        loss = ns.rim_loss(z, lam)
+        if shape[2] > 1:  # the composition has no vertical pairs in one row (mean of nothing)
+            loss = loss + alpha * ns.smoothness_loss(prob, img, sigma)
+        else:
+            dpx = (prob[..., 1:] - prob[..., :-1]).abs().sum(1)
+            wx, _ = ns.edge_weights(img, sigma)
+            loss = loss + alpha * (dpx * wx).mean()
+        return loss, prob
+
+    for extra in (False, True):
+        grads, losses = [], []
+        for fn in (reference, lambda z: ns.clustering_loss(z, img, lam, alpha, sigma)):
+            z.grad = None
+            loss, prob = fn(z)
+            total = loss + ((ns.soft_superpixel_image(prob, img) - img) ** 2).mean() if extra else loss
+            total.backward()
+            losses.append(loss.item())
+            grads.append(z.grad.clone())
+        assert losses[1] == pytest.approx(losses[0], rel=1e-12, abs=1e-12)
+        assert torch.allclose(grads[1], grads[0], rtol=1e-9, atol=1e-12)
+
+
 def test_soft_superpixel_image():
     img = torch.tensor([[[[1.0, 3.0], [10.0, 20.0]]]])  # (1, 1, 2, 2)
     hard = torch.zeros(1, 2, 2, 2)

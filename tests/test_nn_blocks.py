@@ -123,3 +123,31 @@ def test_run_loop_cancel():
     with pytest.raises(Cancelled):
         optim.run_loop(step, 100, Progress(cb))
     assert ran == [0, 1]
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_instance_norm_equals_torch_and_keeps_layout(batch, channels_last):
+    from napari_deepsuperpixel.nn.blocks import InstanceNorm2d
+
+    torch.manual_seed(0)
+    ours, ref = InstanceNorm2d(6, affine=True), torch.nn.InstanceNorm2d(6, affine=True)
+    with torch.no_grad():
+        for m in (ours, ref):
+            m.weight.copy_(torch.linspace(0.5, 2, 6))
+            m.bias.copy_(torch.linspace(-1, 1, 6))
+    x = 3 * torch.randn(batch, 6, 9, 7) + 2
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    outs, grads = [], []
+    for m in (ours, ref):
+        xi = x.clone().requires_grad_()
+        y = m(xi)
+        (y * torch.arange(y.numel()).reshape(y.shape).sin()).sum().backward()
+        outs.append(y)
+        grads.append((xi.grad, m.weight.grad))
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
+    if channels_last and batch == 1:
+        assert outs[0].is_contiguous(memory_format=torch.channels_last)

@@ -57,6 +57,25 @@ class ConvReLUBN(nn.Sequential):
         )
 
 
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """:class:`torch.nn.InstanceNorm2d` (no running statistics) that keeps channels-last tensors fast.
+
+    For a batch of one image, instance normalisation is batch normalisation
+    with the batch's statistics (per channel over H x W, biased variance), so
+    this module then calls the batch-norm kernel, which works on channels-last
+    tensors in place; PyTorch's instance norm reshapes its input to
+    ``(1, B*C, H, W)``, a copy per layer and pass for channels-last tensors.
+    Batches of several images use PyTorch's instance norm. The parameters
+    (``weight``, ``bias``) are the same as the parent's, so checkpoints load
+    either way.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.shape[0] == 1 and not self.track_running_stats:
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return super().forward(x)
+
+
 class ConvINReLU(nn.Sequential):
     """``ReflectionPad -> Conv2d (no bias) -> InstanceNorm2d (affine) -> ReLU``.
 
@@ -85,7 +104,7 @@ class ConvINReLU(nn.Sequential):
             layers.append(nn.ReflectionPad2d(pad))
         layers += [
             nn.Conv2d(in_channels, out_channels, kernel_size, dilation=dilation, bias=False),
-            nn.InstanceNorm2d(out_channels, affine=True),
+            InstanceNorm2d(out_channels, affine=True),
             nn.ReLU(inplace=True),
         ]
         super().__init__(*layers)
