@@ -151,3 +151,56 @@ def test_instance_norm_equals_torch_and_keeps_layout(batch, channels_last):
     assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
     if channels_last and batch == 1:
         assert outs[0].is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("cancel_at", ["forward", "backward"])
+def test_cancel_points_stop_inside_forward_or_backward(cancel_at):
+    # a Cancel pressed during an iteration must act inside it (the paper networks take seconds
+    # to a minute per iteration on a CPU)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(*[torch.nn.Linear(8, 8) for _ in range(8)])
+    x = torch.randn(4, 8)
+    state = {"phase": "forward", "forward_done": False, "backward_done": False}
+
+    def check():
+        if state["phase"] == cancel_at:
+            raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        with optim.cancel_points(check, interval=0.0):
+            loss = net(x).square().mean()
+            state["forward_done"] = True
+            state["phase"] = "backward"
+            loss.backward()
+            state["backward_done"] = True
+    assert not state["backward_done"]
+    assert state["forward_done"] == (cancel_at == "backward")
+    assert optim.cancel_points(None) is not None  # no check: a no-op context
+
+
+def test_run_loop_polls_cancel_inside_the_step():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(*[torch.nn.Linear(8, 8) for _ in range(4)])
+    x = torch.randn(4, 8)
+    cancel = {"now": False}
+    ran = []
+
+    def step(it):
+        ran.append(it)
+        cancel["now"] = True  # pressed while the forward pass starts
+        net(x).square().mean().backward()
+        ran.append("backward done")
+        return optim.StepOutcome(1.0)
+
+    with pytest.raises(Cancelled):
+        optim.run_loop(step, 5, Progress(cancel_check=lambda: cancel["now"]))
+    assert ran == [0]
+
+
+def test_cancel_points_polls_at_most_once_per_interval():
+    calls = []
+    x = torch.randn(3, requires_grad=True)
+    with optim.cancel_points(lambda: calls.append(1), interval=3600):
+        y = (x * x).exp().sum()
+    y.backward()
+    assert calls == [1]

@@ -360,11 +360,18 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
 
     check = getattr(progress, "check", None)
 
+    trunk, head = net[:-2], net[-2:]
+
+    def respond(inp):
+        # precision "bf16" autocasts the 3x3 trunk only: the response layer (1x1 conv + BN), whose
+        # argmax makes the labels, stays fp32 so that bf16 rounding does not create argmax ties
+        with autocast(dev, amp):
+            feats = trunk(inp)
+        return head(feats.float())
+
     def step(it):
         opt.zero_grad(set_to_none=True)
-        with autocast(dev, amp):
-            resp = net(x)
-        resp = resp.float()
+        resp = respond(x)
         if check is not None:  # a cancel request also takes effect between forward and backward
             check()
         flat = resp.permute(0, 2, 3, 1).reshape(n_pix, q)  # a view for channels-last
@@ -390,9 +397,9 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
 
     with deterministic(dev):
         loop = run_loop(step, int(p.max_iter), progress)
-        with torch.no_grad(), autocast(dev, amp):
-            resp = net(x)
-        resp = resize_tensor(resp.float(), (ny, nx), "bilinear")  # no-op at full resolution
+        with torch.no_grad():
+            resp = respond(x)
+        resp = resize_tensor(resp, (ny, nx), "bilinear")  # no-op at full resolution
         labels = resp.argmax(1)[0].cpu().numpy()
 
     out = Result(split_components(labels), {
