@@ -218,3 +218,27 @@ def test_bad_arguments(tiny_folder, tmp_path):
     with pytest.raises(ValueError, match=r"slic on image im\d \(n_segments=5000\).*exceeds"):
         run_benchmark("slic", sweep={"n_segments": [5000]}, data=tiny_folder, out=tmp_path / "big", workers=1,
                       progress=False)
+
+
+def test_serial_run_caches_each_image_before_the_next_and_keeps_them_when_interrupted(tiny_folder, tmp_path,
+                                                                                        monkeypatch):
+    from napari_deepsuperpixel.bench import runner
+
+    out = tmp_path / "serial"
+    seen = []
+    original = runner._run_task
+
+    def run_task(task):
+        seen.append(len(list((out / "cache").glob("*.json"))))
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # the user presses Ctrl-C during the third image
+        return original(task)
+
+    monkeypatch.setattr(runner, "_run_task", run_task)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark("slic", params={"n_segments": 10}, data=tiny_folder, out=out, workers=1, progress=False)
+    assert seen == [0, 1, 2]  # each finished image was cached before the next one started
+    monkeypatch.setattr(runner, "_run_task", original)
+    res = run_benchmark("slic", params={"n_segments": 10}, data=tiny_folder, out=out, workers=1, progress=False,
+                        overwrite=True)
+    assert res.n_cached == 2 and res.n_computed == 1

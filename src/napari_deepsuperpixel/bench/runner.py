@@ -269,6 +269,23 @@ class SerialExecutor(cf.Executor):
         return fut
 
 
+def _completed(executor, keys, make_task):
+    """Yield ``(key, future)`` for ``_run_task(make_task(key))`` over ``keys`` as they finish.
+
+    A :class:`SerialExecutor` runs a task when it is submitted, so its tasks
+    are submitted one at a time and each is handed back before the next one
+    starts: results are cached (and the progress bar moves) image by image,
+    and an interrupted serial run keeps what it finished.
+    """
+    if isinstance(executor, SerialExecutor):
+        for k in keys:
+            yield k, executor.submit(_run_task, make_task(k))
+        return
+    futs = {executor.submit(_run_task, make_task(k)): k for k in keys}
+    for fut in cf.as_completed(futs):
+        yield futs[fut], fut
+
+
 def _limit_threads():
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -487,16 +504,14 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
     try:
         if todo:
             executor, close = make_executor(workers, scheduler)
+            def task(k):
+                it, v, ps, key = tasks[k]
+                return {"image": it.image, "segmentations": it.segmentations, "boundaries": it.boundaries,
+                        "method": method, "params": ps, "seed": seed, "device": device, "r": r,
+                        "window": window, "reduce": reduce}
+
             try:
-                futs = {}
-                for k in todo:
-                    it, v, ps, key = tasks[k]
-                    task = {"image": it.image, "segmentations": it.segmentations, "boundaries": it.boundaries,
-                            "method": method, "params": ps, "seed": seed, "device": device, "r": r,
-                            "window": window, "reduce": reduce}
-                    futs[executor.submit(_run_task, task)] = k
-                for fut in cf.as_completed(futs):
-                    k = futs[fut]
+                for k, fut in _completed(executor, todo, task):
                     it, v, ps, key = tasks[k]
                     try:
                         row = fut.result()
