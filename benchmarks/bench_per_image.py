@@ -337,6 +337,54 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
     return "\n".join(out)
 
 
+def paired_table(runs: list) -> str:
+    """Paired per-image differences of ``deepsuperpixel bench`` runs against the first one.
+
+    ``runs`` are ``LABEL=FOLDER`` strings of single-setting runs on the same
+    images (for example the same method with two precisions, or two seeds to
+    see how much a seed alone moves the numbers). For each metric: the first
+    run's mean, then each other run's mean and its mean per-image difference
+    with a 95 % interval (normal approximation, ``1.96 sd / sqrt(n)``).
+    Segment AP is a dataset-level number (no per-image value) and is given
+    as is.
+    """
+    import csv
+    import math
+
+    cols = [("n_segments", "segments"), ("covering", "Covering"), ("pri", "PRI"), ("vi", "VI"),
+            ("bdry_f", "Bdry F"), ("asa", "ASA")]
+    per_image, per_value = {}, {}
+    for spec in runs:
+        label, _, folder = spec.partition("=")
+        with open(Path(folder) / "per_image.csv") as fh:
+            per_image[label] = {r["image"]: r for r in csv.DictReader(fh)}
+        with open(Path(folder) / "per_value.csv") as fh:
+            per_value[label] = next(csv.DictReader(fh))
+    labels = list(per_image)
+    common = sorted(set.intersection(*[set(v) for v in per_image.values()]))
+    base = labels[0]
+    out = [f"{len(common)} images common to all runs; differences are per image against {base!r} "
+           "(mean and 95 % interval).", "",
+           "| run | " + " | ".join(c[1] for c in cols) + " | SegAP@0.5 | SegAP@0.7 |",
+           "|---|" + "---:|" * (len(cols) + 2)]
+    for label in labels:
+        cells = []
+        for key, _ in cols:
+            vals = [float(per_image[label][i][key]) for i in common]
+            mean = sum(vals) / len(vals)
+            if label == base:
+                cells.append(f"{mean:.4g}")
+                continue
+            d = [v - float(per_image[base][i][key]) for i, v in zip(common, vals)]
+            md = sum(d) / len(d)
+            sd = math.sqrt(sum((x - md) ** 2 for x in d) / max(1, len(d) - 1))
+            cells.append(f"{mean:.4g} ({md:+.3g} ± {1.96 * sd / math.sqrt(len(d)):.2g})")
+        pv = per_value[label]
+        cells += [f"{float(pv['segf_ap50']):.4f}", f"{float(pv['segf_ap70']):.4f}"]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iters", type=int, default=3, help="measured iterations per configuration (default 3)")
@@ -349,6 +397,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tables", nargs="+", metavar="LABEL=FOLDER",
                     help="instead: Markdown tables from `deepsuperpixel bench` output folders")
     ap.add_argument("--plot", help="with --tables: write an ASA / boundary-recall plot here")
+    ap.add_argument("--paired", nargs="+", metavar="LABEL=FOLDER",
+                    help="instead: per-image paired differences of bench runs against the first one")
     ap.add_argument("--official-kanezaki", metavar="DIR", type=Path,
                     help="also time demo.py from this checkout of kanezaki/pytorch-unsupervised-segmentation")
     ap.add_argument("--official-rim", metavar="DIR", type=Path,
@@ -357,6 +407,9 @@ def main(argv=None) -> int:
                     help="also measure the delay of a Cancel pressed in the middle of an iteration")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.paired:
+        print(paired_table(a.paired))
+        return 0
     if a.tables:
         print(quality_tables(a.tables, a.plot, a.overwrite))
         return 0
