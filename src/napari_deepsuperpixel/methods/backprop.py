@@ -27,6 +27,11 @@ Choices where the paper is silent or ambiguous (also in docs/methods/backprop.md
   components ("we extracted connected components as segments", Sec. 3).
 - Superpixels are computed from the channels in their true order (RGB); the
   official demo passes OpenCV's BGR array to SLIC, which we do not copy.
+- ``precision="bf16"`` (opt-in) runs the 3x3 trunk under bfloat16 autocast and
+  the response layer (1x1 conv + BN) in fp32, so that the argmax does not see
+  bf16 rounding ties: 2.7x the official code's speed at the paper settings on a
+  CPU with AVX-512 BF16, at a small measured quality cost (50 BSDS images:
+  segment AP 0.092 vs 0.104, PRI -0.03), hence fp32 in both presets.
 """
 
 from __future__ import annotations
@@ -136,8 +141,9 @@ class BackpropParams:
     max_side: Optional[int] = param(None, _ph("Process at a resolution whose longer side is at most this "
                                               "many pixels (0 = full resolution)", "max_side"), min=0,
                                     widget=False)
-    precision: Optional[str] = param(None, _ph("Arithmetic: 'fp32', 'bf16' autocast, or 'auto' (bf16 where "
-                                               "the hardware has it)", "precision"),
+    precision: Optional[str] = param(None, _ph("Arithmetic: 'fp32', 'bf16' (autocast of the 3x3 trunk; the "
+                                               "response layer stays fp32), or 'auto' (bf16 where the "
+                                               "hardware has it)", "precision"),
                                      choices=("auto", "fp32", "bf16"), widget=False)
     patience: Optional[int] = param(None, _ph("Early stop after this many iterations in a row in which "
                                               "fewer than 0.1% of the pixels changed label (0 = off)",
