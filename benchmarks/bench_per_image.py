@@ -340,9 +340,10 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
 def paired_table(runs: list) -> str:
     """Paired per-image differences of ``deepsuperpixel bench`` runs against the first one.
 
-    ``runs`` are ``LABEL=FOLDER`` strings of single-setting runs on the same
-    images (for example the same method with two precisions, or two seeds to
-    see how much a seed alone moves the numbers). For each metric: the first
+    ``runs`` are ``LABEL=FOLDER`` strings of runs on the same images (for
+    example the same method with two precisions, or two seeds to see how much
+    a seed alone moves the numbers); ``LABEL=FOLDER@VALUE`` takes the rows of
+    sweep value ``VALUE`` from a sweep run. For each metric: the first
     run's mean, then each other run's mean and its mean per-image difference
     with a 95 % interval (normal approximation, ``1.96 sd / sqrt(n)``).
     Segment AP is a dataset-level number (no per-image value) and is given
@@ -352,14 +353,29 @@ def paired_table(runs: list) -> str:
     import math
 
     cols = [("n_segments", "segments"), ("covering", "Covering"), ("pri", "PRI"), ("vi", "VI"),
-            ("bdry_f", "Bdry F"), ("asa", "ASA")]
+            ("bdry_f", "Bdry F"), ("asa", "ASA"), ("br", "BR")]
     per_image, per_value = {}, {}
+    def pick(rows, value, where):
+        rows = list(rows)
+        sweep = [k for k in rows[0] if k.startswith("param_")] if rows else []
+        if value is None:
+            if sweep and len({r[sweep[0]] for r in rows}) > 1:
+                raise ValueError(f"{where} is a sweep; name one value as FOLDER@VALUE")
+            return rows
+        if not sweep:
+            raise ValueError(f"{where} is not a sweep; drop @{value}")
+        chosen = [r for r in rows if float(r[sweep[0]]) == float(value)]
+        if not chosen:
+            raise ValueError(f"{where} has no rows for {sweep[0][6:]}={value}")
+        return chosen
+
     for spec in runs:
-        label, _, folder = spec.partition("=")
+        label, _, folder = spec.rpartition("=")  # a label may contain "=" ("N=200")
+        folder, _, value = folder.partition("@")
         with open(Path(folder) / "per_image.csv") as fh:
-            per_image[label] = {r["image"]: r for r in csv.DictReader(fh)}
+            per_image[label] = {r["image"]: r for r in pick(csv.DictReader(fh), value or None, folder)}
         with open(Path(folder) / "per_value.csv") as fh:
-            per_value[label] = next(csv.DictReader(fh))
+            per_value[label] = pick(csv.DictReader(fh), value or None, folder)[0]
     labels = list(per_image)
     common = sorted(set.intersection(*[set(v) for v in per_image.values()]))
     base = labels[0]
@@ -408,7 +424,11 @@ def main(argv=None) -> int:
     ap.add_argument("--_child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.paired:
-        print(paired_table(a.paired))
+        try:
+            print(paired_table(a.paired))
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     if a.tables:
         print(quality_tables(a.tables, a.plot, a.overwrite))
