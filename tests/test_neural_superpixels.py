@@ -247,3 +247,12 @@ def test_errors(small_rgb):
     missing = "mps" if "mps" not in d.available_devices() else "cuda:7"
     with pytest.raises(ValueError, match="not available"):
         segment(small_rgb, "neural_superpixels", device=missing, **TINY)
+
+
+def test_clustering_loss_with_precomputed_weights_is_the_same():
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(1, 6, 5, 7, generator=g)
+    img = torch.randn(1, 3, 5, 7, generator=g)
+    a, _ = ns.clustering_loss(z, img, 2.0, 2.0, 8.0)
+    b, _ = ns.clustering_loss(z, None, 2.0, 2.0, weights=ns.edge_weights(img, 8.0))
+    assert a.item() == pytest.approx(b.item(), rel=1e-6)

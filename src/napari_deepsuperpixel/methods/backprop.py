@@ -364,8 +364,6 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     state = {"target": None, "calm": 0}
     n_labels_hist: list = []
 
-    check = getattr(progress, "check", None)
-
     trunk, head = net[:-2], net[-2:]
 
     def respond(inp):
@@ -377,9 +375,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
 
     def step(it):
         opt.zero_grad(set_to_none=True)
-        resp = respond(x)
-        if check is not None:  # a cancel request also takes effect between forward and backward
-            check()
+        resp = respond(x)  # run_loop polls a cancel request inside forward and backward
         flat = resp.permute(0, 2, 3, 1).reshape(n_pix, q)  # a view for channels-last
         with torch.no_grad():
             lab = flat.argmax(1)

@@ -335,7 +335,8 @@ def _clustering_function():
 _CLUSTERING = None
 
 
-def clustering_loss(logits, image, lam: float = 2.0, alpha: float = 2.0, sigma: float = 8.0):
+def clustering_loss(logits, image, lam: float = 2.0, alpha: float = 2.0, sigma: float = 8.0, *,
+                    weights=None):
     """``rim_loss(logits, lam) + alpha * smoothness_loss(softmax(logits), image, sigma)``, fused.
 
     The same values and gradients as composing :func:`rim_loss` and
@@ -352,6 +353,9 @@ def clustering_loss(logits, image, lam: float = 2.0, alpha: float = 2.0, sigma: 
     image : torch.Tensor
         ``(B, C, H, W)`` image for the smoothness weights (no gradient flows to it).
     lam, alpha, sigma : float
+    weights : (torch.Tensor, torch.Tensor), optional
+        ``edge_weights(image, sigma)`` computed beforehand (the image does not
+        change during an optimisation); ``image`` and ``sigma`` are then unused.
 
     Returns
     -------
@@ -362,7 +366,8 @@ def clustering_loss(logits, image, lam: float = 2.0, alpha: float = 2.0, sigma: 
     global _CLUSTERING
     if _CLUSTERING is None:
         _CLUSTERING = _clustering_function()
-    wx, wy = edge_weights(image.detach().to(logits.dtype), sigma)
+    wx, wy = weights if weights is not None else edge_weights(image.detach(), sigma)
+    wx, wy = wx.detach().to(logits.dtype), wy.detach().to(logits.dtype)
     return _CLUSTERING.apply(logits, wx, wy, float(lam), float(alpha))
 
 
@@ -561,16 +566,14 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=p.lr)
 
-    check = getattr(progress, "check", None)
+    weights = edge_weights(target, p.sigma)  # constant: computed once, not every iteration
 
     def step(it):
         opt.zero_grad(set_to_none=True)
         with autocast(dev, amp):
             logits, recon = net(x)
-        logits, recon = logits.float(), recon.float()
-        if check is not None:  # a cancel request also takes effect between forward and backward
-            check()
-        loss, prob = clustering_loss(logits, target, p.lam, p.alpha, p.sigma)  # Eq. 4 + Eq. 5
+        logits, recon = logits.float(), recon.float()  # run_loop polls cancel inside both passes
+        loss, prob = clustering_loss(logits, target, p.lam, p.alpha, p.sigma, weights=weights)  # Eq. 4 + 5
         soft = soft_superpixel_image(prob, target) if p.use_soft_image_loss else None
         if p.beta:
             loss = loss + p.beta * reconstruction_loss(target, recon, soft)
