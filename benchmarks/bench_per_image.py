@@ -271,6 +271,8 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
     """Markdown tables (and an ASA / BR plot) from ``deepsuperpixel bench`` output folders.
 
     ``runs`` are ``LABEL=FOLDER`` strings; each folder's ``per_value.csv`` is read.
+    ``LABEL=FOLDER1,FOLDER2`` joins the rows of several runs under one label (the
+    same method swept over different values in separate runs).
     """
     import csv
 
@@ -278,15 +280,19 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
                 ("bdry_f", "Bdry F"), ("segf_f50", "SegF@0.5"), ("segf_ap50", "SegAP@0.5"),
                 ("segf_ap70", "SegAP@0.7"), ("time_s", "s / image")]
     sp_cols = [("n_segments", "segments"), ("asa", "ASA"), ("br", "BR (r=2)"), ("time_s", "s / image")]
-    data, per_image = {}, {}
+    data, per_image, image_sets = {}, {}, []
     for spec in runs:
-        label, _, folder = spec.partition("=")
-        with open(Path(folder) / "per_value.csv") as f:
-            data[label] = list(csv.DictReader(f))
-        with open(Path(folder) / "per_image.csv") as f:
-            per_image[label] = list(csv.DictReader(f))
+        label, _, folders = spec.partition("=")
+        data[label], per_image[label] = [], []
+        for folder in folders.split(","):
+            with open(Path(folder) / "per_value.csv") as f:
+                data[label] += list(csv.DictReader(f))
+            with open(Path(folder) / "per_image.csv") as f:
+                rows = list(csv.DictReader(f))
+            per_image[label] += rows
+            image_sets.append({r["image"] for r in rows})
     # superpixel metrics: per-image means over the images that every run has (comparable rows)
-    common = set.intersection(*[{r["image"] for r in rows} for rows in per_image.values()])
+    common = set.intersection(*image_sets)
     sp_data = {}
     for label, rows in per_image.items():
         groups: dict = {}
@@ -410,8 +416,9 @@ def main(argv=None) -> int:
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     ap.add_argument("--overlays", metavar="DIR",
                     help="instead: run DEMO_SETTINGS on astronaut and BSDS 100007, write overlays to DIR")
-    ap.add_argument("--tables", nargs="+", metavar="LABEL=FOLDER",
-                    help="instead: Markdown tables from `deepsuperpixel bench` output folders")
+    ap.add_argument("--tables", nargs="+", metavar="LABEL=FOLDER[,FOLDER...]",
+                    help="instead: Markdown tables from `deepsuperpixel bench` output folders "
+                         "(comma-separated folders share one label)")
     ap.add_argument("--plot", help="with --tables: write an ASA / boundary-recall plot here")
     ap.add_argument("--paired", nargs="+", metavar="LABEL=FOLDER",
                     help="instead: per-image paired differences of bench runs against the first one")
