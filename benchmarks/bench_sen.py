@@ -42,12 +42,12 @@ COUNTS = (50, 100, 200, 300, 400, 500)
 
 
 def _bsds(split, limit):
-    from napari_deepsuperpixel.bench.runner import default_bsds_root
-    from napari_deepsuperpixel.datasets.bsds import BSDS500
+    from napari_deepsuperpixel.datasets.bsds import BSDS500, find_bsds500
 
-    root = default_bsds_root()
-    if root is None:
-        sys.exit("BSDS500 not found (set NDS_BSDS500)")
+    try:
+        root = find_bsds500()
+    except FileNotFoundError as e:
+        sys.exit(str(e))
     ds = BSDS500(root)
     return ds.samples(split)[:limit]
 
@@ -112,7 +112,7 @@ def cmd_quality(args):
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    from napari_deepsuperpixel.bench.eval_cli import evaluate_folder
+    from napari_deepsuperpixel.bench.evaluate import evaluate_folder
 
     summ = evaluate_folder(gdir, cdir, out / "contours_eval", nthresh=99, benchmark="boundary",
                            overwrite=True, cache=False).boundary
@@ -147,7 +147,7 @@ def cmd_contour_baseline(args):
     """The contour recipe of ``sen_contours`` (13 SNIC sizes, averaged) on CIELAB instead of embeddings."""
     from skimage.color import rgb2lab
 
-    from napari_deepsuperpixel.bench.eval_cli import evaluate_folder
+    from napari_deepsuperpixel.bench.evaluate import evaluate_folder
     from napari_deepsuperpixel.io.files import write_png
     from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS
     from napari_deepsuperpixel.methods.snic import snic

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from napari_deepsuperpixel.bench import eval_cli
+from napari_deepsuperpixel.bench import evaluate as eval_cli
 from napari_deepsuperpixel.cli import main
 
 REGION_FILES = ("eval_cover.txt", "eval_cover_img.txt", "eval_cover_th.txt", "eval_RI_VOI.txt", "eval_RI_VOI_thr.txt")

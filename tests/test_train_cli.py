@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 from napari_deepsuperpixel.cli import main  # noqa: E402
 from napari_deepsuperpixel.nn.checkpoint import load_checkpoint  # noqa: E402
-from napari_deepsuperpixel.train_cli import get_trainer  # noqa: E402
+from napari_deepsuperpixel.training import get_trainer  # noqa: E402
 
 
 @pytest.fixture

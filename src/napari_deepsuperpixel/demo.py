@@ -64,14 +64,3 @@ def run_demo(outdir, *, image: str = "astronaut", methods=None, overwrite: bool 
     lines += [f"| {r['method']} | {r['segments']} | {r['seconds']} | {r['params']} |" for r in rows]
     (outdir / "summary.md").write_text("\n".join(lines) + "\n")
     return outdir
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="run every method on a scikit-image sample; write overlays, labels, table")
-    p.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
-    p.add_argument("--image", default="astronaut", help="scikit-image sample name (default astronaut)")
-    p.add_argument("-m", "--method", action="append", help="only these methods (repeatable)")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=lambda a: (run_demo(a.output, image=a.image, methods=a.method,
-                                            overwrite=a.overwrite, quiet=a.quiet), 0)[1])

@@ -167,7 +167,7 @@ class MetricsWidget(Container):
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
-        from ..io.files import _atomic_write, check_writable
+        from .._util import atomic_write, check_writable
 
         if not self.rows:
             raise ValueError("the table is empty: compute some metrics first")
@@ -182,7 +182,7 @@ class MetricsWidget(Container):
                 for name, r in self.rows.items():
                     w.writerow([name, *[r.get(c, "") for c in cols]])
 
-        _atomic_write(path, write)
+        atomic_write(path, write)
         return path
 
     def _on_save(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+from ..io.files import IMAGE_SUFFIXES
 
 
 def _mat_kind(path: Path):

@@ -8,7 +8,6 @@ whose module cannot be imported are simply not listed.
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import threading
 import typing
@@ -18,11 +17,7 @@ from superqt.utils import ensure_main_thread
 
 from ._param_panel import ParamPanel
 
-#: name -> ("module:function", keyword of the output checkpoint)
-TRAINERS = {
-    "superae": ("napari_deepsuperpixel.training.superae:train_superae", "out"),
-    "sen": ("napari_deepsuperpixel.training.sen:train_sen", "output"),
-}
+from ..training import TRAINERS, get_trainer
 
 #: arguments the widget sets itself (not part of the generated panel)
 _OWN = {"data", "split", "out", "output", "seed", "device", "progress", "cancel_check", "resume", "overwrite"}
@@ -40,10 +35,9 @@ def available_trainers() -> dict:
         or fails to import is left out.
     """
     out = {}
-    for name, (ref, _) in TRAINERS.items():
-        mod, _, attr = ref.partition(":")
+    for name in TRAINERS:
         try:
-            out[name] = getattr(importlib.import_module(mod), attr)
+            out[name] = get_trainer(name)
         except Exception:  # optional trainer missing or broken: do not break the widget
             continue
     return out
@@ -176,14 +170,13 @@ class TrainingWidget(Container):
         ValueError
             When no checkpoint file is chosen.
         """
-        out_kw = TRAINERS[self.trainer.value][1]
         path = str(self.output.value or "").strip()
         if not path or path == ".":
             raise ValueError("choose a checkpoint file (.pt) to write")
         kw = {k: _parse_text(v) for k, v in self.params.values().items()}
         kw.update(data=str(self.data.value), split=str(self.split.value), seed=int(self.seed.value),
                   device=self.device.value, resume=bool(self.resume.value),
-                  overwrite=bool(self.overwrite.value), **{out_kw: path})
+                  overwrite=bool(self.overwrite.value), out=path)
         return kw
 
     def train(self):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.files import _atomic_write, check_writable
+from .._util import atomic_write, check_writable
 from ._features import segment_table
 
 _UINT16_MAX = np.iinfo(np.uint16).max
@@ -87,7 +87,7 @@ def write_segs_mat(path, labels, *, overwrite: bool = False) -> Path:
     if path.suffix.lower() != ".mat":
         raise ValueError(f"a BSDS segs file must end in .mat, got {path.name!r}")
     check_writable([path], overwrite)
-    _atomic_write(path, lambda p: savemat(str(p), {"segs": cells}, do_compression=True))
+    atomic_write(path, lambda p: savemat(str(p), {"segs": cells}, do_compression=True))
     return path
 
 
@@ -145,7 +145,7 @@ def write_segments_csv(path, labels, *, image=None, features=None, scale=None,
             for i in range(len(table["label"])):
                 w.writerow([_fmt(table[c][i]) for c in cols])
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     return path
 
 

@@ -32,9 +32,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
 import numpy as np
+
+from .._util import atomic_write, atomic_write_json, atomic_write_text
 
 #: metric columns of the per-image table (superpixel metrics)
 SP_COLUMNS = ("n_segments", "asa", "ue", "ue_np", "br", "bp", "bf1", "ev", "co")
@@ -49,17 +51,6 @@ CACHE_VERSION = 1
 
 
 # ---------------------------------------------------------------- data sets
-def default_bsds_root() -> Optional[Path]:
-    """``../shared/BSDS500`` next to the repository (or the working directory), if present."""
-    here = Path(__file__).resolve()
-    cands = [here.parents[3].parent / "shared" / "BSDS500", Path.cwd().parent / "shared" / "BSDS500",
-             Path.cwd() / "shared" / "BSDS500"]
-    for c in cands:
-        if (c / "data" / "images").is_dir():
-            return c
-    return None
-
-
 @dataclass
 class _Item:
     name: str
@@ -91,11 +82,9 @@ def load_items(data=None, *, split: str = "test", limit: Optional[int] = None) -
     if limit is not None and int(limit) < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     if data is None or (isinstance(data, str) and data.lower() == "bsds"):
-        root = default_bsds_root()
-        if root is None:
-            raise ValueError("BSDS500 not found next to the repository (../shared/BSDS500); "
-                             "pass --data DIR (a BSDS500 folder or a folder with images/ and masks/)")
-        return _bsds_items(root, split, limit)
+        from ..datasets.bsds import find_bsds500
+
+        return _bsds_items(find_bsds500(), split, limit)
     root = Path(data)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {root}")
@@ -521,7 +510,7 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
                             raise ValueError(f"{where}: {e}") from e
                         raise RuntimeError(f"{where} failed: {e}") from e
                     results[k] = row
-                    _atomic_json(cache / f"{it.name}-{key[:20]}.json",
+                    atomic_write_json(cache / f"{it.name}-{key[:20]}.json",
                                  {"image": it.name, "method": method, "params": ps, "seed": seed, "row": row})
                     if bar is not None:
                         bar.update(1)
@@ -544,13 +533,6 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
 
 
 # ------------------------------------------------------------------ outputs
-def _atomic_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, default=str))
-    os.replace(tmp, path)
-
-
 def _claim_output(out: Path, config: dict, overwrite: bool) -> None:
     manifest = out / "bench.json"
     if manifest.is_file() and not overwrite:
@@ -565,7 +547,7 @@ def _claim_output(out: Path, config: dict, overwrite: bool) -> None:
                 "(the per-image cache is kept and reused where it matches)"
             )
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_json(manifest, {"config": config})
+    atomic_write_json(manifest, {"config": config})
 
 
 # ---------------------------------------------------------------- summaries
@@ -656,13 +638,14 @@ def _fmt(v, f="{:.4f}"):
 def _write_csv(path: Path, header: list, rows: list) -> None:
     import csv
 
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for r in rows:
-            w.writerow(["" if x is None else x for x in r])
-    os.replace(tmp, path)
+    def write(tmp):
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for r in rows:
+                w.writerow(["" if x is None else x for x in r])
+
+    atomic_write(path, write)
 
 
 def _write_outputs(out: Path, res: BenchResult, config: dict, sweep_name, is_bsds, plots, _plots) -> dict:
@@ -704,11 +687,9 @@ def _write_outputs(out: Path, res: BenchResult, config: dict, sweep_name, is_bsd
         lines += ["(Folder dataset: no BSDS boundary benchmark; covering/PRI/VI compare with the single mask, "
                   "its background being one segment.)", ""]
     files["markdown"] = out / "summary.md"
-    tmp = out / f".summary.md.tmp{os.getpid()}"
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, files["markdown"])
+    atomic_write_text(files["markdown"], "\n".join(lines))
     summary_json = {k: v for k, v in res.summary.items() if not k.startswith("_")}
-    _atomic_json(out / "summary.json", {"config": config, "summary": summary_json,
+    atomic_write_json(out / "summary.json", {"config": config, "summary": summary_json,
                                         "per_value": [{k: v for k, v in d.items() if not k.startswith("_")}
                                                       for d in res.per_value]})
     files["json"] = out / "summary.json"

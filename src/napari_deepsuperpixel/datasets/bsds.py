@@ -140,6 +140,51 @@ def load_ground_truth(path) -> GroundTruth:
     return GroundTruth(segs, bdries, path.stem)
 
 
+#: environment variable naming the BSDS500 folder (the one holding ``data/images``)
+BSDS_ENV = "NDS_BSDS500"
+
+
+def find_bsds500(data="bsds") -> Path:
+    """Locate the BSDS500 folder: the one way every command and trainer finds it.
+
+    Parameters
+    ----------
+    data : str or Path
+        ``"bsds"`` (or ``None``): the folder named by ``$NDS_BSDS500``, else
+        ``shared/BSDS500`` next to the working directory (``../shared`` or
+        ``./shared``) or next to the source checkout. Any other value is a
+        path that must be a BSDS500 folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The BSDS500 folder (it contains ``data/images``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No BSDS500 folder; the message lists where it looked and how to say where it is.
+    """
+    if data is not None and str(data).lower() != "bsds":
+        p = Path(data)
+        if (p / "data" / "images").is_dir():
+            return p
+        raise FileNotFoundError(f"{p} is not a BSDS500 folder (no data/images inside)")
+    import os
+
+    cands = [Path(os.environ[BSDS_ENV])] if os.environ.get(BSDS_ENV) else []
+    here = Path(__file__).resolve()
+    cands += [Path.cwd().parent / "shared" / "BSDS500", Path.cwd() / "shared" / "BSDS500",
+              here.parents[3].parent / "shared" / "BSDS500"]
+    for c in cands:
+        if (c / "data" / "images").is_dir():
+            return c.resolve()
+    raise FileNotFoundError(
+        f"BSDS500 not found; set {BSDS_ENV}=/path/to/BSDS500 or pass its folder (--data DIR) "
+        f"(looked in: {', '.join(str(c) for c in cands)})"
+    )
+
+
 def _data_dir(root) -> Path:
     root = Path(root)
     for cand in (root, root / "data", root / "BSDS500" / "data"):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .._util import atomic_write, check_writable  # noqa: F401  (check_writable: re-exported)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -27,26 +28,6 @@ def read_image(path) -> np.ndarray:
     return np.asarray(iio.imread(path))
 
 
-def check_writable(paths, overwrite: bool) -> None:
-    """Raise ``FileExistsError`` listing existing outputs unless ``overwrite``."""
-    existing = [str(p) for p in paths if Path(p).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            "refusing to overwrite existing output(s): " + ", ".join(existing)
-            + " (pass --overwrite / overwrite=True to replace them)"
-        )
-
-
-def _atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_labels_tif(path, labels: np.ndarray, *, overwrite: bool = False) -> Path:
@@ -55,7 +36,7 @@ def write_labels_tif(path, labels: np.ndarray, *, overwrite: bool = False) -> Pa
 
     path = Path(path)
     check_writable([path], overwrite)
-    _atomic_write(path, lambda p: tifffile.imwrite(p, np.asarray(labels, np.int32), compression="zlib"))
+    atomic_write(path, lambda p: tifffile.imwrite(p, np.asarray(labels, np.int32), compression="zlib"))
     return path
 
 
@@ -90,5 +71,5 @@ def write_png(path, rgb: np.ndarray, *, overwrite: bool = False) -> Path:
 
     path = Path(path)
     check_writable([path], overwrite)
-    _atomic_write(path, lambda p: iio.imwrite(p, rgb, extension=".png"))
+    atomic_write(path, lambda p: iio.imwrite(p, rgb, extension=".png"))
     return path

@@ -207,16 +207,16 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT
     """
     import torch
 
+    from .._util import parse_key_values
     from ..api import segment
-    from ..cli import parse_params
     from ..nn.superae import reconstruct
 
     if superpixels not in SUPERPIXEL_METHODS:
         raise ValueError(f"superpixels must be one of {SUPERPIXEL_METHODS}, got {superpixels!r}")
     try:
-        sp_params = parse_params([kv for kv in str(superpixel_params).split(",") if kv.strip()])
+        sp_params = parse_key_values(str(superpixel_params), "superpixel_params")
     except ValueError as e:
-        raise ValueError(f"superpixel_params: {e} (write e.g. 'scale=400,min_size=200')") from None
+        raise ValueError(f"{e} (write e.g. 'scale=400,min_size=200')") from None
     rgb = _to_rgb(image)
     model = load_superae(checkpoint)
     with torch.no_grad():

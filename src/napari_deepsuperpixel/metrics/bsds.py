@@ -922,15 +922,11 @@ def write_official_files(outdir, names, evals, *, overwrite: bool = False) -> Su
     summary = collect([evals[i] for i in order], [names[i] for i in order])
     texts = official_file_texts(summary)
     outdir = Path(outdir)
-    existing = [str(outdir / f) for f in texts if (outdir / f).exists()]
-    if existing and not overwrite:
-        raise FileExistsError("refusing to overwrite existing output(s): " + ", ".join(existing)
-                              + " (pass --overwrite / overwrite=True to replace them)")
-    outdir.mkdir(parents=True, exist_ok=True)
+    from .._util import atomic_write_text, check_writable
+
+    check_writable([outdir / f for f in texts], overwrite)
     for fname, text in texts.items():
-        tmp = outdir / f".{fname}.tmp{os.getpid()}"
-        tmp.write_text(text)
-        os.replace(tmp, outdir / fname)
+        atomic_write_text(outdir / fname, text)
     return summary
 
 

@@ -25,15 +25,16 @@ Choices (the paper gives none of these values)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
+from ..datasets.bsds import find_bsds500
+from ..io.files import IMAGE_SUFFIXES
+
 __all__ = ["train_sen", "export_sen_weights", "find_training_images", "pseudo_labels", "DEFAULTS"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 #: default training settings (also the settings of the shipped weights unless docs say otherwise)
 DEFAULTS = dict(epochs=40, steps_per_epoch=20, batch_size=4, crop=96, lr=1e-3, train_anchors=128)
@@ -42,19 +43,6 @@ SP_SIZES = (64, 128, 256, 512, 1024)
 SLIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
 SNIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
 NOISE_STD = 0.02
-
-
-def _bsds_root() -> Path:
-    cands = [Path(os.environ[v]) for v in ("NDS_BSDS500", "NAPARI_DEEPSUPERPIXEL_BSDS") if os.environ.get(v)]
-    here = Path(__file__).resolve()
-    cands += [p / "shared" / "BSDS500" for p in here.parents[:5]]
-    for c in cands:
-        if (c / "data" / "images").is_dir():
-            return c
-    raise ValueError(
-        "data='bsds' needs the BSDS500 folder (with data/images/train ...); set NDS_BSDS500 "
-        "to it or pass its path as data"
-    )
 
 
 def find_training_images(data, split: Sequence[str] | str = ("train", "val")) -> list[Path]:
@@ -85,7 +73,7 @@ def find_training_images(data, split: Sequence[str] | str = ("train", "val")) ->
         split = [s.strip() for s in split.split(",") if s.strip()]
     if not split:
         raise ValueError("split must name at least one split, e.g. 'train,val'")
-    root = _bsds_root() if str(data).lower() == "bsds" else Path(data)
+    root = find_bsds500() if str(data).lower() == "bsds" else Path(data)
     if not root.is_dir():
         raise ValueError(f"training data folder {root} does not exist; give a folder of images or 'bsds'")
     files: list[Path] = []
@@ -228,7 +216,7 @@ def train_sen(
     data="bsds",
     *,
     split="train,val",
-    output,
+    out=None,
     epochs: int = DEFAULTS["epochs"],
     steps_per_epoch: int = DEFAULTS["steps_per_epoch"],
     batch_size: int = DEFAULTS["batch_size"],
@@ -249,6 +237,7 @@ def train_sen(
     beta: float = 1.0,
     beta_scale: float = 40.0,
     train_anchors: int = DEFAULTS["train_anchors"],
+    output=None,
 ) -> Path:
     """Train SEN on a folder of images and write a checkpoint.
 
@@ -258,7 +247,7 @@ def train_sen(
         ``"bsds"`` or a folder (see :func:`find_training_images`).
     split : str or sequence of str
         Splits to train on (the shipped weights use ``"train,val"``).
-    output : str or Path
+    out : str or Path
         Checkpoint file; written every ``checkpoint_every`` epochs and at the
         end, atomically. An existing file is only replaced with
         ``overwrite=True`` (or continued with ``resume=True``).
@@ -273,9 +262,9 @@ def train_sen(
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
     resume : bool or path
-        Continue from ``output`` (True) or from another checkpoint.
+        Continue from ``out`` (True) or from another checkpoint.
     overwrite : bool
-        Replace an existing ``output``.
+        Replace an existing ``out``.
     progress : callable, optional
         Receives :class:`~napari_deepsuperpixel.ProgressEvent`; may raise
         :class:`~napari_deepsuperpixel.Cancelled`.
@@ -293,6 +282,9 @@ def train_sen(
         Random GBMS anchor pixels per crop during training (inference uses
         the model's ``n_anchors`` grid anchors); 128 keeps a CPU step cheap.
 
+    output : str or Path, optional
+        Deprecated name of ``out``.
+
     Returns
     -------
     pathlib.Path
@@ -302,7 +294,7 @@ def train_sen(
     Raises
     ------
     FileExistsError
-        ``output`` exists and neither ``overwrite`` nor ``resume``.
+        ``out`` exists and neither ``overwrite`` nor ``resume``.
     ValueError
         No images, bad sizes, or a resume checkpoint with other settings.
 
@@ -316,9 +308,14 @@ def train_sen(
     from ..nn.unet import SENNet
     from .loop import seed_everything, train_loop
 
-    if output is None:
-        raise ValueError("train_sen needs output= (the checkpoint file to write)")
-    output = Path(output)
+    if output is not None:  # the name before 0.2
+        import warnings
+
+        warnings.warn("train_sen(output=...) is deprecated; use out=", DeprecationWarning, stacklevel=2)
+        out = output if out is None else out
+    if out is None:
+        raise ValueError("train_sen needs out= (the checkpoint file to write)")
+    output = Path(out)
     if output.exists() and not overwrite and resume is False:
         raise FileExistsError(f"checkpoint {output} already exists; pass overwrite=True (--overwrite) to "
                               "replace it or resume=True (--resume) to continue it")

@@ -26,59 +26,20 @@ image, made once before training:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 
+from ..datasets.bsds import find_bsds500
+from ..io.files import IMAGE_SUFFIXES
+
 from .._types import ProgressCallback
 
-__all__ = ["find_bsds_root", "load_training_images", "make_templates", "train_superae", "DEFAULTS"]
+__all__ = ["load_training_images", "make_templates", "train_superae", "DEFAULTS"]
 
 #: the paper's training settings (Sec. IV-B)
 DEFAULTS = dict(epochs=100, batch_size=10, crop=300, lr=1e-3, lam=1.0, template="ucm2:0.05")
-
-_IMG_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-
-
-def find_bsds_root(data: Union[str, Path] = "bsds") -> Path:
-    """Locate the BSDS500 folder (the one holding ``data/images``).
-
-    Parameters
-    ----------
-    data : str or Path
-        ``"bsds"``: use ``$NDS_BSDS500`` if set, else ``../shared/BSDS500``
-        next to the working directory or next to the source checkout.
-        A path: that folder (must contain ``data/images``).
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        No BSDS500 folder found (the message lists where it looked).
-    """
-    if str(data).lower() != "bsds":
-        p = Path(data)
-        if (p / "data" / "images").is_dir():
-            return p
-        raise FileNotFoundError(f"{p} is not a BSDS500 folder (no data/images inside)")
-    cands = []
-    if os.environ.get("NDS_BSDS500"):
-        cands.append(Path(os.environ["NDS_BSDS500"]))
-    here = Path(__file__).resolve()
-    cands += [Path.cwd() / ".." / "shared" / "BSDS500", Path.cwd() / "shared" / "BSDS500",
-              here.parents[3] / ".." / "shared" / "BSDS500"]
-    for c in cands:
-        if (c / "data" / "images").is_dir():
-            return c.resolve()
-    raise FileNotFoundError(
-        "BSDS500 not found; set NDS_BSDS500=/path/to/BSDS500 or pass --data /path/to/BSDS500 "
-        f"(looked in: {', '.join(str(c) for c in cands)})"
-    )
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -116,7 +77,7 @@ def load_training_images(data="bsds", split: Sequence[str] = ("train", "val"), m
     items = []
     is_bsds = str(data).lower() == "bsds" or (Path(data) / "data" / "images").is_dir()
     if is_bsds:
-        root = find_bsds_root(data)
+        root = find_bsds500(data)
         for s in split:
             folder = root / "data" / "images" / s
             if not folder.is_dir():
@@ -130,7 +91,7 @@ def load_training_images(data="bsds", split: Sequence[str] = ("train", "val"), m
         if not folder.is_dir():
             raise FileNotFoundError(f"training data folder {folder} does not exist")
         for p in sorted(folder.iterdir()):
-            if p.suffix.lower() in _IMG_SUFFIXES and not p.name.startswith("."):
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."):
                 items.append((p.stem, p, None))
     if not items:
         raise ValueError(f"no training images found in {data} (splits {list(split)})")
@@ -148,9 +109,9 @@ def _parse_template(spec: str):
         except ValueError:
             raise ValueError(f"template {spec!r}: the ucm2 level must be a number, e.g. 'ucm2:0.05'") from None
         return "ucm2", level
-    from ..cli import parse_params
+    from .._util import parse_key_values
 
-    params = parse_params([kv for kv in rest.split(",") if kv.strip()]) if rest else {}
+    params = parse_key_values(rest, "template") if rest else {}
     return name, params
 
 

@@ -1,4 +1,4 @@
-"""``deepsuperpixel eval``: the BSDS500 benchmark on a folder of results.
+"""The BSDS500 benchmark on a folder of results (what ``deepsuperpixel eval`` runs).
 
 A drop-in replacement for the official MATLAB ``allBench`` /
 ``boundaryBench`` / ``regionBench``: every image with a ground-truth file in
@@ -19,8 +19,6 @@ silently reuses stale ``*_ev1.txt`` files; this does not).
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +80,9 @@ def _load_cached(path: Path, key: str):
 
 
 def _save_cached(path: Path, key: str, ev) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
-    try:
-        np.savez(tmp, cache_key=key, **ev.to_dict())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from .._util import atomic_write
+
+    atomic_write(path, lambda tmp: np.savez(tmp, cache_key=key, **ev.to_dict()))
 
 
 def _evaluate_one(job):
@@ -225,54 +218,3 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
 
     names = [j[0] for j in jobs]
     return write_official_files(outdir, names, [done[n] for n in names], overwrite=overwrite)
-
-
-def _cmd_eval(args) -> int:
-    summary = evaluate_folder(args.gt, args.results, args.output, nthresh=args.nthresh, workers=args.workers,
-                              benchmark=args.benchmark, max_dist=args.max_dist, thin=not args.no_thin,
-                              matcher=args.matcher, overwrite=args.overwrite, cache=not args.no_cache,
-                              progress=not args.quiet)
-    if not args.quiet:
-        d = summary.as_dict()
-        print(f"{d['n_images']} images -> {args.output}")
-        if summary.boundary is not None:
-            print(f"boundary  ODS F {d['bdry_ods_f']:.4f}  OIS F {d['bdry_ois_f']:.4f}  AP {d['bdry_ap']:.4f}")
-        if summary.region is not None:
-            print(f"covering  ODS {d['cover_ods']:.4f}  OIS {d['cover_ois']:.4f}  best {d['cover_best']:.4f}")
-            print(f"PRI       ODS {d['pri_ods']:.4f}  OIS {d['pri_ois']:.4f}")
-            print(f"VI        ODS {d['voi_ods']:.4f}  OIS {d['voi_ois']:.4f}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    """Register ``deepsuperpixel eval``."""
-    p = sub.add_parser(
-        "eval",
-        help="BSDS500 benchmark of precomputed results (official output files)",
-        description="Evaluate results (ucm2/segs .mat, png boundary maps, labels .tif) for every image with a "
-                    "ground-truth .mat in --gt and write the official BSDS500 benchmark files "
-                    "(eval_bdry*.txt, eval_cover*.txt, eval_RI_VOI*.txt) to -o.",
-    )
-    p.add_argument("--gt", required=True, help="folder of ground-truth <id>.mat files")
-    p.add_argument("--results", required=True, help="folder of result files <id>.mat / <id>.png / <id>.tif")
-    p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--nthresh", type=int, default=99, help="thresholds for ucm2 and boundary maps (default 99)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
-                   help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
-    p.add_argument("--max-dist", type=float, default=0.0075,
-                   help="boundary matching tolerance, fraction of the image diagonal (default 0.0075)")
-    p.add_argument("--no-thin", action="store_true", help="do not thin machine boundaries before matching")
-    p.add_argument("--matcher", choices=("exact", "mincost"), default="exact",
-                   help="boundary matcher: exact max-cardinality (default, fast) or the official min-cost "
-                        "objective solved exactly (slow)")
-    p.add_argument("--no-cache", action="store_true", help="neither reuse nor write per-image results")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_eval)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from ..cli import main
-
-    sys.exit(main(["eval", *sys.argv[1:]]))

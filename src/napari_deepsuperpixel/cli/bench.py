@@ -21,8 +21,8 @@ def _parse_sweep(items):
 
 
 def _cmd_bench(args) -> int:
-    from ..cli import parse_params
-    from .runner import run_benchmark
+    from .._util import parse_key_values as parse_params
+    from ..bench.runner import run_benchmark
 
     res = run_benchmark(
         args.method,

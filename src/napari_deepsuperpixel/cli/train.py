@@ -16,42 +16,11 @@ SuperAE), converted to int/float where they look like numbers.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import sys
 from pathlib import Path
 
-#: model name -> "module:function" of its trainer
-TRAINERS = {
-    "superae": "napari_deepsuperpixel.training.superae:train_superae",
-    "sen": "napari_deepsuperpixel.training.sen:train_sen",
-}
-
-
-def get_trainer(model: str):
-    """Import and return the training function for ``model``.
-
-    Parameters
-    ----------
-    model : str
-        ``"superae"`` or ``"sen"``.
-
-    Returns
-    -------
-    callable
-
-    Raises
-    ------
-    ValueError
-        Unknown model name, or its trainer is not installed.
-    """
-    if model not in TRAINERS:
-        raise ValueError(f"unknown model {model!r}; trainable models: {', '.join(TRAINERS)}")
-    mod, _, fn = TRAINERS[model].partition(":")
-    try:
-        return getattr(importlib.import_module(mod), fn)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"the {model!r} trainer ({TRAINERS[model]}) is not available: {e}") from None
+from ..training import TRAINERS, get_trainer  # noqa: F401  (get_trainer: re-exported)
 
 
 def _number(v: str):
@@ -92,7 +61,7 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_train(args) -> int:
-    from .cli import parse_params
+    from .._util import parse_key_values as parse_params
 
     trainer = get_trainer(args.model)
     out = Path(args.output)
@@ -113,8 +82,6 @@ def _cmd_train(args) -> int:
         raise ValueError(f"-p {', '.join(clash)}: use the dedicated option(s) instead")
     kwargs.update(extra)
     sig = inspect.signature(trainer)
-    if "out" not in sig.parameters and "output" in sig.parameters:
-        kwargs["output"] = kwargs.pop("out")
     accepts_var = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     if not accepts_var:
         unknown = sorted(k for k in kwargs if k not in sig.parameters)
@@ -134,7 +101,7 @@ def _cmd_train(args) -> int:
     print(f"trained {args.model}" + (f": {done} epochs" if done is not None else "")
           + (f", final loss {hist[-1]:.5f}" if hist else "") + f" -> {path}")
     if args.export:
-        from .nn.checkpoint import export_weights
+        from ..nn.checkpoint import export_weights
 
         dst = export_weights(path, args.export, method=args.model, overwrite=args.overwrite)
         print(f"exported weights (no optimizer state) -> {dst}")

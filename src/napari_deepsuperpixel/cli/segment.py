@@ -1,42 +1,15 @@
-"""The ``deepsuperpixel`` command.
-
-Subcommands are registered by small functions ``add_parser(subparsers)``;
-each sets ``func`` (taking the parsed ``args``, returning an exit code).
-Other modules add theirs through :data:`SUBCOMMAND_MODULES`.
-"""
+"""``deepsuperpixel methods`` and ``deepsuperpixel segment``."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from pathlib import Path
 
-#: modules with an ``add_parser(subparsers)`` function, in help order
-SUBCOMMAND_MODULES = (
-    "napari_deepsuperpixel.cli",  # methods, segment, demo (this module)
-    "napari_deepsuperpixel.bench.bench_cli",  # bench
-    "napari_deepsuperpixel.bench.eval_cli",  # eval (BSDS500 benchmark)
-    "napari_deepsuperpixel.train_cli",  # train sen|superae
-)
-
-
-def parse_params(items) -> dict:
-    """Parse ``["k=v", ...]`` into a dict of strings (typed later per method)."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--param expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        k = k.strip().replace("-", "_")
-        if not k:
-            raise ValueError(f"--param expects key=value, got {item!r}")
-        out[k] = v.strip()
-    return out
+from .._util import parse_key_values as parse_params
 
 
 def _cmd_methods(args) -> int:
-    from . import list_methods
+    from .. import list_methods
 
     for m in list_methods():
         print(f"{m.name:<20} {m.kind:<13} {m.description}")
@@ -64,8 +37,8 @@ def _tqdm_progress(desc):
 
 
 def _cmd_segment(args) -> int:
-    from . import segment_result
-    from .io.files import check_writable, overlay_boundaries, read_image, write_labels_tif, write_png
+    from .. import segment_result
+    from ..io.files import check_writable, overlay_boundaries, read_image, write_labels_tif, write_png
 
     params = parse_params(args.param)
     outdir = Path(args.output)
@@ -118,39 +91,3 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_segment)
-
-    from .demo import add_parser as add_demo
-
-    add_demo(sub)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="deepsuperpixel",
-        description="Unsupervised deep superpixels and segmentation (napari-deepsuperpixel).",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    for modname in SUBCOMMAND_MODULES:
-        importlib.import_module(modname).add_parser(sub)
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Small infrastructure shared by the whole package (standard library only).
+
+One home each for: atomic file writes, the refusal to overwrite, and the
+``key=value`` parameter strings used by the CLI and by methods that take the
+parameters of another method as one string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+
+def atomic_write(path, write: Callable[[Path], object]) -> Path:
+    """Write a file so that readers never see it half written.
+
+    ``write(tmp)`` writes the content to a temporary path in the same folder
+    (with the same suffix, so that writers choosing the format by suffix work);
+    it then replaces ``path`` in one :func:`os.replace`. An interrupted or
+    failed write leaves ``path`` as it was and removes the temporary file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final file; its folder is created if needed.
+    write : callable
+        ``write(tmp_path)`` writes the whole content to ``tmp_path``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}-{threading.get_ident()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """:func:`atomic_write` of a text file."""
+    return atomic_write(path, lambda p: p.write_text(text))
+
+
+def atomic_write_json(path, obj) -> Path:
+    """:func:`atomic_write` of ``obj`` as JSON (values json cannot encode are written as ``str``)."""
+    return atomic_write_text(path, json.dumps(obj, default=str))
+
+
+def check_writable(paths: Iterable, overwrite: bool) -> None:
+    """Raise ``FileExistsError`` listing the existing outputs unless ``overwrite``."""
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            "refusing to overwrite existing output(s): " + ", ".join(existing)
+            + " (pass --overwrite / overwrite=True to replace them)"
+        )
+
+
+def parse_key_values(items, what: str = "--param") -> dict:
+    """Parse ``["k=v", ...]`` (or one ``"k=v,k=v"`` string) into a dict of strings.
+
+    The values stay strings; :func:`napari_deepsuperpixel._types.build_params`
+    converts them to each parameter's declared type. Dashes in keys become
+    underscores.
+
+    Raises
+    ------
+    ValueError
+        An item without ``=`` or with an empty key (the message names ``what``).
+    """
+    if isinstance(items, str):
+        items = [kv for kv in items.split(",") if kv.strip()]
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what} expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        k = k.strip().replace("-", "_")
+        if not k:
+            raise ValueError(f"{what} expects key=value, got {item!r}")
+        out[k] = v.strip()
+    return out
