@@ -10,7 +10,7 @@ from napari_deepsuperpixel.methods import backprop as bp  # noqa: E402
 from napari_deepsuperpixel.nn.blocks import count_parameters  # noqa: E402
 
 # tiny, quick settings used by the end-to-end tests
-TINY = dict(n_channels=8, max_iter=4, min_labels=0, n_superpixels=20, precision="fp32")
+TINY = dict(n_channels=8, max_iter=4, min_labels=0, superpixel_count=20, precision="fp32")
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_cancel_from_progress(small_rgb):
 
 def test_continuity_loss_with_and_without_refinement(small_rgb):
     a = segment_result(small_rgb, "backprop", continuity_weight=1.0, superpixel_method="none", **{
-        k: v for k, v in TINY.items() if k != "n_superpixels"})
+        k: v for k, v in TINY.items() if k != "superpixel_count"})
     b = segment_result(small_rgb, "backprop", continuity_weight=1.0, **TINY)
     c = segment_result(small_rgb, "backprop", **TINY)
     assert a.extras["loss_history"] != c.extras["loss_history"]

@@ -80,7 +80,7 @@ def test_head_equals_conv_on_hypercolumn(tiny_ckpt):
 
 
 def test_dsc_through_segment_is_deterministic(small, tiny_ckpt):
-    kw = dict(checkpoint=tiny_ckpt, n_iter=4, superpixels="slic", superpixel_params="n_segments=20",
+    kw = dict(checkpoint=tiny_ckpt, max_iter=4, superpixel_method="slic", superpixel_params="n_segments=20",
               n_classes=8, device="cpu")
     events = []
     r1 = nds.segment_result(small, "dsc", seed=3, progress=events.append, **kw)
@@ -115,12 +115,12 @@ def test_dsc_cancel(small, tiny_ckpt):
             raise nds.Cancelled()
 
     with pytest.raises(nds.Cancelled):
-        nds.segment(small, "dsc", checkpoint=tiny_ckpt, n_iter=50, superpixels="slic",
+        nds.segment(small, "dsc", checkpoint=tiny_ckpt, max_iter=50, superpixel_method="slic",
                     superpixel_params="n_segments=10", progress=stop, device="cpu")
 
 
 def test_superae_and_baselines(small, tiny_ckpt):
-    common = dict(checkpoint=tiny_ckpt, superpixels="slic", superpixel_params="n_segments=30", device="cpu")
+    common = dict(checkpoint=tiny_ckpt, superpixel_method="slic", superpixel_params="n_segments=30", device="cpu")
     r = nds.segment_result(small, "superae", **common)
     assert r.extras["reconstruction"].shape == small.shape and r.labels.min() == 1
     n_sp = r.n_segments
@@ -147,7 +147,7 @@ def test_bad_inputs_give_clear_errors(small, tiny_ckpt, tmp_path):
     with pytest.raises(ValueError, match="superpixel_params"):
         nds.segment(small, "superae", checkpoint=tiny_ckpt, superpixel_params="n_segments")
     with pytest.raises(ValueError, match="must be one of"):
-        nds.segment(small, "dsc", checkpoint=tiny_ckpt, superpixels="dsc")
+        nds.segment(small, "dsc", checkpoint=tiny_ckpt, superpixel_method="dsc")
     with pytest.raises(ValueError, match="channels"):
         nds.segment(np.random.rand(20, 24, 2), "superae", channel_axis=-1, checkpoint=tiny_ckpt)
     other = save_checkpoint(tmp_path / "sen.pt", method="sen", state_dict=SuperAE().state_dict())

@@ -19,7 +19,7 @@ class SleepyParams:
     """A deliberately slow test method: sleeps and reports progress every iteration."""
 
     n_iter: int = param(300, "iterations", min=1)
-    delay: float = param(0.02, "seconds per iteration", min=0.0, widget=False)
+    delay: float = param(0.02, "seconds per iteration", min=0.0, advanced=True)
 
 
 def run_sleepy(image, *, params, seed=0, device="cpu", progress=None):

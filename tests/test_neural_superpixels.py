@@ -11,7 +11,7 @@ from napari_deepsuperpixel import Cancelled, list_methods, segment, segment_resu
 from napari_deepsuperpixel.methods import neural_superpixels as ns  # noqa: E402
 from napari_deepsuperpixel.nn.blocks import ASPP, count_parameters  # noqa: E402
 
-TINY = dict(n_superpixels=8, n_filters=4, aspp_channels=6, max_iter=2, precision="fp32")
+TINY = dict(n_segments=8, n_filters=4, aspp_channels=6, max_iter=2, precision="fp32")
 RIM = dict(use_aspp=False, use_laplacian=False, use_soft_image_loss=False, use_edge_loss=False)
 
 
@@ -57,7 +57,7 @@ def test_ablation_switches_change_the_graph():
     assert first.in_channels == 2 * first_nl.in_channels == 2 * 32
     # the loss switches change the optimisation (same initialisation, different losses)
     img = np.random.default_rng(0).random((12, 14, 3)).astype(np.float32)
-    base = dict(n_superpixels=4, n_filters=4, aspp_channels=6, max_iter=1, precision="fp32")
+    base = dict(n_segments=4, n_filters=4, aspp_channels=6, max_iter=1, precision="fp32")
     runs = {}
     for name, extra in {"all": {}, "no_soft": {"use_soft_image_loss": False},
                         "no_edge": {"use_edge_loss": False}}.items():
@@ -238,10 +238,10 @@ def test_gray_16bit_multichannel(gray16_image):
 
 def test_errors(small_rgb):
     with pytest.raises(ValueError, match="exceeds"):
-        segment(small_rgb[:3, :3], "neural_superpixels", **{**TINY, "n_superpixels": 12})
+        segment(small_rgb[:3, :3], "neural_superpixels", **{**TINY, "n_segments": 12})
     with pytest.raises(ValueError, match="at least 9 pixels"):
-        segment(small_rgb[:6, :6], "neural_superpixels", **{**TINY, "n_superpixels": 4})
-    assert segment(small_rgb[:6, :6], "neural_superpixels", use_aspp=False, **{**TINY, "n_superpixels": 4}).shape == (6, 6)
+        segment(small_rgb[:6, :6], "neural_superpixels", **{**TINY, "n_segments": 4})
+    assert segment(small_rgb[:6, :6], "neural_superpixels", use_aspp=False, **{**TINY, "n_segments": 4}).shape == (6, 6)
     import napari_deepsuperpixel.nn.device as d
 
     missing = "mps" if "mps" not in d.available_devices() else "cuda:7"

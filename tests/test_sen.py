@@ -188,14 +188,14 @@ def tiny_checkpoint(tmp_path_factory):
 
 def test_sen_segment_small_crop(rgb_image, tiny_checkpoint):
     crop = rgb_image[:64, :80]
-    res = segment_result(crop, "sen", n_superpixels=30, checkpoint=tiny_checkpoint, device="cpu")
+    res = segment_result(crop, "sen", n_segments=30, checkpoint=tiny_checkpoint, device="cpu")
     lab = res.labels
     assert lab.shape == (64, 80) and lab.dtype == np.int32 and lab.min() == 1
     assert 20 <= res.n_segments <= 40
     emb = res.extras["embedding"]
     assert emb.shape == (64, 80, 16) and np.allclose(np.linalg.norm(emb, axis=2), 1, atol=1e-4)
     # deterministic, whatever the seed
-    again = segment(crop, "sen", n_superpixels=30, checkpoint=tiny_checkpoint, device="cpu", seed=5)
+    again = segment(crop, "sen", n_segments=30, checkpoint=tiny_checkpoint, device="cpu", seed=5)
     assert np.array_equal(lab, again)
     # each label one 4-connected region
     from scipy import ndimage as ndi
@@ -206,19 +206,19 @@ def test_sen_segment_small_crop(rgb_image, tiny_checkpoint):
 
 def test_sen_contours_small_crop(rgb_image, tiny_checkpoint):
     crop = rgb_image[:48, :64]
-    res = segment_result(crop, "sen_contours", n_superpixels=50, checkpoint=tiny_checkpoint, device="cpu")
+    res = segment_result(crop, "sen_contours", n_segments=50, checkpoint=tiny_checkpoint, device="cpu")
     c = res.extras["contours"]
     assert c.shape == crop.shape[:2] and c.dtype == np.float32
     assert c.min() >= 0 and c.max() <= 1 and c.max() > 0.5
     assert len(np.unique(c)) > 3  # a graded strength, not a single boundary map
     assert res.labels.shape == crop.shape[:2]
-    plain = segment(crop, "sen", n_superpixels=50, checkpoint=tiny_checkpoint, device="cpu")
+    plain = segment(crop, "sen", n_segments=50, checkpoint=tiny_checkpoint, device="cpu")
     assert np.array_equal(res.labels, plain)  # labels are the `sen` superpixels at that size
 
 
 def test_sen_gray_ok_and_bad_channels(tiny_checkpoint):
     rng = np.random.default_rng(0)
-    lab = segment(rng.random((40, 40)), "sen", n_superpixels=10, checkpoint=tiny_checkpoint, device="cpu")
+    lab = segment(rng.random((40, 40)), "sen", n_segments=10, checkpoint=tiny_checkpoint, device="cpu")
     assert lab.shape == (40, 40)
     with pytest.raises(ValueError, match="1 or 3 channels"):
         segment(rng.random((40, 40, 2)), "sen", checkpoint=tiny_checkpoint, channel_axis=-1, device="cpu")
@@ -243,7 +243,7 @@ def test_sen_shipped_weights(rgb_image):
     ck = load_checkpoint(path, method="sen")
     assert ck.hyperparameters["split"] == "train,val" and ck.epoch >= 1
     crop = rgb_image[:64, :64]
-    lab = segment(crop, "sen", n_superpixels=20, device="cpu")
+    lab = segment(crop, "sen", n_segments=20, device="cpu")
     assert lab.shape == (64, 64) and 10 <= len(np.unique(lab)) <= 30
 
 

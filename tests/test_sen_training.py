@@ -59,18 +59,18 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
 
     events = []
-    out = train_sen(image_dir, output=tmp_path / "sen.pt", progress=events.append, **TINY)
+    out = train_sen(image_dir, out=tmp_path / "sen.pt", progress=events.append, **TINY)
     ck = load_checkpoint(out, method="sen")
     assert ck.epoch == 1 and ck.hyperparameters["model"]["base_channels"] == 4
     assert any(e.stage == "train" and np.isfinite(e.info["loss"]) for e in events)
     assert "kappa" in events[0].info
-    lab = segment(rgb_image[:40, :40], "sen", n_superpixels=8, checkpoint=str(out), device="cpu")
+    lab = segment(rgb_image[:40, :40], "sen", n_segments=8, checkpoint=str(out), device="cpu")
     assert lab.shape == (40, 40)
 
     # never overwritten silently; resume extends the run
     with pytest.raises(FileExistsError, match="overwrite"):
-        train_sen(image_dir, output=out, **TINY)
-    out2 = train_sen(image_dir, output=out, resume=True, **{**TINY, "epochs": 2})
+        train_sen(image_dir, out=out, **TINY)
+    out2 = train_sen(image_dir, out=out, resume=True, **{**TINY, "epochs": 2})
     assert load_checkpoint(out2, method="sen").epoch == 2
 
     # inference-only float16 export (how the shipped weights are made)
@@ -83,16 +83,16 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     assert small.stat().st_size < out2.stat().st_size / 2
     with pytest.raises(FileExistsError):
         export_sen_weights(out2, small)
-    lab16 = segment(rgb_image[:40, :40], "sen", n_superpixels=8, checkpoint=str(small), device="cpu")
+    lab16 = segment(rgb_image[:40, :40], "sen", n_segments=8, checkpoint=str(small), device="cpu")
     assert lab16.shape == (40, 40)
 
 
 def test_training_is_seeded(image_dir, tmp_path):
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
 
-    a = load_checkpoint(train_sen(image_dir, output=tmp_path / "a.pt", seed=3, **TINY))
-    b = load_checkpoint(train_sen(image_dir, output=tmp_path / "b.pt", seed=3, **TINY))
-    c = load_checkpoint(train_sen(image_dir, output=tmp_path / "c.pt", seed=4, **TINY))
+    a = load_checkpoint(train_sen(image_dir, out=tmp_path / "a.pt", seed=3, **TINY))
+    b = load_checkpoint(train_sen(image_dir, out=tmp_path / "b.pt", seed=3, **TINY))
+    c = load_checkpoint(train_sen(image_dir, out=tmp_path / "c.pt", seed=4, **TINY))
     key = "unet.head.weight"
     assert torch.equal(a.state_dict[key], b.state_dict[key])
     assert not torch.equal(a.state_dict[key], c.state_dict[key])

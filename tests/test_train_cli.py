@@ -50,7 +50,7 @@ def test_train_superae_cli_one_epoch_resume_and_no_overwrite(image_dir, tmp_path
     import napari_deepsuperpixel as nds
 
     lab = nds.segment(np.random.default_rng(0).random((24, 28, 3)), "superae", checkpoint=str(out),
-                      superpixels="slic", superpixel_params="n_segments=8")
+                      superpixel_method="slic", superpixel_params="n_segments=8")
     assert lab.shape == (24, 28) and lab.min() == 1
 
 

@@ -90,10 +90,17 @@ class Result:
     extras : dict
         Method-specific extras: ``loss_history`` (list of floats),
         ``embedding`` (YXD float array), ``reconstruction``, ``contours``...
+    connected : bool
+        A runner sets this when its labels are already ``1..N`` with one
+        4-connected region each, so that the framework does not split them
+        again (and does not merge small segments: such a runner does that
+        itself). Results returned by :func:`~napari_deepsuperpixel.segment_result`
+        are always connected.
     """
 
     labels: Any
     extras: dict = field(default_factory=dict)
+    connected: bool = False
 
     @property
     def n_segments(self) -> int:
@@ -102,7 +109,17 @@ class Result:
         return int(np.unique(self.labels).size)
 
 
-def param(default, help: str, *, min=None, max=None, choices=None, widget: bool = True):
+#: what a parameter is, as far as the framework is concerned:
+#: ``"count"`` -- the number of segments the method returns (checked against the
+#: number of pixels; the widget's coarse/fine presets divide/multiply it);
+#: ``"scale"`` -- a segment size or merge scale (coarse multiplies, fine divides);
+#: ``"min_size"`` -- the size below which segments are merged into a neighbour
+#: (the framework uses it when it enforces connectivity).
+ROLES = ("count", "scale", "min_size")
+
+
+def param(default, help: str, *, min=None, max=None, choices=None, role: Optional[str] = None,
+          advanced: bool = False, aliases: tuple = ()):
     """Declare a method parameter (a dataclass field with UI/CLI metadata).
 
     Parameters
@@ -112,14 +129,22 @@ def param(default, help: str, *, min=None, max=None, choices=None, widget: bool 
     help : str
         One-line description, used for CLI help and widget tooltips.
     min, max : number, optional
-        Valid range, checked by :func:`validate_params`.
+        Valid range, checked by :func:`build_params`.
     choices : sequence, optional
         Valid values for a categorical parameter.
-    widget : bool
-        Whether the napari widget shows this parameter (advanced ones may hide).
+    role : {"count", "scale", "min_size"}, optional
+        What the parameter is for the framework (see :data:`ROLES`); behaviour
+        is keyed on the role, never on the parameter's name.
+    advanced : bool
+        Hidden in the napari widget until "advanced" is ticked.
+    aliases : tuple of str
+        Former names, still accepted by :func:`build_params` with a
+        ``DeprecationWarning``.
     """
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown parameter role {role!r}; valid roles: {', '.join(ROLES)}")
     meta = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None,
-            "widget": widget}
+            "role": role, "advanced": bool(advanced), "aliases": tuple(aliases)}
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -136,7 +161,9 @@ class ParamInfo:
     min: Any = None
     max: Any = None
     choices: Optional[tuple] = None
-    widget: bool = True
+    role: Optional[str] = None
+    advanced: bool = False
+    aliases: tuple = ()
 
 
 def param_infos(params_cls) -> list[ParamInfo]:
@@ -162,10 +189,19 @@ def param_infos(params_cls) -> list[ParamInfo]:
                 min=md.get("min"),
                 max=md.get("max"),
                 choices=md.get("choices"),
-                widget=md.get("widget", True),
+                role=md.get("role"),
+                advanced=md.get("advanced", False),
+                aliases=md.get("aliases", ()),
             )
         )
     return out
+
+
+def params_with_role(params, role: str) -> list:
+    """Names of the fields of a parameter dataclass (class or instance) that have ``role``."""
+    if role not in ROLES:
+        raise ValueError(f"unknown parameter role {role!r}; valid roles: {', '.join(ROLES)}")
+    return [f.name for f in dataclasses.fields(params) if (f.metadata or {}).get("role") == role]
 
 
 def _coerce(value, typ, name):
@@ -207,6 +243,27 @@ def _coerce(value, typ, name):
     return value
 
 
+def _resolve_aliases(infos: dict, method_name: str, overrides: dict) -> dict:
+    """Map former parameter names to today's, with a ``DeprecationWarning``."""
+    alias_of = {a: p.name for p in infos.values() for a in p.aliases}
+    if not set(overrides) & set(alias_of):
+        return overrides
+    import warnings
+
+    out = {}
+    for k, v in overrides.items():
+        if k in alias_of:
+            new = alias_of[k]
+            if new in overrides:
+                raise ValueError(f"parameter {k!r} of {method_name!r} is the former name of {new!r}; "
+                                 "give only one of them")
+            warnings.warn(f"parameter {k!r} of {method_name!r} is now called {new!r}", DeprecationWarning,
+                          stacklevel=4)
+            k = new
+        out[k] = v
+    return out
+
+
 def build_params(params_cls, method_name: str, overrides: dict):
     """Build and validate a parameter dataclass from keyword overrides.
 
@@ -214,6 +271,7 @@ def build_params(params_cls, method_name: str, overrides: dict):
     valid.
     """
     infos = {p.name: p for p in param_infos(params_cls)}
+    overrides = _resolve_aliases(infos, method_name, overrides)
     unknown = sorted(set(overrides) - set(infos))
     if unknown:
         raise ValueError(

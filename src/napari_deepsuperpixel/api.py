@@ -3,69 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from typing import Optional, Union
 
 import numpy as np
 
 from ._types import Progress, ProgressCallback, Result, build_params
-from .methods import REGISTRY, MethodInfo
-
-
-def list_methods(kind: Optional[str] = None) -> list[MethodInfo]:
-    """List the registered methods.
-
-    Parameters
-    ----------
-    kind : {"superpixels", "segmentation", "contours"}, optional
-        Only methods of this output kind.
-
-    Returns
-    -------
-    list of MethodInfo
-        Each has ``name``, ``description``, ``kind`` and ``parameters``
-        (a list of :class:`~napari_deepsuperpixel._types.ParamInfo` with
-        ``name``, ``default``, ``type``, ``help``).
-
-    Examples
-    --------
-    >>> from napari_deepsuperpixel import list_methods
-    >>> [m.name for m in list_methods("superpixels")][:3]
-    ['slic', 'snic', 'felzenszwalb']
-    """
-    methods = list(REGISTRY.values())
-    if kind is not None:
-        kinds = sorted({m.kind for m in methods})
-        if kind not in kinds:
-            raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(kinds)}")
-        methods = [m for m in methods if m.kind == kind]
-    return methods
-
-
-def get_method(name: str) -> MethodInfo:
-    """Look up a method by name; ``ValueError`` lists the valid names."""
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"unknown method {name!r}; valid methods: {', '.join(REGISTRY)}.{hint}"
-        ) from None
-
-
-def _check_n_segments(params, n_pixels: int, method: str) -> None:
-    for key in ("n_segments", "n_superpixels"):
-        n = getattr(params, key, None)
-        if n is None:
-            continue
-        if n < 1:
-            raise ValueError(f"{key} must be at least 1, got {n}")
-        if n > n_pixels:
-            raise ValueError(
-                f"{key}={n} exceeds the number of pixels per slice ({n_pixels}) for method {method!r}; "
-                "ask for fewer segments"
-            )
+from .methods import MethodInfo, get_method, list_methods  # noqa: F401  (the public API)
 
 
 def segment_result(
@@ -87,14 +30,14 @@ def segment_result(
     For a stack, the extras of each slice are collected in lists under the
     same keys.
     """
-    from .io.prepare import prepare_image, to_feature_space
-    from .postprocess import enforce_connectivity
+    from .io.prepare import prepare_image
+    from .methods._compose import check_count, run_prepared
 
     info = get_method(method)
     p = build_params(info.params_cls, method, params)
     prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize)
     ny, nx = prepared.data.shape[1:3]
-    _check_n_segments(p, ny * nx, method)
+    check_count(p, ny * nx, method)
     dev = device
     if info.uses_torch:
         from .nn.device import resolve_device
@@ -111,10 +54,8 @@ def segment_result(
     labels = np.empty((nz, ny, nx), np.int32)
     extras: dict = {}
     offset = 0
-    min_size = int(getattr(p, "min_size", 0) or 0) if info.kind != "segmentation" else 0
     for z in range(nz):
         outer.check()
-        sl = to_feature_space(prepared.slice(z), prepared.rgb, info.input_space)
 
         def slice_progress(step, total, stage="", _z=z, **kw):
             if nz > 1:
@@ -124,14 +65,9 @@ def segment_result(
                 outer(step, total, stage, **kw)
 
         slice_progress.check = outer.check  # type: ignore[attr-defined]
-        res = info.runner(sl, params=p, seed=seed, device=dev, progress=slice_progress)
-        lab = np.asarray(res.labels)
-        if lab.shape != (ny, nx):
-            raise RuntimeError(f"method {method!r} returned labels of shape {lab.shape}, expected {(ny, nx)}")
-        feats = sl if min_size > 1 else None
-        if getattr(res, "connected", False) is not True:
-            lab = enforce_connectivity(lab, min_size=min_size, features=feats)
-        labels[z] = lab + offset
+        res = run_prepared(info, p, prepared.slice(z), prepared.rgb, seed=seed, device=dev,
+                           progress=slice_progress)
+        labels[z] = res.labels + offset
         offset = int(labels[z].max())
         for k, v in res.extras.items():
             if nz > 1:
@@ -143,7 +79,7 @@ def segment_result(
     extras["params"] = dataclasses.asdict(p)
     extras["method"] = method
     out = labels if prepared.is_stack else labels[0]
-    return Result(out, extras)
+    return Result(out, extras, connected=True)
 
 
 def segment(

@@ -16,8 +16,8 @@ from pathlib import Path
 #: (each of these finishes in well under a minute on a 2-core machine; see docs/methods/)
 DEMO_OVERRIDES: dict = {
     "backprop": {"preset": "fast", "max_iter": 100},
-    "neural_superpixels": {"preset": "fast", "max_iter": 80, "n_superpixels": 200},
-    "dsc": {"n_iter": 32, "max_side": 160},
+    "neural_superpixels": {"preset": "fast", "max_iter": 80, "n_segments": 200},
+    "dsc": {"max_iter": 32, "max_side": 160},
 }
 
 

@@ -56,7 +56,7 @@ def make_param_widget(p):
 
 
 class ParamPanel(Container):
-    """Parameter widgets of one method; advanced ones (``widget=False``) hidden until asked.
+    """Parameter widgets of one method; advanced ones (``advanced=True``) hidden until asked.
 
     Parameters
     ----------
@@ -80,7 +80,7 @@ class ParamPanel(Container):
             The new method's parameters.
         """
         self.clear()
-        self._advanced = {p.name for p in parameters if not p.widget}
+        self._advanced = {p.name for p in parameters if p.advanced}
         for p in parameters:
             self.append(make_param_widget(p))
         self.show_advanced(self._show_advanced)
@@ -96,7 +96,7 @@ class ParamPanel(Container):
         Parameters
         ----------
         show : bool
-            True shows the parameters declared with ``widget=False``.
+            True shows the parameters declared with ``advanced=True``.
         """
         self._show_advanced = bool(show)
         for w in self:

@@ -1,20 +1,16 @@
 """Parameter presets for the segmentation widget (pure Python, no Qt).
 
-A preset changes only a method's *granularity* parameters, the ones that set
-how many (or how large) segments come out; everything else keeps the
-method's documented defaults. This keeps presets meaningful for every
-registered method, including ones added later, without a table per method.
+A preset changes only a method's *granularity* parameters, the ones declared
+with ``role="count"`` (how many segments come out) or ``role="scale"`` (how
+large they are); everything else keeps the method's documented defaults. This
+keeps presets meaningful for every registered method, including ones added
+later, without a table per method.
 """
 
 from __future__ import annotations
 
 #: preset names, in the order the widget lists them
 PRESETS = ("default", "coarse", "fine")
-
-#: parameters counting segments: coarse divides, fine multiplies
-COUNT_PARAMS = ("n_segments", "n_superpixels", "n_clusters", "max_labels", "n_labels")
-#: parameters setting a segment size or merge scale: coarse multiplies, fine divides
-SIZE_PARAMS = ("scale", "max_dist", "k")
 
 _FACTOR = {"default": 1.0, "coarse": 0.25, "fine": 2.5}
 
@@ -28,7 +24,7 @@ def preset_values(parameters, preset: str) -> dict:
         A method's parameters (``get_method(name).parameters``).
     preset : {"default", "coarse", "fine"}
         ``"default"``: every parameter at its default. ``"coarse"``: counts
-        (``n_segments``...) divided by 4, scales (``scale``, ``max_dist``...)
+        (role ``"count"``) divided by 4, scales (role ``"scale"``)
         multiplied by 4. ``"fine"``: counts multiplied by 2.5, scales divided
         by 2.5. Results are clipped to each parameter's ``min``/``max``.
 
@@ -49,9 +45,9 @@ def preset_values(parameters, preset: str) -> dict:
     for p in parameters:
         v = p.default
         if preset != "default" and isinstance(v, (int, float)) and not isinstance(v, bool) and v:
-            if p.name in COUNT_PARAMS:
+            if p.role == "count":
                 v = v * f
-            elif p.name in SIZE_PARAMS:
+            elif p.role == "scale":
                 v = v / f
             if p.type is int or isinstance(p.default, int):
                 v = max(1, int(round(v)))
@@ -75,5 +71,5 @@ def has_granularity(parameters) -> bool:
     -------
     bool
     """
-    return any(p.name in COUNT_PARAMS + SIZE_PARAMS and isinstance(p.default, (int, float))
+    return any(p.role in ("count", "scale") and isinstance(p.default, (int, float))
                and not isinstance(p.default, bool) and p.default for p in parameters)

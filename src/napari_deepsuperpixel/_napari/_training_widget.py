@@ -70,7 +70,7 @@ def trainer_parameters(func) -> list:
     list of ParamInfo
         Every keyword argument with a number/str/None default that the widget
         does not set itself; help texts from the numpydoc ``Parameters``
-        section; ``widget=False`` (advanced) for all but the usual few.
+        section; ``advanced=True`` for all but the usual few.
     """
     from .._types import ParamInfo
 
@@ -84,7 +84,7 @@ def trainer_parameters(func) -> list:
             continue
         typ = hints.get(name, type(p.default))
         out.append(ParamInfo(name=name, default=p.default, type=typ, help=helps.get(name, ""),
-                             min=0 if typ in (int, float) else None, widget=name in _BASIC))
+                             min=0 if typ in (int, float) else None, advanced=name not in _BASIC))
     return out
 
 

@@ -17,9 +17,10 @@ reports of a long iteration.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from .._types import ParamInfo, param_infos
 
@@ -132,3 +133,45 @@ for _info in [
                input_space="rgb01", uses_torch=True),
 ]:
     register(_info)
+
+
+def list_methods(kind: Optional[str] = None) -> list[MethodInfo]:
+    """List the registered methods.
+
+    Parameters
+    ----------
+    kind : {"superpixels", "segmentation", "contours"}, optional
+        Only methods of this output kind.
+
+    Returns
+    -------
+    list of MethodInfo
+        Each has ``name``, ``description``, ``kind`` and ``parameters``
+        (a list of :class:`~napari_deepsuperpixel._types.ParamInfo` with
+        ``name``, ``default``, ``type``, ``help``).
+
+    Examples
+    --------
+    >>> from napari_deepsuperpixel import list_methods
+    >>> [m.name for m in list_methods("superpixels")][:3]
+    ['slic', 'snic', 'felzenszwalb']
+    """
+    methods = list(REGISTRY.values())
+    if kind is not None:
+        kinds = sorted({m.kind for m in methods})
+        if kind not in kinds:
+            raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(kinds)}")
+        methods = [m for m in methods if m.kind == kind]
+    return methods
+
+
+def get_method(name: str) -> MethodInfo:
+    """Look up a method by name; ``ValueError`` lists the valid names."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown method {name!r}; valid methods: {', '.join(REGISTRY)}.{hint}"
+        ) from None

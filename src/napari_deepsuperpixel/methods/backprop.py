@@ -132,22 +132,22 @@ class BackpropParams:
     momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
     superpixel_method: str = param("slic", "Registry method for the fine superpixels of the refinement "
                                    "step, or 'none' to skip the refinement")
-    n_superpixels: Optional[int] = param(None, "Number K of fine superpixels (None: 10000, at most "
-                                         "a quarter of the pixels)", min=1)
+    superpixel_count: Optional[int] = param(None, "Number K of fine superpixels (None: 10000, at most "
+                                            "a quarter of the pixels)", min=1, aliases=("n_superpixels",))
     superpixel_compactness: float = param(100.0, "Compactness passed to the superpixel method if it has "
-                                          "one (CIELAB units for SLIC)", min=0.0, widget=False)
+                                          "one (CIELAB units for SLIC)", min=0.0, advanced=True)
     continuity_weight: float = param(0.0, "Weight mu of the spatial-continuity loss of Kim & Kanezaki "
                                      "2020 (0 = off)", min=0.0)
     max_side: Optional[int] = param(None, _ph("Process at a resolution whose longer side is at most this "
                                               "many pixels (0 = full resolution)", "max_side"), min=0,
-                                    widget=False)
+                                    advanced=True)
     precision: Optional[str] = param(None, _ph("Arithmetic: 'fp32', 'bf16' (autocast of the 3x3 trunk; the "
                                                "response layer stays fp32), or 'auto' (bf16 where the "
                                                "hardware has it)", "precision"),
-                                     choices=("auto", "fp32", "bf16"), widget=False)
+                                     choices=("auto", "fp32", "bf16"), advanced=True)
     patience: Optional[int] = param(None, _ph("Early stop after this many iterations in a row in which "
                                               "fewer than 0.1% of the pixels changed label (0 = off)",
-                                              "patience"), min=0, widget=False)
+                                              "patience"), min=0, advanced=True)
 
 
 # --------------------------------------------------------------------------- network
@@ -244,7 +244,7 @@ def refine_labels(labels, superpixels, n_superpixels: int, n_classes: int):
 
 
 def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, compactness=None,
-                     seed: int = 0, device="cpu") -> np.ndarray:
+                     seed: int = 0, device="cpu", progress=None) -> np.ndarray:
     """Fine superpixels of a prepared ``(Y, X, C)`` [0, 1] image with any registry method.
 
     Parameters
@@ -254,38 +254,33 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
     method : str
         A registered method name (``"slic"``, ``"snic"``, ``"watershed"``...).
     n_superpixels : int
-        Passed as the method's ``n_segments`` or ``n_superpixels`` parameter
-        when it has one (otherwise the method's own defaults apply).
+        Passed as the method's segment-count parameter (role ``"count"``) when
+        it has one (otherwise the method's own defaults apply).
     compactness : float, optional
         Passed as ``compactness`` when the method has that parameter.
     seed : int
     device : str or torch.device
         For torch-based superpixel methods.
+    progress : callable, optional
+        Backprop's progress callback (reports and Cancel are forwarded).
 
     Returns
     -------
     (Y, X) int64 array
         Superpixel ids ``0..K-1``, each one 4-connected region.
     """
-    from .._types import build_params
-    from ..api import get_method
-    from ..io.prepare import to_feature_space
-    from ..postprocess import enforce_connectivity
+    from .._types import params_with_role
+    from . import get_method
+    from ._compose import run_method
 
     if method == "backprop":
         raise ValueError("superpixel_method='backprop' would recurse; choose e.g. 'slic' or 'none'")
     info = get_method(method)
-    names = {p.name for p in info.parameters}
-    kw = {}
-    for key in ("n_segments", "n_superpixels"):
-        if key in names:
-            kw[key] = int(n_superpixels)
-    if compactness is not None and "compactness" in names:
+    kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
+    if compactness is not None and "compactness" in {p.name for p in info.parameters}:
         kw["compactness"] = float(compactness)
-    p = build_params(info.params_cls, method, kw)
-    feats = to_feature_space(image, image.shape[-1] == 3, info.input_space)
-    res = info.runner(feats, params=p, seed=seed, device=device, progress=None)
-    return enforce_connectivity(np.asarray(res.labels)).astype(np.int64) - 1
+    res = run_method(image, method, kw, seed=seed, device=device, progress=progress)
+    return res.labels.astype(np.int64) - 1
 
 
 # --------------------------------------------------------------------------- runner
@@ -348,13 +343,14 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     sp = None
     n_sp = 0
     if p.superpixel_method and p.superpixel_method.lower() != "none":
-        k = p.n_superpixels
+        k = p.superpixel_count
         if k is None:
             k = min(10000, max(1, (ny * nx) // 4))
         k = max(1, int(round(k * n_pix / (ny * nx))))  # same superpixel size in original pixels
         small = x[0].permute(1, 2, 0).float().cpu().numpy() if (py, px) != (ny, nx) else img
         sp_np = fine_superpixels(np.clip(small, 0, 1), p.superpixel_method, k,
-                                 compactness=p.superpixel_compactness, seed=seed, device=dev)
+                                 compactness=p.superpixel_compactness, seed=seed, device=dev,
+                                 progress=progress)
         n_sp = int(sp_np.max()) + 1
         sp = torch.from_numpy(sp_np.reshape(-1)).to(dev)
 
@@ -404,13 +400,11 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         resp = resize_tensor(resp, (ny, nx), "bilinear")  # no-op at full resolution
         labels = resp.argmax(1)[0].cpu().numpy()
 
-    out = Result(split_components(labels), {
+    return Result(split_components(labels), {
         "loss_history": loop.loss_history,
         "n_labels_history": n_labels_hist,
         "n_iter": loop.n_iter,
         "stopped_early": loop.stopped_early,
         "seconds_per_iter": loop.seconds_per_iter,
         "resolved_params": dataclasses.asdict(p),
-    })
-    out.connected = True  # type: ignore[attr-defined]
-    return out
+    }, connected=True)

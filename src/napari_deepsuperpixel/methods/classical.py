@@ -20,11 +20,11 @@ from .._types import Result, param
 class SlicParams:
     """SLIC (Achanta et al., TPAMI 2012) via :func:`skimage.segmentation.slic`."""
 
-    n_segments: int = param(400, "Approximate number of superpixels", min=1)
+    n_segments: int = param(400, "Approximate number of superpixels", min=1, role="count")
     compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity", min=0.0)
-    max_num_iter: int = param(10, "k-means iterations", min=1)
+    max_iter: int = param(10, "k-means iterations", min=1, aliases=("max_num_iter",))
     sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0)
-    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0)
+    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
 def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=None) -> Result:
@@ -43,7 +43,7 @@ def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=None) 
         image,
         n_segments=params.n_segments,
         compactness=params.compactness / value_range if value_range > 0 else params.compactness,
-        max_num_iter=params.max_num_iter,
+        max_num_iter=params.max_iter,
         sigma=params.sigma,
         channel_axis=-1,
         convert2lab=False,  # already in CIELAB (see input_space)
@@ -62,9 +62,10 @@ class FelzenszwalbParams:
     (scale 1), which over-segments natural images into thousands of pieces.
     """
 
-    scale: float = param(100.0, "Observation scale k: higher means larger segments", min=0.0)
+    scale: float = param(100.0, "Observation scale k: higher means larger segments", min=0.0, role="scale")
     sigma: float = param(0.5, "Gaussian pre-smoothing width (pixels)", min=0.0)
-    min_size: int = param(50, "Minimum segment size (pixels), enforced in post-processing", min=0)
+    min_size: int = param(50, "Minimum segment size (pixels), enforced in post-processing", min=0,
+                           role="min_size")
 
 
 def run_felzenszwalb(image, *, params: FelzenszwalbParams, seed=0, device="cpu", progress=None) -> Result:
@@ -84,10 +85,11 @@ class QuickshiftParams:
     """
 
     kernel_size: float = param(3.0, "Width of the Gaussian density kernel (pixels)", min=0.5)
-    max_dist: float = param(6.0, "Cut-off distance for the data tree: higher means fewer segments", min=0.0)
+    max_dist: float = param(6.0, "Cut-off distance for the data tree: higher means fewer segments", min=0.0,
+                            role="scale")
     ratio: float = param(0.5, "Balance of colour (high) and space (low) proximity", min=0.0, max=1.0)
     sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0)
-    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0)
+    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
 def run_quickshift(image, *, params: QuickshiftParams, seed=0, device="cpu", progress=None) -> Result:
@@ -114,9 +116,9 @@ class WatershedParams:
     markers are ``n_segments`` points on a regular grid.
     """
 
-    n_segments: int = param(400, "Approximate number of superpixels (grid markers)", min=1)
+    n_segments: int = param(400, "Approximate number of superpixels (grid markers)", min=1, role="count")
     compactness: float = param(0.01, "Compactness: higher gives more regular shapes", min=0.0)
-    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0)
+    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
 def run_watershed(image, *, params: WatershedParams, seed=0, device="cpu", progress=None) -> Result:

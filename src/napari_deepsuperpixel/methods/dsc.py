@@ -81,10 +81,10 @@ DEFAULT_SP_PARAMS = "scale=100,sigma=0.5,min_size=50"
 class SuperAEParams:
     """SuperAE reconstruction, then superpixels by a registered method (Lin et al. 2020, Alg. 1)."""
 
-    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
-                             choices=SUPERPIXEL_METHODS)
+    superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                                   choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
 
 
 @dataclass
@@ -92,7 +92,7 @@ class DscParams:
     """Deep Superpixel Cut (Lin et al. 2020, Alg. 2); defaults are the paper's (Sec. IV-B)."""
 
     n_classes: int = param(32, "K: number of partitions (upper bound on segment classes)", min=2, max=256)
-    n_iter: int = param(128, "SGD iterations per image", min=1)
+    max_iter: int = param(128, "SGD iterations per image", min=1, aliases=("n_iter",))
     lr: float = param(0.05, "SGD learning rate", min=0.0)
     momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
     sigma: float = param(10.0, "Scale of the deep similarity (Eq. 7)", min=1e-6)
@@ -100,23 +100,23 @@ class DscParams:
     beta_scale: float = param(5.0, "beta = beta_scale / M^2, weight of the soft cut L2", min=0.0)
     d_factor: float = param(2.0, "Neighbour distance d = d_factor * sqrt(N / M) (pixels)", min=0.0)
     max_side: int = param(0, "Run the network at most this many pixels wide (0 = full size)", min=0)
-    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
-                             choices=SUPERPIXEL_METHODS)
+    superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                                   choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
 
 
 @dataclass
 class ClusterParams:
     """k-means / NCut over SuperAE superpixels (the baselines of Lin et al. 2020, Table III)."""
 
-    n_segments: int = param(16, "Number of clusters (partitions)", min=1)
+    n_segments: int = param(16, "Number of clusters (partitions)", min=1, role="count")
     feature: str = param("rgb", "Superpixel feature: mean colour or mean SuperAE deep feature",
                          choices=("rgb", "deep"))
-    superpixels: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
-                             choices=SUPERPIXEL_METHODS)
+    superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+                                   choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
 
 
 # ----------------------------------------------------------------------------- model loading
@@ -181,8 +181,8 @@ def _tensor(img: np.ndarray, device):
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
 
 
-def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT_SP,
-                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0):
+def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=DEFAULT_SP,
+                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None):
     """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7).
 
     Parameters
@@ -191,12 +191,15 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT
         ``(Y, X, 3)`` or ``(Y, X, 1)`` float in [0, 1].
     checkpoint : str
         SuperAE checkpoint; empty = shipped weights.
-    superpixels : str
+    superpixel_method : str
         A registered superpixel method.
     superpixel_params : str
         ``"key=value,..."`` for that method.
     device : str or torch.device
     seed : int
+    progress : callable, optional
+        The calling method's progress callback (the superpixel method's
+        reports and Cancel are forwarded).
 
     Returns
     -------
@@ -208,11 +211,11 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT
     import torch
 
     from .._util import parse_key_values
-    from ..api import segment
     from ..nn.superae import reconstruct
+    from ._compose import run_method
 
-    if superpixels not in SUPERPIXEL_METHODS:
-        raise ValueError(f"superpixels must be one of {SUPERPIXEL_METHODS}, got {superpixels!r}")
+    if superpixel_method not in SUPERPIXEL_METHODS:
+        raise ValueError(f"superpixel_method must be one of {SUPERPIXEL_METHODS}, got {superpixel_method!r}")
     try:
         sp_params = parse_key_values(str(superpixel_params), "superpixel_params")
     except ValueError as e:
@@ -222,8 +225,10 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixels=DEFAULT
     with torch.no_grad():
         rec = reconstruct(model.to(device), _tensor(rgb, device))[0].permute(1, 2, 0).cpu().numpy()
     # the superpixel methods are classical (CPU) ones; the reconstruction is already in [0, 1]
-    labels = segment(rec, superpixels, seed=seed, device="cpu", normalize="none", channel_axis=-1, **sp_params)
-    return labels.astype(np.int32), rec.astype(np.float32)
+    rec = rec.astype(np.float32)
+    labels = run_method(rec, superpixel_method, sp_params, rgb=True, seed=seed, device="cpu",
+                        progress=progress).labels
+    return labels.astype(np.int32), rec
 
 
 # ----------------------------------------------------------------------------- DSC pieces
@@ -565,9 +570,10 @@ def spectral_ncut(features: np.ndarray, centers: np.ndarray, k: int, d: float, s
 
 
 # ----------------------------------------------------------------------------- runners
-def _sp_from_params(image, params, seed, device):
-    return superae_superpixels(image, checkpoint=params.checkpoint, superpixels=params.superpixels,
-                               superpixel_params=params.superpixel_params, device=device, seed=seed)
+def _sp_from_params(image, params, seed, device, progress):
+    return superae_superpixels(image, checkpoint=params.checkpoint, superpixel_method=params.superpixel_method,
+                               superpixel_params=params.superpixel_params, device=device, seed=seed,
+                               progress=progress)
 
 
 def run_superae(image, *, params: SuperAEParams, seed=0, device="cpu", progress=None) -> Result:
@@ -593,12 +599,11 @@ def run_superae(image, *, params: SuperAEParams, seed=0, device="cpu", progress=
     """
     if progress is not None:
         progress(0, 1, "reconstruct")
-    labels, rec = _sp_from_params(image, params, seed, device)
+    labels, rec = _sp_from_params(image, params, seed, device, progress)
     if progress is not None:
         progress(1, 1, "superpixels", n_labels=int(labels.max()))
-    res = Result(labels, {"reconstruction": rec})
-    res.connected = True  # the superpixel method's labels are already connected
-    return res
+    # the superpixel method's labels are already connected
+    return Result(labels, {"reconstruction": rec}, connected=True)
 
 
 def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) -> Result:
@@ -626,10 +631,10 @@ def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) ->
     ----------
     .. [1] Lin et al., ICPR 2020, Alg. 2, Eq. 4-9.
     """
-    sp, rec = _sp_from_params(image, params, seed, device)
+    sp, rec = _sp_from_params(image, params, seed, device, progress)
     model = load_superae(params.checkpoint)
     labels, hist = deep_superpixel_cut(
-        image, sp, model, n_classes=params.n_classes, n_iter=params.n_iter, lr=params.lr,
+        image, sp, model, n_classes=params.n_classes, n_iter=params.max_iter, lr=params.lr,
         momentum=params.momentum, sigma=params.sigma, alpha=params.alpha, beta_scale=params.beta_scale,
         d_factor=params.d_factor, max_side=params.max_side, seed=seed, device=device, progress=progress)
     return Result(labels, {"loss_history": hist, "superpixels": sp, "reconstruction": rec})
@@ -680,8 +685,31 @@ def superpixel_features(image, sp, feature: str, checkpoint="", device="cpu"):
     return idx, sums / np.maximum(cnt, 1)[:, None], _centroids(idx, m)
 
 
-def _run_cluster(image, params: ClusterParams, seed, device, algo: str) -> Result:
-    sp, rec = _sp_from_params(image, params, seed, device)
+def _run_cluster(image, params: ClusterParams, seed, device, progress, algo: str) -> Result:
+    """k-means or normalised cut over SuperAE superpixels (the baselines of Table III).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(Y, X, C)`` float32 in [0, 1].
+    params : ClusterParams
+    seed : int
+    device : torch.device
+    progress : callable, optional
+    algo : {"kmeans", "ncut"}
+
+    Returns
+    -------
+    Result
+        Cluster labels (split into connected regions by ``segment``),
+        extras ``superpixels`` and ``reconstruction``.
+
+    References
+    ----------
+    .. [1] Lin et al., ICPR 2020, Table III.
+    .. [2] Shi & Malik, "Normalized cuts and image segmentation", TPAMI 2000.
+    """
+    sp, rec = _sp_from_params(image, params, seed, device, progress)
     idx, feats, centers = superpixel_features(image, sp, params.feature, params.checkpoint, device)
     m = feats.shape[0]
     if algo == "kmeans":
@@ -693,48 +721,10 @@ def _run_cluster(image, params: ClusterParams, seed, device, algo: str) -> Resul
 
 
 def run_kmeans_superpixels(image, *, params: ClusterParams, seed=0, device="cpu", progress=None) -> Result:
-    """Registry runner ``kmeans_superpixels``: k-means over SuperAE superpixels (Table III).
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(Y, X, C)`` float32 in [0, 1].
-    params : ClusterParams
-    seed : int
-    device : torch.device
-    progress : callable, optional
-
-    Returns
-    -------
-    Result
-        Cluster labels (split into connected regions by ``segment``).
-
-    References
-    ----------
-    .. [1] Lin et al., ICPR 2020, Table III.
-    """
-    return _run_cluster(image, params, seed, device, "kmeans")
+    """Registry runner ``kmeans_superpixels``: k-means over SuperAE superpixels (see :func:`_run_cluster`)."""
+    return _run_cluster(image, params, seed, device, progress, "kmeans")
 
 
 def run_ncut_superpixels(image, *, params: ClusterParams, seed=0, device="cpu", progress=None) -> Result:
-    """Registry runner ``ncut_superpixels``: normalised cut over SuperAE superpixels (Table III).
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(Y, X, C)`` float32 in [0, 1].
-    params : ClusterParams
-    seed : int
-    device : torch.device
-    progress : callable, optional
-
-    Returns
-    -------
-    Result
-        Cluster labels (split into connected regions by ``segment``).
-
-    References
-    ----------
-    .. [1] Lin et al., ICPR 2020, Table III. .. [2] Shi & Malik, TPAMI 2000.
-    """
-    return _run_cluster(image, params, seed, device, "ncut")
+    """Registry runner ``ncut_superpixels``: normalised cut over SuperAE superpixels (see :func:`_run_cluster`)."""
+    return _run_cluster(image, params, seed, device, progress, "ncut")

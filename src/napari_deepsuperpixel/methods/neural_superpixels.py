@@ -83,12 +83,13 @@ class NeuralSuperpixelsParams:
 
     preset: str = param("paper", "Named settings: 'paper' (Eliasof et al. 2022) or 'fast' (tuned for a CPU)",
                         choices=tuple(NEURAL_SP_PRESETS))
-    n_superpixels: int = param(100, "Maximum number N of superpixels (assignment channels)", min=1)
+    n_segments: int = param(100, "Maximum number N of superpixels (assignment channels)", min=1,
+                            role="count", aliases=("n_superpixels",))
     n_filters: Optional[int] = param(None, _ph("Channels of the first ConvInReLU block (doubled per block)",
                                                "n_filters"), min=1, max=256)
-    n_blocks: int = param(4, "Number of ConvInReLU feature blocks", min=1, max=6, widget=False)
+    n_blocks: int = param(4, "Number of ConvInReLU feature blocks", min=1, max=6, advanced=True)
     aspp_channels: Optional[int] = param(None, _ph("Channels of each ASPP branch and of the projection",
-                                                   "aspp_channels"), min=1, max=1024, widget=False)
+                                                   "aspp_channels"), min=1, max=1024, advanced=True)
     max_iter: Optional[int] = param(None, _ph("Number of Adam iterations", "max_iter"), min=1)
     lr: float = param(0.01, "Adam learning rate", min=0.0)
     lam: float = param(2.0, "lambda: weight of the mean-assignment entropy in the RIM loss (Eq. 4)", min=0.0)
@@ -96,19 +97,20 @@ class NeuralSuperpixelsParams:
     beta: float = param(10.0, "beta: weight of the reconstruction loss (Eq. 7)", min=0.0)
     eta: float = param(1.0, "eta: weight of the edge KL loss (Eq. 8)", min=0.0)
     sigma: float = param(8.0, "sigma of the smoothness weights exp(-|dI|^2 / sigma) (Eq. 5)", min=1e-6,
-                         widget=False)
+                         advanced=True)
     use_aspp: bool = param(True, "ASPP (dilations 1, 2, 4, 8) + projection head; off = Suzuki's 1x1 head")
     use_laplacian: bool = param(True, "Concatenate the Laplacian of the features")
     use_soft_image_loss: bool = param(True, "Use the soft superpixelated image in the losses (Eq. 7, 8)")
     use_edge_loss: bool = param(True, "Laplacian-edge KL loss (Eq. 8)")
     max_side: Optional[int] = param(None, _ph("Process at a resolution whose longer side is at most this "
                                               "many pixels (0 = full resolution)", "max_side"), min=0,
-                                    widget=False)
+                                    advanced=True)
     precision: Optional[str] = param(None, _ph("Arithmetic: 'fp32', 'bf16' autocast, or 'auto' (bf16 where "
                                                "the hardware has it)", "precision"),
-                                     choices=("auto", "fp32", "bf16"), widget=False)
+                                     choices=("auto", "fp32", "bf16"), advanced=True)
     min_size: Optional[int] = param(None, "Merge superpixels smaller than this (pixels) into their most "
-                                    "similar neighbour (None: 6% of H*W/N)", min=0)
+                                    "similar neighbour (None: 6% of H*W/N)", min=0,
+                                    role="min_size")
 
 
 # --------------------------------------------------------------------------- network
@@ -539,7 +541,7 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     p = resolve_preset(params, NEURAL_SP_PRESETS, "neural_superpixels")
     img = single_image(image, "neural_superpixels")
     ny, nx, nc = img.shape
-    n_sp = int(p.n_superpixels)
+    n_sp = int(p.n_segments)
     if n_sp > ny * nx:
         raise ValueError(f"n_superpixels={n_sp} exceeds the number of pixels ({ny * nx}); ask for fewer")
     dev = run_device(device)
@@ -595,11 +597,9 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
 
     min_size = p.min_size if p.min_size is not None else int(0.06 * ny * nx / n_sp)
     labels = enforce_connectivity(hard, min_size=min_size, features=img)
-    out = Result(labels, {
+    return Result(labels, {
         "loss_history": loop.loss_history,
         "n_iter": loop.n_iter,
         "seconds_per_iter": loop.seconds_per_iter,
         "resolved_params": dataclasses.asdict(p),
-    })
-    out.connected = True  # type: ignore[attr-defined]
-    return out
+    }, connected=True)

@@ -42,27 +42,28 @@ DEFAULT_COMPACTNESS = 0.5
 class SenParams:
     """Parameters of ``sen``."""
 
-    n_superpixels: int = param(200, "Approximate number of superpixels K (SNIC seeds on a grid)", min=1)
+    n_segments: int = param(200, "Approximate number of superpixels K (SNIC seeds on a grid)", min=1,
+                            role="count", aliases=("n_superpixels",))
     compactness: float = param(
         DEFAULT_COMPACTNESS,
         "m = sqrt(m') of Eq. 7: larger = more regular superpixels, smaller = follow the embeddings",
         min=0.0,
     )
     clustering: bool = param(True, "Run the GBMS clustering module (off: raw U-Net embeddings, the "
-                                   "paper's ablation)", widget=False)
+                                   "paper's ablation)", advanced=True)
     checkpoint: str = param("", "SEN checkpoint (.pt) from `deepsuperpixel train sen`; empty = the "
-                                "shipped BSDS500 weights", widget=False)
+                                "shipped BSDS500 weights", advanced=True)
 
 
 @dataclass
 class SenContoursParams:
     """Parameters of ``sen_contours``."""
 
-    n_superpixels: int = param(200, "Superpixels returned as labels (the contours use 13 sizes 50..700)",
-                               min=1)
+    n_segments: int = param(200, "Superpixels returned as labels (the contours use 13 sizes 50..700)",
+                            min=1, role="count", aliases=("n_superpixels",))
     compactness: float = param(DEFAULT_COMPACTNESS, "m = sqrt(m') of Eq. 7 (see `sen`)", min=0.0)
-    clustering: bool = param(True, "Run the GBMS clustering module", widget=False)
-    checkpoint: str = param("", "SEN checkpoint (.pt); empty = the shipped BSDS500 weights", widget=False)
+    clustering: bool = param(True, "Run the GBMS clustering module", advanced=True)
+    checkpoint: str = param("", "SEN checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
 
 
 # ----------------------------------------------------------------------------- model loading
@@ -217,16 +218,15 @@ def _run(image, params, device, progress, contours: bool) -> Result:
     if contours:
         cmap, by_count = boundary_strength(emb, CONTOUR_COUNTS, params.compactness)
         extras["contours"] = cmap
-        labels = by_count.get(int(params.n_superpixels))
+        labels = by_count.get(int(params.n_segments))
     else:
         labels = None
     if labels is None:
-        labels = snic(emb, int(params.n_superpixels), params.compactness, distance="cosine")
+        labels = snic(emb, int(params.n_segments), params.compactness, distance="cosine")
     if progress is not None:
         progress(total, total, "superpixels", n_labels=int(labels.max()))
-    res = Result(np.asarray(labels, np.int32), extras)
-    res.connected = True  # SNIC labels are 4-connected by construction
-    return res
+    # SNIC labels are 4-connected by construction
+    return Result(np.asarray(labels, np.int32), extras, connected=True)
 
 
 def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=None) -> Result:
@@ -237,7 +237,7 @@ def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=N
     image : numpy.ndarray
         ``(Y, X, C)`` float32 in [0, 1] (``rgb01`` input space), C = 1 or 3.
     params : SenParams
-        ``n_superpixels``, ``compactness``, ``clustering``, ``checkpoint``.
+        ``n_segments``, ``compactness``, ``clustering``, ``checkpoint``.
     seed : int
         Unused: inference is deterministic (grid GBMS anchors, eval-mode BN).
     device : torch.device or str
@@ -270,7 +270,7 @@ def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device=
     image : numpy.ndarray
         ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
     params : SenContoursParams
-        ``n_superpixels`` (labels returned), ``compactness``, ``clustering``,
+        ``n_segments`` (labels returned), ``compactness``, ``clustering``,
         ``checkpoint``.
     seed : int
         Unused (deterministic).
@@ -282,7 +282,7 @@ def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device=
     Returns
     -------
     Result
-        ``labels`` (SNIC superpixels at ``n_superpixels``),
+        ``labels`` (SNIC superpixels at ``n_segments``),
         ``extras["contours"]`` (``(Y, X)`` float32 in [0, 1]: the mean of the
         boundary maps of the 13 superpixel counts in :data:`CONTOUR_COUNTS`),
         ``extras["embedding"]``.

@@ -431,11 +431,13 @@ def snic(
 class SnicParams:
     """SNIC (Achanta & Süsstrunk, CVPR 2017), this package's numba implementation."""
 
-    n_segments: int = param(400, "Approximate number of superpixels (seeds on a regular grid)", min=1)
+    n_segments: int = param(400, "Approximate number of superpixels (seeds on a regular grid)", min=1,
+                            role="count")
     compactness: float = param(
         20.0, "Balance of colour (low) and space (high) proximity; 20 is the authors' default for Lab", min=0.0
     )
-    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0)
+    min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0,
+                         role="min_size")
 
 
 def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) -> Result:
@@ -459,7 +461,7 @@ def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) 
     Result
         ``labels`` (int32, 1..N, each label 4-connected) and
         ``extras["centroids"]`` (``(N, 2 + C)``: y, x, mean features) when no
-        small segment was merged. The instance has ``connected = True`` so
+        small segment was merged; ``connected=True`` so
         that :func:`napari_deepsuperpixel.segment` does not re-split it.
 
     References
@@ -480,6 +482,4 @@ def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) 
         # merging adjacent segments keeps every label 4-connected
         labels = merge_small_segments(labels, params.min_size, features=image)
         extras = {}
-    res = Result(labels.astype(np.int32, copy=False), extras)
-    res.connected = True  # type: ignore[attr-defined]
-    return res
+    return Result(labels.astype(np.int32, copy=False), extras, connected=True)

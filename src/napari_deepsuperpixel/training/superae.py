@@ -148,10 +148,12 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
                 raise ValueError(f"ucm2 of {name!r} has shape {lab.shape}, image {rgb.shape[:2]}")
             out.append(lab.astype(np.int32))
         return out
-    from ..api import segment
+    from ..io.prepare import prepare_image
+    from ..methods._compose import run_method
 
     for name, rgb, _ in images:
-        out.append(segment(rgb, kind, device="cpu", **arg).astype(np.int32))
+        prep = prepare_image(rgb)
+        out.append(run_method(prep.slice(0), kind, arg, rgb=prep.rgb, device="cpu").labels.astype(np.int32))
     return out
 
 
