@@ -5,10 +5,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from napari_deepsuperpixel.nn.blocks import pad_to_multiple  # noqa: E402
 from napari_deepsuperpixel.nn.superae import (  # noqa: E402
     SuperAE,
     hypercolumn,
-    pad_to_multiple,
     reconstruct,
     superae_loss,
     template_means,

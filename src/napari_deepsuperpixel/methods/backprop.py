@@ -43,60 +43,7 @@ from typing import Optional
 import numpy as np
 
 from .._types import Result, param
-
-# --------------------------------------------------------------------------- presets
-
-
-def resolve_preset(params, presets: dict, method: str):
-    """Return a copy of ``params`` whose ``None`` fields take ``presets[params.preset]``'s values.
-
-    Parameters
-    ----------
-    params : dataclass instance
-        A parameter dataclass with a ``preset`` field; fields controlled by the
-        preset default to ``None`` ("the preset's value").
-    presets : dict
-        ``{preset name: {field name: value}}``.
-    method : str
-        Method name used in the error message.
-
-    Returns
-    -------
-    dataclass instance
-        A copy in which explicit (non-``None``) values are kept and every
-        ``None`` is replaced by the preset's value.
-
-    Raises
-    ------
-    ValueError
-        For an unknown preset name.
-    """
-    name = params.preset
-    if name not in presets:
-        raise ValueError(f"unknown preset {name!r} for method {method!r}; valid presets: {', '.join(presets)}")
-    changes = {k: v for k, v in presets[name].items() if getattr(params, k) is None}
-    return dataclasses.replace(params, **changes)
-
-
-def preset_help(text: str, presets: dict, key: str) -> str:
-    """Help text naming each preset's value, e.g. ``"... (None = preset: paper 100, fast 32)"``.
-
-    Parameters
-    ----------
-    text : str
-        The parameter's description.
-    presets : dict
-        ``{preset name: {field name: value}}``.
-    key : str
-        The field.
-
-    Returns
-    -------
-    str
-    """
-    vals = ", ".join(f"{name} {p[key]!r}" for name, p in presets.items())
-    return f"{text} (None = the preset's value: {vals})"
-
+from ._presets import preset_helper, preset_param, resolve_preset  # noqa: F401  (resolve_preset: used below)
 
 #: values of the preset-controlled parameters; see docs/methods/backprop.md for the
 #: measured speed and quality of each
@@ -108,21 +55,17 @@ BACKPROP_PRESETS = {
 }
 
 
-def _ph(text, key):
-    return preset_help(text, BACKPROP_PRESETS, key)
+_ph = preset_helper(BACKPROP_PRESETS)
 
 
 @dataclass
 class BackpropParams:
     """Parameters of Kanezaki's backprop segmentation (ICASSP 2018).
 
-    Fields whose default is ``None`` take the value of ``preset``
-    (``"paper"``: the paper's settings; ``"fast"``: tuned for a CPU); an
-    explicit value always wins over the preset.
+    ``None`` fields take the value of ``preset`` (see :mod:`._presets`).
     """
 
-    preset: str = param("paper", "Named settings: 'paper' (Kanezaki 2018) or 'fast' (tuned for a CPU)",
-                        choices=tuple(BACKPROP_PRESETS))
+    preset: str = preset_param(BACKPROP_PRESETS, "Kanezaki 2018")
     n_channels: Optional[int] = param(None, _ph("Feature channels p = q (the maximum number of labels)",
                                                 "n_channels"), min=2, max=1024)
     n_conv: Optional[int] = param(None, _ph("Number M of conv3x3-ReLU-BN blocks", "n_conv"), min=1, max=10)

@@ -61,9 +61,7 @@ References
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -120,22 +118,10 @@ class ClusterParams:
 
 
 # ----------------------------------------------------------------------------- model loading
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float):
-    from ..nn.checkpoint import load_checkpoint
+def _build_superae(hyperparameters: dict):
     from ..nn.superae import SuperAE
 
-    ck = load_checkpoint(path, method="superae")
-    widths = ck.hyperparameters.get("widths", [64, 128, 256])
-    model = SuperAE(widths=tuple(widths))
-    try:
-        model.load_state_dict(ck.state_dict)
-    except RuntimeError as e:
-        from ..nn.checkpoint import CheckpointError
-
-        raise CheckpointError(f"{path}: weights do not fit the SuperAE architecture ({e})") from None
-    model.eval()
-    return model
+    return SuperAE(widths=tuple(hyperparameters.get("widths", [64, 128, 256])))
 
 
 def load_superae(checkpoint: str = ""):
@@ -153,13 +139,9 @@ def load_superae(checkpoint: str = ""):
         In eval mode on the CPU. Do not modify it (it is shared); copy it
         with :func:`copy.deepcopy` to fine-tune.
     """
-    from ..nn.checkpoint import shipped_weights_path
+    from ..nn.checkpoint import load_model
 
-    p = Path(checkpoint) if checkpoint else shipped_weights_path(SHIPPED_WEIGHTS)
-    if not p.is_file():
-        raise FileNotFoundError(f"SuperAE checkpoint not found: {p}")
-    p = p.resolve()
-    return _load_cached(str(p), p.stat().st_mtime)
+    return load_model(checkpoint, method="superae", shipped=SHIPPED_WEIGHTS, build=_build_superae)
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -355,7 +337,7 @@ class _DscHead:
         import torch
         from torch.nn import functional as F
 
-        from ..nn.superae import pad_to_multiple
+        from ..nn.blocks import pad_to_multiple
 
         xp, (h, w) = pad_to_multiple(x, 4)
         feats = [xp, *model.encode(xp)]

@@ -56,7 +56,7 @@ from typing import Optional
 import numpy as np
 
 from .._types import Result, param
-from .backprop import preset_help, resolve_preset
+from ._presets import preset_helper, preset_param, resolve_preset
 
 #: values of the preset-controlled parameters; docs/methods/neural_superpixels.md has
 #: their measured speed and quality
@@ -68,21 +68,17 @@ NEURAL_SP_PRESETS = {
 }
 
 
-def _ph(text, key):
-    return preset_help(text, NEURAL_SP_PRESETS, key)
+_ph = preset_helper(NEURAL_SP_PRESETS)
 
 
 @dataclass
 class NeuralSuperpixelsParams:
     """Parameters of Eliasof et al.'s neural superpixels (ICIP 2022).
 
-    Fields whose default is ``None`` take the value of ``preset``
-    (``"paper"``: the paper's settings; ``"fast"``: tuned for a CPU); an
-    explicit value always wins over the preset.
+    ``None`` fields take the value of ``preset`` (see :mod:`._presets`).
     """
 
-    preset: str = param("paper", "Named settings: 'paper' (Eliasof et al. 2022) or 'fast' (tuned for a CPU)",
-                        choices=tuple(NEURAL_SP_PRESETS))
+    preset: str = preset_param(NEURAL_SP_PRESETS, "Eliasof et al. 2022")
     n_segments: int = param(100, "Maximum number N of superpixels (assignment channels)", min=1,
                             role="count", aliases=("n_superpixels",))
     n_filters: Optional[int] = param(None, _ph("Channels of the first ConvInReLU block (doubled per block)",

@@ -22,9 +22,7 @@ and thins the thresholded map itself.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -67,23 +65,10 @@ class SenContoursParams:
 
 
 # ----------------------------------------------------------------------------- model loading
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float):
-    import torch
-
-    from ..nn.checkpoint import CheckpointError, load_checkpoint
+def _build_sen(hyperparameters: dict):
     from ..nn.unet import SENNet
 
-    ck = load_checkpoint(path, method="sen")
-    hp = dict(ck.hyperparameters.get("model", {}))
-    try:
-        model = SENNet(**hp)
-        model.load_state_dict({k: (v.float() if torch.is_floating_point(v) else v)
-                               for k, v in ck.state_dict.items()})
-    except (TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: weights do not fit the SEN architecture ({e})") from None
-    model.eval()
-    return model
+    return SENNet(**dict(hyperparameters.get("model", {})))
 
 
 def load_sen(checkpoint: str = ""):
@@ -108,12 +93,9 @@ def load_sen(checkpoint: str = ""):
     napari_deepsuperpixel.nn.checkpoint.CheckpointError
         Not a valid ``sen`` checkpoint.
     """
-    from ..nn.checkpoint import shipped_weights_path
+    from ..nn.checkpoint import load_model
 
-    p = Path(checkpoint) if checkpoint else shipped_weights_path(SHIPPED_WEIGHTS)
-    if not p.is_file():
-        raise FileNotFoundError(f"SEN checkpoint not found: {p}")
-    return _load_cached(str(p.resolve()), p.stat().st_mtime)
+    return load_model(checkpoint, method="sen", shipped=SHIPPED_WEIGHTS, build=_build_sen)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

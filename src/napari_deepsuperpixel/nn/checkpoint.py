@@ -28,6 +28,7 @@ half-written checkpoint. An existing file is only replaced with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -369,3 +370,57 @@ def shipped_weights_path(name: str) -> Path:
             "checkpoint=PATH to a file made with `deepsuperpixel train`"
         )
     return p
+
+
+def load_model(checkpoint, *, method: str, shipped: str, build):
+    """Load the model of a checkpoint (or of the shipped weights), cached.
+
+    The one loader of the dataset-trained models (SEN, SuperAE): a file is read
+    once per modification time, and every caller shares the model.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A checkpoint written by ``deepsuperpixel train METHOD``; empty for
+        the shipped weights.
+    method : str
+        The checkpoint's method (``"sen"``, ``"superae"``); a checkpoint of
+        another method is refused.
+    shipped : str
+        File name of the shipped weights (see :func:`shipped_weights_path`).
+    build : callable
+        ``build(hyperparameters) -> torch.nn.Module``, a module-level function.
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode, on the CPU (callers move it). Do not modify it (it is
+        shared); copy it with :func:`copy.deepcopy` to fine-tune.
+
+    Raises
+    ------
+    FileNotFoundError
+        The checkpoint does not exist.
+    CheckpointError
+        Not a valid checkpoint of ``method``, or weights that do not fit the architecture.
+    """
+    p = Path(checkpoint) if checkpoint else shipped_weights_path(shipped)
+    if not p.is_file():
+        raise FileNotFoundError(f"{method} checkpoint not found: {p}")
+    p = p.resolve()
+    return _load_model_cached(str(p), p.stat().st_mtime, method, build)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_model_cached(path: str, mtime: float, method: str, build):
+    import torch
+
+    ck = load_checkpoint(path, method=method)
+    try:
+        model = build(ck.hyperparameters)
+        model.load_state_dict({k: (v.float() if torch.is_floating_point(v) else v)
+                               for k, v in ck.state_dict.items()})
+    except (TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: weights do not fit the {method} architecture ({e})") from None
+    model.eval()
+    return model

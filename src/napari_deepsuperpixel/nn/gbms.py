@@ -38,7 +38,7 @@ import math
 import torch
 from torch import nn
 
-from .unet import l2_normalize
+from .blocks import l2_normalize
 
 __all__ = ["GBMS", "gbms_step", "grid_anchor_index"]
 

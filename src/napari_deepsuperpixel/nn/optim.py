@@ -29,7 +29,9 @@ PRECISION_CHOICES = ("auto", "fp32", "bf16")
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch's global generator and return a dedicated CPU generator.
+    """Seed torch (CPU and CUDA), NumPy's legacy global generator and :mod:`random`; return a CPU generator.
+
+    The one seeding function of the package (per-image methods and trainers).
 
     Parameters
     ----------
@@ -47,7 +49,13 @@ def seed_everything(seed: int) -> torch.Generator:
     is seeded too; with the same seed, device and thread count the runs are
     identical on CPU.
     """
+    import random
+
+    import numpy as np
+
     s = int(seed) % (2**63)
+    random.seed(s)
+    np.random.seed(s % 2**32)
     torch.manual_seed(s)
     g = torch.Generator()
     g.manual_seed(s)

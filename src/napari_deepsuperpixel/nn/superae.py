@@ -27,7 +27,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["SuperAE", "superae_loss", "template_means", "pad_to_multiple", "hypercolumn", "reconstruct"]
+from .blocks import pad_to_multiple
+
+__all__ = ["SuperAE", "superae_loss", "template_means", "hypercolumn", "reconstruct"]
 
 
 def _block(cin, cout, stride=1):
@@ -90,23 +92,6 @@ class SuperAE(nn.Module):
     def hypercolumn_channels(self) -> int:
         """Channels of :func:`hypercolumn` output (image + the three encoder layers)."""
         return self.in_channels + sum(self.widths)
-
-
-def pad_to_multiple(x, m: int = 4):
-    """Reflect-pad ``(B, C, H, W)`` at the bottom/right to multiples of ``m``.
-
-    Returns
-    -------
-    padded : torch.Tensor
-    (h, w) : tuple of int
-        The original size, for cropping back.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % m, (-w) % m
-    if ph or pw:
-        mode = "reflect" if (ph < h and pw < w) else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
 
 
 def reconstruct(model: SuperAE, x):

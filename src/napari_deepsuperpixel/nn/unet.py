@@ -18,62 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SENUNet", "pad_to_multiple", "l2_normalize"]
+from .blocks import l2_normalize, pad_to_multiple
 
-
-def l2_normalize(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
-    """Divide ``x`` by its L2 norm along ``dim`` (norms below ``eps`` count as ``eps``).
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        Any tensor.
-    dim : int
-        Axis holding the vector components.
-    eps : float
-        Floor for the norm, so a zero vector stays finite.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape as ``x``; unit norm along ``dim``.
-    """
-    return x / x.norm(dim=dim, keepdim=True).clamp_min(eps)
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int = 32, minimum: int = 64):
-    """Pad a ``(B, C, H, W)`` tensor at the bottom/right to a multiple of ``multiple``.
-
-    Reflection padding is used where it is defined (pad smaller than the
-    size); for tiny inputs replication padding fills the rest.
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        ``(B, C, H, W)`` input.
-    multiple : int
-        The padded height and width are multiples of this.
-    minimum : int
-        The padded height and width are at least this.
-
-    Returns
-    -------
-    padded : torch.Tensor
-        ``(B, C, H2, W2)``.
-    (h, w) : tuple of int
-        The original size, for cropping the output back.
-    """
-    h, w = x.shape[-2:]
-    th = max(minimum, -(-h // multiple) * multiple)
-    tw = max(minimum, -(-w // multiple) * multiple)
-    if min(h, w) < 2:  # a 1-pixel side cannot be reflected
-        return F.pad(x, (0, tw - w, 0, th - h), mode="replicate"), (h, w)
-    while x.shape[-2] < th or x.shape[-1] < tw:
-        # reflection needs pad < size: grow in steps for small inputs
-        ph = min(th - x.shape[-2], x.shape[-2] - 1)
-        pw = min(tw - x.shape[-1], x.shape[-1] - 1)
-        x = F.pad(x, (0, pw, 0, ph), mode="reflect")
-    return x, (h, w)
+__all__ = ["SENUNet"]
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

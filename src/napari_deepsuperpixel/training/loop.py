@@ -42,28 +42,7 @@ from typing import Any, Callable, Optional, Union
 
 from .._types import Progress, ProgressCallback
 
-__all__ = ["StepContext", "TrainResult", "epoch_rng", "seed_everything", "train_loop"]
-
-
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA), NumPy's legacy global generator and :mod:`random`.
-
-    Parameters
-    ----------
-    seed : int
-        Any non-negative integer.
-    """
-    import random
-
-    import numpy as np
-    import torch
-
-    seed = int(seed)
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+__all__ = ["StepContext", "TrainResult", "epoch_rng", "train_loop"]
 
 
 def epoch_rng(seed: int, epoch: int):

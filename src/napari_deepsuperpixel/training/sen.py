@@ -306,7 +306,8 @@ def train_sen(
     import torch
 
     from ..nn.unet import SENNet
-    from .loop import seed_everything, train_loop
+    from ..nn.optim import seed_everything
+    from .loop import train_loop
 
     if output is not None:  # the name before 0.2
         import warnings

@@ -244,6 +244,7 @@ def train_superae(
     """
     import torch
 
+    from ..nn.optim import seed_everything
     from ..nn.superae import SuperAE, superae_loss
     from .loop import train_loop
 
@@ -265,7 +266,7 @@ def train_superae(
     bs = min(int(batch_size), n)
     steps = -(-n // bs)
 
-    torch.manual_seed(int(seed))
+    seed_everything(seed)
     model = SuperAE()
     opt = torch.optim.Adam(model.parameters(), lr=float(lr))
     order: dict = {}
