@@ -11,7 +11,7 @@ from napari_deepsuperpixel._types import param
 from napari_deepsuperpixel.methods import REGISTRY, MethodInfo, register
 
 napari = pytest.importorskip("napari")
-from napari_deepsuperpixel._napari._method_widget import SegmentWidget  # noqa: E402
+from napari_deepsuperpixel._napari._segment_widget import SegmentWidget  # noqa: E402
 
 
 @dataclass

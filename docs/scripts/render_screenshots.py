@@ -55,7 +55,7 @@ def _viewer():
 
 def _segmented(sample, method: str, params: dict):
     """A viewer with a sample image, the segmentation widget docked, after one finished run."""
-    from napari_deepsuperpixel._napari._method_widget import SegmentWidget
+    from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
 
     viewer = _viewer()
     [(data, meta, _)] = sample()

@@ -1,0 +1,150 @@
+"""The compiled SNIC kernels (numba), imported by :func:`napari_deepsuperpixel.methods.snic.snic` when it runs.
+
+Kept in their own module so that importing :mod:`.snic` (e.g. to list SNIC's
+parameters) does not import numba; ``cache=True`` keeps the compiled code on
+disk, so the compilation cost is paid once per installation.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def heap_push(hd, hp, n, d, p, k):
+    # binary min-heap on two parallel arrays: keys ``hd`` and payloads
+    # ``hp = pixel << 31 | superpixel`` (one int64 moves faster than two
+    # arrays: -13 % run time); hole-based sift-up
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hd[parent] <= d:
+            break
+        hd[i] = hd[parent]
+        hp[i] = hp[parent]
+        i = parent
+    hd[i] = d
+    hp[i] = (p << 31) | k
+
+
+@njit(cache=True, nogil=True)
+def heap_pop(hd, hp, n):
+    # remove the root of a heap of size n (> 0); the caller read it before
+    n -= 1
+    d = hd[n]
+    p = hp[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and hd[c + 1] < hd[c]:
+            c += 1
+        if hd[c] >= d:
+            break
+        hd[i] = hd[c]
+        hp[i] = hp[c]
+        i = c
+    if n > 0:
+        hd[i] = d
+        hp[i] = p
+
+
+@njit(cache=True, nogil=True)
+def grow(feat, fnorm, best, ny, nx, labels, sums, ysum, xsum, counts,
+             hd, hp, hn, assigned, stop_at, wspace, cosine):
+    """Pop/assign/push until ``stop_at`` pixels are assigned or the queue is empty.
+
+    Returns the (possibly reallocated) heap arrays, the heap size and the
+    number of assigned pixels, so that the caller can resume. ``best[q]``
+    is the smallest distance pixel ``q`` was pushed with: a push with a
+    distance >= ``best[q]`` is skipped, because the earlier, closer entry
+    pops first and the later one would only be discarded as stale.
+    """
+    nc = feat.shape[1]
+    mean = np.empty(nc, np.float64)
+    while assigned < stop_at and hn > 0:
+        pk = hp[0]
+        p = pk >> 31
+        k = pk & 0x7FFFFFFF
+        heap_pop(hd, hp, hn)
+        hn -= 1
+        if labels[p] != 0:
+            continue  # a stale entry: the pixel was taken by a closer superpixel
+        labels[p] = k + 1
+        assigned += 1
+        y = p // nx
+        x = p - y * nx
+        cnt = counts[k] + 1.0
+        counts[k] = cnt
+        inv = 1.0 / cnt
+        mnorm2 = 0.0
+        for c in range(nc):
+            s = sums[k, c] + feat[p, c]
+            sums[k, c] = s
+            mean[c] = s * inv
+            mnorm2 += mean[c] * mean[c]
+        ysum[k] += y
+        xsum[k] += x
+        cy = ysum[k] * inv
+        cx = xsum[k] * inv
+        mnorm = np.sqrt(mnorm2)
+        if hn + 4 > hd.shape[0]:  # make room for the up to 4 pushes below
+            cap = 2 * hd.shape[0] + 4
+            nd = np.empty(cap, hd.dtype)
+            npix = np.empty(cap, hp.dtype)
+            nd[:hn] = hd[:hn]
+            npix[:hn] = hp[:hn]
+            hd = nd
+            hp = npix
+        for j in range(4):
+            if j == 0:
+                if x == 0:
+                    continue
+                q = p - 1
+                qy = y
+                qx = x - 1
+            elif j == 1:
+                if y == 0:
+                    continue
+                q = p - nx
+                qy = y - 1
+                qx = x
+            elif j == 2:
+                if x == nx - 1:
+                    continue
+                q = p + 1
+                qy = y
+                qx = x + 1
+            else:
+                if y == ny - 1:
+                    continue
+                q = p + nx
+                qy = y + 1
+                qx = x
+            if labels[q] != 0:
+                continue
+            if cosine:
+                dot = 0.0
+                for c in range(nc):
+                    dot += feat[q, c] * mean[c]
+                den = fnorm[q] * mnorm
+                if den > 0.0:
+                    fd = 0.5 - 0.5 * dot / den
+                    if fd < 0.0:
+                        fd = 0.0
+                else:
+                    fd = 0.5  # a zero vector has no direction: treat it as orthogonal
+            else:
+                fd = 0.0
+                for c in range(nc):
+                    diff = feat[q, c] - mean[c]
+                    fd += diff * diff
+            dy = qy - cy
+            dx = qx - cx
+            d = fd + wspace * (dy * dy + dx * dx)
+            if d >= best[q]:
+                continue
+            best[q] = d
+            heap_push(hd, hp, hn, d, q, k)
+            hn += 1
+    return hd, hp, hn, assigned
