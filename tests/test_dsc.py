@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import napari_deepsuperpixel as nds  # noqa: E402
-from napari_deepsuperpixel.methods import dsc  # noqa: E402
+from napari_deepsuperpixel.methods import dsc, superpixel_clustering  # noqa: E402
 from napari_deepsuperpixel.nn.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
 from napari_deepsuperpixel.nn.superae import SuperAE, hypercolumn  # noqa: E402
 
@@ -135,12 +135,12 @@ def test_cluster_functions_separate_obvious_groups():
     rng = np.random.default_rng(0)
     feats = np.concatenate([rng.normal(0, 0.05, (10, 3)), rng.normal(1, 0.05, (12, 3))])
     truth = np.r_[np.zeros(10), np.ones(12)]
-    lab = dsc.kmeans(feats, 2, seed=0)
+    lab = superpixel_clustering.kmeans(feats, 2, seed=0)
     assert abs(np.corrcoef(lab, truth)[0, 1]) == pytest.approx(1.0)
     centers = rng.uniform(0, 5, (22, 2))
-    lab = dsc.spectral_ncut(feats, centers, 2, d=100.0, seed=0)
+    lab = superpixel_clustering.spectral_ncut(feats, centers, 2, d=100.0, seed=0)
     assert abs(np.corrcoef(lab, truth)[0, 1]) == pytest.approx(1.0)
-    assert np.array_equal(dsc.kmeans(feats[:3], 5), [0, 1, 2])
+    assert np.array_equal(superpixel_clustering.kmeans(feats[:3], 5), [0, 1, 2])
 
 
 def test_bad_inputs_give_clear_errors(small, tiny_ckpt, tmp_path):

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from napari_deepsuperpixel import Cancelled, list_methods, segment, segment_result  # noqa: E402
 from napari_deepsuperpixel.methods import neural_superpixels as ns  # noqa: E402
+from napari_deepsuperpixel.nn import superpixel_losses as spl  # noqa: E402
 from napari_deepsuperpixel.nn.blocks import ASPP, count_parameters  # noqa: E402
 
 TINY = dict(n_segments=8, n_filters=4, aspp_channels=6, max_iter=2, precision="fp32")
@@ -70,16 +71,16 @@ def test_rim_loss_hand_values():
     n, lam = 4, 2.0
     # uniform assignments: pixel entropy log N, marginal entropy log N
     u = torch.zeros(1, n, 3, 3)
-    assert ns.rim_loss(u, lam).item() == pytest.approx((1 - lam) * math.log(n), rel=1e-6)
+    assert spl.rim_loss(u, lam).item() == pytest.approx((1 - lam) * math.log(n), rel=1e-6)
     # confident, all pixels in one superpixel: both entropies 0
     one = torch.full((1, n, 2, 2), -50.0)
     one[:, 0] = 50.0
-    assert ns.rim_loss(one, lam).item() == pytest.approx(0.0, abs=1e-6)
+    assert spl.rim_loss(one, lam).item() == pytest.approx(0.0, abs=1e-6)
     # confident, half the pixels in each of two superpixels: marginal entropy log 2
     two = torch.full((1, n, 2, 2), -50.0)
     two[:, 0, 0] = 50.0
     two[:, 1, 1] = 50.0
-    assert ns.rim_loss(two, lam).item() == pytest.approx(-lam * math.log(2), rel=1e-5)
+    assert spl.rim_loss(two, lam).item() == pytest.approx(-lam * math.log(2), rel=1e-5)
 
 
 def test_smoothness_loss_hand_value():
@@ -90,8 +91,8 @@ def test_smoothness_loss_hand_value():
     prob2 = prob.expand(1, 2, 2, 2).clone()
     img2 = img.expand(1, 1, 2, 2).clone()
     expected = 2 * math.exp(-4 / 8) + 0.0
-    assert ns.smoothness_loss(prob2, img2, 8.0).item() == pytest.approx(expected, rel=1e-6)
-    assert ns.smoothness_loss(torch.full((1, 3, 4, 4), 1 / 3), torch.rand(1, 3, 4, 4)).item() == 0
+    assert spl.smoothness_loss(prob2, img2, 8.0).item() == pytest.approx(expected, rel=1e-6)
+    assert spl.smoothness_loss(torch.full((1, 3, 4, 4), 1 / 3), torch.rand(1, 3, 4, 4)).item() == 0
 
 
 @pytest.mark.parametrize("shape", [(2, 5, 6, 7), (1, 3, 1, 4), (1, 40, 9, 8)])
@@ -105,21 +106,21 @@ def test_clustering_loss_equals_autograd_composition(shape):
 
     def reference(z):
         prob = z.softmax(1)
-        loss = ns.rim_loss(z, lam)
+        loss = spl.rim_loss(z, lam)
         if shape[2] > 1:  # the composition has no vertical pairs in one row (mean of nothing)
-            loss = loss + alpha * ns.smoothness_loss(prob, img, sigma)
+            loss = loss + alpha * spl.smoothness_loss(prob, img, sigma)
         else:
             dpx = (prob[..., 1:] - prob[..., :-1]).abs().sum(1)
-            wx, _ = ns.edge_weights(img, sigma)
+            wx, _ = spl.edge_weights(img, sigma)
             loss = loss + alpha * (dpx * wx).mean()
         return loss, prob
 
     for extra in (False, True):
         grads, losses = [], []
-        for fn in (reference, lambda z: ns.clustering_loss(z, img, lam, alpha, sigma)):
+        for fn in (reference, lambda z: spl.clustering_loss(z, img, lam, alpha, sigma)):
             z.grad = None
             loss, prob = fn(z)
-            total = loss + ((ns.soft_superpixel_image(prob, img) - img) ** 2).mean() if extra else loss
+            total = loss + ((spl.soft_superpixel_image(prob, img) - img) ** 2).mean() if extra else loss
             total.backward()
             losses.append(loss.item())
             grads.append(z.grad.clone())
@@ -132,40 +133,40 @@ def test_soft_superpixel_image():
     hard = torch.zeros(1, 2, 2, 2)
     hard[0, 0, 0, :] = 1  # top row -> superpixel 0
     hard[0, 1, 1, :] = 1  # bottom row -> superpixel 1
-    soft = ns.soft_superpixel_image(hard, img)
+    soft = spl.soft_superpixel_image(hard, img)
     assert torch.allclose(soft, torch.tensor([[[[2.0, 2.0], [15.0, 15.0]]]]))
     uniform = torch.full((1, 2, 2, 2), 0.5)
-    assert torch.allclose(ns.soft_superpixel_image(uniform, img), torch.full((1, 1, 2, 2), 8.5))
+    assert torch.allclose(spl.soft_superpixel_image(uniform, img), torch.full((1, 1, 2, 2), 8.5))
 
 
 def test_reconstruction_loss_hand_value():
     img = torch.zeros(1, 2, 2, 2)
     rec = torch.ones(1, 2, 2, 2)
     soft = torch.full((1, 2, 2, 2), 2.0)
-    assert ns.reconstruction_loss(img, rec).item() == pytest.approx(1.0)
-    assert ns.reconstruction_loss(img, rec, soft).item() == pytest.approx(1.0 + 4.0)
+    assert spl.reconstruction_loss(img, rec).item() == pytest.approx(1.0)
+    assert spl.reconstruction_loss(img, rec, soft).item() == pytest.approx(1.0 + 4.0)
 
 
 def test_kl_uses_log_probabilities():
     logp = torch.log(torch.tensor([[0.5, 0.5]]))
     logq = torch.log(torch.tensor([[0.25, 0.75]]))
     expected = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
-    assert ns.kl_divergence(logp, logq).item() == pytest.approx(expected, rel=1e-6)
-    assert ns.kl_divergence(logp, logp).item() == pytest.approx(0.0, abs=1e-7)
+    assert spl.kl_divergence(logp, logq).item() == pytest.approx(expected, rel=1e-6)
+    assert spl.kl_divergence(logp, logp).item() == pytest.approx(0.0, abs=1e-7)
 
 
 def test_edge_distribution_and_loss():
     x = torch.rand(1, 3, 6, 7)
-    e = ns.edge_log_distribution(x)
+    e = spl.edge_log_distribution(x)
     assert e.shape == (1, 3, 42)
     assert torch.allclose(e.exp().sum(-1), torch.ones(1, 3))
-    assert ns.edge_loss(x, x, x).item() == pytest.approx(0.0, abs=1e-6)
+    assert spl.edge_loss(x, x, x).item() == pytest.approx(0.0, abs=1e-6)
     blurred = torch.full_like(x, 0.5)  # no edges at all: uniform distribution
     # KL(E_I || uniform) = log(HW) - H(E_I), per channel; twice with the soft image
     ent = -(e.exp() * e).sum(-1).mean().item()
     kl = math.log(42) - ent
-    assert ns.edge_loss(x, blurred).item() == pytest.approx(kl, rel=1e-4)
-    assert ns.edge_loss(x, blurred, blurred).item() == pytest.approx(2 * kl, rel=1e-4)
+    assert spl.edge_loss(x, blurred).item() == pytest.approx(kl, rel=1e-4)
+    assert spl.edge_loss(x, blurred, blurred).item() == pytest.approx(2 * kl, rel=1e-4)
 
 
 def test_standardized_input():
@@ -253,6 +254,6 @@ def test_clustering_loss_with_precomputed_weights_is_the_same():
     g = torch.Generator().manual_seed(2)
     z = torch.randn(1, 6, 5, 7, generator=g)
     img = torch.randn(1, 3, 5, 7, generator=g)
-    a, _ = ns.clustering_loss(z, img, 2.0, 2.0, 8.0)
-    b, _ = ns.clustering_loss(z, None, 2.0, 2.0, weights=ns.edge_weights(img, 8.0))
+    a, _ = spl.clustering_loss(z, img, 2.0, 2.0, 8.0)
+    b, _ = spl.clustering_loss(z, None, 2.0, 2.0, weights=spl.edge_weights(img, 8.0))
     assert a.item() == pytest.approx(b.item(), rel=1e-6)
