@@ -314,3 +314,13 @@ def test_saving_a_result_layer_through_napari_writers(viewer_widget, qtbot, rgb_
     assert {"label", "area", "centroid_y", "mean_intensity_c0", "mean_intensity_c2"} <= set(rows[0])
     k = int(rows[3]["label"])
     assert float(rows[3]["mean_intensity_c1"]) == pytest.approx(rgb_image[lab.data == k, 1].mean(), rel=1e-5)
+
+
+def test_opening_the_widget_compiles_snic_in_the_background(viewer_widget, qtbot):
+    """The first SNIC click must not wait for numba: the widget warms the kernels when it opens."""
+    _, widget = viewer_widget
+    widget._warming.join(timeout=120)
+    assert not widget._warming.is_alive()
+    import sys
+
+    assert "napari_deepsuperpixel.methods._snic_kernels" in sys.modules

@@ -111,6 +111,9 @@ class SegmentWidget(Container):
         # closing the widget stops a running method instead of leaving it running unseen
         self.native.destroyed.connect(lambda *_: self._cancel_event.set())
         self._on_method(self.method.value)
+        from ._workers import warm_in_background
+
+        self._warming = warm_in_background("napari_deepsuperpixel.methods.snic:warm_kernels")
 
     # -- choices and method switching -------------------------------------------------
     def _method_choices(self, _widget=None):
@@ -283,16 +286,9 @@ class SegmentWidget(Container):
                              f"in {out['seconds']:.1f} s")
 
     def _on_errored(self, err) -> None:
-        from .. import Cancelled
+        from ._workers import show_failure
 
-        self.progress.max, self.progress.value = 1, 0
-        if isinstance(err, Cancelled):
-            self.status.value = "cancelled"
-            return
-        from napari.utils.notifications import show_error
-
-        self.status.value = f"⚠ {type(err).__name__}: {err}"
-        show_error(f"Segmentation failed: {err}")
+        show_failure(self, err, notify="Segmentation failed")
 
 
 def _full_resolution(layer):

@@ -236,10 +236,6 @@ class TrainingWidget(Container):
         self.status.value = f"saved {path}{extra}"
 
     def _on_errored(self, err) -> None:
-        from .. import Cancelled
+        from ._workers import show_failure
 
-        self.progress.max, self.progress.value = 1, 0
-        if isinstance(err, Cancelled):
-            self.status.value = "cancelled (the last periodic checkpoint can be resumed)"
-            return
-        self.status.value = f"⚠ {type(err).__name__}: {err}"
+        show_failure(self, err, cancelled="cancelled (the last periodic checkpoint can be resumed)")

@@ -7,6 +7,7 @@ thread only has to add as layers (labels, per-segment features, extra layers).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -176,3 +177,54 @@ def start_worker(host, worker, *, on_returned: Callable, on_errored: Callable, s
         cancel_button.enabled = True
     worker.start()
     return worker
+
+
+def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[str] = None) -> None:
+    """Show how a widget's run ended in its progress bar and status line.
+
+    Parameters
+    ----------
+    host : object
+        The widget, with ``progress`` (a progress bar) and ``status`` (a label).
+    err : BaseException
+        The worker's exception; :class:`~napari_deepsuperpixel.Cancelled` is a cancellation.
+    cancelled : str
+        Status text after a cancellation.
+    notify : str, optional
+        Also show a napari error notification ``"<notify>: <err>"``.
+    """
+    from .. import Cancelled
+
+    host.progress.max, host.progress.value = 1, 0
+    if isinstance(err, Cancelled):
+        host.status.value = cancelled
+        return
+    host.status.value = f"\u26a0 {type(err).__name__}: {err}"
+    if notify:
+        from napari.utils.notifications import show_error
+
+        show_error(f"{notify}: {err}")
+
+
+def warm_in_background(*refs: str) -> threading.Thread:
+    """Compile the numba kernels behind ``refs`` in a daemon thread, when a widget opens.
+
+    Each ref is ``"module:function"`` of a zero-argument warm-up function
+    (e.g. :func:`napari_deepsuperpixel.methods.snic.warm_kernels`), so that a
+    user's first click does not wait for compilation. A failure here is not
+    the user's problem (the real run reports it), so it is only logged.
+    """
+    def warm():
+        import importlib
+        import logging
+
+        for ref in refs:
+            mod, _, fn = ref.partition(":")
+            try:
+                getattr(importlib.import_module(mod), fn)()
+            except Exception:  # pragma: no cover - environment-specific
+                logging.getLogger(__name__).debug("warming %s failed", ref, exc_info=True)
+
+    thread = threading.Thread(target=warm, name="deepsuperpixel-warm-kernels", daemon=True)
+    thread.start()
+    return thread

@@ -232,28 +232,18 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
 def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", progress=None) -> Result:
     """Segment one ``(Y, X, C)`` [0, 1] image with Kanezaki's backprop method.
 
-    Parameters
-    ----------
-    image : (Y, X, C) float32 array
-        Prepared channels in [0, 1] (any number of channels).
-    params : BackpropParams
-        See the dataclass; ``None`` fields take the preset's values.
-    seed : int
-        Seeds the network initialisation (and the superpixels); the same seed
-        gives the same labels on CPU.
-    device : str or torch.device
-        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
-    progress : callable, optional
-        ``progress(it, total, stage="iterate", loss=..., n_labels=...)`` each
-        iteration; raising :class:`~napari_deepsuperpixel.Cancelled` stops the run.
+    The registry runner (signature: see :mod:`napari_deepsuperpixel.methods`)
+    on prepared channels in [0, 1] (any number); ``None`` fields of ``params``
+    take the preset's values, ``seed`` seeds the network initialisation and the
+    fine superpixels. ``progress`` is called each iteration with ``loss`` and
+    ``n_labels`` (and forwarded to the fine superpixel method).
 
     Returns
     -------
     Result
-        ``labels``: int32 ``1..N``, one 4-connected segment each
-        (``result.connected`` is True). ``extras``: ``loss_history``,
-        ``n_labels_history``, ``n_iter``, ``stopped_early``,
-        ``seconds_per_iter``, ``resolved_params``.
+        ``labels``: int32 ``1..N``, one 4-connected segment each,
+        ``connected=True``; ``extras``: ``loss_history``, ``n_labels_history``,
+        ``n_iter``, ``stopped_early``, ``seconds_per_iter``, ``resolved_params``.
 
     References
     ----------

@@ -457,19 +457,9 @@ def _sp_from_params(image, params, seed, device, progress):
 def run_superae(image, *, params: SuperAEParams, seed=0, device="cpu", progress=None) -> Result:
     """Registry runner ``superae``: SuperAE reconstruction -> superpixels.
 
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
-    params : SuperAEParams
-    seed : int
-    device : torch.device
-    progress : callable, optional
-
-    Returns
-    -------
-    Result
-        Superpixels; ``extras["reconstruction"]`` is the smoothed image.
+    ``image`` is ``(Y, X, C)`` float32 in [0, 1] with C = 1 or 3. Returns the
+    superpixels (``connected=True``) and ``extras["reconstruction"]``, the
+    smoothed image.
 
     References
     ----------

@@ -220,25 +220,18 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
                            progress=None) -> Result:
     """Neural superpixels of one ``(Y, X, C)`` [0, 1] image (Eliasof et al. 2022).
 
-    Parameters
-    ----------
-    image : (Y, X, C) float32 array
-        Prepared channels in [0, 1] (any number of channels).
-    params : NeuralSuperpixelsParams
-        ``None`` fields take the preset's values.
-    seed : int
-        Seeds the initialisation; the same seed gives the same labels on CPU.
-    device : str or torch.device
-    progress : callable, optional
-        ``progress(it, total, stage="iterate", loss=..., n_labels=...)`` each
-        iteration; raising :class:`~napari_deepsuperpixel.Cancelled` stops the run.
+    The registry runner (signature: see :mod:`napari_deepsuperpixel.methods`)
+    on prepared channels in [0, 1]; ``None`` fields of ``params`` take the
+    preset's values and ``seed`` seeds the initialisation. ``progress`` is
+    called each iteration with ``loss`` and ``n_labels``.
 
     Returns
     -------
     Result
-        ``labels`` int32 ``1..M``, each 4-connected (a disconnected superpixel becomes several segments, so ``M`` can exceed ``N`` when few iterations ran)
-        (``result.connected`` is True). ``extras``: ``loss_history``,
-        ``n_iter``, ``seconds_per_iter``, ``resolved_params``.
+        ``labels`` int32 ``1..M``, each 4-connected (a disconnected superpixel
+        becomes several segments, so ``M`` can exceed ``N`` when few iterations
+        ran), ``connected=True``; ``extras``: ``loss_history``, ``n_iter``,
+        ``seconds_per_iter``, ``resolved_params``.
 
     References
     ----------

@@ -214,24 +214,10 @@ def _run(image, params, device, progress, contours: bool) -> Result:
 def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=None) -> Result:
     """Registry runner of ``sen``: SEN embeddings -> SNIC superpixels (Eq. 7).
 
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(Y, X, C)`` float32 in [0, 1] (``rgb01`` input space), C = 1 or 3.
-    params : SenParams
-        ``n_segments``, ``compactness``, ``clustering``, ``checkpoint``.
-    seed : int
-        Unused: inference is deterministic (grid GBMS anchors, eval-mode BN).
-    device : torch.device or str
-        Where the network runs.
-    progress : callable, optional
-        ``progress(step, total, stage, **info)``.
-
-    Returns
-    -------
-    Result
-        ``labels`` (int32, 1..K', 4-connected) and ``extras["embedding"]``
-        (``(Y, X, 16)`` float32).
+    ``image`` is ``(Y, X, C)`` float32 in [0, 1] with C = 1 or 3; ``seed`` is
+    unused (inference is deterministic: grid GBMS anchors, eval-mode batch
+    norm). Returns the SNIC labels (int32, ``1..K'``, 4-connected) and
+    ``extras["embedding"]`` (``(Y, X, 16)`` float32).
 
     References
     ----------
@@ -247,27 +233,9 @@ def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device=
                      progress=None) -> Result:
     """Registry runner of ``sen_contours``: superpixels plus a boundary-strength map.
 
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
-    params : SenContoursParams
-        ``n_segments`` (labels returned), ``compactness``, ``clustering``,
-        ``checkpoint``.
-    seed : int
-        Unused (deterministic).
-    device : torch.device or str
-        Where the network runs.
-    progress : callable, optional
-        ``progress(step, total, stage, **info)``.
-
-    Returns
-    -------
-    Result
-        ``labels`` (SNIC superpixels at ``n_segments``),
-        ``extras["contours"]`` (``(Y, X)`` float32 in [0, 1]: the mean of the
-        boundary maps of the 13 superpixel counts in :data:`CONTOUR_COUNTS`),
-        ``extras["embedding"]``.
+    As :func:`run_sen`, with ``extras["contours"]``: ``(Y, X)`` float32 in
+    [0, 1], the mean of the boundary maps of the 13 superpixel counts in
+    :data:`CONTOUR_COUNTS`; the labels are the SNIC superpixels at ``n_segments``.
 
     References
     ----------

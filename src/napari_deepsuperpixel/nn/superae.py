@@ -95,18 +95,9 @@ class SuperAE(nn.Module):
 
 
 def reconstruct(model: SuperAE, x):
-    """Reconstruct images of any size (padding to multiples of 4, then cropping).
+    """Reconstruct ``(B, C, H, W)`` images in [0, 1] of any size (padded to multiples of 4, then cropped).
 
-    Parameters
-    ----------
-    model : SuperAE
-    x : torch.Tensor
-        ``(B, C, H, W)`` in [0, 1].
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, C, H, W)`` reconstruction in [0, 1].
+    Returns the ``(B, C, H, W)`` reconstruction in [0, 1].
     """
     xp, (h, w) = pad_to_multiple(x, 4)
     return model(xp)[..., :h, :w]

@@ -224,17 +224,10 @@ def reconstruction_loss(image, recon, soft=None):
 
 
 def edge_log_distribution(x):
-    """Log of the Laplacian edge distribution: log-softmax of the 3x3 Laplacian over all pixels of a channel.
+    """Log of the Laplacian edge distribution of a ``(B, C, H, W)`` tensor.
 
-    Parameters
-    ----------
-    x : torch.Tensor
-        ``(B, C, H, W)``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(B, C, H*W)`` log-probabilities; ``exp`` of each row sums to 1.
+    The log-softmax of the 3x3 Laplacian over all pixels of a channel:
+    ``(B, C, H*W)`` log-probabilities, ``exp`` of each row sums to 1.
     """
     from .blocks import laplacian
 
@@ -259,19 +252,9 @@ def kl_divergence(logp, logq):
 
 
 def edge_loss(image, recon, soft=None):
-    """Eq. 8: ``KL(E_I, E_I~) + KL(E_I, E_I^P)`` (the second term only when ``soft`` is given).
+    """Eq. 8: ``KL(E_I, E_I~) + KL(E_I, E_I^P)``, a scalar (the second term only when ``soft`` is given).
 
-    Parameters
-    ----------
-    image, recon : torch.Tensor
-        ``(B, C, H, W)``.
-    soft : torch.Tensor, optional
-        The soft superpixelated image.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar.
+    The arguments are those of :func:`reconstruction_loss`.
     """
     e_img = edge_log_distribution(image)
     loss = kl_divergence(e_img, edge_log_distribution(recon))
