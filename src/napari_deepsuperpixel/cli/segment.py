@@ -15,7 +15,9 @@ def _cmd_methods(args) -> int:
         print(f"{m.name:<20} {m.kind:<13} {m.description}")
         if args.verbose:
             for p in m.parameters:
-                print(f"    {p.name} = {p.default!r}    {p.help}")
+                tags = [t for t in (p.role and f"role: {p.role}", p.advanced and "advanced") if t]
+                tag = f"  [{', '.join(tags)}]" if tags else ""
+                print(f"    {p.name} = {p.default!r}    {p.help}{tag}")
     return 0
 
 
