@@ -69,6 +69,19 @@ def cache_key(settings: dict, *, cache_version, **digests: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def jsonable(x):
+    """``x`` with numpy arrays and scalars (also inside dicts, lists and tuples) as plain Python values."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
 class ResultCache:
     """One folder of cached task results.
 

@@ -38,7 +38,7 @@ from ..metrics.evaluate import REGION_KEYS as REGION_COLUMNS  # noqa: F401
 from ..metrics.evaluate import SEGF_KEYS as SEGF_COLUMNS  # noqa: F401
 from ..metrics.evaluate import SP_KEYS as SP_COLUMNS  # noqa: F401
 from ..metrics.evaluate import evaluate_segmentation
-from .cache import ResultCache, array_digest, cache_key
+from .cache import ResultCache, array_digest, cache_key, jsonable
 from .data import _Item, load_items  # noqa: F401  (load_items: part of this module's API)
 from .executors import SerialExecutor, completed, executor_for, make_executor  # noqa: F401
 from .outputs import claim_output, write_outputs
@@ -266,16 +266,4 @@ def _run_task(task: dict) -> dict:
     row = evaluate_segmentation(res.labels, task["image"], task["segmentations"], task["boundaries"],
                                 r=task["r"], window=task["window"], reduce=task["reduce"])
     row["time_s"] = seconds
-    return _jsonable(row)
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
+    return jsonable(row)
