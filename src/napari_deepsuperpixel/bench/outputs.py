@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._util import atomic_write, atomic_write_json, atomic_write_text
-from ..metrics.evaluate import BOUNDARY_COUNT_KEYS, BOUNDARY_KEYS, REGION_KEYS, SEGF_KEYS, SP_KEYS
-
-if TYPE_CHECKING:
-    from .runner import BenchResult
+from ..metrics.evaluate import (
+    BOUNDARY_COUNT_KEYS,
+    BOUNDARY_KEYS,
+    REGION_KEYS,
+    SEGF_KEYS,
+    SP_KEYS,
+)
 
 _PER_VALUE_COLS = [  # (key, header, format)
     ("n_segments", "segments", "{:.1f}"), ("asa", "ASA", "{:.4f}"), ("ue", "UE", "{:.4f}"),
@@ -52,8 +54,11 @@ def _write_csv(path: Path, header: list, rows: list) -> None:
     atomic_write(path, write)
 
 
-def write_outputs(out: Path, res: BenchResult, config: dict, sweep_name, is_bsds, plots: bool) -> dict:
-    """Write the tables (and with ``plots`` the PNG plots) of ``res`` to ``out``; the files by kind."""
+def write_outputs(out: Path, res, config: dict, sweep_name, is_bsds, plots: bool) -> dict:
+    """Write the tables (and with ``plots`` the PNG plots) of ``res`` (a :class:`.runner.BenchResult`) to ``out``.
+
+    Returns the written files by kind.
+    """
     from .. import __version__
     from . import plots as _plots
 

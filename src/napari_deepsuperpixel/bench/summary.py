@@ -42,7 +42,11 @@ def summarise(rows: list, sweep_values: Sequence, *, is_bsds: bool) -> tuple:
         the sweep values as thresholds (official BSDS aggregation), plus the
         best Kanezaki AP over the sweep.
     """
-    from ..metrics.segment_f import SegmentMatches, segment_average_precision, segment_pr_curve
+    from ..metrics.segment_f import (
+        SegmentMatches,
+        segment_average_precision,
+        segment_pr_curve,
+    )
 
     groups = _by_value(rows, sweep_values)
     per_value = []
