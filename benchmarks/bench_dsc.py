@@ -11,10 +11,14 @@ each at every superpixel setting of ``--fh-scales`` (these settings are the
 "thresholds" of ODS/OIS, like the paper's multiple MS/EGB settings), and the
 Table III baselines (k-means / NCut on mean RGB or mean deep feature) over the
 SuperAE superpixels of the middle scale with ``K`` in ``--k-values`` as the
-thresholds. Covering / PRI / VI ODS and OIS come from this package's port of
-the official BSDS region benchmark (``metrics.bsds.evaluate_image`` +
-``collect``). Every image's evaluation is cached in ``--cache`` (a run that is
-interrupted resumes).
+thresholds. Every segmentation is evaluated by
+``metrics.evaluate.evaluate_segmentation`` (what ``deepsuperpixel bench``
+computes per image); a variant's settings are merged into one multi-threshold
+BSDS evaluation per image (``bench.summary.merge_sweep_evals``) and the
+Covering / PRI / VI ODS and OIS table is ``bench.report.region_table``. Every
+image's rows are cached in ``--cache`` (``bench.cache``, keyed by the image and
+ground-truth content, the settings and the package version), so a run that is
+interrupted resumes.
 
 Speed (``speed``): wall time of SuperAE inference, of DSC per iteration at
 full size and with ``max_side``, of ``dsc`` on astronaut 512x512 with the
@@ -30,9 +34,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import pickle
 import platform
 import statistics
 import time
@@ -44,9 +45,14 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_BSDS = REPO.parent / "shared" / "BSDS500"
 
 
+#: bump when the cached rows of an image change meaning
+CACHE_VERSION = 1
+
+
 def _test_images(root: Path, n: int):
-    imgs = sorted((root / "data" / "images" / "test").glob("*.jpg"))[:n]
-    return [(p.stem, p, root / "data" / "groundTruth" / "test" / f"{p.stem}.mat") for p in imgs]
+    from napari_deepsuperpixel.datasets.bsds import BSDS500
+
+    return [(s.name, s.image_path, s.gt_path) for s in BSDS500(root).samples("test")[:n]]
 
 
 def _rgb01(path):
@@ -69,12 +75,13 @@ def _connected(lab):
 
 
 def quality_image(name, img_path, gt_path, args, model):
-    """All segmentations of one image, evaluated: ``{variant: ImageEval}`` and counts."""
+    """All segmentations of one image, evaluated: ``{variant: [row per setting]}`` and counts."""
     import torch
 
+    from napari_deepsuperpixel.bench.cache import jsonable
     from napari_deepsuperpixel.datasets.bsds import load_ground_truth
     from napari_deepsuperpixel.methods import dsc
-    from napari_deepsuperpixel.metrics.bsds import evaluate_image
+    from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
     from napari_deepsuperpixel.nn.superae import reconstruct
 
     img = _rgb01(img_path)
@@ -104,51 +111,46 @@ def quality_image(name, img_path, gt_path, args, model):
         segs[f"k-means, {feat}"] = [_connected(dsc.kmeans(feats, k, seed=0)[idx] + 1) for k in args.k_values]
         segs[f"NCut, {feat}"] = [_connected(dsc.spectral_ncut(feats, centers, k, d, seed=0)[idx] + 1)
                                  for k in args.k_values]
-    evals = {k: evaluate_image(v, gt, kind="segs", boundary=False, name=name) for k, v in segs.items()}
-    return evals, info
+    rows = {k: [evaluate_segmentation(lab, None, gt.segmentations) for lab in v] for k, v in segs.items()}
+    return jsonable({"rows": rows, "info": info})
 
 
 def cmd_quality(args) -> None:
+    from napari_deepsuperpixel.bench.cache import ResultCache, cache_key, file_digest
+    from napari_deepsuperpixel.bench.report import region_table
+    from napari_deepsuperpixel.bench.summary import merge_sweep_evals
     from napari_deepsuperpixel.methods.dsc import load_superae
-    from napari_deepsuperpixel.metrics.bsds import collect
 
     model = load_superae(args.checkpoint)
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = ResultCache(args.cache, "json")
     cfg = {k: getattr(args, k) for k in ("fh_scales", "min_size", "k", "dsc_iter", "max_side", "k_values",
                                          "checkpoint")}
-    tag = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
     items = _test_images(Path(args.bsds), args.n_images)
-    per = []
+    per = {}
     for i, (name, ip, gp) in enumerate(items):
-        f = cache / f"{name}_{tag}.pkl"
-        if f.exists():
-            per.append(pickle.loads(f.read_bytes()))
-            continue
-        if args.cached_only or (args.shard and i % args.shard[1] != args.shard[0]):
-            continue  # another process computes this image (or: table of the cached images only)
-        t0 = time.perf_counter()
-        res = quality_image(name, ip, gp, args, model)
-        f.write_bytes(pickle.dumps(res))
-        per.append(res)
-        print(f"[{i + 1}/{len(items)}] {name}: {time.perf_counter() - t0:.0f} s, superpixels "
-              f"img {res[1]['n_sp_img']} rec {res[1]['n_sp_rec']}, dsc segments {res[1]['n_dsc']}", flush=True)
+        key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
+        res = cache.load(name, key)
+        if res is None:
+            if args.cached_only or (args.shard and i % args.shard[1] != args.shard[0]):
+                continue  # another process computes this image (or: table of the cached images only)
+            t0 = time.perf_counter()
+            res = quality_image(name, ip, gp, args, model)
+            cache.save(name, key, res, image=name)
+            info = res["info"]
+            print(f"[{i + 1}/{len(items)}] {name}: {time.perf_counter() - t0:.0f} s, superpixels "
+                  f"img {info['n_sp_img']} rec {info['n_sp_rec']}, dsc segments {info['n_dsc']}", flush=True)
+        per[name] = res
     if args.cached_only:
-        items = [it for it in items if (cache / f"{it[0]}_{tag}.pkl").exists()]
+        items = [it for it in items if it[0] in per]
     if len(per) < len(items) or not per:
         print(f"{len(per)}/{len(items)} images done in this shard; run again without --shard for the table")
         return
-    variants = list(per[0][0])
+    variants = list(next(iter(per.values()))["rows"])
     print(f"\nBSDS500 test, first {len(items)} images ({', '.join(n for n, _, _ in items)}); config {cfg}\n")
-    print("| Method | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS |")
-    print("|---|---|---|---|---|---|---|")
-    for v in variants:
-        r = collect([p[0][v] for p in per]).region
-        print(f"| {v} | {r.cover_ods:.3f} | {r.cover_ois:.3f} | {r.pri_ods:.3f} | {r.pri_ois:.3f} | "
-              f"{r.voi_ods:.3f} | {r.voi_ois:.3f} |")
-    nsp = np.array([p[1]["n_sp_rec"] for p in per])
-    ndsc = np.array([p[1]["n_dsc"] for p in per])
-    secs = np.array([p[1]["dsc_seconds"] for p in per])
+    print(region_table({v: [merge_sweep_evals(n, p["rows"][v]) for n, p in per.items()] for v in variants}))
+    nsp = np.array([p["info"]["n_sp_rec"] for p in per.values()])
+    ndsc = np.array([p["info"]["n_dsc"] for p in per.values()])
+    secs = np.array([p["info"]["dsc_seconds"] for p in per.values()])
     print(f"\nmedian SuperAE superpixels per scale {np.median(nsp, 0).tolist()}, median DSC segments "
           f"{np.median(ndsc, 0).tolist()}, median DSC seconds/run {float(np.median(secs)):.1f}")
 

@@ -43,6 +43,10 @@ Configurations:
 
 Nothing of the official code is part of this project; the checkouts stay
 where you put them.
+
+Quality tables of ``deepsuperpixel bench`` runs (formerly ``--tables`` and
+``--paired`` here) are ``deepsuperpixel bench-report tables`` and
+``deepsuperpixel bench-report paired``.
 """
 
 from __future__ import annotations
@@ -267,146 +271,6 @@ def overlays(outdir: Path, overwrite: bool, threads: int) -> list:
     return rows
 
 
-def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
-    """Markdown tables (and an ASA / BR plot) from ``deepsuperpixel bench`` output folders.
-
-    ``runs`` are ``LABEL=FOLDER`` strings; each folder's ``per_value.csv`` is read.
-    ``LABEL=FOLDER1,FOLDER2`` joins the rows of several runs under one label (the
-    same method swept over different values in separate runs).
-    """
-    import csv
-
-    seg_cols = [("n_segments", "segments"), ("covering", "Covering"), ("pri", "PRI"), ("vi", "VI"),
-                ("bdry_f", "Bdry F"), ("segf_f50", "SegF@0.5"), ("segf_ap50", "SegAP@0.5"),
-                ("segf_ap70", "SegAP@0.7"), ("time_s", "s / image")]
-    sp_cols = [("n_segments", "segments"), ("asa", "ASA"), ("br", "BR (r=2)"), ("time_s", "s / image")]
-    data, per_image, image_sets = {}, {}, []
-    for spec in runs:
-        label, _, folders = spec.partition("=")
-        data[label], per_image[label] = [], []
-        for folder in folders.split(","):
-            with open(Path(folder) / "per_value.csv") as f:
-                data[label] += list(csv.DictReader(f))
-            with open(Path(folder) / "per_image.csv") as f:
-                rows = list(csv.DictReader(f))
-            per_image[label] += rows
-            image_sets.append({r["image"] for r in rows})
-    # superpixel metrics: per-image means over the images that every run has (comparable rows)
-    common = set.intersection(*image_sets)
-    sp_data = {}
-    for label, rows in per_image.items():
-        groups: dict = {}
-        for r in rows:
-            if r["image"] in common:
-                key = next((f"{k}={v}" for k, v in r.items() if k.startswith("param_")), "")
-                groups.setdefault(key, []).append(r)
-        sp_data[label] = []
-        for key, rs in groups.items():
-            row = {c: sum(float(r[c]) for r in rs) / len(rs) for c, _ in sp_cols}
-            if key:
-                row[key.split("=")[0]] = key.split("=")[1]
-            sp_data[label].append(row)
-        sp_data[label].sort(key=lambda r: r["n_segments"])
-    out = [f"Superpixel metrics over the {len(common)} image(s) common to all runs: "
-           f"{', '.join(sorted(common))}.", ""]
-    for title, cols, table in (("Segmentation metrics", seg_cols, data), ("Superpixel metrics", sp_cols, sp_data)):
-        out += [f"**{title}**", "", "| run | setting | " + " | ".join(c[1] for c in cols) + " |",
-                "|---|---|" + "---:|" * len(cols)]
-        for label, rows in table.items():
-            for r in rows:
-                setting = next((f"{k[6:]}={v}" for k, v in r.items() if k.startswith("param_")), "")
-                vals = [f"{float(r[c]):.1f}" if c in ("n_segments", "time_s") else f"{float(r[c]):.4f}"
-                        for c, _ in cols]
-                out.append(f"| {label} | {setting} | " + " | ".join(vals) + " |")
-        out.append("")
-    data = sp_data
-    if plot:
-        if Path(plot).exists() and not overwrite:
-            raise FileExistsError(f"{plot} exists; pass --overwrite")
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axs = plt.subplots(1, 2, figsize=(9, 3.6))
-        for label, rows in data.items():
-            n = [float(r["n_segments"]) for r in rows]
-            for ax, key in zip(axs, ("asa", "br")):
-                ax.plot(n, [float(r[key]) for r in rows], "o-", label=label)
-        for ax, name in zip(axs, ("ASA", "boundary recall (r = 2)")):
-            ax.set_xlabel("number of segments (after connectivity)")
-            ax.set_ylabel(name)
-            ax.grid(alpha=0.3)
-        axs[0].legend()
-        fig.tight_layout()
-        fig.savefig(plot, dpi=110)
-    return "\n".join(out)
-
-
-def paired_table(runs: list) -> str:
-    """Paired per-image differences of ``deepsuperpixel bench`` runs against the first one.
-
-    ``runs`` are ``LABEL=FOLDER`` strings of runs on the same images (for
-    example the same method with two precisions, or two seeds to see how much
-    a seed alone moves the numbers); ``LABEL=FOLDER@VALUE`` takes the rows of
-    sweep value ``VALUE`` from a sweep run. For each metric: the first
-    run's mean, then each other run's mean and its mean per-image difference
-    with a 95 % interval (normal approximation, ``1.96 sd / sqrt(n)``).
-    Segment AP is a dataset-level number (no per-image value) and is given
-    as is.
-    """
-    import csv
-    import math
-
-    cols = [("n_segments", "segments"), ("covering", "Covering"), ("pri", "PRI"), ("vi", "VI"),
-            ("bdry_f", "Bdry F"), ("asa", "ASA"), ("br", "BR")]
-    per_image, per_value = {}, {}
-    def pick(rows, value, where):
-        rows = list(rows)
-        sweep = [k for k in rows[0] if k.startswith("param_")] if rows else []
-        if value is None:
-            if sweep and len({r[sweep[0]] for r in rows}) > 1:
-                raise ValueError(f"{where} is a sweep; name one value as FOLDER@VALUE")
-            return rows
-        if not sweep:
-            raise ValueError(f"{where} is not a sweep; drop @{value}")
-        chosen = [r for r in rows if float(r[sweep[0]]) == float(value)]
-        if not chosen:
-            raise ValueError(f"{where} has no rows for {sweep[0][6:]}={value}")
-        return chosen
-
-    for spec in runs:
-        label, _, folder = spec.rpartition("=")  # a label may contain "=" ("N=200")
-        folder, _, value = folder.partition("@")
-        with open(Path(folder) / "per_image.csv") as fh:
-            per_image[label] = {r["image"]: r for r in pick(csv.DictReader(fh), value or None, folder)}
-        with open(Path(folder) / "per_value.csv") as fh:
-            per_value[label] = pick(csv.DictReader(fh), value or None, folder)[0]
-    labels = list(per_image)
-    common = sorted(set.intersection(*[set(v) for v in per_image.values()]))
-    base = labels[0]
-    out = [f"{len(common)} images common to all runs; differences are per image against {base!r} "
-           "(mean and 95 % interval).", "",
-           "| run | " + " | ".join(c[1] for c in cols) + " | SegAP@0.5 | SegAP@0.7 |",
-           "|---|" + "---:|" * (len(cols) + 2)]
-    for label in labels:
-        cells = []
-        for key, _ in cols:
-            vals = [float(per_image[label][i][key]) for i in common]
-            mean = sum(vals) / len(vals)
-            if label == base:
-                cells.append(f"{mean:.4g}")
-                continue
-            d = [v - float(per_image[base][i][key]) for i, v in zip(common, vals)]
-            md = sum(d) / len(d)
-            sd = math.sqrt(sum((x - md) ** 2 for x in d) / max(1, len(d) - 1))
-            cells.append(f"{mean:.4g} ({md:+.3g} ± {1.96 * sd / math.sqrt(len(d)):.2g})")
-        pv = per_value[label]
-        cells += [f"{float(pv['segf_ap50']):.4f}", f"{float(pv['segf_ap70']):.4f}"]
-        out.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(out)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iters", type=int, default=3, help="measured iterations per configuration (default 3)")
@@ -416,12 +280,6 @@ def main(argv=None) -> int:
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     ap.add_argument("--overlays", metavar="DIR",
                     help="instead: run DEMO_SETTINGS on astronaut and BSDS 100007, write overlays to DIR")
-    ap.add_argument("--tables", nargs="+", metavar="LABEL=FOLDER[,FOLDER...]",
-                    help="instead: Markdown tables from `deepsuperpixel bench` output folders "
-                         "(comma-separated folders share one label)")
-    ap.add_argument("--plot", help="with --tables: write an ASA / boundary-recall plot here")
-    ap.add_argument("--paired", nargs="+", metavar="LABEL=FOLDER",
-                    help="instead: per-image paired differences of bench runs against the first one")
     ap.add_argument("--official-kanezaki", metavar="DIR", type=Path,
                     help="also time demo.py from this checkout of kanezaki/pytorch-unsupervised-segmentation")
     ap.add_argument("--official-rim", metavar="DIR", type=Path,
@@ -430,16 +288,6 @@ def main(argv=None) -> int:
                     help="also measure the delay of a Cancel pressed in the middle of an iteration")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    if a.paired:
-        try:
-            print(paired_table(a.paired))
-        except (OSError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    if a.tables:
-        print(quality_tables(a.tables, a.plot, a.overwrite))
-        return 0
     if a.overlays:
         rows = overlays(Path(a.overlays), a.overwrite, a.threads)
         print("| method | image | seconds | segments | iterations | threads |\n|---|---|---:|---:|---:|---:|")

@@ -52,19 +52,17 @@ def _bsds(split, limit):
     return ds.samples(split)[:limit]
 
 
+#: quality.csv column -> key of ``metrics.evaluate.evaluate_segmentation`` (the file keeps its columns)
+CSV_KEYS = {"f1": "bf1", "asa": "asa", "cue": "ue", "n": "n_segments", "cntR": "bdry_cntR", "sumR": "bdry_sumR",
+            "cntP": "bdry_cntP", "sumP": "bdry_sumP"}
+
+
 def _sp_metrics(labels, gt, official: bool = False):
-    from napari_deepsuperpixel.metrics.superpixel import (achievable_segmentation_accuracy, boundary_f1,
-                                                          corrected_undersegmentation_error)
+    """Boundary F1 (r = 2), ASA, corrected UE, segments and, with ``official``, the BSDS boundary counts."""
+    from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
 
-    segs = gt.segmentations
-    out = {"f1": boundary_f1(labels, segs, r=2), "asa": achievable_segmentation_accuracy(labels, segs),
-           "cue": corrected_undersegmentation_error(labels, segs), "n": int(len(np.unique(labels)))}
-    if official:
-        from napari_deepsuperpixel.metrics.bsds import evaluate_image
-
-        bc = evaluate_image(labels, gt, kind="labels", region=False).boundary
-        out.update(cntR=float(bc.cntR[0]), sumR=float(bc.sumR[0]), cntP=float(bc.cntP[0]), sumP=float(bc.sumP[0]))
-    return out
+    m = evaluate_segmentation(labels, None, gt.segmentations, gt.boundaries if official else None)
+    return {c: m[k] for c, k in CSV_KEYS.items() if k in m}
 
 
 def _check_out(out: Path, names, overwrite):

@@ -1,8 +1,8 @@
 """What the metrics widget computes in its worker: napari-free, testable alone.
 
-All numbers come from :mod:`napari_deepsuperpixel.metrics`; this module only
-gathers them into one row per prediction and builds the matched/unmatched
-boundary map.
+All numbers come from :func:`napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation`
+(what the benchmark computes per image); this module only picks the displayed
+columns and builds the matched/unmatched boundary map.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import numpy as np
 #: table columns, in display order (``ev`` only with an image)
 COLUMNS = ("n_segments", "covering", "pri", "vi", "boundary_p", "boundary_r", "boundary_f",
            "asa", "br", "bp", "ue", "ev")
+
+#: displayed columns whose :func:`~napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation` key differs
+_RENAMED = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_f"}
 
 #: values of the boundary-match layer
 MATCHED, FALSE_POSITIVE, MISSED = 1, 2, 3
@@ -60,11 +63,11 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     Returns
     -------
     dict
-        ``row``: ``covering``, ``pri``, ``vi`` (:func:`~napari_deepsuperpixel.metrics.region_scores`),
-        ``boundary_p/r/f`` (:func:`~napari_deepsuperpixel.metrics.boundary_prf`, the BSDS
-        matching), ``asa``, ``br``, ``bp``, ``ue``, ``n_segments`` (and ``ev``)
-        (:func:`~napari_deepsuperpixel.metrics.superpixel.superpixel_metrics`, annotators
-        averaged); ``matches``: a ``uint8`` map with 1 = matched machine
+        ``row``: the :data:`COLUMNS` of
+        :func:`~napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation`
+        (``covering``, ``pri``, ``vi``; ``boundary_p/r/f``, its ``bdry_p/r/f``, the
+        BSDS matching; ``asa``, ``br``, ``bp``, ``ue``, ``n_segments`` and, with an
+        image, ``ev``, annotators averaged); ``matches``: a ``uint8`` map with 1 = matched machine
         boundary pixel, 2 = unmatched machine pixel (false positive), 3 = ground-truth
         boundary pixel no machine pixel matched (missed), when ``match_map``.
 
@@ -78,26 +81,20 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
        Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
     from ..datasets.bsds import GroundTruth
-    from ..metrics import boundary_prf, region_scores, seg_to_boundaries
-    from ..metrics.superpixel import superpixel_metrics
+    from ..metrics.evaluate import evaluate_segmentation
 
     pred, gts = _check(pred, gts)
     if gt_boundaries is None:
         gt_obj = GroundTruth.from_segmentations(gts)
     else:
         gt_obj = GroundTruth(gts, [np.asarray(b).astype(bool) for b in gt_boundaries])
-    reg = region_scores(pred, gt_obj)
-    bmap = seg_to_boundaries(pred)
-    bnd = boundary_prf(bmap, gt_obj, max_dist=max_dist)
-    sp = superpixel_metrics(pred, gts, image, r=r)
-    row = {"n_segments": sp["n_segments"], "covering": reg["covering"], "pri": reg["pri"], "vi": reg["vi"],
-           "boundary_p": bnd["precision"], "boundary_r": bnd["recall"], "boundary_f": bnd["f"],
-           "asa": sp["asa"], "br": sp["br"], "bp": sp["bp"], "ue": sp["ue"]}
-    if "ev" in sp:
-        row["ev"] = sp["ev"]
+    m = evaluate_segmentation(pred, image, gts, gt_obj.boundaries, r=r, max_dist=max_dist)
+    row = {c: m[_RENAMED.get(c, c)] for c in COLUMNS if _RENAMED.get(c, c) in m}
     out = {"row": row}
     if match_map:
-        out["matches"] = boundary_match_map(bmap, gt_obj.boundaries, max_dist=max_dist)
+        from ..metrics import seg_to_boundaries
+
+        out["matches"] = boundary_match_map(seg_to_boundaries(pred), gt_obj.boundaries, max_dist=max_dist)
     return out
 
 

@@ -18,10 +18,11 @@ silently reuses stale ``*_ev1.txt`` files; this does not).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
+from ..metrics.bsds import OFFICIAL_FILES
+from .cache import ResultCache, cache_key, file_digest
+from .executors import completed, executor_for
 
 #: bump when per-image results change meaning (invalidates caches)
 CACHE_VERSION = "1"
@@ -29,8 +30,9 @@ CACHE_DIR = ".eval_cache"
 BENCHMARKS = ("all", "boundary", "region")
 RESULT_SUFFIXES = (".mat", ".png", ".tif", ".tiff")
 
-_BDRY_FILES = ("eval_bdry.txt", "eval_bdry_img.txt", "eval_bdry_thr.txt")
-_REG_FILES = ("eval_cover.txt", "eval_cover_img.txt", "eval_cover_th.txt", "eval_RI_VOI.txt", "eval_RI_VOI_thr.txt")
+#: the official files of boundaryBench and of regionBench
+_BDRY_FILES = tuple(f for f in OFFICIAL_FILES if f.startswith("eval_bdry"))
+_REG_FILES = tuple(f for f in OFFICIAL_FILES if not f.startswith("eval_bdry"))
 
 
 def find_result_file(results_dir: Path, name: str):
@@ -49,40 +51,8 @@ def find_result_file(results_dir: Path, name: str):
     return cands[0] if cands else None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _cache_key(result_path, gt_path, settings: dict) -> str:
-    from .. import __version__
-
-    s = "|".join([CACHE_VERSION, __version__, _sha256(result_path), _sha256(gt_path)]
-                 + [f"{k}={settings[k]!r}" for k in sorted(settings)])
-    return hashlib.sha256(s.encode()).hexdigest()
-
-
-def _load_cached(path: Path, key: str):
-    from ..metrics.bsds import ImageEval
-
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["cache_key"]) != key:
-                return None
-            return ImageEval.from_dict({k: z[k] for k in z.files})
-    except Exception:  # unreadable / partial cache file: recompute
-        return None
-
-
-def _save_cached(path: Path, key: str, ev) -> None:
-    from .._util import atomic_write
-
-    atomic_write(path, lambda tmp: np.savez(tmp, cache_key=key, **ev.to_dict()))
+    return cache_key(settings, cache_version=CACHE_VERSION, result=file_digest(result_path), gt=file_digest(gt_path))
 
 
 def _evaluate_one(job):
@@ -176,42 +146,32 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
         raise FileExistsError("refusing to overwrite existing output(s): " + ", ".join(existing)
                               + " (pass --overwrite / overwrite=True to replace them)")
 
-    cache_dir = outdir / CACHE_DIR
+    store = ResultCache(outdir / CACHE_DIR, "npz", enabled=cache)
     done, todo, keys = {}, [], {}
-    for job in jobs:
+    for k, job in enumerate(jobs):
         name, rp, gp, _ = job
         if cache:
             keys[name] = _cache_key(rp, gp, settings)
-            ev = _load_cached(cache_dir / f"{name}.npz", keys[name])
+            ev = store.load(name, keys[name])
             if ev is not None:
                 done[name] = ev
                 continue
-        todo.append(job)
+        todo.append(k)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), initial=len(done), desc="eval", unit="img")
-
-    def _finish(name, ev):
-        done[name] = ev
-        if cache:
-            _save_cached(cache_dir / f"{name}.npz", keys[name], ev)
-        if bar is not None:
-            bar.update(1)
-
     try:
-        if workers == 1 or len(todo) <= 1:
-            for job in todo:
-                _finish(*_evaluate_one(job))
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-                futs = [pool.submit(_evaluate_one, job) for job in todo]
-                for fut in as_completed(futs):
-                    _finish(*fut.result())
+        if todo:
+            with executor_for(len(todo), workers) as executor:
+                for _, fut in completed(executor, _evaluate_one, todo, jobs.__getitem__):
+                    name, ev = fut.result()
+                    done[name] = ev
+                    store.save(name, keys.get(name, ""), ev)
+                    if bar is not None:
+                        bar.update(1)
     finally:
         if bar is not None:
             bar.close()

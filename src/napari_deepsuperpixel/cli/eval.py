@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from ..bench.evaluate import BENCHMARKS
 
+_HELP = "BSDS500 benchmark of precomputed results (official output files)"
+_DESCRIPTION = ("Evaluate results (ucm2/segs .mat, png boundary maps, labels .tif) for every image with a "
+                "ground-truth .mat in --gt and write the official BSDS500 benchmark files "
+                "(eval_bdry*.txt, eval_cover*.txt, eval_RI_VOI*.txt) to -o.")
+
 
 def _cmd_eval(args) -> int:
     from ..bench.evaluate import evaluate_folder
@@ -30,18 +35,13 @@ def _cmd_eval(args) -> int:
 
 def add_parser(sub) -> None:
     """Register ``deepsuperpixel eval``."""
-    p = sub.add_parser(
-        "eval",
-        help="BSDS500 benchmark of precomputed results (official output files)",
-        description="Evaluate results (ucm2/segs .mat, png boundary maps, labels .tif) for every image with a "
-                    "ground-truth .mat in --gt and write the official BSDS500 benchmark files "
-                    "(eval_bdry*.txt, eval_cover*.txt, eval_RI_VOI*.txt) to -o.",
-    )
+    from .bench import add_command
+
+    p = add_command(sub, "eval", _cmd_eval, help=_HELP, description=_DESCRIPTION, output_help="output folder",
+                    workers_help="worker processes (default 1)", workers_default=1)
     p.add_argument("--gt", required=True, help="folder of ground-truth <id>.mat files")
     p.add_argument("--results", required=True, help="folder of result files <id>.mat / <id>.png / <id>.tif")
-    p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--nthresh", type=int, default=99, help="thresholds for ucm2 and boundary maps (default 99)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
                    help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
     p.add_argument("--max-dist", type=float, default=0.0075,
@@ -52,5 +52,3 @@ def add_parser(sub) -> None:
                         "objective solved exactly (slow)")
     p.add_argument("--no-cache", action="store_true", help="neither reuse nor write per-image results")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=_cmd_eval)

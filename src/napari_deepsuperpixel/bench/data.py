@@ -1,0 +1,76 @@
+"""The images and ground truth a benchmark runs on (BSDS500 or an image/mask folder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class _Item:
+    name: str
+    image: np.ndarray
+    segmentations: list
+    boundaries: Optional[list]  # None: no official boundary benchmark (folder datasets)
+
+
+def load_items(data=None, *, split: str = "test", limit: Optional[int] = None) -> tuple:
+    """The images and ground truth a benchmark runs on.
+
+    Parameters
+    ----------
+    data : None, "bsds", str or Path
+        ``None`` or ``"bsds"``: the BSDS500 folder next to the repository
+        (``../shared/BSDS500``). A folder with ``images/`` and ``masks/``: a
+        :class:`~napari_deepsuperpixel.datasets.folder.FolderDataset` (mask
+        value 0 becomes a ground-truth segment of its own). A BSDS500 folder
+        (with ``data/images`` and ``data/groundTruth``): that copy of BSDS500.
+    split : {"train", "val", "test"}
+        BSDS500 split (ignored for folder datasets).
+    limit : int, optional
+        Only the first ``limit`` images (sorted by name).
+
+    Returns
+    -------
+    (description, list of items)
+    """
+    if limit is not None and int(limit) < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if data is None or (isinstance(data, str) and data.lower() == "bsds"):
+        from ..datasets.bsds import find_bsds500
+
+        return _bsds_items(find_bsds500(), split, limit)
+    root = Path(data)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset folder not found: {root}")
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        from ..datasets.folder import FolderDataset
+
+        ds = FolderDataset(root, limit=limit)
+        items = []
+        for name, image, masks in ds:
+            # shift so that the background (0) is a segment for covering/PRI/VI too
+            segs = [np.asarray(m).astype(np.int64) - int(np.min(m)) + 1 for m in masks]
+            items.append(_Item(name, image, segs, None))
+        return f"folder {root}", items
+    return _bsds_items(root, split, limit)
+
+
+def _bsds_items(root, split, limit):
+    from ..datasets.bsds import BSDS500
+
+    ds = BSDS500(root)
+    ids = ds.ids(split)
+    if not ids:
+        raise ValueError(f"no images in split {split!r} of {root}")
+    if limit is not None:
+        ids = ids[: int(limit)]
+    items = []
+    for i in ids:
+        s = ds.sample(split, i)
+        gt = s.load_ground_truth()
+        items.append(_Item(i, s.load_image(), list(gt.segmentations), list(gt.boundaries)))
+    return f"BSDS500 {split} ({root})", items
