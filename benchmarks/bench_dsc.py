@@ -80,7 +80,7 @@ def quality_image(name, img_path, gt_path, args, model):
 
     from napari_deepsuperpixel.bench.cache import jsonable
     from napari_deepsuperpixel.datasets.bsds import load_ground_truth
-    from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.methods import dsc, superpixel_clustering
     from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
     from napari_deepsuperpixel.nn.superae import reconstruct
 
@@ -106,10 +106,10 @@ def quality_image(name, img_path, gt_path, args, model):
         info["n_dsc"].append(int(c.max()))
     mid = segs["SuperAE"][len(args.fh_scales) // 2]
     for feat in ("rgb", "deep"):
-        idx, feats, centers = dsc.superpixel_features(img, mid, feat, args.checkpoint)
+        idx, feats, centers = superpixel_clustering.superpixel_features(img, mid, feat, args.checkpoint)
         d = 2.0 * np.sqrt(idx.size / feats.shape[0])
-        segs[f"k-means, {feat}"] = [_connected(dsc.kmeans(feats, k, seed=0)[idx] + 1) for k in args.k_values]
-        segs[f"NCut, {feat}"] = [_connected(dsc.spectral_ncut(feats, centers, k, d, seed=0)[idx] + 1)
+        segs[f"k-means, {feat}"] = [_connected(superpixel_clustering.kmeans(feats, k, seed=0)[idx] + 1) for k in args.k_values]
+        segs[f"NCut, {feat}"] = [_connected(superpixel_clustering.spectral_ncut(feats, centers, k, d, seed=0)[idx] + 1)
                                  for k in args.k_values]
     rows = {k: [evaluate_segmentation(lab, None, gt.segmentations) for lab in v] for k, v in segs.items()}
     return jsonable({"rows": rows, "info": info})
@@ -190,7 +190,7 @@ def cmd_speed(args) -> None:
         print(f"dsc on {img.shape[1]}x{img.shape[0]}, max_side={ms}: set-up + 1 iteration {t1:.2f} s, "
               f"{per:.3f} s/iteration (-> {t1 + 127 * per:.0f} s for the paper's 128 iterations)")
     astro = data.astronaut()
-    demo = dict(n_iter=args.demo_iter, max_side=args.max_side)
+    demo = dict(max_iter=args.demo_iter, max_side=args.max_side)
     t, _ = _median_time(lambda: nds.segment(astro, "dsc", checkpoint=args.checkpoint, **demo), args.repeats)
     print(f"segment(astronaut 512x512, 'dsc', {demo}): {t:.1f} s")
     for crop in (128, 300):

@@ -129,6 +129,7 @@ def _reference_rim(img, n_iter):
     import torch
 
     from napari_deepsuperpixel.methods import neural_superpixels as ns
+    from napari_deepsuperpixel.nn import superpixel_losses as spl
 
     torch.manual_seed(0)
     x = torch.from_numpy(ns.standardized_input(img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy())
@@ -141,7 +142,7 @@ def _reference_rim(img, n_iter):
         opt.zero_grad()
         logits, recon = net(x)
         prob = logits.softmax(1)
-        loss = ns.rim_loss(logits, 2.0) + 2.0 * ns.smoothness_loss(prob, tgt) + 10.0 * ns.reconstruction_loss(tgt, recon)
+        loss = spl.rim_loss(logits, 2.0) + 2.0 * spl.smoothness_loss(prob, tgt) + 10.0 * spl.reconstruction_loss(tgt, recon)
         loss.backward()
         opt.step()
         loss.item()
@@ -240,7 +241,7 @@ def _cancel_delay(img, method: str, params: dict, s_per_iter: float) -> float:
 #: settings suggested for ``deepsuperpixel demo`` (each method < 60 s on astronaut 512 x 512 on a CPU)
 DEMO_SETTINGS = {
     "backprop": {"preset": "fast", "max_iter": 100},
-    "neural_superpixels": {"preset": "fast", "max_iter": 100, "n_superpixels": 200},
+    "neural_superpixels": {"preset": "fast", "max_iter": 100, "n_segments": 200},
 }
 
 

@@ -225,7 +225,7 @@ def cmd_speed(args):
         boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
         t["contours (13 SNIC)"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        segment_result(img, "sen", n_superpixels=200, checkpoint=args.checkpoint, device="cpu")
+        segment_result(img, "sen", n_segments=200, checkpoint=args.checkpoint, device="cpu")
         t["segment('sen')"].append(time.perf_counter() - t0)
     # the `deepsuperpixel demo` image: scikit-image astronaut, 512 x 512, default parameters
     from skimage import data

@@ -22,7 +22,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .._types import ParamInfo, param_infos
+from .._types import ParamInfo, Result, param, param_infos  # noqa: F401  (Result, param: for method authors)
 
 
 @dataclass(frozen=True)
