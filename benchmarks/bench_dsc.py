@@ -41,8 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_deepsuperpixel.datasets.bsds import find_bsds500
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BSDS = REPO.parent / "shared" / "BSDS500"
 
 
 #: bump when the cached rows of an image change meaning
@@ -125,7 +126,7 @@ def cmd_quality(args) -> None:
     cache = ResultCache(args.cache, "json")
     cfg = {k: getattr(args, k) for k in ("fh_scales", "min_size", "k", "dsc_iter", "max_side", "k_values",
                                          "checkpoint")}
-    items = _test_images(Path(args.bsds), args.n_images)
+    items = _test_images(find_bsds500(args.bsds), args.n_images)
     per = {}
     for i, (name, ip, gp) in enumerate(items):
         key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
@@ -174,7 +175,7 @@ def cmd_speed(args) -> None:
 
     print(f"CPU: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
           f"repeats {args.repeats} (median)")
-    items = _test_images(Path(args.bsds), 1)
+    items = _test_images(find_bsds500(args.bsds), 1)
     img = _rgb01(items[0][1])
     model = dsc.load_superae(args.checkpoint)
     nds.segment(img, "superae", checkpoint=args.checkpoint)  # warm-up
@@ -202,7 +203,7 @@ def cmd_speed(args) -> None:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bsds", default=str(DEFAULT_BSDS))
+    p.add_argument("--bsds", default="bsds", help="BSDS500 folder (default: $NDS_BSDS500 or ../shared/BSDS500)")
     p.add_argument("--checkpoint", default="", help="SuperAE checkpoint (default: shipped)")
     p.add_argument("--max-side", type=int, default=160)
     sub = p.add_subparsers(dest="cmd", required=True)

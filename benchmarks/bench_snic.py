@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_deepsuperpixel.datasets.bsds import find_bsds500
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BSDS = REPO.parent / "shared" / "BSDS500"
 MARK_START = "<!-- bench_snic:start -->"
 MARK_END = "<!-- bench_snic:end -->"
 
@@ -199,7 +200,7 @@ def update_doc(doc: Path, block: str, overwrite: bool):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bsds-root", type=Path, default=DEFAULT_BSDS, help="BSDS500 folder (default ../shared/BSDS500)")
+    ap.add_argument("--bsds-root", default="bsds", help="BSDS500 folder (default: $NDS_BSDS500 or ../shared/BSDS500)")
     ap.add_argument("--limit", type=int, default=20, help="number of 481x321 test images (default 20)")
     ap.add_argument("--counts", type=int, nargs="+", default=[200, 400, 1000], help="n_segments values")
     ap.add_argument("--repeats", type=int, default=3, help="runs per image and method; the fastest counts")
@@ -210,7 +211,7 @@ def main(argv=None) -> int:
     if args.limit < 1 or args.repeats < 1 or min(args.counts) < 1:
         ap.error("--limit, --repeats and --counts must be positive")
 
-    images = landscape_test_images(args.bsds_root, args.limit)
+    images = landscape_test_images(find_bsds500(args.bsds_root), args.limit)
     if not images:
         raise SystemExit(f"error: no 481x321 test image in {args.bsds_root}")
     timing_png = args.docs / "images" / "snic_timing.png"
