@@ -4,7 +4,8 @@ The public functions refuse to overwrite an existing file unless
 ``overwrite=True``. The npe2 writer hooks pass ``overwrite=True`` because
 napari's *Save Layer* dialog has already asked the user to confirm replacing
 an existing file; scripts that call :func:`write_segs_mat` or
-:func:`write_segments_csv` keep the safe default.
+:func:`write_segments_csv` keep the safe default. :func:`write_segs_mat`
+lives in :mod:`napari_deepsuperpixel.io.bsds_mat` (re-exported here).
 """
 
 from __future__ import annotations
@@ -15,81 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from .._util import atomic_write, check_writable
+from ..io.bsds_mat import write_segs_mat
 from ._features import segment_table
 
-_UINT16_MAX = np.iinfo(np.uint16).max
-
-
-def _as_uint16(seg: np.ndarray) -> np.ndarray:
-    seg = np.asarray(seg)
-    if not np.issubdtype(seg.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {seg.dtype}")
-    if seg.size and seg.min() < 0:
-        raise ValueError("labels must be non-negative to be written as BSDS segs")
-    if seg.size and seg.max() > _UINT16_MAX:
-        from skimage.segmentation import relabel_sequential
-
-        seg, _, _ = relabel_sequential(seg)
-        if seg.max() > _UINT16_MAX:
-            raise ValueError(
-                f"{int(seg.max())} segments do not fit the benchmark's uint16 label maps "
-                f"(at most {_UINT16_MAX}); use fewer segments"
-            )
-    return seg.astype(np.uint16)
-
-
-def write_segs_mat(path, labels, *, overwrite: bool = False) -> Path:
-    """Write labels as a BSDS ``segs`` ``.mat`` file.
-
-    Parameters
-    ----------
-    path : str or Path
-        Output file; name it ``<image id>.mat`` for the benchmark.
-    labels : array_like of int
-        A ``(Y, X)`` label map (one segmentation) or ``(K, Y, X)`` (``K``
-        segmentations of the same image, e.g. several scales; each slice
-        becomes one cell). Label 0, if present, is kept: the benchmark
-        ignores it as unlabelled.
-    overwrite : bool
-        Replace an existing file (default: refuse).
-
-    Returns
-    -------
-    Path
-        The written file: a MATLAB v5 file holding a ``1 x K`` cell array
-        ``segs`` of ``uint16`` label maps, as the official BSDS benchmark
-        (``evaluation_reg_image.m``) and ``deepsuperpixel eval`` read.
-        Labels above 65535 are relabelled sequentially first.
-
-    Raises
-    ------
-    ValueError
-        For non-integer, negative, 1D or >3D labels, or more than 65535 segments.
-    FileExistsError
-        If ``path`` exists and ``overwrite`` is False.
-
-    References
-    ----------
-    .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
-       Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
-    """
-    from scipy.io import savemat
-
-    lab = np.asarray(labels)
-    if lab.ndim == 2:
-        lab = lab[np.newaxis]
-    if lab.ndim != 3:
-        raise ValueError(f"labels must be (Y, X) or (K, Y, X), got shape {np.asarray(labels).shape}")
-    cells = np.empty((1, lab.shape[0]), dtype=object)
-    for k in range(lab.shape[0]):
-        cells[0, k] = _as_uint16(lab[k])
-    path = Path(path)
-    if path.suffix.lower() != ".mat":
-        raise ValueError(f"a BSDS segs file must end in .mat, got {path.name!r}")
-    check_writable([path], overwrite)
-    atomic_write(path, lambda p: savemat(str(p), {"segs": cells}, do_compression=True))
-    return path
-
+__all__ = ["napari_write_csv", "napari_write_segs", "write_segments_csv", "write_segs_mat"]
 
 def write_segments_csv(path, labels, *, image=None, features=None, scale=None,
                        overwrite: bool = False) -> Path:

@@ -42,7 +42,6 @@ References
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -50,6 +49,7 @@ from typing import Optional
 import numpy as np
 
 from .boundary import MAX_DIST, MATCHERS
+from .ground_truth import as_ground_truth
 
 KINDS = ("auto", "ucm2", "segs", "labels", "pb")
 
@@ -184,18 +184,6 @@ def ucm_thresholds(nthresh: int) -> np.ndarray:
         raise ValueError(f"nthresh must be a positive integer, got {nthresh!r}")
     n = int(nthresh)
     return np.linspace(1.0 / (n + 1), 1.0 - 1.0 / (n + 1), n)
-
-
-def _gt_obj(gt):
-    from ..datasets.bsds import GroundTruth, load_ground_truth
-
-    if isinstance(gt, GroundTruth):
-        return gt
-    if isinstance(gt, (str, os.PathLike)):
-        return load_ground_truth(gt)
-    if isinstance(gt, (list, tuple)):
-        return GroundTruth.from_segmentations(gt)
-    raise ValueError("gt must be a GroundTruth, a ground-truth .mat path or a list of label maps")
 
 
 def detect_kind(result, shape) -> str:
@@ -483,7 +471,7 @@ def evaluate_image(result, gt, *, nthresh: int = 99, kind: str = "auto", max_dis
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     if matcher not in MATCHERS:
         raise ValueError(f"matcher must be one of {list(MATCHERS)}, got {matcher!r}")
-    gt = _gt_obj(gt)
+    gt = as_ground_truth(gt)
     h, w = gt.shape
     if kind == "auto":
         kind = detect_kind(result, (h, w))
@@ -956,19 +944,9 @@ def load_result(path):
         raise FileNotFoundError(f"no such result file: {path}")
     suf = path.suffix.lower()
     if suf == ".mat":
-        import scipy.io as sio
+        from ..io.bsds_mat import read_result_mat
 
-        try:
-            mat = sio.loadmat(str(path))
-        except Exception as e:
-            raise ValueError(f"cannot read {path} as a MATLAB .mat file ({e})") from None
-        if "ucm2" in mat:
-            return np.asarray(mat["ucm2"], np.float64), "ucm2"
-        if "segs" in mat:
-            cell = np.asarray(mat["segs"], dtype=object).ravel()
-            return [np.asarray(s).astype(np.int64) for s in cell], "segs"
-        keys = [k for k in mat if not k.startswith("__")]
-        raise ValueError(f"{path} holds neither 'ucm2' nor 'segs' (found {keys})")
+        return read_result_mat(path)
     if suf in (".png", ".jpg", ".jpeg", ".bmp"):
         import imageio.v3 as iio
 
