@@ -48,8 +48,10 @@ from typing import Optional
 
 import numpy as np
 
+from ._labels import joint_table
 from .boundary import MAX_DIST, MATCHERS
 from .ground_truth import as_ground_truth
+from .region import _annotator_ids, _mean_rand_index, _mean_variation_of_information, _seg_tables, covering_from_tables
 
 KINDS = ("auto", "ucm2", "segs", "labels", "pb")
 
@@ -343,16 +345,7 @@ def _k_ucm_hierarchy(ucm, thresholds):
 
 
 
-def _gt_columns(gt):
-    """Per annotator: dense label index of each pixel and the label values."""
-    from .region import dense_labels
-
-    return [dense_labels(np.asarray(s).ravel()) for s in gt.segmentations]
-
-
 def _region_from_tables(tables_per_t, seg_labels_per_t, gcols, thresh):
-    from .region import covering_from_tables, rand_index_from_table, variation_of_information_from_table
-
     nt = len(tables_per_t)
     cntR = np.zeros(nt)
     sumR = np.zeros(nt)
@@ -367,22 +360,18 @@ def _region_from_tables(tables_per_t, seg_labels_per_t, gcols, thresh):
         c = covering_from_tables(tables, seg_labels_per_t[k], gls)
         cntR[k], sumR[k], cntP[k], sumP[k] = c.cntR, c.sumR, c.cntP, c.sumP
         best = c.matches_gt.copy() if best is None else np.maximum(best, c.matches_gt)
-        ri[k] = np.mean([rand_index_from_table(t) for t in tables])
-        voi[k] = np.mean([variation_of_information_from_table(t) for t in tables])
+        ri[k] = _mean_rand_index(tables)
+        voi[k] = _mean_variation_of_information(tables)
         gt_areas = c.gt_areas
     best_cntR = float(np.sum(gt_areas * best))
     return RegionCurve(np.asarray(thresh, np.float64), cntR, sumR, cntP, sumP, best_cntR, ri, voi)
 
 
 def _region_ucm(ucm, gt, thresh) -> RegionCurve:
-    h, w = gt.shape
     fine, nfine, coarse, ncoarse = _ucm_kernel()(np.ascontiguousarray(ucm, np.float64), np.asarray(thresh, np.float64))
-    gcols = _gt_columns(gt)
+    gcols = _annotator_ids(gt)
     ff = fine.ravel()
-    fine_tables = []
-    for inv, u in gcols:
-        ng = u.size
-        fine_tables.append(np.bincount(ff * ng + inv, minlength=nfine * ng).reshape(nfine, ng).astype(np.float64))
+    fine_tables = [joint_table(ff, nfine, inv, u.size).astype(np.float64) for inv, u in gcols]
     tables_per_t, labels_per_t = [], []
     prev = None
     for k in range(len(thresh)):
@@ -403,17 +392,10 @@ def _region_ucm(ucm, gt, thresh) -> RegionCurve:
 
 
 def _region_segs(segs, gt) -> RegionCurve:
-    from .region import _check_labels, dense_labels
-
-    gcols = _gt_columns(gt)
+    gcols = _annotator_ids(gt)
     tables_per_t, labels_per_t = [], []
     for s in segs:
-        s = _check_labels(s, "segmentation")
-        si, su = dense_labels(s.ravel())
-        tables = []
-        for inv, u in gcols:
-            ng = u.size
-            tables.append(np.bincount(si * ng + inv, minlength=su.size * ng).reshape(su.size, ng).astype(np.float64))
+        tables, su = _seg_tables(s, gcols, "segmentation")
         tables_per_t.append(tables)
         labels_per_t.append(su)
     return _region_from_tables(tables_per_t, labels_per_t, gcols, np.arange(1, len(segs) + 1))
