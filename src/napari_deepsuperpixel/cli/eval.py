@@ -7,6 +7,7 @@ result-file lookup and the per-image cache.
 from __future__ import annotations
 
 from ..bench.evaluate import BENCHMARKS
+from ..metrics.boundary import MAX_DIST
 
 
 def _cmd_eval(args) -> int:
@@ -44,7 +45,7 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
                    help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
-    p.add_argument("--max-dist", type=float, default=0.0075,
+    p.add_argument("--max-dist", type=float, default=MAX_DIST,
                    help="boundary matching tolerance, fraction of the image diagonal (default 0.0075)")
     p.add_argument("--no-thin", action="store_true", help="do not thin machine boundaries before matching")
     p.add_argument("--matcher", choices=("exact", "mincost"), default="exact",
