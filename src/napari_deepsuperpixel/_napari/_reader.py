@@ -24,19 +24,9 @@ from ..io.files import IMAGE_SUFFIXES
 
 def _mat_kind(path: Path):
     """Cheaply identify a BSDS ``.mat`` by its variable names (no data loaded)."""
-    from scipy.io import whosmat
+    from ..io.bsds_mat import mat_kind
 
-    try:
-        names = {name: cls for name, _shape, cls in whosmat(str(path))}
-    except Exception:  # not a MATLAB file, v7.3/HDF5, truncated...
-        return None
-    if names.get("groundTruth") == "cell":
-        return "groundTruth"
-    if names.get("segs") == "cell":
-        return "segs"
-    if "ucm2" in names and names["ucm2"] in ("double", "single"):
-        return "ucm2"
-    return None
+    return mat_kind(path)
 
 
 def find_ground_truth(image_path) -> Path | None:
@@ -111,29 +101,29 @@ def read_bsds_mat(path) -> list:
     ValueError
         If the file is not one of these BSDS kinds.
     """
-    from scipy.io import loadmat
+    from ..io.bsds_mat import read_ground_truth_mat, read_segs, read_ucm2
 
     path = Path(path)
     kind = _mat_kind(path)
     if kind is None:
         raise ValueError(f"{path} is not a BSDS groundTruth, segs or ucm2 .mat file")
-    m = loadmat(str(path))
     stem = path.stem
     if kind == "ucm2":
-        data = ucm_to_pixels(m["ucm2"])
+        data = ucm_to_pixels(read_ucm2(path))
         return [(data, {"name": f"{stem} ucm2", "colormap": "magma", "blending": "additive",
                         "metadata": {"source": str(path)}}, "image")]
-    cells = m[kind].ravel()
+    if kind == "groundTruth":
+        segs, bdries = read_ground_truth_mat(path)
+    else:
+        segs, bdries = read_segs(path), None
     out = []
-    for k, cell in enumerate(cells):
+    for k, seg in enumerate(segs):
         md = {"source": str(path), "index": k}
-        if kind == "groundTruth":
-            seg = cell["Segmentation"][0, 0]
+        if bdries is not None:
             name = f"{stem} annotator {k + 1}"
             # the benchmark matches against the stored thin boundaries; keep them
-            md["bsds_boundaries"] = np.asarray(cell["Boundaries"][0, 0]).astype(bool)
+            md["bsds_boundaries"] = bdries[k]
         else:
-            seg = cell
             name = f"{stem} seg {k + 1}"
         meta = {"name": name, "visible": k == 0, "opacity": 0.6, "metadata": md}
         out.append((np.asarray(seg).astype(np.int32), meta, "labels"))

@@ -7,6 +7,7 @@ result-file lookup and the per-image cache.
 from __future__ import annotations
 
 from ..bench.evaluate import BENCHMARKS
+from ..metrics.boundary import MAX_DIST
 
 _HELP = "BSDS500 benchmark of precomputed results (official output files)"
 _DESCRIPTION = ("Evaluate results (ucm2/segs .mat, png boundary maps, labels .tif) for every image with a "
@@ -44,7 +45,7 @@ def add_parser(sub) -> None:
     p.add_argument("--nthresh", type=int, default=99, help="thresholds for ucm2 and boundary maps (default 99)")
     p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
                    help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
-    p.add_argument("--max-dist", type=float, default=0.0075,
+    p.add_argument("--max-dist", type=float, default=MAX_DIST,
                    help="boundary matching tolerance, fraction of the image diagonal (default 0.0075)")
     p.add_argument("--no-thin", action="store_true", help="do not thin machine boundaries before matching")
     p.add_argument("--matcher", choices=("exact", "mincost"), default="exact",

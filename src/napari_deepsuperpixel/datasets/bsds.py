@@ -9,6 +9,10 @@ Image lists are built from ``*.jpg`` (and ``groundTruth/*.mat``) names, never
 from a raw directory listing: the archive contains ``Thumbs.db`` files.
 Images come in both orientations (481 x 321 and 321 x 481).
 
+:class:`GroundTruth` and :func:`load_ground_truth` live in
+:mod:`napari_deepsuperpixel.metrics.ground_truth` (the ``.mat`` reading in
+:mod:`napari_deepsuperpixel.io.bsds_mat`) and are re-exported here.
+
 References
 ----------
 .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
@@ -23,121 +27,13 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from ..metrics.ground_truth import GroundTruth, load_ground_truth
+
+__all__ = ["SPLITS", "BSDS500", "BSDSSample", "GroundTruth", "load_ground_truth", "ground_truth_files", "find_bsds500",
+           "BSDS_ENV"]
+
 #: split names of BSDS500
 SPLITS = ("train", "val", "test")
-
-
-@dataclass
-class GroundTruth:
-    """Human annotations of one image.
-
-    Attributes
-    ----------
-    segmentations : list of numpy.ndarray
-        One ``int32`` label map per annotator (labels ``1..K``), shape ``(H, W)``.
-    boundaries : list of numpy.ndarray
-        One ``bool`` thin boundary map per annotator, exactly as stored in the
-        ``.mat`` file (the benchmark matches against these, not against
-        boundaries recomputed from the label maps).
-    name : str
-        Image id (file stem), empty when unknown.
-    """
-
-    segmentations: list
-    boundaries: list
-    name: str = ""
-
-    def __post_init__(self):
-        if len(self.segmentations) == 0:
-            raise ValueError("ground truth has no annotations (empty groundTruth cell)")
-        if len(self.segmentations) != len(self.boundaries):
-            raise ValueError(
-                f"ground truth has {len(self.segmentations)} segmentations but "
-                f"{len(self.boundaries)} boundary maps; give one of each per annotator"
-            )
-        shapes = {np.shape(s) for s in self.segmentations} | {np.shape(b) for b in self.boundaries}
-        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
-            raise ValueError(f"ground truth maps must all be 2-D with one shape, got shapes {sorted(shapes)}")
-
-    @property
-    def shape(self) -> tuple:
-        """``(H, W)`` of the image."""
-        return tuple(np.shape(self.segmentations[0]))
-
-    @property
-    def n_annotators(self) -> int:
-        return len(self.segmentations)
-
-    @classmethod
-    def from_segmentations(cls, segmentations, name: str = "") -> "GroundTruth":
-        """Build ground truth from label maps alone.
-
-        Boundaries are ``thin_boundaries(seg_to_boundaries(seg))``
-        (:mod:`napari_deepsuperpixel.metrics.boundary`), which reproduces the
-        ``Boundaries`` stored in the BSDS500 files exactly (tested).
-
-        Parameters
-        ----------
-        segmentations : sequence of array_like
-            One ``(H, W)`` integer label map per annotator.
-        name : str
-            Image id.
-
-        Returns
-        -------
-        GroundTruth
-        """
-        from ..metrics.boundary import seg_to_boundaries, thin_boundaries
-
-        segs = [np.asarray(s).astype(np.int32) for s in segmentations]
-        return cls(segs, [thin_boundaries(seg_to_boundaries(s)) for s in segs], name)
-
-
-def load_ground_truth(path) -> GroundTruth:
-    """Read a BSDS ``groundTruth/*.mat`` file.
-
-    Parameters
-    ----------
-    path : str or Path
-        A MATLAB v5 file with a ``groundTruth`` cell array of structs with fields
-        ``Segmentation`` and ``Boundaries``.
-
-    Returns
-    -------
-    GroundTruth
-        Label maps as ``int32`` and boundary maps as ``bool``, one per annotator,
-        in the order stored in the file.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    ValueError
-        If the file is not a BSDS ground-truth file.
-    """
-    import scipy.io as sio
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such ground-truth file: {path}")
-    try:
-        mat = sio.loadmat(str(path))
-    except Exception as e:  # scipy raises several types for non-mat files
-        raise ValueError(f"cannot read {path} as a MATLAB .mat file ({e})") from None
-    if "groundTruth" not in mat:
-        keys = [k for k in mat if not k.startswith("__")]
-        raise ValueError(f"{path} has no 'groundTruth' variable (found {keys}); is it a BSDS ground-truth file?")
-    cell = np.asarray(mat["groundTruth"]).ravel()
-    segs, bdries = [], []
-    for entry in cell:
-        try:
-            s = np.asarray(entry["Segmentation"][0, 0])
-            b = np.asarray(entry["Boundaries"][0, 0])
-        except (ValueError, IndexError, KeyError, TypeError):
-            raise ValueError(f"{path}: groundTruth entries must be structs with Segmentation and Boundaries") from None
-        segs.append(s.astype(np.int32))
-        bdries.append(b.astype(bool))
-    return GroundTruth(segs, bdries, path.stem)
 
 
 #: environment variable naming the BSDS500 folder (the one holding ``data/images``)

@@ -17,6 +17,7 @@ from .bsds import (
     load_result,
     write_official_files,
 )
+from .kernels import warm_kernels
 from .region import probabilistic_rand_index, region_scores, segmentation_covering, variation_of_information
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "segmentation_covering",
     "thin_boundaries",
     "variation_of_information",
+    "warm_kernels",
     "write_official_files",
 ]

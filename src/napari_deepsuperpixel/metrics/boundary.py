@@ -8,8 +8,8 @@ human annotator:
    ``bwmorph(bmap, 'thin', inf)`` used by the official code);
 2. it is matched one-to-one with each annotator's boundary pixels: two pixels
    may be matched when their Euclidean distance is at most
-   ``max_dist * sqrt(H^2 + W^2)`` (``max_dist = 0.0075`` by default, 4.34 px
-   on a 481 x 321 image);
+   ``max_dist * sqrt(H^2 + W^2)`` (``max_dist = MAX_DIST``, 0.75 % of the
+   diagonal by default, 4.34 px on a 481 x 321 image);
 3. recall pools the annotators: ``cntR = sum_k |matched pixels of G_k|``,
    ``sumR = sum_k |G_k|``; precision counts a machine pixel as correct when
    *any* annotator matches it: ``cntP = |union_k matched machine pixels|``,
@@ -59,6 +59,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._labels import gt_boundary_maps
+
 #: default tolerance, as a fraction of the image diagonal
 MAX_DIST = 0.0075
 
@@ -104,82 +106,6 @@ def seg_to_boundaries(seg) -> np.ndarray:
     return out
 
 
-def _thin_lut() -> np.ndarray:
-    """Deletion table of Guo & Hall's two-subiteration thinning (algorithm A1).
-
-    Neighbours ``x1..x8`` start East and turn counter-clockwise (E, NE, N, NW,
-    W, SW, S, SE) and are bits 0..7 of the table index. A pixel is deleted in
-    subiteration ``s`` when
-    G1: ``X_H = sum_i [x_{2i-1} = 0 and (x_2i or x_{2i+1})] == 1``;
-    G2: ``2 <= min(n1, n2) <= 3`` with ``n1 = sum_k (x_{2k-1} or x_2k)`` and
-    ``n2 = sum_k (x_2k or x_{2k+1})``;
-    G3 (s = 0): ``(x2 or x3 or not x8) and x1 == 0``;
-    G3' (s = 1): ``(x6 or x7 or not x4) and x5 == 0``.
-    """
-    lut = np.zeros((2, 256), np.bool_)
-    for code in range(256):
-        x = [None] + [(code >> i) & 1 for i in range(8)] + [code & 1]  # x[1..8], x[9] = x1
-        xh = sum(1 for i in range(1, 5) if x[2 * i - 1] == 0 and (x[2 * i] or x[2 * i + 1]))
-        n1 = sum(1 for k in range(1, 5) if x[2 * k - 1] or x[2 * k])
-        n2 = sum(1 for k in range(1, 5) if x[2 * k] or x[2 * k + 1])
-        g12 = xh == 1 and 2 <= min(n1, n2) <= 3
-        lut[0, code] = g12 and ((x[2] or x[3] or not x[8]) and x[1]) == 0
-        lut[1, code] = g12 and ((x[6] or x[7] or not x[4]) and x[5]) == 0
-    return lut
-
-
-def _thin_kernel():
-    g = globals()
-    if "_j_thin" not in g:
-        import numba
-
-        g["_j_thin"] = numba.njit(cache=True, nogil=True)(_k_thin)
-        g["_THIN_LUT"] = _thin_lut()
-    return g["_j_thin"], g["_THIN_LUT"]
-
-
-def _k_thin(b, lut):
-    h, w = b.shape
-    ys, xs = np.nonzero(b)  # row-major
-    ys = ys + 1  # in the padded image
-    xs = xs + 1
-    n = ys.shape[0]
-    img = np.zeros((h + 2, w + 2), np.uint8)  # zero border
-    for q in range(n):
-        img[ys[q], xs[q]] = 1
-    dels = np.empty(n, np.int64)
-    changed = True
-    while changed:
-        changed = False
-        for sub in range(2):
-            nd = 0
-            for q in range(n):
-                y = ys[q]
-                x = xs[q]
-                code = (img[y, x + 1] | (img[y - 1, x + 1] << 1) | (img[y - 1, x] << 2)
-                        | (img[y - 1, x - 1] << 3) | (img[y, x - 1] << 4) | (img[y + 1, x - 1] << 5)
-                        | (img[y + 1, x] << 6) | (img[y + 1, x + 1] << 7))
-                if lut[sub, code]:
-                    dels[nd] = q
-                    nd += 1
-            if nd:
-                changed = True
-                for d in range(nd):
-                    img[ys[dels[d]], xs[dels[d]]] = 0
-                m = 0
-                for q in range(n):
-                    if img[ys[q], xs[q]]:
-                        ys[m] = ys[q]
-                        xs[m] = xs[q]
-                        m += 1
-                n = m
-    out = np.zeros((h, w), np.bool_)
-    for q in range(n):
-        out[ys[q] - 1, xs[q] - 1] = True
-    return out
-
-
-
 def thin_boundaries(bmap) -> np.ndarray:
     """Thin a binary boundary map to one-pixel-wide curves.
 
@@ -205,8 +131,9 @@ def thin_boundaries(bmap) -> np.ndarray:
     b = np.ascontiguousarray(np.asarray(bmap, dtype=bool))
     if b.ndim != 2:
         raise ValueError(f"boundary map must be 2-D, got shape {b.shape}")
-    thin_nb, lut = _thin_kernel()
-    return thin_nb(b, lut)
+    from ._boundary_kernels import THIN_LUT, thin
+
+    return thin(b, THIN_LUT)
 
 
 def tolerance_pixels(shape, max_dist: float = MAX_DIST) -> float:
@@ -240,212 +167,34 @@ def _offsets(radius: float):
             np.sqrt(d2[order].astype(np.float64)))
 
 
-def _numba_kernels():
-    """Compile (once, cached on disk) and return the numba kernels."""
-    g = globals()
-    if f"_j_{_KERNEL_NAMES[-1]}" in g:  # the last one compiled
-        return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
-    import numba
+def _candidates(gts, mask, dy, dx) -> tuple:
+    """Candidate entries of the annotators' boundary pixels (``candidate_entries``) and the annotators' ranges.
 
-    for n in _KERNEL_NAMES:
-        g[f"_j_{n}"] = numba.njit(cache=True, nogil=True)(g[f"_k_{n}"])
-    return tuple(g[f"_j_{n}"] for n in _KERNEL_NAMES)
+    Every annotator pixel (annotators concatenated, row-major pixels each)
+    lists the flat positions within tolerance where ``mask`` allows a
+    machine pixel, nearest first; ``gstart[a]:gstart[a + 1]`` are annotator
+    ``a``'s pixels.
+    """
+    from ._boundary_kernels import candidate_entries
 
-
-_KERNEL_NAMES = ("pixel_ids", "build_graph", "max_matching", "counts_many", "candidate_entries", "counts_entries",
-                 "tally")
-
-
-# Kernels: plain Python at import time, compiled by numba on first use
-# (_numba_kernels). Inside them, ``_j_<name>`` is the compiled version of
-# ``_k_<name>``.
-
-def _k_pixel_ids(b):
-    """Row-major node ids of the True pixels of ``b`` (-1 elsewhere) and their coordinates."""
-    ys, xs = np.nonzero(b)  # row-major
-    ids = np.full(b.shape, -1, np.int32)
-    for i in range(ys.shape[0]):
-        ids[ys[i], xs[i]] = i
-    return ids, ys.astype(np.int64), xs.astype(np.int64)
-
-def _k_build_graph(ysl, xsl, ids_r, dy, dx):
-    """CSR adjacency (nearest offsets first) from left pixels to right pixels (ids_r)."""
-    ptr, pos, offk = _j_candidate_entries(ysl, xsl, ids_r >= 0, dy, dx)
-    return ptr, ids_r.ravel()[pos].astype(np.int64), offk
-
-def _k_max_matching(nl, nr, ptr, adj, offk, noff):
-    """Maximum-cardinality matching: greedy nearest-first, then one
-    breadth-first augmenting search per free left node; a failed search's
-    alternating tree is dropped for good (it can never augment again)."""
-    ml = np.full(nl, -1, np.int64)
-    mr = np.full(nr, -1, np.int64)
-    ne = adj.shape[0]
-    # greedy by increasing distance: bucket the edges by offset index
-    cnt = np.zeros(noff + 1, np.int64)
-    for e in range(ne):
-        cnt[offk[e] + 1] += 1
-    for k in range(noff):
-        cnt[k + 1] += cnt[k]
-    dst = np.empty(ne, np.int64)
-    src = np.empty(ne, np.int64)
-    for i in range(nl):
-        for e in range(ptr[i], ptr[i + 1]):
-            k = offk[e]
-            dst[cnt[k]] = adj[e]
-            src[cnt[k]] = i
-            cnt[k] += 1
-    for q in range(ne):
-        i = src[q]
-        j = dst[q]
-        if ml[i] < 0 and mr[j] < 0:
-            ml[i] = j
-            mr[j] = i
-    # augmenting searches
-    dead = np.zeros(nl, np.bool_)
-    seen_l = np.zeros(nl, np.int64)
-    seen_r = np.zeros(nr, np.int64)
-    parent = np.empty(nl, np.int64)
-    pedge = np.empty(nl, np.int64)
-    queue = np.empty(nl, np.int64)
-    stamp = 0
-    for root in range(nl):
-        if ml[root] >= 0 or ptr[root + 1] == ptr[root]:
-            continue
-        stamp += 1
-        qh = 0
-        qt = 1
-        queue[0] = root
-        seen_l[root] = stamp
-        found = False
-        while qh < qt and not found:
-            u = queue[qh]
-            qh += 1
-            for e in range(ptr[u], ptr[u + 1]):
-                j = adj[e]
-                if seen_r[j] == stamp:
-                    continue
-                seen_r[j] = stamp
-                w = mr[j]
-                if w < 0:
-                    # augment along the BFS tree
-                    while True:
-                        ml[u] = j
-                        mr[j] = u
-                        if u == root:
-                            break
-                        j = pedge[u]
-                        u = parent[u]
-                    found = True
-                    break
-                if dead[w] or seen_l[w] == stamp:
-                    continue
-                seen_l[w] = stamp
-                parent[w] = u
-                pedge[w] = j
-                queue[qt] = w
-                qt += 1
-        if not found:
-            for q in range(qt):
-                dead[queue[q]] = True
-    return ml, mr
-
-def _k_counts_many(b1, gys, gxs, gstart, dy, dx):
-    """cntR, sumR, cntP, sumP of machine map b1 against annotators given by pixel lists."""
-    ids1, ys1, xs1 = _j_pixel_ids(b1)
-    n1 = ys1.shape[0]
-    acc = np.zeros(n1, np.bool_)
-    cntR = 0
-    sumR = 0
-    for a in range(gstart.shape[0] - 1):
-        ysl = gys[gstart[a]:gstart[a + 1]]
-        xsl = gxs[gstart[a]:gstart[a + 1]]
-        ptr, adj, offk = _j_build_graph(ysl, xsl, ids1, dy, dx)
-        ml, mr = _j_max_matching(ysl.shape[0], n1, ptr, adj, offk, dy.shape[0])
-        sumR += ysl.shape[0]
-        cntR += _j_tally(ml, mr, acc)
-    return cntR, sumR, np.count_nonzero(acc), n1
-
-
-def _k_tally(ml, mr, acc):
-    """Number of matched left nodes; marks the matched right nodes in ``acc``."""
-    for j in range(mr.shape[0]):
-        if mr[j] >= 0:
-            acc[j] = True
-    return np.count_nonzero(ml >= 0)
-
-def _k_candidate_entries(gys, gxs, mask, dy, dx):
-    """For every annotator pixel, the flat positions (and offset index) of
-    the pixels within tolerance where ``mask`` allows a machine pixel."""
-    h, w = mask.shape
-    n = gys.shape[0]
-    noff = dy.shape[0]
-    ptr = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        c = 0
-        for k in range(noff):
-            yy = gys[i] + dy[k]
-            xx = gxs[i] + dx[k]
-            if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
-                c += 1
-        ptr[i + 1] = ptr[i] + c
-    pos = np.empty(ptr[n], np.int64)
-    kk = np.empty(ptr[n], np.int64)
-    for i in range(n):
-        e = ptr[i]
-        for k in range(noff):
-            yy = gys[i] + dy[k]
-            xx = gxs[i] + dx[k]
-            if yy >= 0 and yy < h and xx >= 0 and xx < w and mask[yy, xx]:
-                pos[e] = yy * w + xx
-                kk[e] = k
-                e += 1
-    return ptr, pos, kk
-
-def _k_counts_entries(b1, eptr, epos, ek, gstart, noff):
-    """cntR, sumR, cntP, sumP of machine map b1 from precomputed candidate entries."""
-    ids1, ys1, xs1 = _j_pixel_ids(b1)
-    flat = ids1.ravel()
-    n1 = ys1.shape[0]
-    acc = np.zeros(n1, np.bool_)
-    cntR = 0
-    sumR = 0
-    for a in range(gstart.shape[0] - 1):
-        l0 = gstart[a]
-        nl = gstart[a + 1] - l0
-        ptr = np.zeros(nl + 1, np.int64)
-        for i in range(nl):
-            c = 0
-            for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
-                if flat[epos[e]] >= 0:
-                    c += 1
-            ptr[i + 1] = ptr[i] + c
-        adj = np.empty(ptr[nl], np.int64)
-        offk = np.empty(ptr[nl], np.int64)
-        for i in range(nl):
-            q = ptr[i]
-            for e in range(eptr[l0 + i], eptr[l0 + i + 1]):
-                j = flat[epos[e]]
-                if j >= 0:
-                    adj[q] = j
-                    offk[q] = ek[e]
-                    q += 1
-        ml, mr = _j_max_matching(nl, n1, ptr, adj, offk, noff)
-        sumR += nl
-        cntR += _j_tally(ml, mr, acc)
-    return cntR, sumR, np.count_nonzero(acc), n1
-
-
-
-def _gt_pixel_lists(gts):
-    """Concatenated row-major pixel coordinates of the annotators' boundary maps."""
     ys, xs, start = [], [], [0]
     for g in gts:
         y, x = np.nonzero(g)
         ys.append(y)
         xs.append(x)
         start.append(start[-1] + y.size)
-    return (np.concatenate(ys).astype(np.int64), np.concatenate(xs).astype(np.int64),
-            np.asarray(start, np.int64))
+    gys = np.concatenate(ys).astype(np.int64)
+    gxs = np.concatenate(xs).astype(np.int64)
+    eptr, epos, ek = candidate_entries(gys, gxs, mask, dy, dx)
+    return eptr, epos, ek, np.asarray(start, np.int64)
+
+
+def _exact_counts(b, entries, noff: int) -> "BoundaryCountsOne":
+    """Counts of the thin, contiguous machine map ``b`` with the exact matcher."""
+    from ._boundary_kernels import counts_entries
+
+    cR, sR, cP, sP = counts_entries(b, *entries, noff)
+    return BoundaryCountsOne(int(cR), int(sR), int(cP), int(sP))
 
 
 def _check_pair(machine, gt):
@@ -519,7 +268,8 @@ def match_boundaries(machine, gt, *, max_dist: float = MAX_DIST, matcher: str = 
     b1, b2 = _check_pair(machine, gt)
     radius = tolerance_pixels(b1.shape, max_dist)
     dy, dx, dd = _offsets(radius)
-    pixel_ids, build_graph, max_matching = _numba_kernels()[:3]
+    from ._boundary_kernels import build_graph, max_matching, pixel_ids
+
     ids1, ys1, xs1 = pixel_ids(b1)
     _, ys2, xs2 = pixel_ids(b2)
     # left side: ground-truth pixels, right side: machine pixels
@@ -558,16 +308,6 @@ class BoundaryCountsOne:
         return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
-def _gt_boundaries(gt) -> list:
-    b = getattr(gt, "boundaries", gt)
-    if isinstance(b, np.ndarray) and b.ndim == 2:
-        b = [b]
-    b = [np.asarray(x).astype(bool) for x in b]
-    if not b:
-        raise ValueError("ground truth has no boundary maps")
-    return b
-
-
 def boundary_counts(bmap, gt, *, max_dist: float = MAX_DIST, thin: bool = True,
                     matcher: str = "exact") -> BoundaryCountsOne:
     """Boundary recall / precision counts of one binary boundary map.
@@ -591,7 +331,7 @@ def boundary_counts(bmap, gt, *, max_dist: float = MAX_DIST, thin: bool = True,
     """
     if matcher not in MATCHERS:
         raise ValueError(f"matcher must be one of {list(MATCHERS)}, got {matcher!r}")
-    gts = _gt_boundaries(gt)
+    gts = gt_boundary_maps(gt)
     b = np.asarray(bmap).astype(bool)
     if b.ndim != 2 or any(g.shape != b.shape for g in gts):
         raise ValueError(f"boundary map shape {b.shape} does not match the ground truth {gts[0].shape}")
@@ -599,11 +339,8 @@ def boundary_counts(bmap, gt, *, max_dist: float = MAX_DIST, thin: bool = True,
         b = thin_boundaries(b)
     b = np.ascontiguousarray(b)
     if matcher == "exact":
-        radius = tolerance_pixels(b.shape, max_dist)
-        dy, dx, _ = _offsets(radius)
-        counts_many = _numba_kernels()[3]
-        cR, sR, cP, sP = counts_many(b, *_gt_pixel_lists(gts), dy, dx)
-        return BoundaryCountsOne(int(cR), int(sR), int(cP), int(sP))
+        dy, dx, _ = _offsets(tolerance_pixels(b.shape, max_dist))
+        return _exact_counts(b, _candidates(gts, b, dy, dx), dy.shape[0])
     acc = np.zeros(b.shape, bool)
     cR = sR = 0
     for g in gts:
@@ -651,7 +388,7 @@ class BoundaryMatcher:
     def __init__(self, gt, *, max_dist: float = MAX_DIST, matcher: str = "exact", possible=None):
         if matcher not in MATCHERS:
             raise ValueError(f"matcher must be one of {list(MATCHERS)}, got {matcher!r}")
-        self.gts = _gt_boundaries(gt)
+        self.gts = gt_boundary_maps(gt)
         self.shape = self.gts[0].shape
         self.max_dist = max_dist
         self.matcher = matcher
@@ -661,9 +398,7 @@ class BoundaryMatcher:
             mask = np.ones(self.shape, bool) if possible is None else np.asarray(possible, bool)
             if mask.shape != self.shape:
                 raise ValueError(f"possible has shape {mask.shape}, expected {self.shape}")
-            gys, gxs, self.gstart = _gt_pixel_lists(self.gts)
-            self.eptr, self.epos, self.ek = _numba_kernels()[4](gys, gxs, np.ascontiguousarray(mask),
-                                                               self.dy, self.dx)
+            self.entries = _candidates(self.gts, np.ascontiguousarray(mask), self.dy, self.dx)
 
     def counts(self, bmap, *, thin: bool = True) -> BoundaryCountsOne:
         """Counts of one machine boundary map.
@@ -686,5 +421,4 @@ class BoundaryMatcher:
         b = np.ascontiguousarray(b)
         if self.matcher != "exact":
             return boundary_counts(b, self.gts, max_dist=self.max_dist, thin=False, matcher=self.matcher)
-        cR, sR, cP, sP = _numba_kernels()[5](b, self.eptr, self.epos, self.ek, self.gstart, self.dy.shape[0])
-        return BoundaryCountsOne(int(cR), int(sR), int(cP), int(sP))
+        return _exact_counts(b, self.entries, self.dy.shape[0])

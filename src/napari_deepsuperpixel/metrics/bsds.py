@@ -23,13 +23,10 @@ Three kinds of machine results are evaluated, as in the official code:
 
 Our own ``labels`` (one label map) are evaluated as ``segs`` of length 1.
 
-Aggregation follows the MATLAB code to the letter: per-image values are
-rounded to 6 significant digits (as the ``%10g`` per-image files that
-``collect_eval_*`` reads back), boundary ODS/OIS take the best F on the
-100-point linear interpolation between consecutive thresholds (first
-maximum), boundary OIS uses each image's first best threshold, covering OIS
-and PRI/VI OIS each image's last best threshold, AP is the area under the
-precision-recall curve interpolated at recall ``0:0.01:1``.
+Aggregation over images and the official files are in
+:mod:`napari_deepsuperpixel.metrics.bsds_collect`; their names are
+re-exported here, so ``from napari_deepsuperpixel.metrics.bsds import collect``
+keeps working.
 
 References
 ----------
@@ -42,20 +39,32 @@ References
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from .boundary import MAX_DIST, MATCHERS
+from ._labels import joint_table
+from .boundary import MAX_DIST, MATCHERS, BoundaryMatcher, seg_to_boundaries
+from .bsds_collect import (  # noqa: F401  (re-exported: the aggregation half of the benchmark)
+    OFFICIAL_FILES,
+    BoundarySummary,
+    RegionSummary,
+    Summary,
+    _fmeasure,
+    collect,
+    collect_boundary,
+    collect_region,
+    official_file_texts,
+    official_order,
+    round_g,
+    write_official_files,
+)
+from .ground_truth import as_ground_truth
+from .region import _annotator_ids, _mean_rand_index, _mean_variation_of_information, _seg_tables, covering_from_tables
 
 KINDS = ("auto", "ucm2", "segs", "labels", "pb")
-
-#: names of the official output files
-OFFICIAL_FILES = ("eval_bdry.txt", "eval_bdry_img.txt", "eval_bdry_thr.txt", "eval_cover.txt",
-                  "eval_cover_img.txt", "eval_cover_th.txt", "eval_RI_VOI.txt", "eval_RI_VOI_thr.txt")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -63,7 +72,22 @@ OFFICIAL_FILES = ("eval_bdry.txt", "eval_bdry_img.txt", "eval_bdry_thr.txt", "ev
 
 
 @dataclass
-class BoundaryCurve:
+class _Counts:
+    """Per-threshold counts of one image: ``thresh``, ``cntR``, ``sumR``, ``cntP``, ``sumP``."""
+
+    thresh: np.ndarray
+    cntR: np.ndarray
+    sumR: np.ndarray
+    cntP: np.ndarray
+    sumP: np.ndarray
+
+    @staticmethod
+    def _ratio(num, den) -> np.ndarray:
+        return num / np.where(den == 0, 1, den)
+
+
+@dataclass
+class BoundaryCurve(_Counts):
     """Boundary counts of one image at every threshold (``evaluation_bdry_image``).
 
     Attributes
@@ -75,19 +99,13 @@ class BoundaryCurve:
         total machine pixels, per threshold.
     """
 
-    thresh: np.ndarray
-    cntR: np.ndarray
-    sumR: np.ndarray
-    cntP: np.ndarray
-    sumP: np.ndarray
-
     @property
     def recall(self) -> np.ndarray:
-        return self.cntR / np.where(self.sumR == 0, 1, self.sumR)
+        return self._ratio(self.cntR, self.sumR)
 
     @property
     def precision(self) -> np.ndarray:
-        return self.cntP / np.where(self.sumP == 0, 1, self.sumP)
+        return self._ratio(self.cntP, self.sumP)
 
     @property
     def f(self) -> np.ndarray:
@@ -95,7 +113,7 @@ class BoundaryCurve:
 
 
 @dataclass
-class RegionCurve:
+class RegionCurve(_Counts):
     """Region counts of one image at every threshold (``evaluation_reg_image``).
 
     Attributes
@@ -112,18 +130,13 @@ class RegionCurve:
         Probabilistic Rand Index and Variation of Information per threshold.
     """
 
-    thresh: np.ndarray
-    cntR: np.ndarray
-    sumR: np.ndarray
-    cntP: np.ndarray
-    sumP: np.ndarray
     best_cntR: float
     ri: np.ndarray
     voi: np.ndarray
 
     @property
     def covering(self) -> np.ndarray:
-        return self.cntR / np.where(self.sumR == 0, 1, self.sumR)
+        return self._ratio(self.cntR, self.sumR)
 
 
 @dataclass
@@ -186,18 +199,6 @@ def ucm_thresholds(nthresh: int) -> np.ndarray:
     return np.linspace(1.0 / (n + 1), 1.0 - 1.0 / (n + 1), n)
 
 
-def _gt_obj(gt):
-    from ..datasets.bsds import GroundTruth, load_ground_truth
-
-    if isinstance(gt, GroundTruth):
-        return gt
-    if isinstance(gt, (str, os.PathLike)):
-        return load_ground_truth(gt)
-    if isinstance(gt, (list, tuple)):
-        return GroundTruth.from_segmentations(gt)
-    raise ValueError("gt must be a GroundTruth, a ground-truth .mat path or a list of label maps")
-
-
 def detect_kind(result, shape) -> str:
     """Which input format ``result`` is, for ground truth of shape ``(H, W)``.
 
@@ -241,130 +242,10 @@ def detect_kind(result, shape) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# region kernels
-
-
-def _ucm_kernel():
-    """Compile (once, cached on disk) and return the ucm hierarchy kernel."""
-    g = globals()
-    if "_j_ucm_hierarchy" not in g:
-        import numba
-
-        for n in ("find", "add_cells", "ucm_hierarchy"):
-            g[f"_j_{n}"] = numba.njit(cache=True, nogil=True)(g[f"_k_{n}"])
-    return g["_j_ucm_hierarchy"]
-
-
-def _k_find(parent, c):
-    while parent[c] != c:
-        parent[c] = parent[parent[c]]
-        c = parent[c]
-    return c
-
-def _k_add_cells(ucm, parent, active, cells):
-    H, W = ucm.shape
-    for q in range(cells.shape[0]):
-        c = cells[q]
-        active[c] = True
-        y = c // W
-        x = c % W
-        for vy in range(-1, 2):
-            for vx in range(-1, 2):
-                if vy == 0 and vx == 0:
-                    continue
-                yy = y + vy
-                xx = x + vx
-                if yy < 0 or yy >= H or xx < 0 or xx >= W:
-                    continue
-                nb = yy * W + xx
-                if active[nb]:
-                    a = _j_find(parent, c)
-                    b = _j_find(parent, nb)
-                    if a != b:
-                        if a < b:
-                            parent[b] = a
-                        else:
-                            parent[a] = b
-
-def _k_ucm_hierarchy(ucm, thresholds):
-    """Fine labels (at thresholds[0]) of the pixel cells and, per threshold,
-    the coarse label of every fine region (8-connected ``ucm <= t``)."""
-    H, W = ucm.shape
-    h = (H - 1) // 2
-    w = (W - 1) // 2
-    n = H * W
-    flat = ucm.ravel()
-    parent = np.arange(n)
-    active = np.zeros(n, np.bool_)
-    t0 = thresholds[0]
-    nlow = 0
-    for c in range(n):
-        if flat[c] <= t0:
-            nlow += 1
-    low = np.empty(nlow, np.int64)
-    high = np.empty(n - nlow, np.int64)
-    a = 0
-    b = 0
-    for c in range(n):
-        if flat[c] <= t0:
-            low[a] = c
-            a += 1
-        else:
-            high[b] = c
-            b += 1
-    _j_add_cells(ucm, parent, active, low)
-    high = high[np.argsort(flat[high], kind="mergesort")]
-    # fine labels of the pixel cells
-    rootlab = np.full(n, -1, np.int64)
-    fine = np.empty((h, w), np.int64)
-    nfine = 0
-    reps = np.empty(h * w, np.int64)
-    for i in range(h):
-        for j in range(w):
-            c = (2 * i + 1) * W + 2 * j + 1
-            r = _j_find(parent, c)
-            if rootlab[r] < 0:
-                rootlab[r] = nfine
-                reps[nfine] = c
-                nfine += 1
-            fine[i, j] = rootlab[r]
-    nt = thresholds.shape[0]
-    coarse = np.empty((nt, nfine), np.int64)
-    ncoarse = np.empty(nt, np.int64)
-    stamp = np.full(n, -1, np.int64)
-    lab = np.empty(n, np.int64)
-    pos = 0
-    for k in range(nt):
-        t = thresholds[k]
-        e = pos
-        while e < high.shape[0] and flat[high[e]] <= t:
-            e += 1
-        if e > pos:
-            _j_add_cells(ucm, parent, active, high[pos:e])
-            pos = e
-        m = 0
-        for f in range(nfine):
-            r = _j_find(parent, reps[f])
-            if stamp[r] != k:
-                stamp[r] = k
-                lab[r] = m
-                m += 1
-            coarse[k, f] = lab[r]
-        ncoarse[k] = m
-    return fine, nfine, coarse, ncoarse
-
-
-
-def _gt_columns(gt):
-    """Per annotator: dense label index of each pixel and the label values."""
-    from .region import dense_labels
-
-    return [dense_labels(np.asarray(s).ravel()) for s in gt.segmentations]
+# region curves
 
 
 def _region_from_tables(tables_per_t, seg_labels_per_t, gcols, thresh):
-    from .region import covering_from_tables, rand_index_from_table, variation_of_information_from_table
-
     nt = len(tables_per_t)
     cntR = np.zeros(nt)
     sumR = np.zeros(nt)
@@ -379,22 +260,20 @@ def _region_from_tables(tables_per_t, seg_labels_per_t, gcols, thresh):
         c = covering_from_tables(tables, seg_labels_per_t[k], gls)
         cntR[k], sumR[k], cntP[k], sumP[k] = c.cntR, c.sumR, c.cntP, c.sumP
         best = c.matches_gt.copy() if best is None else np.maximum(best, c.matches_gt)
-        ri[k] = np.mean([rand_index_from_table(t) for t in tables])
-        voi[k] = np.mean([variation_of_information_from_table(t) for t in tables])
+        ri[k] = _mean_rand_index(tables)
+        voi[k] = _mean_variation_of_information(tables)
         gt_areas = c.gt_areas
     best_cntR = float(np.sum(gt_areas * best))
     return RegionCurve(np.asarray(thresh, np.float64), cntR, sumR, cntP, sumP, best_cntR, ri, voi)
 
 
 def _region_ucm(ucm, gt, thresh) -> RegionCurve:
-    h, w = gt.shape
-    fine, nfine, coarse, ncoarse = _ucm_kernel()(np.ascontiguousarray(ucm, np.float64), np.asarray(thresh, np.float64))
-    gcols = _gt_columns(gt)
+    from ._ucm_kernels import ucm_hierarchy
+
+    fine, nfine, coarse, ncoarse = ucm_hierarchy(np.ascontiguousarray(ucm, np.float64), np.asarray(thresh, np.float64))
+    gcols = _annotator_ids(gt)
     ff = fine.ravel()
-    fine_tables = []
-    for inv, u in gcols:
-        ng = u.size
-        fine_tables.append(np.bincount(ff * ng + inv, minlength=nfine * ng).reshape(nfine, ng).astype(np.float64))
+    fine_tables = [joint_table(ff, nfine, inv, u.size).astype(np.float64) for inv, u in gcols]
     tables_per_t, labels_per_t = [], []
     prev = None
     for k in range(len(thresh)):
@@ -415,17 +294,10 @@ def _region_ucm(ucm, gt, thresh) -> RegionCurve:
 
 
 def _region_segs(segs, gt) -> RegionCurve:
-    from .region import _check_labels, dense_labels
-
-    gcols = _gt_columns(gt)
+    gcols = _annotator_ids(gt)
     tables_per_t, labels_per_t = [], []
     for s in segs:
-        s = _check_labels(s, "segmentation")
-        si, su = dense_labels(s.ravel())
-        tables = []
-        for inv, u in gcols:
-            ng = u.size
-            tables.append(np.bincount(si * ng + inv, minlength=su.size * ng).reshape(su.size, ng).astype(np.float64))
+        tables, su = _seg_tables(s, gcols, "segmentation")
         tables_per_t.append(tables)
         labels_per_t.append(su)
     return _region_from_tables(tables_per_t, labels_per_t, gcols, np.arange(1, len(segs) + 1))
@@ -477,13 +349,11 @@ def evaluate_image(result, gt, *, nthresh: int = 99, kind: str = "auto", max_dis
     ValueError
         On a format that does not fit the ground truth.
     """
-    from .boundary import BoundaryMatcher, seg_to_boundaries
-
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     if matcher not in MATCHERS:
         raise ValueError(f"matcher must be one of {list(MATCHERS)}, got {matcher!r}")
-    gt = _gt_obj(gt)
+    gt = as_ground_truth(gt)
     h, w = gt.shape
     if kind == "auto":
         kind = detect_kind(result, (h, w))
@@ -533,8 +403,6 @@ def evaluate_image(result, gt, *, nthresh: int = 99, kind: str = "auto", max_dis
 
 
 def _boundary_thresholded(pb, gt, thresh, max_dist, thin, matcher) -> BoundaryCurve:
-    from .boundary import BoundaryMatcher
-
     m = BoundaryMatcher(gt, max_dist=max_dist, matcher=matcher, possible=pb >= thresh[0])
     levels = np.unique(pb)
     out = np.zeros((4, len(thresh)))
@@ -549,385 +417,6 @@ def _boundary_thresholded(pb, gt, thresh, max_dist, thin, matcher) -> BoundaryCu
         c = m.counts(pb >= t, thin=thin)
         out[:, k] = (c.cntR, c.sumR, c.cntP, c.sumP)
     return BoundaryCurve(np.asarray(thresh, np.float64), *out)
-
-
-# ----------------------------------------------------------------------------------------------
-# aggregation
-
-
-def round_g(x):
-    """Round to 6 significant digits, as MATLAB's ``%10g`` files do.
-
-    Parameters
-    ----------
-    x : float or array_like
-
-    Returns
-    -------
-    float or numpy.ndarray
-    """
-    a = np.asarray(x, dtype=np.float64)
-    out = np.array([float("%g" % v) for v in a.ravel()]).reshape(a.shape)
-    return out if a.ndim else float(out)
-
-
-def _div(num, den):
-    """``num / den`` with 0 where ``den == 0`` (the scripts' ``num ./ (den + (den == 0))``)."""
-    return num / (den + (den == 0))
-
-
-def _fmeasure(r, p):
-    r = np.asarray(r, np.float64)
-    p = np.asarray(p, np.float64)
-    return _div(2 * p * r, p + r)
-
-
-def _max_f(thresh, R, P):
-    """``maxF`` of collect_eval_bdry.m: best F on 100-point interpolations (first maximum)."""
-    best = (thresh[0], R[0], P[0], float(_fmeasure(R[0], P[0])))
-    if len(thresh) < 2:
-        return best
-    d = np.linspace(0.0, 1.0, 100)[None, :]
-    t = thresh[1:, None] * d + thresh[:-1, None] * (1 - d)
-    r = R[1:, None] * d + R[:-1, None] * (1 - d)
-    p = P[1:, None] * d + P[:-1, None] * (1 - d)
-    f = _fmeasure(r, p).ravel()
-    i = int(np.argmax(f))
-    if f[i] > best[3]:
-        best = (t.ravel()[i], r.ravel()[i], p.ravel()[i], f[i])
-    return best
-
-
-@dataclass
-class BoundarySummary:
-    """Aggregated boundary benchmark (``collect_eval_bdry``): ``eval_bdry*.txt``.
-
-    Attributes
-    ----------
-    ods_t, ods_r, ods_p, ods_f : float
-        Optimal dataset scale: threshold, recall, precision, F.
-    ois_r, ois_p, ois_f : float
-        Optimal image scale (each image at its best threshold).
-    ap : float
-        Average precision (area under the interpolated PR curve).
-    thresh, R, P, F : numpy.ndarray
-        Dataset curve per threshold.
-    per_image : numpy.ndarray, shape (n_images, 5)
-        ``index, best t, R, P, F`` per image (``eval_bdry_img.txt``).
-    """
-
-    ods_t: float
-    ods_r: float
-    ods_p: float
-    ods_f: float
-    ois_r: float
-    ois_p: float
-    ois_f: float
-    ap: float
-    thresh: np.ndarray
-    R: np.ndarray
-    P: np.ndarray
-    F: np.ndarray
-    per_image: np.ndarray
-
-
-@dataclass
-class RegionSummary:
-    """Aggregated region benchmarks (``collect_eval_reg``): ``eval_cover*.txt``, ``eval_RI_VOI*.txt``.
-
-    Attributes
-    ----------
-    cover_ods_t, cover_ods, cover_ois, cover_best : float
-        Segmentation covering: ODS threshold and value, OIS, and best covering
-        (each ground-truth region at its best threshold).
-    pri_ods_t, pri_ods, pri_ois : float
-        Probabilistic Rand Index.
-    voi_ods_t, voi_ods, voi_ois : float
-        Variation of Information (lower is better).
-    thresh, cover, pri, voi : numpy.ndarray
-        Dataset values per threshold.
-    per_image : numpy.ndarray, shape (n_images, 4)
-        ``index, best t, covering, covering of the segmentation`` per image
-        (``eval_cover_img.txt``).
-    """
-
-    cover_ods_t: float
-    cover_ods: float
-    cover_ois: float
-    cover_best: float
-    pri_ods_t: float
-    pri_ods: float
-    pri_ois: float
-    voi_ods_t: float
-    voi_ods: float
-    voi_ois: float
-    thresh: np.ndarray
-    cover: np.ndarray
-    pri: np.ndarray
-    voi: np.ndarray
-    per_image: np.ndarray
-
-
-@dataclass
-class Summary:
-    """Benchmark summary of a set of images (either part may be ``None``)."""
-
-    names: list
-    boundary: Optional[BoundarySummary] = None
-    region: Optional[RegionSummary] = None
-
-    def as_dict(self) -> dict:
-        """Headline numbers as a flat dict (``bdry_ods_f``, ``cover_ods``, ``pri_ois``, ...)."""
-        out = {"n_images": len(self.names)}
-        if self.boundary is not None:
-            b = self.boundary
-            out.update(bdry_ods_t=b.ods_t, bdry_ods_r=b.ods_r, bdry_ods_p=b.ods_p, bdry_ods_f=b.ods_f,
-                       bdry_ois_r=b.ois_r, bdry_ois_p=b.ois_p, bdry_ois_f=b.ois_f, bdry_ap=b.ap)
-        if self.region is not None:
-            r = self.region
-            out.update(cover_ods_t=r.cover_ods_t, cover_ods=r.cover_ods, cover_ois=r.cover_ois,
-                       cover_best=r.cover_best, pri_ods_t=r.pri_ods_t, pri_ods=r.pri_ods, pri_ois=r.pri_ois,
-                       voi_ods_t=r.voi_ods_t, voi_ods=r.voi_ods, voi_ois=r.voi_ois)
-        return {k: (float(v) if not isinstance(v, int) else v) for k, v in out.items()}
-
-
-def _collect_thresholds(curves, what):
-    """The thresholds shared by all per-image curves, rounded as in the official files."""
-    if not curves:
-        raise ValueError(f"no {what} results to aggregate")
-    t0 = curves[0].thresh
-    for c in curves[1:]:
-        if c.thresh.shape != t0.shape or not np.allclose(c.thresh, t0):
-            raise ValueError(f"all images must have the same {what} thresholds to be aggregated "
-                             f"(got {t0.size} and {c.thresh.size}); use the same nthresh / number of segmentations")
-    return round_g(t0)
-
-
-def _image_counts(c):
-    """``cntR, sumR, cntP, sumP`` of one image rounded as in its file, then its recall and precision."""
-    cntR, sumR, cntP, sumP = (round_g(getattr(c, a)) for a in ("cntR", "sumR", "cntP", "sumP"))
-    return cntR, sumR, cntP, sumP, _div(cntR, sumR), _div(cntP, sumP)
-
-
-def collect_boundary(curves) -> BoundarySummary:
-    """Aggregate per-image boundary curves exactly as ``collect_eval_bdry.m``.
-
-    Parameters
-    ----------
-    curves : list of BoundaryCurve
-        With the same thresholds.
-
-    Returns
-    -------
-    BoundarySummary
-    """
-    thresh = _collect_thresholds(curves, "boundary")
-    n = len(thresh)
-    tot = np.zeros((4, n))
-    best = np.zeros(4)
-    per_image = np.zeros((len(curves), 5))
-    for i, c in enumerate(curves):
-        cntR, sumR, cntP, sumP, R, P = _image_counts(c)
-        F = _fmeasure(R, P)
-        bt, br, bp, bf = _max_f(thresh, R, P)
-        per_image[i] = (i + 1, bt, br, bp, bf)
-        tot += np.stack([cntR, sumR, cntP, sumP])
-        j = int(np.flatnonzero(F == F.max())[0])  # first best threshold
-        best += (cntR[j], sumR[j], cntP[j], sumP[j])
-    R = _div(tot[0], tot[1])
-    P = _div(tot[2], tot[3])
-    F = _fmeasure(R, P)
-    bt, br, bp, bf = _max_f(thresh, R, P)
-    Rm = _div(best[0], best[1])
-    Pm = _div(best[2], best[3])
-    Fm = float(_fmeasure(Rm, Pm))
-    # AP: MATLAB [Ru, indR] = unique(R) (legacy: last occurrence), interp1 at 0:0.01:1, NaN -> 0
-    order = np.argsort(R, kind="stable")
-    Rs, Ps = R[order], P[order]
-    last = np.r_[Rs[1:] != Rs[:-1], True]
-    Ru, Pu = Rs[last], Ps[last]
-    if Ru.size > 1:
-        ri = np.arange(101) * 0.01
-        pi = np.interp(ri, Ru, Pu)
-        pi[(ri < Ru[0]) | (ri > Ru[-1])] = 0.0
-        ap = float(pi.sum() * 0.01)
-    else:
-        ap = 0.0
-    return BoundarySummary(float(bt), float(br), float(bp), float(bf), float(Rm), float(Pm), Fm, ap,
-                           thresh, R, P, F, per_image)
-
-
-def collect_region(curves) -> RegionSummary:
-    """Aggregate per-image region curves exactly as ``collect_eval_reg.m``.
-
-    Parameters
-    ----------
-    curves : list of RegionCurve
-        With the same thresholds.
-
-    Returns
-    -------
-    RegionSummary
-    """
-    thresh = _collect_thresholds(curves, "region")
-    n = len(thresh)
-    tot = np.zeros((4, n))
-    best = np.zeros(4)
-    best_total = 0.0
-    g_ri = np.zeros(n)
-    g_voi = np.zeros(n)
-    ri_best = voi_best = 0.0
-    per_image = np.zeros((len(curves), 4))
-    for i, c in enumerate(curves):
-        cntR, sumR, cntP, sumP, R, P = _image_counts(c)
-        j = int(np.argmax(R))  # first maximum (MATLAB max)
-        per_image[i] = (i + 1, thresh[j], R[j], P[j])
-        tot += np.stack([cntR, sumR, cntP, sumP])
-        jl = int(np.flatnonzero(R == R.max())[-1])  # last best threshold
-        best += (cntR[jl], sumR[jl], cntP[jl], sumP[jl])
-        best_total += round_g(c.best_cntR)
-        ri = round_g(c.ri)
-        voi = round_g(c.voi)
-        g_ri += ri
-        g_voi += voi
-        ri_best += ri[np.flatnonzero(ri == ri.max())[-1]]
-        voi_best += voi[np.flatnonzero(voi == voi.min())[-1]]
-    R = _div(tot[0], tot[1])
-    j = int(np.argmax(R))
-    R_best = _div(best[0], best[1])
-    R_best_total = best_total / tot[1][0] if tot[1][0] else 0.0
-    m = len(curves)
-    g_ri /= m
-    g_voi /= m
-    iri = int(np.argmax(g_ri))
-    ivoi = int(np.argmin(g_voi))
-    return RegionSummary(float(thresh[j]), float(R[j]), float(R_best), float(R_best_total),
-                         float(thresh[iri]), float(g_ri[iri]), float(ri_best / m),
-                         float(thresh[ivoi]), float(g_voi[ivoi]), float(voi_best / m),
-                         thresh, R, g_ri, g_voi, per_image)
-
-
-def official_order(names) -> list:
-    """Indices that sort image ids as the official code lists ``<id>_ev1.txt`` files.
-
-    Parameters
-    ----------
-    names : list of str
-
-    Returns
-    -------
-    list of int
-    """
-    return sorted(range(len(names)), key=lambda i: f"{names[i]}_ev1.txt")
-
-
-def collect(evals, names=None) -> Summary:
-    """Aggregate per-image evaluations into ODS / OIS / AP / best covering.
-
-    Parameters
-    ----------
-    evals : list of ImageEval
-        From :func:`evaluate_image`, in the order the per-image rows should take
-        (use :func:`official_order` for the official one).
-    names : list of str, optional
-        Image ids (default: ``ImageEval.name``).
-
-    Returns
-    -------
-    Summary
-        ``boundary`` when every image has boundary curves, ``region`` when
-        every image has region curves (``None`` otherwise).
-    """
-    evals = list(evals)
-    if not evals:
-        raise ValueError("no image evaluations to aggregate")
-    names = list(names) if names is not None else [e.name for e in evals]
-    b = r = None
-    if all(e.boundary is not None for e in evals):
-        b = collect_boundary([e.boundary for e in evals])
-    if all(e.region is not None for e in evals):
-        r = collect_region([e.region for e in evals])
-    return Summary(names, b, r)
-
-
-# ----------------------------------------------------------------------------------------------
-# official files
-
-
-def _fmt_rows(fmt, rows) -> str:
-    return "".join(fmt % tuple(r) + "\n" for r in rows)
-
-
-def official_file_texts(summary: Summary) -> dict:
-    """The official output files' contents.
-
-    Parameters
-    ----------
-    summary : Summary
-
-    Returns
-    -------
-    dict
-        ``{file name: text}``: the three ``eval_bdry*`` files when
-        ``summary.boundary`` is set, the five region files when
-        ``summary.region`` is set.
-    """
-    out = {}
-    b = summary.boundary
-    if b is not None:
-        out["eval_bdry.txt"] = _fmt_rows("%10g %10g %10g %10g %10g %10g %10g %10g",
-                                         [(b.ods_t, b.ods_r, b.ods_p, b.ods_f, b.ois_r, b.ois_p, b.ois_f, b.ap)])
-        out["eval_bdry_img.txt"] = _fmt_rows("%10d %10g %10g %10g %10g",
-                                             [(int(r[0]), *r[1:]) for r in b.per_image])
-        out["eval_bdry_thr.txt"] = _fmt_rows("%10g %10g %10g %10g", zip(b.thresh, b.R, b.P, b.F))
-    r = summary.region
-    if r is not None:
-        out["eval_cover.txt"] = _fmt_rows("%10g %10g %10g %10g",
-                                          [(r.cover_ods_t, r.cover_ods, r.cover_ois, r.cover_best)])
-        out["eval_cover_img.txt"] = _fmt_rows("%10d %10g %10g %10g", [(int(x[0]), *x[1:]) for x in r.per_image])
-        out["eval_cover_th.txt"] = _fmt_rows("%10g %10g", zip(r.thresh, r.cover))
-        out["eval_RI_VOI.txt"] = _fmt_rows("%10g %10g %10g %10g %10g %10g",
-                                           [(r.pri_ods_t, r.pri_ods, r.pri_ois, r.voi_ods_t, r.voi_ods, r.voi_ois)])
-        out["eval_RI_VOI_thr.txt"] = _fmt_rows("%10g %10g %10g", zip(r.thresh, r.pri, r.voi))
-    return out
-
-
-def write_official_files(outdir, names, evals, *, overwrite: bool = False) -> Summary:
-    """Aggregate and write the official benchmark files.
-
-    Images are ordered as the official code lists them (``official_order``)
-    before aggregation, so the per-image indices of ``eval_bdry_img.txt`` and
-    ``eval_cover_img.txt`` match the MATLAB output.
-
-    Parameters
-    ----------
-    outdir : str or Path
-        Output folder (created if needed).
-    names : list of str
-        Image ids, one per evaluation.
-    evals : list of ImageEval
-    overwrite : bool
-        Replace existing output files; otherwise existing ones raise
-        ``FileExistsError`` before anything is written.
-
-    Returns
-    -------
-    Summary
-    """
-    names = list(names)
-    evals = list(evals)
-    if len(names) != len(evals):
-        raise ValueError(f"got {len(names)} names for {len(evals)} evaluations")
-    order = official_order(names)
-    summary = collect([evals[i] for i in order], [names[i] for i in order])
-    texts = official_file_texts(summary)
-    outdir = Path(outdir)
-    from .._util import atomic_write_text, check_writable
-
-    check_writable([outdir / f for f in texts], overwrite)
-    for fname, text in texts.items():
-        atomic_write_text(outdir / fname, text)
-    return summary
 
 
 # ----------------------------------------------------------------------------------------------
@@ -956,19 +445,9 @@ def load_result(path):
         raise FileNotFoundError(f"no such result file: {path}")
     suf = path.suffix.lower()
     if suf == ".mat":
-        import scipy.io as sio
+        from ..io.bsds_mat import read_result_mat
 
-        try:
-            mat = sio.loadmat(str(path))
-        except Exception as e:
-            raise ValueError(f"cannot read {path} as a MATLAB .mat file ({e})") from None
-        if "ucm2" in mat:
-            return np.asarray(mat["ucm2"], np.float64), "ucm2"
-        if "segs" in mat:
-            cell = np.asarray(mat["segs"], dtype=object).ravel()
-            return [np.asarray(s).astype(np.int64) for s in cell], "segs"
-        keys = [k for k in mat if not k.startswith("__")]
-        raise ValueError(f"{path} holds neither 'ucm2' nor 'segs' (found {keys})")
+        return read_result_mat(path)
     if suf in (".png", ".jpg", ".jpeg", ".bmp"):
         import imageio.v3 as iio
 

@@ -33,29 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _gt_segmentations(gt) -> list:
-    segs = getattr(gt, "segmentations", gt)
-    if isinstance(segs, np.ndarray) and segs.ndim == 2:
-        segs = [segs]
-    segs = [np.asarray(s) for s in segs]
-    if not segs:
-        raise ValueError("ground truth has no segmentations")
-    return segs
-
-
-def _check_labels(seg, what="seg") -> np.ndarray:
-    seg = np.asarray(seg)
-    if seg.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D label map, got shape {seg.shape}")
-    if not np.issubdtype(seg.dtype, np.integer):
-        if np.issubdtype(seg.dtype, np.floating) and np.all(np.mod(seg, 1) == 0):
-            seg = seg.astype(np.int64)
-        else:
-            raise ValueError(f"{what} must hold integer labels, got dtype {seg.dtype}")
-    if seg.size and seg.min() < 0:
-        raise ValueError(f"{what} has negative labels; use labels >= 0 (0 = no region)")
-    return seg
+from ._labels import check_labels, check_same_shape, dense_ids, gt_label_maps, joint_table
 
 
 def dense_labels(labels) -> tuple:
@@ -72,14 +50,8 @@ def dense_labels(labels) -> tuple:
     values : numpy.ndarray
         The sorted labels present.
     """
-    a = np.asarray(labels)
-    flat = a.ravel()
-    if flat.size and np.issubdtype(a.dtype, np.integer) and flat.min() >= 0 and flat.max() < 4 * flat.size + 1024:
-        present = np.bincount(flat) > 0
-        lut = np.cumsum(present) - 1
-        return lut[a].astype(np.int64), np.flatnonzero(present)
-    values, inv = np.unique(flat, return_inverse=True)
-    return inv.reshape(a.shape).astype(np.int64), values
+    index, values = dense_ids(labels)
+    return index.reshape(np.shape(labels)), values
 
 
 def contingency_table(seg, gt) -> tuple:
@@ -98,32 +70,28 @@ def contingency_table(seg, gt) -> tuple:
     seg_labels, gt_labels : numpy.ndarray
         The labels present in each map, sorted.
     """
-    seg = _check_labels(seg, "seg")
-    gt = _check_labels(gt, "ground truth")
-    if seg.shape != gt.shape:
-        raise ValueError(f"seg has shape {seg.shape} but ground truth has shape {gt.shape}; they must match")
-    si, su = dense_labels(seg.ravel())
-    gi, gu = dense_labels(gt.ravel())
-    t = np.bincount(si * gu.size + gi, minlength=su.size * gu.size)
-    return t.reshape(su.size, gu.size), su, gu
+    seg = check_labels(seg, "seg", allow_negative=False)
+    gt = check_labels(gt, "gt", allow_negative=False)
+    check_same_shape(seg, gt, "seg", "gt")
+    si, su = dense_ids(seg)
+    gi, gu = dense_ids(gt)
+    return joint_table(si, su.size, gi, gu.size), su, gu
+
+
+def _table_total(n) -> tuple:
+    """A contingency table as ``float64`` and its number of pixels."""
+    n = np.asarray(n, dtype=np.float64)
+    return n, n.sum()
 
 
 def rand_index_from_table(n) -> float:
     """Rand index of a contingency table (fraction of agreeing pixel pairs).
 
     ``RI = 1 - (sum_u a_u^2 / 2 + sum_v b_v^2 / 2 - sum_uv n_uv^2) / (N (N - 1) / 2)``
-    with row sums ``a``, column sums ``b`` and ``N`` pixels [2]_.
-
-    Parameters
-    ----------
-    n : array_like, shape (U, V)
-
-    Returns
-    -------
-    float
+    with row sums ``a``, column sums ``b`` and ``N`` pixels [2]_, for a table
+    ``n`` of shape ``(U, V)``; 1 for fewer than two pixels.
     """
-    n = np.asarray(n, dtype=np.float64)
-    N = n.sum()
+    n, N = _table_total(n)
     if N < 2:
         return 1.0
     a = n.sum(1)
@@ -135,18 +103,10 @@ def variation_of_information_from_table(n) -> float:
     """Variation of information (bits) of a contingency table.
 
     ``VI = H(seg) + H(gt) - 2 I(seg, gt)`` with entropies and mutual information
-    of the joint distribution ``n / N`` in ``log2`` [3]_.
-
-    Parameters
-    ----------
-    n : array_like, shape (U, V)
-
-    Returns
-    -------
-    float
+    of the joint distribution ``n / N`` in ``log2`` [3]_, for a table ``n`` of
+    shape ``(U, V)``; 0 for an empty table.
     """
-    n = np.asarray(n, dtype=np.float64)
-    N = n.sum()
+    n, N = _table_total(n)
     if N <= 0:
         return 0.0
     p = n / N
@@ -160,6 +120,16 @@ def variation_of_information_from_table(n) -> float:
     pj = p[iu, iv]
     mi = np.sum(pj * np.log2(pj / (pu[iu] * pv[iv])))
     return float(h1 + h2 - 2 * mi)
+
+
+def _mean_rand_index(tables) -> float:
+    """PRI: the Rand index of each annotator's table, averaged."""
+    return float(np.mean([rand_index_from_table(t) for t in tables]))
+
+
+def _mean_variation_of_information(tables) -> float:
+    """VI of each annotator's table, averaged."""
+    return float(np.mean([variation_of_information_from_table(t) for t in tables]))
 
 
 @dataclass
@@ -240,17 +210,24 @@ def covering_from_tables(tables, seg_labels, gt_labels_list) -> CoveringCounts:
     )
 
 
+def _annotator_ids(gt, shape=None) -> list:
+    """``(dense ids, label values)`` of each annotator's label map."""
+    return [dense_ids(g) for g in gt_label_maps(gt, shape, "gt", allow_negative=False)]
+
+
+def _seg_tables(seg, gcols, name: str = "seg") -> tuple:
+    """Contingency tables of ``seg`` with each annotator of ``gcols`` (:func:`_annotator_ids`), and the row labels."""
+    seg = check_labels(seg, name, allow_negative=False)
+    si, su = dense_ids(seg)
+    return [joint_table(si, su.size, gi, gu.size) for gi, gu in gcols], su
+
+
 def _tables(seg, gt):
-    seg = _check_labels(seg, "seg")
-    segs = _gt_segmentations(gt)
-    su = np.unique(seg)
-    tables, gls = [], []
-    for g in segs:
-        t, _, g_lab = contingency_table(seg, g)
-        tables.append(t)
-        gls.append(g_lab)
-    # every table has rows = np.unique(seg), the same for each annotator
-    return tables, su, gls
+    """Contingency tables of ``seg`` with each annotator (rows: the labels of ``seg``)."""
+    seg = check_labels(seg, "seg", allow_negative=False)
+    gcols = _annotator_ids(gt, seg.shape)
+    tables, su = _seg_tables(seg, gcols)
+    return tables, su, [gu for _, gu in gcols]
 
 
 def segmentation_covering(seg, gt, *, direction: str = "gt") -> float:
@@ -291,39 +268,20 @@ def probabilistic_rand_index(seg, gt) -> float:
 
     ``PRI = (1 / K) sum_k RI(S, G_k)`` with
     ``RI = 1 - (sum_u a_u^2 / 2 + sum_v b_v^2 / 2 - sum_uv n_uv^2) / C(N, 2)`` [2]_.
-
-    Parameters
-    ----------
-    seg : array_like of int, shape (H, W)
-    gt : GroundTruth or list of array_like
-
-    Returns
-    -------
-    float
-        In [0, 1]; higher is better.
+    Arguments as in :func:`segmentation_covering`; the value is in [0, 1],
+    higher is better.
     """
-    tables, _, _ = _tables(seg, gt)
-    return float(np.mean([rand_index_from_table(t) for t in tables]))
+    return _mean_rand_index(_tables(seg, gt)[0])
 
 
 def variation_of_information(seg, gt) -> float:
     """Variation of information (bits), averaged over the annotators.
 
     ``VI(S, G) = H(S) + H(G) - 2 I(S; G)`` with ``log2`` [3]_, averaged over the
-    annotators as the official benchmark does.
-
-    Parameters
-    ----------
-    seg : array_like of int, shape (H, W)
-    gt : GroundTruth or list of array_like
-
-    Returns
-    -------
-    float
-        >= 0; lower is better.
+    annotators as the official benchmark does. Arguments as in
+    :func:`segmentation_covering`; the value is >= 0, lower is better.
     """
-    tables, _, _ = _tables(seg, gt)
-    return float(np.mean([variation_of_information_from_table(t) for t in tables]))
+    return _mean_variation_of_information(_tables(seg, gt)[0])
 
 
 def region_scores(seg, gt) -> dict:
@@ -345,6 +303,6 @@ def region_scores(seg, gt) -> dict:
     return {
         "covering": c.cntR / c.sumR if c.sumR else 0.0,
         "covering_seg": c.cntP / c.sumP if c.sumP else 0.0,
-        "pri": float(np.mean([rand_index_from_table(t) for t in tables])),
-        "vi": float(np.mean([variation_of_information_from_table(t) for t in tables])),
+        "pri": _mean_rand_index(tables),
+        "vi": _mean_variation_of_information(tables),
     }

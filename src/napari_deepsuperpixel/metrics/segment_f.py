@@ -54,7 +54,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .superpixel import _check_labels, _gt_list, contingency
+from ._labels import check_labels, dense_ids, gt_label_maps
+from .superpixel import contingency
 
 
 @dataclass
@@ -143,14 +144,12 @@ def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 
     Kanezaki, ICASSP 2018, Sec. 3.
     """
     ts = _check_thresholds(thresholds)
-    a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
+    a = check_labels(labels, "labels", allow_empty=False)
+    gts = gt_label_maps(ground_truth, a.shape)
     if connected:
         from skimage.measure import label as cc_label
 
-        from .superpixel import _compact
-
-        a = cc_label(_compact(a)[0].reshape(a.shape) + 1, background=0, connectivity=1)
+        a = cc_label(dense_ids(a)[0].reshape(a.shape) + 1, background=0, connectivity=1)
     best_iou = None
     gt_best, firsts = [], {t: [] for t in ts}
     sizes = None

@@ -47,62 +47,14 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ._labels import check_labels, check_same_shape, dense_ids, gt_label_maps, sparse_joint_counts
+
 REDUCE_CHOICES = ("mean", "worst", "best", "none")
 WINDOW_CHOICES = ("square", "disk")
 
-#: below this many (superpixel x ground-truth) cells the contingency is dense
-_DENSE_LIMIT = 1 << 24
-
-
 # ----------------------------------------------------------------- helpers
 def _check_labels(labels, name: str = "labels") -> np.ndarray:
-    a = np.asarray(labels)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2D (Y, X) label image, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {a.shape})")
-    if a.dtype == bool:
-        return a.astype(np.int64)
-    if not np.issubdtype(a.dtype, np.integer):
-        if np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
-            return a.astype(np.int64)
-        raise ValueError(f"{name} must hold integer labels, got dtype {a.dtype}")
-    return a
-
-
-def _gt_list(gt, shape, name: str = "ground_truth") -> list:
-    if isinstance(gt, np.ndarray) and gt.ndim == 2:
-        gts = [gt]
-    elif isinstance(gt, np.ndarray) and gt.ndim == 3:
-        gts = list(gt)
-    else:
-        gts = list(gt) if isinstance(gt, (list, tuple)) else [gt]
-    if not gts:
-        raise ValueError(f"{name} is an empty list; pass at least one label map")
-    out = []
-    for k, g in enumerate(gts):
-        g = _check_labels(g, f"{name}[{k}]")
-        if g.shape != tuple(shape):
-            raise ValueError(
-                f"{name}[{k}] has shape {g.shape} but the superpixels have shape {tuple(shape)}; "
-                "they must be the same image size"
-            )
-        out.append(g)
-    return out
-
-
-def _compact(a: np.ndarray):
-    """Relabel to 0..n-1; returns (flat int64 labels, sizes)."""
-    flat = a.ravel()
-    lo, hi = int(flat.min()), int(flat.max())
-    if hi - lo < 4 * flat.size + 1024:  # small range: a lookup table is faster than unique
-        shifted = (flat - lo).astype(np.int64, copy=False)
-        counts = np.bincount(shifted, minlength=hi - lo + 1)
-        present = counts > 0
-        lut = np.cumsum(present) - 1
-        return lut[shifted], counts[present]
-    _, inv, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    return inv.astype(np.int64).ravel(), counts
+    return check_labels(labels, name, allow_empty=False)
 
 
 def contingency(labels, gt):
@@ -122,24 +74,13 @@ def contingency(labels, gt):
         :math:`|s|` for each row index and :math:`|g|` for each column index.
     """
     a = _check_labels(labels, "labels")
-    b = _check_labels(gt, "ground_truth")
-    if a.shape != b.shape:
-        raise ValueError(f"label maps have different shapes {a.shape} and {b.shape}")
-    ia, size_s = _compact(a)
-    ib, size_g = _compact(b)
+    b = _check_labels(gt, "gt")
+    check_same_shape(a, b, "labels", "gt")
+    ia, _, size_s = dense_ids(a, counts=True)
+    ib, _, size_g = dense_ids(b, counts=True)
     ng = size_g.size
-    nz, counts = _overlap_counts(ia, size_s.size, ib, ng)
+    nz, counts = sparse_joint_counts(ia, size_s.size, ib, ng)
     return nz // ng, nz % ng, counts, size_s, size_g
-
-
-def _overlap_counts(ia, ns, ib, ng):
-    """Non-zero cells ``ia * ng + ib`` (sorted) of the contingency of two compacted maps, and their counts."""
-    key = ia * ng + ib
-    if ns * ng <= _DENSE_LIMIT:
-        dense = np.bincount(key, minlength=ns * ng)
-        nz = np.flatnonzero(dense)
-        return nz, dense[nz]
-    return np.unique(key, return_counts=True)
 
 
 def _reduce(values: Sequence[float], reduce: str, higher_is_better: bool):
@@ -157,9 +98,15 @@ def _reduce(values: Sequence[float], reduce: str, higher_is_better: bool):
 def _prepare(labels, ground_truth):
     """Checked labels, list of checked ground truths, compacted labels and segment sizes."""
     a = _check_labels(labels)
-    gts = _gt_list(ground_truth, a.shape)
-    ia, size_s = _compact(a)
+    gts = gt_label_maps(ground_truth, a.shape)
+    ia, _, size_s = dense_ids(a, counts=True)
     return a, gts, ia, size_s
+
+
+def _per_annotator(pair, labels, ground_truth, reduce, higher_is_better):
+    """``pair(dense superpixel ids, sizes, ground truth)`` for each annotator, reduced."""
+    _, gts, ia, size_s = _prepare(labels, ground_truth)
+    return _reduce([pair(ia, size_s, g) for g in gts], reduce, higher_is_better)
 
 
 def _check_window(r, window):
@@ -170,16 +117,17 @@ def _check_window(r, window):
 
 
 # -------------------------------------------------------------- region terms
+def _overlaps(ia, ns, gt):
+    """Superpixel index and pixel count of the non-zero cells of the contingency with one ground truth."""
+    ib, _, size_g = dense_ids(gt, counts=True)
+    ng = size_g.size
+    nz, counts = sparse_joint_counts(ia, ns, ib, ng)
+    return nz // ng, counts
+
+
 def _asa_pair(ia, size_s, gt) -> float:
     """ASA of precompacted superpixels against one ground truth."""
-    ib, size_g = _compact(gt)
-    ng = size_g.size
-    key = ia * ng + ib
-    if size_s.size * ng <= _DENSE_LIMIT:
-        best = np.bincount(key, minlength=size_s.size * ng).reshape(size_s.size, ng).max(axis=1)
-        return float(best.sum()) / ia.size
-    nz, counts = np.unique(key, return_counts=True)
-    rows = nz // ng
+    rows, counts = _overlaps(ia, size_s.size, gt)
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     return float(np.maximum.reduceat(counts, starts).sum()) / ia.size
 
@@ -210,8 +158,7 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, reduce: str = "mea
     ----------
     Liu et al., CVPR 2011; Stutz et al., CVIU 2018.
     """
-    _, gts, ia, size_s = _prepare(labels, ground_truth)
-    return _reduce([_asa_pair(ia, size_s, g) for g in gts], reduce, True)
+    return _per_annotator(_asa_pair, labels, ground_truth, reduce, True)
 
 
 def corrected_undersegmentation_error(labels, ground_truth, *, reduce: str = "mean"):
@@ -221,33 +168,16 @@ def corrected_undersegmentation_error(labels, ground_truth, *, reduce: str = "me
               |s \setminus \arg\max_{g} |s \cap g||  = 1 - \mathrm{ASA}(S, G)
 
     Each superpixel is charged for the pixels outside the ground-truth
-    segment it overlaps most. 0 is best.
-
-    Parameters
-    ----------
-    labels : (Y, X) int array
-    ground_truth : (Y, X) int array or list of them
-    reduce : {"mean", "worst", "best", "none"}
-        ``"worst"`` takes the largest error.
-
-    Returns
-    -------
-    float, or list of float for ``reduce="none"``
-
-    References
-    ----------
-    Van den Bergh et al., IJCV 2015; Stutz et al., CVIU 2018 (their
-    :math:`\mathrm{UE}` is this corrected form).
+    segment it overlaps most. 0 is best. Parameters and return value as in
+    :func:`achievable_segmentation_accuracy`; ``reduce="worst"`` takes the
+    largest error (Van den Bergh et al., IJCV 2015; Stutz et al., CVIU 2018:
+    their :math:`\mathrm{UE}` is this corrected form).
     """
-    _, gts, ia, size_s = _prepare(labels, ground_truth)
-    return _reduce([1.0 - _asa_pair(ia, size_s, g) for g in gts], reduce, False)
+    return _per_annotator(lambda ia, size_s, g: 1.0 - _asa_pair(ia, size_s, g), labels, ground_truth, reduce, False)
 
 
 def _ue_np_pair(ia, size_s, gt) -> float:
-    ib, size_g = _compact(gt)
-    ng = size_g.size
-    nz, counts = _overlap_counts(ia, size_s.size, ib, ng)
-    rows = nz // ng
+    rows, counts = _overlaps(ia, size_s.size, gt)
     return float(np.minimum(counts, size_s[rows] - counts).sum()) / ia.size
 
 
@@ -260,25 +190,12 @@ def undersegmentation_error_np(labels, ground_truth, *, reduce: str = "mean"):
     A superpixel overlapping a ground-truth segment is charged the smaller of
     its part inside and its part outside that segment, so that a superpixel
     that slightly leaks into a neighbour is not charged its whole area. 0 is
-    best.
-
-    Parameters
-    ----------
-    labels : (Y, X) int array
-    ground_truth : (Y, X) int array or list of them
-    reduce : {"mean", "worst", "best", "none"}
-        ``"worst"`` takes the largest error.
-
-    Returns
-    -------
-    float, or list of float for ``reduce="none"``
-
-    References
-    ----------
-    Neubert & Protzel, Forum Bildverarbeitung 2012; Stutz et al., CVIU 2018.
+    best. Parameters and return value as in
+    :func:`achievable_segmentation_accuracy`; ``reduce="worst"`` takes the
+    largest error (Neubert & Protzel, Forum Bildverarbeitung 2012; Stutz et
+    al., CVIU 2018).
     """
-    _, gts, ia, size_s = _prepare(labels, ground_truth)
-    return _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False)
+    return _per_annotator(_ue_np_pair, labels, ground_truth, reduce, False)
 
 
 # ------------------------------------------------------------ boundary terms
@@ -337,12 +254,6 @@ def _f1(p, r):
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
-def _boundary_scores(labels, ground_truth, r, window):
-    _check_window(r, window)
-    a = _check_labels(labels)
-    return _boundary_pairs(a, _gt_list(ground_truth, a.shape), r, window)
-
-
 def _boundary_pairs(a, gts, r, window):
     """(recall, precision) of checked labels ``a`` against each checked ground truth."""
     b_sp = boundary_map(a)
@@ -352,6 +263,22 @@ def _boundary_pairs(a, gts, r, window):
         hg, ng, hs, ns = _pr_pair(b_sp, near_sp, boundary_map(g), r, window)
         out.append((_ratio(hg, ng), _ratio(hs, ns)))
     return out
+
+
+def _pick(metric: str, recall: float, precision: float) -> float:
+    """``"br"``, ``"bp"`` or ``"bf1"`` of one (recall, precision) pair."""
+    if metric == "br":
+        return recall
+    if metric == "bp":
+        return precision
+    return _f1(precision, recall)
+
+
+def _boundary_metric(metric, labels, ground_truth, r, window, reduce):
+    _check_window(r, window)
+    a = _check_labels(labels)
+    scores = _boundary_pairs(a, gt_label_maps(ground_truth, a.shape), r, window)
+    return _reduce([_pick(metric, rc, pr) for rc, pr in scores], reduce, True)
 
 
 def boundary_recall(labels, ground_truth, *, r: float = 2, window: str = "square",
@@ -385,7 +312,7 @@ def boundary_recall(labels, ground_truth, *, r: float = 2, window: str = "square
     ----------
     Martin, Fowlkes, Malik, TPAMI 2004; Stutz et al., CVIU 2018.
     """
-    return _reduce([rc for rc, _ in _boundary_scores(labels, ground_truth, r, window)], reduce, True)
+    return _boundary_metric("br", labels, ground_truth, r, window, reduce)
 
 
 def boundary_precision(labels, ground_truth, *, r: float = 2, window: str = "square",
@@ -396,27 +323,11 @@ def boundary_precision(labels, ground_truth, *, r: float = 2, window: str = "squ
 
     The fraction of superpixel boundary pixels that have a ground-truth
     boundary pixel within distance ``r``. 1 is best; a map with a single
-    segment (no boundary) scores 1 (no false boundary).
-
-    Parameters
-    ----------
-    labels : (Y, X) int array
-    ground_truth : (Y, X) int array or list of them
-    r : float
-        Tolerance in pixels (default 2).
-    window : {"square", "disk"}
-        See :func:`boundary_recall`.
-    reduce : {"mean", "worst", "best", "none"}
-
-    Returns
-    -------
-    float, or list of float for ``reduce="none"``
-
-    References
-    ----------
-    Martin, Fowlkes, Malik, TPAMI 2004; Stutz et al., CVIU 2018.
+    segment (no boundary) scores 1 (no false boundary). Parameters and
+    return value as in :func:`boundary_recall` (Martin, Fowlkes, Malik,
+    TPAMI 2004; Stutz et al., CVIU 2018).
     """
-    return _reduce([pr for _, pr in _boundary_scores(labels, ground_truth, r, window)], reduce, True)
+    return _boundary_metric("bp", labels, ground_truth, r, window, reduce)
 
 
 def boundary_f1(labels, ground_truth, *, r: float = 2, window: str = "square",
@@ -426,27 +337,11 @@ def boundary_f1(labels, ground_truth, *, r: float = 2, window: str = "square",
 
     .. math:: F = \frac{2\,\mathrm{BP}\,\mathrm{BR}}{\mathrm{BP} + \mathrm{BR}}
 
-    Computed per annotator, then reduced (0 when both are 0).
-
-    Parameters
-    ----------
-    labels : (Y, X) int array
-    ground_truth : (Y, X) int array or list of them
-    r : float
-        Tolerance in pixels (default 2).
-    window : {"square", "disk"}
-    reduce : {"mean", "worst", "best", "none"}
-
-    Returns
-    -------
-    float, or list of float for ``reduce="none"``
-
-    References
-    ----------
-    Gaur & Manjunath, IEEE TIP 2020 (boundary F1 vs number of superpixels).
+    Computed per annotator, then reduced (0 when both are 0). Parameters and
+    return value as in :func:`boundary_recall` (Gaur & Manjunath, IEEE TIP
+    2020: boundary F1 vs number of superpixels).
     """
-    return _reduce([_f1(p, rc) for rc, p in _boundary_scores(labels, ground_truth, r, window)],
-                   reduce, True)
+    return _boundary_metric("bf1", labels, ground_truth, r, window, reduce)
 
 
 # --------------------------------------------------------- intrinsic terms
@@ -482,7 +377,7 @@ def explained_variation(labels, image) -> float:
     if x.shape[:2] != a.shape or x.ndim not in (2, 3):
         raise ValueError(f"image of shape {x.shape} does not match labels of shape {a.shape}")
     x = x.reshape(a.size, -1)
-    idx, sizes = _compact(a)
+    idx, _, sizes = dense_ids(a, counts=True)
     mu = x.mean(axis=0)
     total = float(((x - mu) ** 2).sum())
     if total == 0.0:
@@ -510,7 +405,7 @@ def perimeters(labels) -> tuple:
         One entry per distinct label, in increasing label order.
     """
     a = _check_labels(labels)
-    idx, sizes = _compact(a)
+    idx, _, sizes = dense_ids(a, counts=True)
     idx = idx.reshape(a.shape)
     n = sizes.size
     per = np.zeros(n, np.int64)
@@ -553,17 +448,8 @@ def compactness(labels) -> float:
 
 
 def n_segments(labels) -> int:
-    """Number of distinct labels (segments) in a label map.
-
-    Parameters
-    ----------
-    labels : (Y, X) int array
-
-    Returns
-    -------
-    int
-    """
-    return int(_compact(_check_labels(labels))[1].size)
+    """Number of distinct labels (segments) in a ``(Y, X)`` integer label map, as an ``int``."""
+    return int(dense_ids(_check_labels(labels))[1].size)
 
 
 # ----------------------------------------------------------------- all at once
@@ -598,17 +484,12 @@ def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window
     a, gts, ia, size_s = _prepare(labels, ground_truth)
     asa = [_asa_pair(ia, size_s, g) for g in gts]
     scores = _boundary_pairs(a, gts, r, window)
-    rec = [rc for rc, _ in scores]
-    prec = [pr for _, pr in scores]
-    f1 = [_f1(pr, rc) for rc, pr in scores]
     out = {
         "n_segments": int(size_s.size),
         "asa": _reduce(asa, reduce, True),
         "ue": _reduce([1.0 - v for v in asa], reduce, False),
         "ue_np": _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False),
-        "br": _reduce(rec, reduce, True),
-        "bp": _reduce(prec, reduce, True),
-        "bf1": _reduce(f1, reduce, True),
+        **{m: _reduce([_pick(m, rc, pr) for rc, pr in scores], reduce, True) for m in ("br", "bp", "bf1")},
         "co": compactness(a),
     }
     if image is not None:

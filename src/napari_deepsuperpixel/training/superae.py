@@ -133,8 +133,9 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
     kind, arg = _parse_template(template)
     out = []
     if kind == "ucm2":
-        import scipy.io as sio
         from skimage.measure import label
+
+        from ..io.bsds_mat import read_ucm2
 
         for name, rgb, ucm in images:
             if ucm is None:
@@ -142,7 +143,7 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
                     f"template {template!r} needs BSDS500 ucm2 files, none found for image {name!r}; "
                     "use a registry method instead, e.g. --template felzenszwalb"
                 )
-            u = sio.loadmat(ucm)["ucm2"]
+            u = read_ucm2(ucm)
             lab = label(u <= arg, connectivity=1)[1::2, 1::2]
             if lab.shape != rgb.shape[:2]:
                 raise ValueError(f"ucm2 of {name!r} has shape {lab.shape}, image {rgb.shape[:2]}")
