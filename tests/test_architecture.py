@@ -131,3 +131,17 @@ def test_the_worked_example_of_the_architecture_page_runs(tmp_path, monkeypatch)
         REGISTRY.pop("grid", None)
         sys.modules.pop("my_grid", None)
 
+
+
+def test_no_circles_between_folders():
+    """The folders form layers (docs/architecture.md): no folder imports one that imports it back."""
+    mods = _modules()
+    top = lambda m: m.split(".")[1] if m.count(".") >= 1 else ""  # noqa: E731
+    graph: dict = {}
+    for name, path in mods.items():
+        for m in _imports(path, mods):
+            if m in mods and top(m) and top(name) and top(m) != top(name):
+                graph.setdefault(top(name), set()).add(top(m))
+    # the package root (__init__.py, api.py) hands names on; folders may use it
+    circles = [(a, b) for a in graph for b in graph[a] if a in graph.get(b, set())]
+    assert not circles, circles

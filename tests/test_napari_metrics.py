@@ -101,3 +101,14 @@ def test_metrics_widget_rejects_missing_ground_truth(make_napari_viewer):
     w.ground_truth.value = []
     assert w.compute() is None
     assert "ground truth" in w.status.value
+
+
+def test_metrics_widget_compiles_its_kernels_when_it_opens(make_napari_viewer):
+    """The first Compute must not wait for numba: opening the widget warms the metric kernels."""
+    import sys
+
+    w = MetricsWidget(make_napari_viewer())
+    w._warming.join(timeout=120)
+    assert not w._warming.is_alive()
+    assert "napari_deepsuperpixel.metrics._boundary_kernels" in sys.modules
+    assert "napari_deepsuperpixel.metrics._ucm_kernels" in sys.modules

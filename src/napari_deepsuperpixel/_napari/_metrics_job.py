@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics.boundary import MAX_DIST
+
 #: table columns, in display order (``ev`` only with an image)
 COLUMNS = ("n_segments", "covering", "pri", "vi", "boundary_p", "boundary_r", "boundary_f",
            "asa", "br", "bp", "ue", "ev")
@@ -36,7 +38,7 @@ def _check(pred, gts):
     return pred.astype(np.int32), [g.astype(np.int32) for g in gts]
 
 
-def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: float = 0.0075,
+def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: float = MAX_DIST,
                     r: float = 2.0, match_map: bool = False) -> dict:
     """All metrics of one prediction against one or more annotators.
 
@@ -98,7 +100,7 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     return out
 
 
-def boundary_match_map(bmap, gt_boundaries, *, max_dist: float = 0.0075) -> np.ndarray:
+def boundary_match_map(bmap, gt_boundaries, *, max_dist: float = MAX_DIST) -> np.ndarray:
     """Label machine and ground-truth boundary pixels as matched / false positive / missed.
 
     Parameters

@@ -22,6 +22,7 @@ from magicgui.widgets import (
     Table,
 )
 
+from ..metrics.boundary import MAX_DIST
 from ._metrics_job import COLUMNS, FALSE_POSITIVE, MATCHED, MISSED
 
 
@@ -53,7 +54,7 @@ class MetricsWidget(Container):
                                    tooltip="One Labels layer per annotator (ctrl/shift-click for several)")
         self.image = ComboBox(label="image (for EV)", choices=self._image_layers, nullable=True,
                               tooltip="Optional: explained variation needs the image")
-        self.max_dist = FloatSpinBox(label="BSDS tolerance", value=0.0075, min=0.0, max=0.1, step=0.0005,
+        self.max_dist = FloatSpinBox(label="BSDS tolerance", value=MAX_DIST, min=0.0, max=0.1, step=0.0005,
                                      tooltip="Boundary P/R/F tolerance as a fraction of the image diagonal")
         self.max_dist.native.setDecimals(4)
         self.r = FloatSpinBox(label="BR/BP radius (px)", value=2.0, min=0.0, max=50.0, step=1.0,
@@ -75,6 +76,10 @@ class MetricsWidget(Container):
         self.save_button.clicked.connect(self._on_save)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        from ._workers import warm_in_background
+
+        # the boundary matching and ucm kernels compile here, not on the first Compute
+        self._warming = warm_in_background("napari_deepsuperpixel.metrics:warm_kernels")
 
     def _labels_layers(self, _widget=None):
         from napari.layers import Labels

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..metrics.boundary import MAX_DIST
 from ..metrics.bsds import OFFICIAL_FILES
 from .cache import ResultCache, cache_key, file_digest
 from .executors import completed, executor_for
@@ -72,7 +73,7 @@ def _evaluate_one(job):
 
 
 def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: int = 1,
-                    benchmark: str = "all", max_dist: float = 0.0075, thin: bool = True,
+                    benchmark: str = "all", max_dist: float = MAX_DIST, thin: bool = True,
                     matcher: str = "exact", overwrite: bool = False, cache: bool = True,
                     progress: bool = False):
     """Evaluate a folder of results against a folder of BSDS ground truth.

@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
     p.add_argument("--benchmark", choices=BENCHMARKS, default="all",
                    help="all (default; allBench), boundary (boundaryBench) or region (regionBench)")
     p.add_argument("--max-dist", type=float, default=MAX_DIST,
-                   help="boundary matching tolerance, fraction of the image diagonal (default 0.0075)")
+                   help="boundary matching tolerance, fraction of the image diagonal (default %(default)s)")
     p.add_argument("--no-thin", action="store_true", help="do not thin machine boundaries before matching")
     p.add_argument("--matcher", choices=("exact", "mincost"), default="exact",
                    help="boundary matcher: exact max-cardinality (default, fast) or the official min-cost "
