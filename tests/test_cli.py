@@ -91,3 +91,29 @@ def test_demo_writes_table(tmp_path):
     # a second run refuses to overwrite the first one's files
     assert main(["demo", "-o", str(out), "-m", "slic", "-q"]) == 2
     assert (out / "summary.md").read_text() == table
+
+
+def test_segment_writes_bsds_segs_and_per_segment_csv(tmp_path, capsys):
+    """`--format mat,csv` gives files `deepsuperpixel eval` and a spreadsheet can read."""
+    import csv
+
+    from skimage import data
+
+    from napari_deepsuperpixel.io.bsds_mat import read_segs
+    from napari_deepsuperpixel.io.files import write_png
+
+    img = tmp_path / "coffee.png"
+    write_png(img, data.coffee()[:64, :80])
+    out = tmp_path / "out"
+    assert main(["segment", str(img), "-m", "slic", "-p", "n_segments=20", "--format", "tif,mat",
+                 "--format", "csv", "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["coffee_slic.csv", "coffee_slic.mat", "coffee_slic.tif"]
+    import tifffile
+
+    labels = tifffile.imread(out / "coffee_slic.tif")
+    segs = read_segs(out / "coffee_slic.mat")
+    assert len(segs) == 1 and np.array_equal(segs[0], labels)
+    rows = list(csv.DictReader(open(out / "coffee_slic.csv")))
+    assert len(rows) == labels.max() and sum(int(float(r["area"])) for r in rows) == labels.size
+    assert main(["segment", str(img), "--format", "png", "-o", str(out)]) == 2
+    assert "--format png: choose from tif, overlay, mat, csv" in capsys.readouterr().err

@@ -11,7 +11,7 @@ method runs)::
 See :func:`segment` and :func:`list_methods`.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from ._types import Cancelled, ProgressEvent, Result
 from .api import get_method, list_methods, segment, segment_result

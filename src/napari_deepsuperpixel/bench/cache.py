@@ -62,7 +62,7 @@ def cache_key(settings: dict, *, cache_version, **digests: str) -> str:
     **digests : str
         One content digest per input (:func:`array_digest`, :func:`file_digest`).
     """
-    from .. import __version__
+    from .._version import __version__
 
     payload = json.dumps({"spec": settings, **digests, "version": __version__, "cache_version": cache_version},
                          sort_keys=True, default=str)

@@ -59,7 +59,7 @@ def write_outputs(out: Path, res, config: dict, sweep_name, is_bsds, plots: bool
 
     Returns the written files by kind.
     """
-    from .. import __version__
+    from .._version import __version__
     from . import plots as _plots
 
     files = {}

@@ -26,7 +26,7 @@ from .._util import parse_key_values as parse_params  # noqa: F401  (the CLI's -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="deepsuperpixel",

@@ -38,11 +38,55 @@ def _tqdm_progress(desc):
     return bar, cb
 
 
+def _write_tif(path, image, labels, overwrite):
+    from ..io.files import write_labels_tif
+
+    write_labels_tif(path, labels, overwrite=overwrite)
+
+
+def _write_overlay(path, image, labels, overwrite):
+    from ..io.files import overlay_boundaries, write_png
+
+    write_png(path, overlay_boundaries(image, labels), overwrite=overwrite)
+
+
+def _write_mat(path, image, labels, overwrite):
+    from ..io.bsds_mat import write_segs_mat
+
+    write_segs_mat(path, labels, overwrite=overwrite)
+
+
+def _write_csv(path, image, labels, overwrite):
+    from ..io.tables import write_segments_csv
+
+    write_segments_csv(path, labels, image=image, overwrite=overwrite)
+
+
+#: what ``deepsuperpixel segment --format`` can write per image: name -> (file suffix, writer),
+#: where ``writer(path, image, labels, overwrite)`` writes one file
+OUTPUTS = {
+    "tif": (".tif", _write_tif),
+    "overlay": ("_overlay.png", _write_overlay),
+    "mat": (".mat", _write_mat),
+    "csv": (".csv", _write_csv),
+}
+DEFAULT_FORMATS = ("tif", "overlay")
+
+
+def _formats(items) -> list:
+    names = [f.strip() for item in (items or DEFAULT_FORMATS) for f in item.split(",") if f.strip()]
+    bad = sorted(set(names) - set(OUTPUTS))
+    if bad:
+        raise ValueError(f"--format {', '.join(bad)}: choose from {', '.join(OUTPUTS)}")
+    return list(dict.fromkeys(names))
+
+
 def _cmd_segment(args) -> int:
     from .. import segment_result
-    from ..io.files import check_writable, overlay_boundaries, read_image, write_labels_tif, write_png
+    from ..io.files import check_writable, read_image
 
     params = parse_params(args.param)
+    formats = _formats(args.format)
     outdir = Path(args.output)
     images = [Path(p) for p in args.images]
     missing = [str(p) for p in images if not p.is_file()]
@@ -54,11 +98,12 @@ def _cmd_segment(args) -> int:
     if dupes:
         print(f"error: several inputs share the name(s) {dupes}; outputs would collide", file=sys.stderr)
         return 2
-    targets = []
-    for p in images:
-        targets += [outdir / f"{p.stem}_{args.method}.tif", outdir / f"{p.stem}_{args.method}_overlay.png"]
+
+    def target(p, fmt):
+        return outdir / f"{p.stem}_{args.method}{OUTPUTS[fmt][0]}"
+
     try:
-        check_writable(targets, args.overwrite)
+        check_writable([target(p, f) for p in images for f in formats], args.overwrite)
     except FileExistsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
@@ -70,11 +115,11 @@ def _cmd_segment(args) -> int:
         finally:
             if bar is not None:
                 bar.close()
-        write_labels_tif(outdir / f"{p.stem}_{args.method}.tif", res.labels, overwrite=args.overwrite)
-        write_png(outdir / f"{p.stem}_{args.method}_overlay.png", overlay_boundaries(img, res.labels),
-                  overwrite=args.overwrite)
+        for fmt in formats:
+            OUTPUTS[fmt][1](target(p, fmt), img, res.labels, args.overwrite)
         if not args.quiet:
-            print(f"{p.name}: {res.n_segments} segments -> {outdir}/{p.stem}_{args.method}.tif")
+            written = ", ".join(target(p, f).name for f in formats)
+            print(f"{p.name}: {res.n_segments} segments -> {outdir}/ ({written})")
     return 0
 
 
@@ -83,11 +128,16 @@ def add_parser(sub) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="also list parameters and defaults")
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("segment", help="segment image files; writes labels .tif and an overlay .png")
+    p = sub.add_parser("segment", help="segment image files; writes labels .tif and an overlay .png "
+                                       "(or BSDS segs .mat / a per-segment .csv: --format)")
     p.add_argument("images", nargs="+", help="image files (png, jpg, tif)")
     p.add_argument("-m", "--method", default="slic", help="method name (see `deepsuperpixel methods`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
     p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--format", action="append", metavar="FORMATS",
+                   help="what to write per image, comma-separated or repeated: tif (int32 labels), overlay "
+                        "(boundaries on the image, .png), mat (BSDS segs, for `deepsuperpixel eval`), csv "
+                        "(one row per segment: area, centroid, mean intensity); default tif,overlay")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")

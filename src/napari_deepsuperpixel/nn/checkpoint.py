@@ -207,7 +207,7 @@ def save_checkpoint(
     hp = dict(hyperparameters or {})
     _canonical_json(hp)
     sd = {k: (v.detach().cpu().clone() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}
-    from .. import __version__
+    from .._version import __version__
 
     obj = {
         "format": FORMAT,
