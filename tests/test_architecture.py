@@ -28,6 +28,22 @@ def _resolve(ref: str):
     return getattr(importlib.import_module(module), attr)
 
 
+@pytest.mark.parametrize("imports, forbidden", [
+    # the package and its method list: no napari, Qt or torch (napari starts fast, scripts stay light)
+    ("import napari_deepsuperpixel as n; n.list_methods()", ("napari", "qtpy", "PyQt5", "PyQt6", "torch", "magicgui")),
+    # the napari reader and writers work without torch or Qt
+    ("import napari_deepsuperpixel._napari._reader, napari_deepsuperpixel._napari._writer", ("torch", "qtpy", "PyQt5")),
+    # metrics and datasets: numba and scipy only when a function needs them
+    ("import napari_deepsuperpixel.metrics, napari_deepsuperpixel.datasets", ("numba", "scipy", "skimage")),
+])
+def test_imports_stay_light(imports, forbidden):
+    import subprocess
+
+    code = f"import sys; {imports}; bad = [m for m in {forbidden!r} if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_registry_reference_resolves(name):
     info = REGISTRY[name]

@@ -45,22 +45,6 @@ def test_contributions_reference_declared_commands(manifest):
     assert len(c.sample_data) >= 4
 
 
-def test_core_import_does_not_pull_in_napari_qt_or_torch():
-    code = ("import sys, napari_deepsuperpixel as n; n.list_methods(); "
-            "bad = [m for m in ('napari', 'qtpy', 'PyQt5', 'torch', 'magicgui') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_reader_module_imports_without_torch_or_qt():
-    code = ("import sys; import napari_deepsuperpixel._napari._reader, napari_deepsuperpixel._napari._writer; "
-            "bad = [m for m in ('torch', 'qtpy', 'PyQt5') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_reader_patterns_claim_bsds_files_but_not_every_photo():
     from fnmatch import fnmatch
 
