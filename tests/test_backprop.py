@@ -61,8 +61,12 @@ def test_continuity_loss_hand_value():
 def test_presets_and_explicit_overrides():
     p = bp.BackpropParams()
     assert p.n_channels is None  # "the preset's value", shown in list_methods
-    r = bp.resolve_preset(p, bp.BACKPROP_PRESETS, "backprop")
-    assert (r.n_channels, r.n_conv, r.max_iter, r.precision) == (100, 2, 500, "fp32")
+    assert p.preset == "auto"  # the paper's settings on a GPU, the CPU setting otherwise
+    r = bp.resolve_preset(p, bp.BACKPROP_PRESETS, "backprop", "cuda")
+    assert (r.preset, r.n_channels, r.n_conv, r.max_iter, r.precision) == ("paper", 100, 2, 500, "fp32")
+    c = bp.resolve_preset(p, bp.BACKPROP_PRESETS, "backprop", "cpu")
+    assert c.preset == "fast" and c.n_channels == bp.BACKPROP_PRESETS["fast"]["n_channels"]
+    assert bp.resolve_preset(bp.BackpropParams(preset="paper"), bp.BACKPROP_PRESETS, "backprop", "cpu").max_iter == 500
     f = bp.resolve_preset(bp.BackpropParams(preset="fast", n_channels=20), bp.BACKPROP_PRESETS, "backprop")
     assert f.n_channels == 20 and f.max_iter == bp.BACKPROP_PRESETS["fast"]["max_iter"]
     info = {m.name: m for m in list_methods()}["backprop"]

@@ -185,8 +185,10 @@ def test_registry_entry_and_presets():
     d = info.defaults()
     assert d["n_filters"] is None and d["max_iter"] is None and d["lr"] == 0.01
     assert (d["lam"], d["alpha"], d["beta"], d["eta"], d["sigma"]) == (2.0, 2.0, 10.0, 1.0, 8.0)
-    p = ns.resolve_preset(ns.NeuralSuperpixelsParams(), ns.NEURAL_SP_PRESETS, "neural_superpixels")
-    assert (p.n_filters, p.max_iter, p.max_side) == (32, 1000, 0)
+    p = ns.resolve_preset(ns.NeuralSuperpixelsParams(), ns.NEURAL_SP_PRESETS, "neural_superpixels", "cuda")
+    assert (p.preset, p.n_filters, p.max_iter, p.max_side) == ("paper", 32, 1000, 0)
+    c = ns.resolve_preset(ns.NeuralSuperpixelsParams(), ns.NEURAL_SP_PRESETS, "neural_superpixels", "cpu")
+    assert c.preset == "fast" and c.max_iter == ns.NEURAL_SP_PRESETS["fast"]["max_iter"]
     f = ns.resolve_preset(ns.NeuralSuperpixelsParams(preset="fast", max_iter=7), ns.NEURAL_SP_PRESETS, "x")
     assert f.max_iter == 7 and f.n_filters == ns.NEURAL_SP_PRESETS["fast"]["n_filters"]
 

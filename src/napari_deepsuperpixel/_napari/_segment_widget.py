@@ -56,6 +56,7 @@ class SegmentWidget(Container):
         self._worker = None
         self._cancel_event = threading.Event()
         self._remembered: dict = {}  # method -> parameter values the user set this session
+        self._preset_note = ""
 
         choices = self._method_choices()
         if not choices:
@@ -231,19 +232,23 @@ class SegmentWidget(Container):
         """
         from napari.qt.threading import create_worker
 
-        from ._workers import ProgressThrottle, run_segment_job, start_worker
+        from ..methods._presets import chosen_preset
+        from ._workers import Eta, ProgressThrottle, run_segment_job, start_worker
 
         if self._worker is not None:
             return None
         try:
             job, layer = self.make_job()
+            preset = chosen_preset(job.method, job.params, job.device)
         except ValueError as err:
             self.status.value = f"⚠ {err}"
             return None
         self._cancel_event = threading.Event()
+        self._eta, self._warned_long = Eta(), False
+        self._preset_note = f" (preset {preset})" if preset else ""
         # busy (indeterminate) until the method reports its first step, then determinate
         self.progress.value, self.progress.max = 0, 0
-        self.status.value = f"running {job.method}..."
+        self.status.value = f"running {job.method}{self._preset_note}..."
         worker = create_worker(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
                                cancel_check=self._cancel_event.is_set, _start_thread=False,
                                _ignore_errors=True)
@@ -273,6 +278,18 @@ class SegmentWidget(Container):
             bits.append(f"slice {ev.info.get('slice', 0) + 1}/{ev.info['n_slices']}")
         if "loss" in ev.info:
             bits.append(f"loss {float(ev.info['loss']):.4g}")
+        eta = self._eta.update(ev)
+        if eta is not None:
+            from ._workers import format_seconds
+
+            left, whole = eta
+            bits.append(f"about {format_seconds(left)} left")
+            if whole > 30 and not self._warned_long:  # say it once, early, for a long run
+                self._warned_long = True
+                from napari.utils.notifications import show_info
+
+                show_info(f"{self.method.value}{self._preset_note}: estimated {format_seconds(whole)} "
+                          f"for this run; Cancel stops it")
         if not self._cancel_event.is_set():
             self.status.value = f"{ev.step}/{ev.total} " + ", ".join(bits)
 
@@ -283,7 +300,7 @@ class SegmentWidget(Container):
         self.progress.max = max(self.progress.max, 1)
         self.progress.value = self.progress.max
         self.status.value = (f"{labels_layer.name}: {len(out['features']['label'])} segments "
-                             f"in {out['seconds']:.1f} s")
+                             f"in {out['seconds']:.1f} s{self._preset_note}")
 
     def _on_errored(self, err) -> None:
         from ._workers import show_failure

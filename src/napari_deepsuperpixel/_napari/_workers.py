@@ -137,6 +137,42 @@ class ProgressThrottle:
             self.callback(ev)
 
 
+class Eta:
+    """Time left of a run, estimated from its progress events (napari-free, for the widgets).
+
+    The rate is measured within one stage (a stage or total change restarts
+    the estimate), after at least ``min_steps`` steps and ``min_seconds``.
+    """
+
+    def __init__(self, min_steps: int = 2, min_seconds: float = 1.0, clock=time.monotonic):
+        self.min_steps, self.min_seconds, self.clock = min_steps, min_seconds, clock
+        self._key = None
+        self._t0 = self._s0 = 0
+
+    def update(self, ev) -> Optional[tuple]:
+        """``(seconds left, estimated seconds for the whole stage)`` or ``None`` while unknown."""
+        now = self.clock()
+        key = (ev.stage.split(":")[0], ev.total)
+        if key != self._key:
+            self._key, self._t0, self._s0 = key, now, ev.step
+            return None
+        done, elapsed = ev.step - self._s0, now - self._t0
+        if done < self.min_steps or elapsed < self.min_seconds or ev.total <= 0:
+            return None
+        per_step = elapsed / done
+        return per_step * max(ev.total - ev.step, 0), per_step * (ev.total - self._s0) + 0.0
+
+
+def format_seconds(s: float) -> str:
+    """``75`` -> ``"1 min 15 s"``; ``3700`` -> ``"1 h 2 min"``."""
+    s = int(round(s))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
 def start_worker(host, worker, *, on_returned: Callable, on_errored: Callable, start_button,
                  cancel_button=None):
     """Connect a widget's callbacks to a not yet started napari worker and start it.

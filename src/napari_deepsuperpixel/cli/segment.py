@@ -107,6 +107,15 @@ def _cmd_segment(args) -> int:
     except FileExistsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    from ..methods._presets import chosen_preset
+
+    preset = chosen_preset(args.method, params, args.device)
+    if preset and not args.quiet:
+        why = ""
+        if str(params.get("preset", "auto")) == "auto":
+            why = (" (auto: no GPU, the CPU setting; -p preset=paper for the paper's settings)" if preset == "fast"
+                   else " (auto: a GPU, the paper's settings)")
+        print(f"{args.method}: preset {preset}{why}", file=sys.stderr)
     for p in images:
         img = read_image(p)
         bar, cb = _tqdm_progress(p.name) if not args.quiet else (None, None)

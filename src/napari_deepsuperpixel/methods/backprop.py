@@ -260,9 +260,9 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
                             single_image)
     from ..postprocess import split_components
 
-    p = resolve_preset(params, BACKPROP_PRESETS, "backprop")
     img = single_image(image, "backprop")
     dev = run_device(device)
+    p = resolve_preset(params, BACKPROP_PRESETS, "backprop", dev)
     amp = resolve_precision(p.precision, dev)
     ny, nx = img.shape[:2]
     py, px = processing_shape((ny, nx), p.max_side)
@@ -340,4 +340,5 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         "stopped_early": loop.stopped_early,
         "seconds_per_iter": loop.seconds_per_iter,
         "resolved_params": dataclasses.asdict(p),
+        "preset": p.preset,
     }, connected=True)

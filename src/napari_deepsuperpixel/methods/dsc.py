@@ -55,17 +55,28 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from .._types import Result, param
+from ._presets import preset_helper, preset_param, resolve_preset
 
 SUPERPIXEL_METHODS = ("felzenszwalb", "slic", "snic", "quickshift", "watershed")
 SHIPPED_WEIGHTS = "superae_bsds.pt"
 #: default superpixels: Felzenszwalb-Huttenlocher (EGB) on the reconstruction
 DEFAULT_SP = "felzenszwalb"
 DEFAULT_SP_PARAMS = "scale=100,sigma=0.5,min_size=50"
+#: DSC's named settings: the paper's (Sec. IV-B) and a CPU setting (docs/methods/dsc.md has the
+#: measured speed and quality of each)
+DSC_PRESETS = {
+    "paper": {"max_iter": 128, "max_side": 0},
+    "fast": {"max_iter": 32, "max_side": 160},
+}
+
+_ph = preset_helper(DSC_PRESETS)
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -81,17 +92,22 @@ class SuperAEParams:
 
 @dataclass
 class DscParams:
-    """Deep Superpixel Cut (Lin et al. 2020, Alg. 2); defaults are the paper's (Sec. IV-B)."""
+    """Deep Superpixel Cut (Lin et al. 2020, Alg. 2); other defaults are the paper's (Sec. IV-B).
 
+    ``None`` fields take the value of ``preset`` (see :mod:`._presets`).
+    """
+
+    preset: str = preset_param(DSC_PRESETS, "Lin et al. 2020")
     n_classes: int = param(32, "K: number of partitions (upper bound on segment classes)", min=2, max=256)
-    max_iter: int = param(128, "SGD iterations per image", min=1, aliases=("n_iter",))
+    max_iter: Optional[int] = param(None, _ph("SGD iterations per image", "max_iter"), min=1, aliases=("n_iter",))
     lr: float = param(0.05, "SGD learning rate", min=0.0)
     momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
     sigma: float = param(10.0, "Scale of the deep similarity (Eq. 7)", min=1e-6)
     alpha: float = param(1.0, "Weight of the pseudo-label cross entropy L1", min=0.0)
     beta_scale: float = param(5.0, "beta = beta_scale / M^2, weight of the soft cut L2", min=0.0)
     d_factor: float = param(2.0, "Neighbour distance d = d_factor * sqrt(N / M) (pixels)", min=0.0)
-    max_side: int = param(0, "Run the network at most this many pixels wide (0 = full size)", min=0)
+    max_side: Optional[int] = param(None, _ph("Run the network at most this many pixels wide (0 = full size)",
+                                              "max_side"), min=0)
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
@@ -499,10 +515,12 @@ def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) ->
     ----------
     .. [1] Lin et al., ICPR 2020, Alg. 2, Eq. 4-9.
     """
-    sp, rec = _sp_from_params(image, params, seed, device, progress)
-    model = load_superae(params.checkpoint)
+    p = resolve_preset(params, DSC_PRESETS, "dsc", device)
+    sp, rec = _sp_from_params(image, p, seed, device, progress)
+    model = load_superae(p.checkpoint)
     labels, hist = deep_superpixel_cut(
-        image, sp, model, n_classes=params.n_classes, n_iter=params.max_iter, lr=params.lr,
-        momentum=params.momentum, sigma=params.sigma, alpha=params.alpha, beta_scale=params.beta_scale,
-        d_factor=params.d_factor, max_side=params.max_side, seed=seed, device=device, progress=progress)
-    return Result(labels, {"loss_history": hist, "superpixels": sp, "reconstruction": rec})
+        image, sp, model, n_classes=p.n_classes, n_iter=p.max_iter, lr=p.lr,
+        momentum=p.momentum, sigma=p.sigma, alpha=p.alpha, beta_scale=p.beta_scale,
+        d_factor=p.d_factor, max_side=p.max_side, seed=seed, device=device, progress=progress)
+    return Result(labels, {"loss_history": hist, "superpixels": sp, "reconstruction": rec, "preset": p.preset,
+                           "resolved_params": dataclasses.asdict(p)})

@@ -248,13 +248,13 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
                                         soft_superpixel_image)
     from ..postprocess import enforce_connectivity
 
-    p = resolve_preset(params, NEURAL_SP_PRESETS, "neural_superpixels")
     img = single_image(image, "neural_superpixels")
     ny, nx, nc = img.shape
+    dev = run_device(device)
+    p = resolve_preset(params, NEURAL_SP_PRESETS, "neural_superpixels", dev)
     n_sp = int(p.n_segments)
     if n_sp > ny * nx:
         raise ValueError(f"n_segments={n_sp} exceeds the number of pixels ({ny * nx}); ask for fewer")
-    dev = run_device(device)
     amp = resolve_precision(p.precision, dev)
     py, px = processing_shape((ny, nx), p.max_side)
     if p.use_aspp and min(py, px) <= 8:
@@ -312,4 +312,5 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         "n_iter": loop.n_iter,
         "seconds_per_iter": loop.seconds_per_iter,
         "resolved_params": dataclasses.asdict(p),
+        "preset": p.preset,
     }, connected=True)
