@@ -191,6 +191,7 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
 
     from .._util import parse_key_values
     from ..nn.superae import reconstruct
+    from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, tiled
     from ._compose import run_method
 
     if superpixel_method not in SUPERPIXEL_METHODS:
@@ -201,8 +202,11 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
         raise ValueError(f"{e} (write e.g. 'scale=400,min_size=200')") from None
     rgb = _to_rgb(image)
     model = load_superae(checkpoint)
-    with torch.no_grad():
-        rec = reconstruct(model.to(device), _tensor(rgb, device))[0].permute(1, 2, 0).cpu().numpy()
+    model = model.to(device)
+    with torch.no_grad():  # in tiles on large images: memory bounded by the tile (nn.tiling)
+        rec = tiled(lambda t: reconstruct(model, t), _tensor(rgb, device), tile=DEFAULT_TILE,
+                    overlap=DEFAULT_OVERLAP, progress=progress, stage="reconstruct")
+    rec = rec[0].permute(1, 2, 0).cpu().numpy()
     # the superpixel methods are classical (CPU) ones; the reconstruction is already in [0, 1]
     rec = rec.astype(np.float32)
     labels = run_method(rec, superpixel_method, sp_params, rgb=True, seed=seed, device="cpu",

@@ -23,10 +23,12 @@ and thins the thresholded map itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from .._types import Result, param
+from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 SHIPPED_WEIGHTS = "sen_bsds.pt"
 
@@ -49,6 +51,10 @@ class SenParams:
     )
     clustering: bool = param(True, "Run the GBMS clustering module (off: raw U-Net embeddings, the "
                                    "paper's ablation)", advanced=True)
+    gbms_anchors: Optional[int] = param(None, "Anchor pixels of the sampled GBMS kernel (None: the "
+                                        "checkpoint's; fewer = faster)", min=1, advanced=True)
+    tile_size: int = param(DEFAULT_TILE, "Run the U-Net in overlapping tiles of this side on larger images "
+                                         "(bounded memory; 0 = never)", min=0, advanced=True)
     checkpoint: str = param("", "SEN checkpoint (.pt) from `deepsuperpixel train sen`; empty = the "
                                 "shipped BSDS500 weights", advanced=True)
 
@@ -61,6 +67,9 @@ class SenContoursParams:
                             min=1, role="count", aliases=("n_superpixels",))
     compactness: float = param(DEFAULT_COMPACTNESS, "m = sqrt(m') of Eq. 7 (see `sen`)", min=0.0)
     clustering: bool = param(True, "Run the GBMS clustering module", advanced=True)
+    gbms_anchors: Optional[int] = param(None, "Anchor pixels of the sampled GBMS kernel (see `sen`)", min=1,
+                                        advanced=True)
+    tile_size: int = param(DEFAULT_TILE, "U-Net tile side on larger images (see `sen`)", min=0, advanced=True)
     checkpoint: str = param("", "SEN checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
 
 
@@ -112,7 +121,8 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return img
 
 
-def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True) -> np.ndarray:
+def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True,
+          gbms_anchors: Optional[int] = None, tile_size: int = DEFAULT_TILE, progress=None) -> np.ndarray:
     """Per-pixel SEN embeddings of one image.
 
     Parameters
@@ -125,6 +135,16 @@ def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True)
         Where the network runs.
     clustering : bool
         Apply the GBMS iterations after the U-Net.
+    gbms_anchors : int, optional
+        Anchor pixels of the sampled GBMS kernel (default: the checkpoint's).
+    tile_size : int
+        The U-Net runs in overlapping tiles of this size (blended, see
+        :mod:`napari_deepsuperpixel.nn.tiling`) when the image is larger,
+        so that its memory is bounded by the tile; 0 = never tile.
+    progress : callable, optional
+        ``progress(step, total, stage)``: per U-Net tile (``"embed"``) and per
+        GBMS iteration (``"cluster"``); its ``check()`` (Cancel) is called
+        between tiles and between iterations.
 
     Returns
     -------
@@ -138,11 +158,28 @@ def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True)
     """
     import torch
 
+    from ..nn.blocks import l2_normalize
+    from ..nn.tiling import tiled
+
     img = _as_rgb(image)
     model = load_sen(checkpoint).to(device)
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
+    report = progress if progress is not None else None
     with torch.inference_mode():
-        e = model(x, clustering=clustering)[-1]
+        if tile_size and max(x.shape[-2:]) > tile_size:
+            e = l2_normalize(tiled(model.unet, x, tile=int(tile_size), overlap=DEFAULT_OVERLAP,
+                                   progress=report, stage="embed"), dim=1)
+        else:
+            e = model.unet(x)
+            if report is not None:
+                report(1, 1, "embed")
+        n_iter = model.gbms.n_iter if clustering else 0
+        for i in range(n_iter):  # one GBMS iteration at a time: the same as n_iter at once
+            if report is not None and hasattr(report, "check"):
+                report.check()
+            e = model.gbms(e, n_iter=1, n_anchors=gbms_anchors)[-1]
+            if report is not None:
+                report(i + 1, n_iter, "cluster")
     return e[0].permute(1, 2, 0).float().cpu().numpy()
 
 
@@ -190,23 +227,20 @@ def boundary_strength(emb: np.ndarray, counts=CONTOUR_COUNTS, compactness: float
 def _run(image, params, device, progress, contours: bool) -> Result:
     from .snic import snic
 
-    total = 2
     if progress is not None:
-        progress(0, total, "embed")
-    emb = embed(image, checkpoint=params.checkpoint, device=device, clustering=params.clustering)
-    if progress is not None:
-        progress(1, total, "superpixels")
+        progress(0, 1, "embed")
+    emb = embed(image, checkpoint=params.checkpoint, device=device, clustering=params.clustering,
+                gbms_anchors=params.gbms_anchors, tile_size=params.tile_size, progress=progress)
     extras = {"embedding": emb}
     if contours:
-        cmap, by_count = boundary_strength(emb, CONTOUR_COUNTS, params.compactness)
+        cmap, by_count = boundary_strength(emb, CONTOUR_COUNTS, params.compactness, progress=progress)
         extras["contours"] = cmap
         labels = by_count.get(int(params.n_segments))
     else:
         labels = None
     if labels is None:
-        labels = snic(emb, int(params.n_segments), params.compactness, distance="cosine")
-    if progress is not None:
-        progress(total, total, "superpixels", n_labels=int(labels.max()))
+        labels = snic(emb, int(params.n_segments), params.compactness, distance="cosine",
+                      progress=progress)
     # SNIC labels are 4-connected by construction
     return Result(np.asarray(labels, np.int32), extras, connected=True)
 

@@ -1,1 +1,1 @@
-"""Shared PyTorch parts (imported only by deep methods)."""
+"""Shared PyTorch parts (imported only by deep methods; tiling.py and device.py import torch lazily)."""
