@@ -324,3 +324,54 @@ def test_opening_the_widget_compiles_snic_in_the_background(viewer_widget, qtbot
     import sys
 
     assert "napari_deepsuperpixel.methods._snic_kernels" in sys.modules
+
+
+@dataclass
+class StubbornParams:
+    """A test method stuck in one call that never reports progress."""
+
+    seconds: float = param(3.0, "seconds inside the uninterruptible call", min=0.0)
+
+
+def run_stubborn(image, *, params, seed=0, device="cpu", progress=None):
+    time.sleep(params.seconds)  # like one long scikit-image call: no progress, no cancel check
+    return Result(np.ones(image.shape[:2], np.int32))
+
+
+def test_cancel_of_an_uninterruptible_call_answers_within_a_second_and_adds_nothing(viewer_widget, qtbot):
+    register(MethodInfo("test_stubborn", "stuck in one call", "superpixels",
+                        f"{__name__}:StubbornParams", f"{__name__}:run_stubborn"))
+    try:
+        viewer, w = viewer_widget
+        w.reset_choices()
+        viewer.add_image(np.random.default_rng(0).random((32, 40)), name="noise")
+        w.method.value = "test_stubborn"
+        w.run()
+        qtbot.wait(300)
+        t0 = time.monotonic()
+        w.cancel()
+        qtbot.waitUntil(lambda: "cannot be interrupted" in w.status.value, timeout=2_000)
+        assert time.monotonic() - t0 < 1.5
+        _wait(qtbot, w, timeout=10_000)
+        assert "cancelled" in w.status.value
+        assert [layer.name for layer in viewer.layers] == ["noise"]  # the late result was discarded
+        assert w.run_button.enabled
+    finally:
+        REGISTRY.pop("test_stubborn", None)
+
+
+def test_cancel_during_a_tiled_sen_embedding_stops_within_a_second(viewer_widget, qtbot):
+    from skimage import data
+
+    viewer, w = viewer_widget
+    viewer.add_image(data.astronaut()[:448, :448], name="astronaut", rgb=True)
+    w.method.value = "sen"
+    w.params.tile_size.value = 224  # 9 tiles of 224 px with the 96 px overlap
+    w.run()
+    qtbot.waitUntil(lambda: "embed" in w.status.value, timeout=60_000)
+    t0 = time.monotonic()
+    w.cancel()
+    _wait(qtbot, w, timeout=10_000)
+    assert time.monotonic() - t0 < 1.5
+    assert w.status.value == "cancelled"
+    assert [layer.name for layer in viewer.layers] == ["astronaut"]

@@ -67,6 +67,7 @@ def segment_result(
         slice_progress.check = outer.check  # type: ignore[attr-defined]
         res = run_prepared(info, p, prepared.slice(z), prepared.rgb, seed=seed, device=dev,
                            progress=slice_progress)
+        outer.check()  # a method that could not be interrupted: its result is not returned
         labels[z] = res.labels + offset
         offset = int(labels[z].max())
         for k, v in res.extras.items():

@@ -257,10 +257,24 @@ class SegmentWidget(Container):
                             cancel_button=self.cancel_button)
 
     def cancel(self) -> None:
-        """Ask the running method to stop at its next progress report."""
+        """Ask the running method to stop at its next progress report.
+
+        Deep methods stop within a fraction of a second. A method inside one
+        long call that cannot be interrupted (e.g. a scikit-image function)
+        runs on in the background; after 1 s without an answer the status says
+        so, and its result is discarded when it returns (no layer is added).
+        """
         if self._worker is not None:
             self._cancel_event.set()
             self.status.value = "cancelling..."
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(1000, self._cancel_pending)
+
+    def _cancel_pending(self) -> None:
+        if self._worker is not None and self._cancel_event.is_set():
+            self.status.value = (f"cancelled: {self.method.value} is inside a call that cannot be interrupted; "
+                                 "it finishes in the background and its result is discarded")
 
     @property
     def running(self) -> bool:
@@ -295,6 +309,11 @@ class SegmentWidget(Container):
 
     def _on_returned(self, out, job, layer) -> None:
         from ._layers import add_result_layers
+
+        if self._cancel_event.is_set():  # cancelled while in an uninterruptible call
+            self.progress.max, self.progress.value = 1, 0
+            self.status.value = "cancelled (the result was discarded)"
+            return
 
         labels_layer = add_result_layers(self.viewer, out, job, layer, keep=bool(self.keep.value))
         self.progress.max = max(self.progress.max, 1)
