@@ -29,6 +29,12 @@ TESTS=(tests/test_napari_*.py tests/test_manifest.py)
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=("$OLDEST" "$NEWEST")
 mkdir -p "$DIR"
+# install from a copy of the tree, so that building leaves no build/ or *.egg-info here
+TREE="$(cd "$DIR" && pwd)/tree"
+rm -rf "$TREE" && mkdir -p "$TREE"
+cp pyproject.toml README.md "$TREE"/
+cp -r src "$TREE"/
+find "$TREE" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 status=0
 for v in "${versions[@]}"; do
   venv="$DIR/napari-$v"
@@ -38,8 +44,8 @@ for v in "${versions[@]}"; do
     set -e
     [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
     "$venv/bin/python" -m pip install -q "torch==${TORCH_VERSION:-2.13.0}"
-    "$venv/bin/python" -m pip install -q ".[testing]" "napari==$v"
-    "$venv/bin/python" -m pip install -q --force-reinstall --no-deps .   # this tree, even if unchanged version
+    "$venv/bin/python" -m pip install -q "$TREE[testing]" "napari==$v"
+    "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$TREE"   # this tree, even if unchanged version
     "$venv/bin/python" -m pip list
     # run from outside the source tree's src/, so the installed copy is imported
     "$venv/bin/python" -m pytest -q -p no:cacheprovider -ra "${TESTS[@]}"
