@@ -52,3 +52,19 @@ def gray16_image() -> np.ndarray:
         img += 2500 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 60.0)
     img += rng.normal(200, 20, img.shape)
     return np.clip(img, 0, 4095).astype(np.uint16)
+
+
+def pytest_report_header(config):
+    """Name the napari and Qt binding the widget tests run with."""
+    try:
+        import qtpy
+        from qtpy import QtCore
+    except Exception as exc:  # no binding: the widget tests are skipped or fail clearly
+        return f"Qt: none ({type(exc).__name__}: {exc})"
+    try:
+        import importlib.metadata as md
+
+        napari_version = md.version("napari")
+    except Exception:
+        napari_version = "not installed"
+    return f"Qt: {qtpy.API_NAME} (Qt {QtCore.__version__}), napari {napari_version}"

@@ -1,8 +1,10 @@
 """The npe2 manifest is valid and every command points at a real callable."""
 
 import importlib
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,18 @@ def manifest():
 def test_npe2_validate_passes():
     proc = subprocess.run([sys.executable, "-m", "npe2", "validate", PLUGIN],
                           capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout.lower()
+
+
+def test_npe2_validate_imports_the_source_manifest():
+    """``npe2 validate --imports`` of this tree's napari.yaml (not whichever copy is installed)."""
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(src)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    proc = subprocess.run([sys.executable, "-m", "npe2", "validate", "--imports",
+                           str(src / "napari_deepsuperpixel" / "napari.yaml")],
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "valid" in proc.stdout.lower()
 

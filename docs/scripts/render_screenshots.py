@@ -2,7 +2,7 @@
 
 Usage::
 
-    xvfb-run -a python docs/scripts/render_screenshots.py [--out docs/images] [--overwrite]
+    xvfb-run -a python docs/scripts/render_screenshots.py [--out docs/images] [--overwrite] [--only NAME ...]
 
 Needs ``../shared/bsds-bench`` for the metrics picture (skipped with a
 message when absent). Existing PNGs are kept unless ``--overwrite`` is given.
@@ -79,6 +79,25 @@ def shot_segment(out: Path, overwrite: bool) -> None:
     viewer.close()
 
 
+def shot_microscopy(out: Path, overwrite: bool) -> None:
+    """The README's first picture: SNIC superpixels on stained tissue (IHC), widget docked.
+
+    Saved as a 256-colour PNG so that it stays small for the README and the napari hub.
+    """
+    from PIL import Image
+
+    from napari_deepsuperpixel._napari._sample_data import immunohistochemistry
+
+    viewer = _segmented(immunohistochemistry, "snic", {"n_segments": 300})
+    layer = viewer.layers[-1]
+    layer.contour = 2
+    layer.opacity = 1.0
+    path = out / "napari_microscopy.png"
+    _save(viewer, path, overwrite)
+    viewer.close()
+    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
 def shot_stack(out: Path, overwrite: bool) -> None:
     """A 16-bit ZYX stack segmented slice by slice (anisotropic scale kept)."""
     from napari_deepsuperpixel._napari._sample_data import nuclei_stack
@@ -150,21 +169,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     ap.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    ap.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(SHOTS),
+                    help="render only these pictures (default: all)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     import warnings
 
-    # keep the "PyQt5 backend is deprecated" toast out of the pictures
+    # keep napari's deprecation toasts (e.g. "PyQt5 backend is deprecated") out of the pictures
     warnings.filterwarnings("ignore", message=".*PyQt5.*")
     warnings.filterwarnings("ignore", message=".*theme detection.*")
     np.random.seed(0)
     import napari
 
-    # napari shows a one-time "PyQt5 is deprecated" toast with the first window: spend it here
+    # napari may show a one-time toast with the first window: spend it here
     napari.Viewer(show=True).close()
-    for shot in (shot_segment, shot_stack, shot_metrics, shot_training):
-        shot(args.out, args.overwrite)
+    for name in args.only or SHOTS:
+        SHOTS[name](args.out, args.overwrite)
     return 0
+
+
+SHOTS = {"microscopy": shot_microscopy, "segment": shot_segment, "stack": shot_stack,
+         "metrics": shot_metrics, "training": shot_training}
 
 
 if __name__ == "__main__":
