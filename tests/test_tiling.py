@@ -76,3 +76,22 @@ def test_cancel_between_tiles_stops_the_embedding(photo):
         segment_result(photo, "sen", tile_size=224, progress=progress,
                        cancel_check=lambda: stages.count("embed") >= 2)
     assert stages.count("embed") == 2 and "cluster" not in stages  # 2 of the 4 tiles, then stop
+
+
+def test_superae_reconstruction_in_tiles_matches_the_whole_image(photo, monkeypatch):
+    """SuperAE is shallow (receptive field << the 96-px overlap): tiles reproduce the whole-image pass."""
+    import napari_deepsuperpixel.nn.tiling as tiling
+    from napari_deepsuperpixel.methods.dsc import superae_superpixels
+
+    img = photo.astype(np.float32) / 255
+    _, whole = superae_superpixels(img)
+    monkeypatch.setattr(tiling, "DEFAULT_TILE", 224)
+    stages = []
+
+    def progress(step, total, stage="", **info):
+        stages.append(stage)
+
+    progress.check = lambda: None
+    _, tiles = superae_superpixels(img, progress=progress)
+    assert stages.count("reconstruct") == 4  # 2 x 2 tiles
+    assert np.abs(whole - tiles).max() < 0.02 and np.abs(whole - tiles).mean() < 1e-3
