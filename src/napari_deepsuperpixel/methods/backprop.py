@@ -327,7 +327,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         return StepOutcome(vals[0], nl, stop)
 
     with deterministic(dev):
-        loop = run_loop(step, int(p.max_iter), progress)
+        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
         with torch.no_grad():
             resp = respond(x)
         resp = resize_tensor(resp, (ny, nx), "bilinear")  # no-op at full resolution

@@ -21,7 +21,8 @@ class SlicParams:
     """SLIC (Achanta et al., TPAMI 2012) via :func:`skimage.segmentation.slic`."""
 
     n_segments: int = param(400, "Approximate number of superpixels", min=1, role="count")
-    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity", min=0.0)
+    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity (> 0)", min=0.0,
+                               min_exclusive=True)
     max_iter: int = param(10, "k-means iterations", min=1, aliases=("max_num_iter",))
     sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0)
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
