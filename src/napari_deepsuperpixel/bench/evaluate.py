@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._util import check_output_folder
 from ..metrics.bsds import OFFICIAL_FILES
 from .cache import ResultCache, cache_key, file_digest
 from .executors import completed, executor_for
@@ -55,14 +56,27 @@ def _cache_key(result_path, gt_path, settings: dict) -> str:
     return cache_key(settings, cache_version=CACHE_VERSION, result=file_digest(result_path), gt=file_digest(gt_path))
 
 
+def _read_input(read, path, what: str, fix: str):
+    """``read(path)``; a damaged file is one clear error naming it (``ValueError`` stays as is with the path)."""
+    try:
+        return read(path)
+    except MemoryError:
+        raise
+    except Exception as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        if str(path) in reason:
+            raise ValueError(f"{reason}; {fix}") from None
+        raise ValueError(f"cannot read the {what} {path}: {reason}; {fix}") from None
+
+
 def _evaluate_one(job):
     """Worker: evaluate one image (top-level so that process pools can pickle it)."""
     from ..datasets.bsds import load_ground_truth
     from ..metrics.bsds import evaluate_image, load_result
 
     name, result_path, gt_path, settings = job
-    result, kind = load_result(result_path)
-    gt = load_ground_truth(gt_path)
+    result, kind = _read_input(load_result, result_path, "result file", "re-create it (or remove it)")
+    gt = _read_input(load_ground_truth, gt_path, "ground-truth file", "restore it from BSDS500")
     bench = settings["benchmark"]
     ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
                         thin=settings["thin"], matcher=settings["matcher"], name=name,
@@ -145,6 +159,8 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     if existing and not overwrite:
         raise FileExistsError("refusing to overwrite existing output(s): " + ", ".join(existing)
                               + " (pass --overwrite / overwrite=True to replace them)")
+
+    check_output_folder(outdir)
 
     store = ResultCache(outdir / CACHE_DIR, "npz", enabled=cache)
     done, todo, keys = {}, [], {}

@@ -38,11 +38,27 @@ def _tqdm_progress(desc):
     return bar, cb
 
 
-def _cmd_segment(args) -> int:
-    from .. import segment_result
-    from ..io.files import check_writable, overlay_boundaries, read_image, write_labels_tif, write_png
+def _outputs(outdir: Path, image: Path, method: str) -> tuple:
+    return outdir / f"{image.stem}_{method}.tif", outdir / f"{image.stem}_{method}_overlay.png"
 
+
+def _cmd_segment(args) -> int:
+    from .. import get_method, segment_result
+    from .._types import build_params
+    from .._util import check_output_folder
+    from ..io.files import (
+        check_writable,
+        overlay_boundaries,
+        read_image,
+        write_labels_tif,
+        write_png,
+    )
+
+    # everything that can be refused is refused here, before the first image is segmented
+    if args.skip_existing and args.overwrite:
+        raise ValueError("give --skip-existing (keep finished images) or --overwrite (replace them), not both")
     params = parse_params(args.param)
+    build_params(get_method(args.method).params_cls, args.method, params)
     outdir = Path(args.output)
     images = [Path(p) for p in args.images]
     missing = [str(p) for p in images if not p.is_file()]
@@ -54,31 +70,50 @@ def _cmd_segment(args) -> int:
     if dupes:
         print(f"error: several inputs share the name(s) {dupes}; outputs would collide", file=sys.stderr)
         return 2
-    targets = []
+    check_output_folder(outdir)
+    todo, skipped = [], 0
     for p in images:
-        targets += [outdir / f"{p.stem}_{args.method}.tif", outdir / f"{p.stem}_{args.method}_overlay.png"]
-    try:
-        check_writable(targets, args.overwrite)
-    except FileExistsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    for p in images:
+        targets = _outputs(outdir, p, args.method)
+        if args.skip_existing and all(t.is_file() for t in targets):
+            skipped += 1
+        else:
+            todo.append(p)
+    if not args.skip_existing:
+        try:
+            check_writable([t for p in todo for t in _outputs(outdir, p, args.method)], args.overwrite)
+        except FileExistsError as e:
+            print(f"error: {e}; or pass --skip-existing to keep them and segment only the other images",
+                  file=sys.stderr)
+            return 3
+    for p in todo:
+        read_image(p)  # every input decodes before any work starts
+    if skipped and not args.quiet:
+        print(f"skipped {skipped} image(s) whose outputs exist in {outdir} (--skip-existing)")
+    for p in todo:
         img = read_image(p)
         bar, cb = _tqdm_progress(p.name) if not args.quiet else (None, None)
         try:
             res = segment_result(img, args.method, seed=args.seed, device=args.device, progress=cb, **params)
+        except (ValueError, TypeError, FloatingPointError) as e:
+            raise type(e)(f"{p}: {e}") from e
         finally:
             if bar is not None:
                 bar.close()
-        write_labels_tif(outdir / f"{p.stem}_{args.method}.tif", res.labels, overwrite=args.overwrite)
-        write_png(outdir / f"{p.stem}_{args.method}_overlay.png", overlay_boundaries(img, res.labels),
-                  overwrite=args.overwrite)
+        # a partial result of an interrupted run (one of the two files) is replaced in --skip-existing mode
+        replace = args.overwrite or args.skip_existing
+        tif, png = _outputs(outdir, p, args.method)
+        write_labels_tif(tif, res.labels, overwrite=replace)
+        write_png(png, overlay_boundaries(img, res.labels), overwrite=replace)
         if not args.quiet:
-            print(f"{p.name}: {res.n_segments} segments -> {outdir}/{p.stem}_{args.method}.tif")
+            print(f"{p.name}: {res.n_segments} segments -> {tif}")
+    if args.skip_existing and not args.quiet:
+        print(f"{len(todo)} image(s) segmented, {skipped} skipped (outputs already there)")
     return 0
 
 
 def add_parser(sub) -> None:
+    from . import seed_arg
+
     p = sub.add_parser("methods", help="list the available methods")
     p.add_argument("-v", "--verbose", action="store_true", help="also list parameters and defaults")
     p.set_defaults(func=_cmd_methods)
@@ -88,8 +123,10 @@ def add_parser(sub) -> None:
     p.add_argument("-m", "--method", default="slic", help="method name (see `deepsuperpixel methods`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, an integer in [0, 2**32) (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="resume: skip images whose outputs all exist (e.g. after a failed or interrupted run)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_segment)

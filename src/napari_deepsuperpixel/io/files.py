@@ -11,21 +11,52 @@ from .._util import atomic_write, check_writable  # noqa: F401  (check_writable:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
+class ImageReadError(OSError):
+    """An image file exists but cannot be decoded (empty, truncated, or not the format its suffix says)."""
+
+
 def read_image(path) -> np.ndarray:
-    """Read an image file (TIFF via tifffile, others via imageio) as a numpy array."""
+    """Read an image file (TIFF via tifffile, others via imageio) as a numpy array.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        An unsupported suffix.
+    ImageReadError
+        (an ``OSError``) The file is a folder, empty, truncated, damaged or not
+        an image of its suffix's format; the message names the file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such image file: {path}")
     suf = path.suffix.lower()
-    if suf in (".tif", ".tiff"):
-        import tifffile
-
-        return tifffile.imread(path)
     if suf not in IMAGE_SUFFIXES:
         raise ValueError(f"unsupported image format {suf!r} for {path}; supported: {', '.join(IMAGE_SUFFIXES)}")
-    import imageio.v3 as iio
+    if path.is_dir():
+        raise ImageReadError(f"cannot read image {path}: it is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"cannot read image {path}: the file is empty (0 bytes); re-export or replace it")
+    try:
+        if suf in (".tif", ".tiff"):
+            import tifffile
 
-    return np.asarray(iio.imread(path))
+            arr = tifffile.imread(path)
+        else:
+            import imageio.v3 as iio
+
+            arr = iio.imread(path)
+        arr = np.asarray(arr)
+    except MemoryError:
+        raise
+    except Exception as e:  # the decoders raise many kinds for damaged files
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ImageReadError(f"cannot read image {path}: {reason} -- the file is damaged, truncated or not a "
+                             f"{suf[1:].upper()} image; re-export or replace it") from None
+    if arr.dtype == object or arr.size == 0:
+        raise ImageReadError(f"cannot read image {path}: it holds no pixel data; re-export or replace it")
+    return arr
 
 
 
