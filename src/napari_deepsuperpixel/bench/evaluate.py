@@ -58,8 +58,11 @@ def _cache_key(result_path, gt_path, settings: dict) -> str:
 
 def _read_input(read, path, what: str, fix: str):
     """``read(path)``; a damaged file is one clear error naming it (``ValueError`` stays as is with the path)."""
+    from ..io.files import quiet_tifffile
+
     try:
-        return read(path)
+        with quiet_tifffile():
+            return read(path)
     except MemoryError:
         raise
     except Exception as e:
@@ -135,6 +138,7 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     outdir = Path(outdir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder not found: {results_dir}")
+    check_output_folder(outdir)  # before any work (creates it, writes nothing in it)
     gts = ground_truth_files(gt_dir)
     if not gts:
         raise ValueError(f"no ground-truth .mat files in {gt_dir}")
@@ -150,6 +154,14 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     if missing:
         raise ValueError(f"{len(missing)} of {len(gts)} images in {gt_dir} have no result file in {results_dir} "
                          f"(e.g. {', '.join(missing[:5])}); expected <id>.mat, <id>.png or <id>.tif")
+    from ..io.files import IMAGE_SUFFIXES, check_image_file
+
+    for _, rp, _, _ in jobs:  # a damaged or mislabelled image file is refused before any work
+        if rp.suffix.lower() in IMAGE_SUFFIXES:
+            try:
+                check_image_file(rp)
+            except OSError as e:
+                raise ValueError(f"result file: {e}") from None
     any_png = any(j[1].suffix.lower() == ".png" for j in jobs)
     if benchmark == "region" and any_png:
         raise ValueError("region benchmarks need segmentations (ucm2, segs or labels), not png boundary maps")
@@ -159,8 +171,6 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     if existing and not overwrite:
         raise FileExistsError("refusing to overwrite existing output(s): " + ", ".join(existing)
                               + " (pass --overwrite / overwrite=True to replace them)")
-
-    check_output_folder(outdir)
 
     store = ResultCache(outdir / CACHE_DIR, "npz", enabled=cache)
     done, todo, keys = {}, [], {}

@@ -102,9 +102,10 @@ def main(argv=None) -> int:
     debug = debug_requested(argv)
     try:
         args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, a usage error (already printed in one line)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    try:
         return int(args.func(args) or 0)
-    except SystemExit:
-        raise
     except KeyboardInterrupt:
         if debug:
             raise

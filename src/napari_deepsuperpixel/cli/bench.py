@@ -106,8 +106,15 @@ RUN_HELP = ("LABEL=FOLDER[,FOLDER...]: a label and `deepsuperpixel bench` output
 
 
 def _cmd_report(args) -> int:
+    from .._util import check_output_file
     from ..bench import report
 
+    if args.report == "tables" and args.plot:
+        from pathlib import Path
+
+        if Path(args.plot).exists() and not args.overwrite:
+            raise FileExistsError(f"--plot {args.plot} already exists; pass --overwrite to replace it")
+        check_output_file(args.plot, "--plot file")
     if args.report == "tables":
         print(report.quality_tables(args.runs, args.plot, args.overwrite))
     else:

@@ -71,6 +71,9 @@ def _cmd_train(args) -> int:
         print(f"error: checkpoint {out} already exists; use --overwrite to replace it or --resume to "
               "continue it", file=sys.stderr)
         return 3
+    if str(args.data).lower() != "bsds" and not Path(args.data).exists():
+        raise FileNotFoundError(f"training data folder {args.data} does not exist; give a BSDS500 folder, an "
+                                "image folder or 'bsds'")
     if args.resume and not out.is_file():
         raise FileNotFoundError(f"nothing to resume: checkpoint {out} does not exist; drop --resume to start "
                                 "a new run")
