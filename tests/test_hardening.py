@@ -15,7 +15,7 @@ from napari_deepsuperpixel.methods import get_method
 
 torch = pytest.importorskip("torch")
 
-from napari_deepsuperpixel.nn.checkpoint import (  # noqa: E402
+from napari_deepsuperpixel.nn.checkpoint import (
     CheckpointError,
     checkpoint_hash,
     load_checkpoint,
@@ -344,7 +344,7 @@ def test_bench_cache_entry_of_the_wrong_structure_is_recomputed(tmp_path):
 
     data = _folder_dataset(tmp_path / "data", n=1)
     out = tmp_path / "out"
-    kw = dict(params={"n_segments": 20}, data=data, out=out, workers=1, progress=False, plots=False)
+    kw = {"params": {"n_segments": 20}, "data": data, "out": out, "workers": 1, "progress": False, "plots": False}
     first = run_benchmark("slic", **kw)
     (entry,) = (out / "cache").glob("*.json")
     for bad in ({"row": [1, 2]}, {"row": {"asa": "x"}}, {"nothing": 1}, [1], "text"):
@@ -354,3 +354,22 @@ def test_bench_cache_entry_of_the_wrong_structure_is_recomputed(tmp_path):
         assert again.rows[0]["asa"] == first.rows[0]["asa"]
     entry.write_text("{ truncated")
     assert run_benchmark("slic", **kw).n_computed == 1
+
+
+def test_bool_int_and_size_limits_of_parameters():
+    cls = get_method("sen").params_cls
+    for v in (float("nan"), 2, -1, "maybe", [True]):
+        with pytest.raises(ValueError, match="'clustering' expects true/false"):
+            build_params(cls, "sen", {"clustering": v})
+    assert build_params(cls, "sen", {"clustering": np.bool_(False)}).clustering is False
+    with pytest.raises(ValueError, match=r"'max_iter' of 'slic' must be between"):
+        build_params(get_method("slic").params_cls, "slic", {"max_iter": 10**30})
+    with pytest.raises(ValueError, match=r"'sigma' of 'felzenszwalb' must be <= 1000"):
+        build_params(get_method("felzenszwalb").params_cls, "felzenszwalb", {"sigma": 1e30})
+
+
+def test_parameters_naming_a_method_or_a_file_say_which_parameter():
+    with pytest.raises(ValueError, match="superpixel_method: unknown method 'nope'"):
+        nds.segment(IMG, "backprop", preset="fast", max_iter=1, superpixel_method="nope")
+    with pytest.raises(FileNotFoundError, match="checkpoint='nope.pt' names no file"):
+        nds.segment(IMG, "superae", checkpoint="nope.pt")

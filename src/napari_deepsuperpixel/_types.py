@@ -235,7 +235,12 @@ def _coerce(value, typ, name):
             if v in ("0", "false", "no", "off"):
                 return False
             raise ValueError(f"parameter {name!r} expects true/false, got {value!r}")
-        return bool(value)
+        import numbers
+
+        if getattr(getattr(value, "dtype", None), "kind", "") == "b" or (
+                isinstance(value, numbers.Integral) and int(value) in (0, 1)):  # bool, numpy bool, 0, 1
+            return bool(value)
+        raise ValueError(f"parameter {name!r} expects true/false, got {value!r}")
     if typ is int:
         if isinstance(value, bool):
             raise ValueError(f"parameter {name!r} expects an integer, got {value!r}")
@@ -289,6 +294,10 @@ def _resolve_aliases(infos: dict, method_name: str, overrides: dict) -> dict:
     return out
 
 
+#: the largest integer parameter without a declared ``max`` (what C ``int`` holds)
+INT_LIMIT = 2**31 - 1
+
+
 def build_params(params_cls, method_name: str, overrides: dict):
     """Build and validate a parameter dataclass from keyword overrides.
 
@@ -319,6 +328,8 @@ def build_params(params_cls, method_name: str, overrides: dict):
                 raise ValueError(f"parameter {k!r} of {method_name!r} must be > {p.min}, got {v!r}")
             if p.min is not None and v < p.min:
                 raise ValueError(f"parameter {k!r} of {method_name!r} must be >= {p.min}, got {v!r}")
+            if p.max is None and isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT_LIMIT:
+                raise ValueError(f"parameter {k!r} of {method_name!r} must be between -{INT_LIMIT} and {INT_LIMIT}, got {v!r}")
             if p.max is not None and v > p.max:
                 raise ValueError(f"parameter {k!r} of {method_name!r} must be <= {p.max}, got {v!r}")
         kwargs[k] = v

@@ -218,7 +218,10 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
 
     if method == "backprop":
         raise ValueError("superpixel_method='backprop' would recurse; choose e.g. 'slic' or 'none'")
-    info = get_method(method)
+    try:
+        info = get_method(method)
+    except ValueError as e:
+        raise ValueError(f"superpixel_method: {e} (or 'none': no refinement)") from None
     kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
     if compactness is not None and "compactness" in {p.name for p in info.parameters}:
         kw["compactness"] = float(compactness)

@@ -526,7 +526,9 @@ def load_model(checkpoint, *, method: str, shipped: str, build):
     """
     p = Path(checkpoint) if checkpoint else shipped_weights_path(shipped)
     if not p.is_file():
-        raise FileNotFoundError(f"{method} checkpoint not found: {p}")
+        raise FileNotFoundError(f"{method} checkpoint not found: checkpoint={str(checkpoint)!r} names no file "
+                                f"({p}); give a file written by `deepsuperpixel train {method}` or leave "
+                                "checkpoint empty for the shipped weights")
     p = p.resolve()
     return _load_model_cached(str(p), p.stat().st_mtime, method, build)
 
