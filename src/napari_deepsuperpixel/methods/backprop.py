@@ -225,6 +225,12 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
     kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
     if compactness is not None and "compactness" in {p.name for p in info.parameters}:
         kw["compactness"] = float(compactness)
+    from .._types import build_params
+
+    try:
+        build_params(info.params_cls, method, kw)
+    except ValueError as e:  # say which of backprop's parameters carries the refused value
+        raise ValueError(f"superpixel_compactness / superpixel_count: {e}") from None
     res = run_method(image, method, kw, seed=seed, device=device, progress=progress)
     return res.labels.astype(np.int64) - 1
 
