@@ -42,8 +42,15 @@ def files(tmp_path_factory):
     return root
 
 
+def _run(argv) -> int:
+    try:
+        return main([str(a) for a in argv])
+    except SystemExit as e:  # usage errors end like this (what the console script exits with)
+        return e.code
+
+
 def _check(capsys, argv, rc=2, match=None):
-    got = main([str(a) for a in argv])
+    got = _run(argv)
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert got == rc, (argv, err)

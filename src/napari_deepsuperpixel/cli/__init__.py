@@ -100,10 +100,7 @@ def debug_requested(argv=None) -> bool:
 def main(argv=None) -> int:
     parser = build_parser()
     debug = debug_requested(argv)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help, --version, a usage error (already printed in one line)
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    args = parser.parse_args(argv)  # a usage error: one line and SystemExit(2), like --help/--version
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
