@@ -50,7 +50,7 @@ def sample_image(name: str):
         raise ValueError(f"unknown scikit-image sample image {name!r}; {hint}")
     try:
         img = getattr(data, name)()
-    except Exception as e:  # samples outside the wheel are downloaded (pooch, network)
+    except Exception as e:  # noqa: BLE001  (samples outside the wheel are downloaded: pooch, network)
         raise ValueError(f"scikit-image sample image {name!r} cannot be loaded here ({type(e).__name__}: "
                          f"{' '.join(str(e).split())[:200]}); {hint}") from None
     if not isinstance(img, np.ndarray) or img.ndim not in (2, 3) or not (

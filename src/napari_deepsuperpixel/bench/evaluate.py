@@ -65,7 +65,7 @@ def _read_input(read, path, what: str, fix: str):
             return read(path)
     except MemoryError:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (the readers raise many kinds for damaged files)
         reason = " ".join(str(e).split()) or type(e).__name__
         if str(path) in reason:
             raise ValueError(f"{reason}; {fix}") from None

@@ -206,7 +206,9 @@ def _plot_asa_br(data: dict, path: Path, overwrite: bool) -> None:
         ax.grid(alpha=0.3)
     axs[0].legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from .._util import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
 
 

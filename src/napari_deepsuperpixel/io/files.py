@@ -104,7 +104,7 @@ def read_image(path) -> np.ndarray:
         arr = np.asarray(arr)
     except MemoryError:
         raise
-    except Exception as e:  # the decoders raise many kinds for damaged files
+    except Exception as e:  # noqa: BLE001  (the decoders raise many kinds for damaged files)
         reason = " ".join(str(e).split()) or type(e).__name__
         raise ImageReadError(f"cannot read image {path}: {reason} -- the file is damaged, truncated or not a "
                              f"{suf[1:].upper()} image; re-export or replace it") from None
