@@ -82,10 +82,10 @@ def _interrupted(e: BaseException) -> bool:
 def error_message(e: BaseException) -> str:
     """One line for a user error: the message, with the file for OS errors that only carry a code."""
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
-        what = {FileNotFoundError: "not found", PermissionError: "not writable or readable (permission denied)",
-                NotADirectoryError: "a path under a file, not a folder",
-                IsADirectoryError: "a folder, not a file"}.get(type(e), e.strerror)
-        return f"{e.filename}: {what} ({e.strerror}); check the path"
+        hint = {FileNotFoundError: "check the path", PermissionError: "choose a path you may read/write",
+                NotADirectoryError: "a part of the path is a file, not a folder; choose another path",
+                IsADirectoryError: "it is a folder; give a file name"}.get(type(e), "check the path")
+        return f"{e.filename}: {e.strerror}; {hint}"
     msg = str(e) or type(e).__name__
     return " ".join(msg.split())
 
