@@ -6,6 +6,7 @@ Nothing here imports numpy-heavy or torch code so that the package imports fast.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -119,7 +120,7 @@ ROLES = ("count", "scale", "min_size")
 
 
 def param(default, help: str, *, min=None, max=None, choices=None, role: Optional[str] = None,
-          advanced: bool = False, aliases: tuple = ()):
+          advanced: bool = False, aliases: tuple = (), min_exclusive: bool = False, allow_inf: bool = False):
     """Declare a method parameter (a dataclass field with UI/CLI metadata).
 
     Parameters
@@ -140,11 +141,18 @@ def param(default, help: str, *, min=None, max=None, choices=None, role: Optiona
     aliases : tuple of str
         Former names, still accepted by :func:`build_params` with a
         ``DeprecationWarning``.
+    min_exclusive : bool
+        ``min`` itself is refused (the value must be greater than ``min``),
+        e.g. a divisor that must not be 0.
+    allow_inf : bool
+        A float parameter accepts ``inf``/``-inf`` (NaN is always refused);
+        by default every float parameter must be finite.
     """
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown parameter role {role!r}; valid roles: {', '.join(ROLES)}")
     meta = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None,
-            "role": role, "advanced": bool(advanced), "aliases": tuple(aliases)}
+            "role": role, "advanced": bool(advanced), "aliases": tuple(aliases),
+            "min_exclusive": bool(min_exclusive), "allow_inf": bool(allow_inf)}
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -164,6 +172,8 @@ class ParamInfo:
     role: Optional[str] = None
     advanced: bool = False
     aliases: tuple = ()
+    min_exclusive: bool = False
+    allow_inf: bool = False
 
 
 def param_infos(params_cls) -> list[ParamInfo]:
@@ -192,6 +202,8 @@ def param_infos(params_cls) -> list[ParamInfo]:
                 role=md.get("role"),
                 advanced=md.get("advanced", False),
                 aliases=md.get("aliases", ()),
+                min_exclusive=md.get("min_exclusive", False),
+                allow_inf=md.get("allow_inf", False),
             )
         )
     return out
@@ -223,22 +235,40 @@ def _coerce(value, typ, name):
             if v in ("0", "false", "no", "off"):
                 return False
             raise ValueError(f"parameter {name!r} expects true/false, got {value!r}")
-        return bool(value)
+        import numbers
+
+        if getattr(getattr(value, "dtype", None), "kind", "") == "b" or (
+                isinstance(value, numbers.Integral) and int(value) in (0, 1)):  # bool, numpy bool, 0, 1
+            return bool(value)
+        raise ValueError(f"parameter {name!r} expects true/false, got {value!r}")
     if typ is int:
         if isinstance(value, bool):
             raise ValueError(f"parameter {name!r} expects an integer, got {value!r}")
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(f"parameter {name!r} expects an integer, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"parameter {name!r} expects an integer, got {value!r}")
         try:
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
-        except (TypeError, ValueError):
+            if isinstance(value, str) and "e" in value.lower():
+                f = float(value)
+                if not f.is_integer():
+                    raise ValueError
+                return int(f)
+            return int(value)
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"parameter {name!r} expects an integer, got {value!r}") from None
     if typ is float:
+        if isinstance(value, bool):
+            raise ValueError(f"parameter {name!r} expects a number, got {value!r}")
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"parameter {name!r} expects a number, got {value!r}") from None
     if typ is str:
+        import os
+
+        if not isinstance(value, (str, int, float, os.PathLike)) or isinstance(value, bool):
+            raise ValueError(f"parameter {name!r} expects a string, got {value!r}")
         return str(value)
     return value
 
@@ -264,11 +294,16 @@ def _resolve_aliases(infos: dict, method_name: str, overrides: dict) -> dict:
     return out
 
 
+#: the largest integer parameter without a declared ``max`` (what C ``int`` holds)
+INT_LIMIT = 2**31 - 1
+
+
 def build_params(params_cls, method_name: str, overrides: dict):
     """Build and validate a parameter dataclass from keyword overrides.
 
-    Unknown names and out-of-range values raise ``ValueError`` listing what is
-    valid.
+    Unknown names, values of the wrong type, NaN or infinite floats (unless
+    the parameter allows ``inf``) and out-of-range values raise ``ValueError``
+    naming the parameter and what is valid.
     """
     infos = {p.name: p for p in param_infos(params_cls)}
     overrides = _resolve_aliases(infos, method_name, overrides)
@@ -282,14 +317,52 @@ def build_params(params_cls, method_name: str, overrides: dict):
     for k, v in overrides.items():
         p = infos[k]
         v = _coerce(v, p.type, k)
+        if isinstance(v, float) and not math.isfinite(v) and (math.isnan(v) or not p.allow_inf):
+            raise ValueError(f"parameter {k!r} of {method_name!r} must be a finite number, got {v!r}")
         if v is not None:
             if p.choices is not None and v not in p.choices:
                 raise ValueError(
                     f"parameter {k!r} of {method_name!r} must be one of {list(p.choices)}, got {v!r}"
                 )
+            if p.min is not None and p.min_exclusive and v <= p.min:
+                raise ValueError(f"parameter {k!r} of {method_name!r} must be > {p.min}, got {v!r}")
             if p.min is not None and v < p.min:
                 raise ValueError(f"parameter {k!r} of {method_name!r} must be >= {p.min}, got {v!r}")
+            if p.max is None and isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT_LIMIT:
+                raise ValueError(f"parameter {k!r} of {method_name!r} must be between -{INT_LIMIT} and {INT_LIMIT}, got {v!r}")
             if p.max is not None and v > p.max:
                 raise ValueError(f"parameter {k!r} of {method_name!r} must be <= {p.max}, got {v!r}")
         kwargs[k] = v
     return params_cls(**kwargs)
+
+
+#: seeds are integers in [0, SEED_LIMIT)
+SEED_LIMIT = 2**32
+
+
+def check_seed(seed, what: str = "seed") -> int:
+    """The one seed rule of the package: an integer in ``[0, 2**32)``.
+
+    Python and NumPy integers (and integral floats such as ``3.0``) are
+    accepted; bools, non-integral floats, strings and values out of range are
+    refused.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` (default ``seed``), the value and the valid range.
+    """
+    import numbers
+
+    ok = not isinstance(seed, bool) and (
+        isinstance(seed, numbers.Integral)
+        or (isinstance(seed, float) and math.isfinite(seed) and seed.is_integer()))
+    if ok:
+        seed = int(seed)
+    if not ok or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{what} must be an integer in [0, 2**32), got {seed!r}")
+    return seed

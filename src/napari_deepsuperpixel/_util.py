@@ -66,6 +66,44 @@ def check_writable(paths: Iterable, overwrite: bool) -> None:
         )
 
 
+def check_output_folder(folder, what: str = "output folder") -> Path:
+    """Make sure files can be written in ``folder`` (created if needed), before any work starts.
+
+    A temporary file is created and removed, so a folder under an existing
+    file, a read-only folder or a full disk is found now and not after the
+    computing.
+
+    Raises
+    ------
+    NotADirectoryError, PermissionError, OSError
+        With a message naming ``folder`` and what to do.
+    """
+    folder = Path(folder)
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(
+                    f"cannot write the {what} {folder}: {parent} is a file, not a folder; choose another path")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise type(e)(f"cannot write the {what} {folder}: {e.strerror or e}; choose a writable folder") from None
+    return folder
+
+
+def check_output_file(path, what: str = "output file") -> Path:
+    """Make sure ``path`` can be written (its folder writable, ``path`` itself not a folder)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"the {what} {path} is a folder; give a file name")
+    check_output_folder(path.parent, f"folder of the {what}")
+    return path
+
+
 def parse_key_values(items, what: str = "--param") -> dict:
     """Parse ``["k=v", ...]`` (or one ``"k=v,k=v"`` string) into a dict of strings.
 

@@ -7,7 +7,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._types import Progress, ProgressCallback, Result, build_params
+from ._types import Progress, ProgressCallback, Result, build_params, check_seed
 from .methods import MethodInfo, get_method, list_methods  # noqa: F401  (the public API)
 
 
@@ -34,6 +34,7 @@ def segment_result(
     from .methods._compose import check_count, run_prepared
 
     info = get_method(method)
+    seed = check_seed(seed)
     p = build_params(info.params_cls, method, params)
     prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize)
     ny, nx = prepared.data.shape[1:3]
@@ -105,7 +106,8 @@ def segment(
     method : str
         A name from :func:`list_methods` (default ``"slic"``).
     seed : int
-        Random seed; the same seed gives the same labels on CPU.
+        Random seed, an integer in ``[0, 2**32)``; the same seed gives the
+        same labels on CPU.
     device : {"auto", "cpu", "cuda", "mps"}
         Where torch methods run (``"auto"``: cuda, then mps, then cpu).
         Classical methods always run on the CPU.
@@ -130,7 +132,8 @@ def segment(
     ------
     ValueError
         Unknown method or parameter (the message lists valid ones), invalid
-        image (empty, 1 pixel wide, NaN/inf, >4 dims), ``n_segments`` < 1 or
+        image (empty, 1 pixel wide, NaN/inf, >4 dims), a seed outside
+        ``[0, 2**32)``, a NaN/infinite parameter, ``n_segments`` < 1 or
         larger than the number of pixels, unavailable device.
 
     Examples

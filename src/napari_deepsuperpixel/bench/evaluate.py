@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._util import check_output_folder
 from ..metrics.boundary import MAX_DIST
 from ..metrics.bsds import OFFICIAL_FILES
 from .cache import ResultCache, cache_key, file_digest
@@ -56,14 +57,30 @@ def _cache_key(result_path, gt_path, settings: dict) -> str:
     return cache_key(settings, cache_version=CACHE_VERSION, result=file_digest(result_path), gt=file_digest(gt_path))
 
 
+def _read_input(read, path, what: str, fix: str):
+    """``read(path)``; a damaged file is one clear error naming it (``ValueError`` stays as is with the path)."""
+    from ..io.files import quiet_tifffile
+
+    try:
+        with quiet_tifffile():
+            return read(path)
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001  (the readers raise many kinds for damaged files)
+        reason = " ".join(str(e).split()) or type(e).__name__
+        if str(path) in reason:
+            raise ValueError(f"{reason}; {fix}") from None
+        raise ValueError(f"cannot read the {what} {path}: {reason}; {fix}") from None
+
+
 def _evaluate_one(job):
     """Worker: evaluate one image (top-level so that process pools can pickle it)."""
     from ..datasets.bsds import load_ground_truth
     from ..metrics.bsds import evaluate_image, load_result
 
     name, result_path, gt_path, settings = job
-    result, kind = load_result(result_path)
-    gt = load_ground_truth(gt_path)
+    result, kind = _read_input(load_result, result_path, "result file", "re-create it (or remove it)")
+    gt = _read_input(load_ground_truth, gt_path, "ground-truth file", "restore it from BSDS500")
     bench = settings["benchmark"]
     ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
                         thin=settings["thin"], matcher=settings["matcher"], name=name,
@@ -122,6 +139,7 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     outdir = Path(outdir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder not found: {results_dir}")
+    check_output_folder(outdir)  # before any work (creates it, writes nothing in it)
     gts = ground_truth_files(gt_dir)
     if not gts:
         raise ValueError(f"no ground-truth .mat files in {gt_dir}")
@@ -137,6 +155,14 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
     if missing:
         raise ValueError(f"{len(missing)} of {len(gts)} images in {gt_dir} have no result file in {results_dir} "
                          f"(e.g. {', '.join(missing[:5])}); expected <id>.mat, <id>.png or <id>.tif")
+    from ..io.files import IMAGE_SUFFIXES, check_image_file
+
+    for _, rp, _, _ in jobs:  # a damaged or mislabelled image file is refused before any work
+        if rp.suffix.lower() in IMAGE_SUFFIXES:
+            try:
+                check_image_file(rp)
+            except OSError as e:
+                raise ValueError(f"result file: {e}") from None
     any_png = any(j[1].suffix.lower() == ".png" for j in jobs)
     if benchmark == "region" and any_png:
         raise ValueError("region benchmarks need segmentations (ucm2, segs or labels), not png boundary maps")

@@ -123,14 +123,31 @@ def write_outputs(out: Path, res, config: dict, sweep_name, is_bsds, plots: bool
     return files
 
 
+def _recorded_config(path: Path):
+    try:
+        return json.loads(path.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def claim_output(out: Path, config: dict, overwrite: bool) -> None:
-    """Record ``config`` in ``out/bench.json``; refuse a folder of another configuration unless ``overwrite``."""
+    """Record ``config`` in ``out/bench.json``; refuse a folder of another configuration unless ``overwrite``.
+
+    Called once everything is validated, when the run really starts. Only the
+    *tables* of a finished run (``summary.json``) of another configuration are
+    protected: a run that was refused or failed before its tables were
+    written does not block the next command in the same folder (the per-image
+    cache is keyed by content, so whatever it computed is reused where it matches).
+    """
+    from .._util import check_output_folder
+
+    check_output_folder(out, "benchmark output folder")
     manifest = out / "bench.json"
-    if manifest.is_file() and not overwrite:
-        try:
-            old = json.loads(manifest.read_text()).get("config")
-        except ValueError:
-            old = None
+    finished = out / "summary.json"
+    if finished.is_file() and not overwrite:
+        old = _recorded_config(finished)
+        if old is None:
+            old = _recorded_config(manifest)
         if old != json.loads(json.dumps(config, default=str)):
             raise FileExistsError(
                 f"{out} holds the results of another benchmark configuration ({manifest}); "

@@ -22,9 +22,9 @@ def _figure(w=5.0, h=4.0, ncols=1):
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    return path
+    from .._util import atomic_write
+
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, bbox_inches="tight"))
 
 
 def _iso_f(ax):

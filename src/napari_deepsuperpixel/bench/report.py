@@ -74,9 +74,23 @@ def parse_run(spec: str) -> tuple:
     return label, folders
 
 
-def _read_csv(path: Path) -> list:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+def _read_csv(path: Path, needs: str = "") -> list:
+    """The rows of a table written by ``deepsuperpixel bench``; a missing or damaged one is one clear error."""
+    folder = path.parent
+    again = f"run `deepsuperpixel bench ... -o {folder}` again or give another folder"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"benchmark output folder not found: {folder}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a `deepsuperpixel bench` output folder (no {path.name}); {again}")
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{path} is damaged ({e}); {again}") from None
+    if not rows or (needs and needs not in rows[0]):
+        raise ValueError(f"{path} is empty or damaged (no rows{f' with a {needs!r} column' if needs else ''}); "
+                         f"{again}")
+    return rows
 
 
 def _sweep_column(rows) -> Optional[str]:
@@ -101,8 +115,8 @@ def load_run(spec: str) -> Run:
     label, folders = parse_run(spec)
     run = Run(label, [], [], [])
     for folder, value in folders:
-        run.per_value += _pick(_read_csv(folder / "per_value.csv"), value, folder)
-        rows = _pick(_read_csv(folder / "per_image.csv"), value, folder)
+        run.per_value += _pick(_read_csv(folder / "per_value.csv", "n_images"), value, folder)
+        rows = _pick(_read_csv(folder / "per_image.csv", "image"), value, folder)
         run.per_image += rows
         run.image_sets.append({r["image"] for r in rows})
     return run
@@ -192,7 +206,9 @@ def _plot_asa_br(data: dict, path: Path, overwrite: bool) -> None:
         ax.grid(alpha=0.3)
     axs[0].legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from .._util import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
 
 

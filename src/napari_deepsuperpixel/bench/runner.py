@@ -158,7 +158,7 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
     FileExistsError
         ``out`` holds results of another configuration and ``overwrite`` is False.
     """
-    from .._types import build_params
+    from .._types import build_params, check_seed
     from ..api import get_method
     from ..metrics.superpixel import REDUCE_CHOICES, WINDOW_CHOICES
 
@@ -189,9 +189,26 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
               "sweep": {sweep_name: sweep_values} if sweep_name else None, "split": split, "limit": limit,
               "data": str(data) if data is not None else "bsds", "seed": seed, "r": r, "window": window,
               "reduce": reduce}
-    claim_output(out, config, overwrite)
+    # everything is validated (data, counts against the image sizes, the output folder) before the
+    # configuration is recorded, so that a refused command never blocks its corrected rerun
+    from .._util import check_output_folder
 
+    check_output_folder(out, "benchmark output folder")  # (creates it, writes nothing in it)
     description, items = load_items(data, split=split, limit=limit)
+    if not items:
+        raise ValueError(f"no images in {description}")
+    from ..methods._compose import check_count
+
+    smallest = min(items, key=lambda it: int(np.prod(np.shape(it.image)[:2])))
+    for v, ps in zip(sweep_values, param_sets):
+        try:
+            check_count(build_params(info.params_cls, method, ps), int(np.prod(np.shape(smallest.image)[:2])),
+                        method)
+        except ValueError as e:
+            where = f"{method} on image {smallest.name}" + (f" ({sweep_name}={v})" if sweep_name else "")
+            raise ValueError(f"{where}: {e}") from None
+    check_seed(seed)
+    claim_output(out, config, overwrite)
     is_bsds = items[0].boundaries is not None
     cache = ResultCache(out / "cache", "json")
     cache.folder.mkdir(parents=True, exist_ok=True)
@@ -208,7 +225,7 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
     todo = []
     for k, (it, v, ps, key) in enumerate(tasks):
         row = cache.load(it.name, key)
-        if isinstance(row, dict):
+        if isinstance(row, dict) and isinstance(row.get("time_s"), (int, float)):  # else: recompute
             results[k] = row
         else:
             todo.append(k)

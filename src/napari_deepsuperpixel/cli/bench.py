@@ -66,6 +66,8 @@ def add_command(sub, name: str, func, *, help: str, description: str, output_hel
 
 def add_parser(sub) -> None:
     """Register the ``bench`` and ``bench-report`` subcommands."""
+    from . import seed_arg
+
     p = add_command(
         sub, "bench", _cmd_bench,
         help="benchmark a method on BSDS500 or an image/mask folder (tables, per-image CSV, plots)",
@@ -88,7 +90,7 @@ def add_parser(sub) -> None:
                         "or a folder with images/ and masks/")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing Dask distributed cluster, e.g. tcp://host:8786")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, an integer in [0, 2**32) (default 0)")
     p.add_argument("--device", default="cpu", help="device for torch methods (auto, cpu, cuda, mps)")
     p.add_argument("--r", type=float, default=2.0, help="boundary recall/precision tolerance in pixels (default 2)")
     p.add_argument("--window", default="square", choices=["square", "disk"],
@@ -104,8 +106,15 @@ RUN_HELP = ("LABEL=FOLDER[,FOLDER...]: a label and `deepsuperpixel bench` output
 
 
 def _cmd_report(args) -> int:
+    from .._util import check_output_file
     from ..bench import report
 
+    if args.report == "tables" and args.plot:
+        from pathlib import Path
+
+        if Path(args.plot).exists() and not args.overwrite:
+            raise FileExistsError(f"--plot {args.plot} already exists; pass --overwrite to replace it")
+        check_output_file(args.plot, "--plot file")
     if args.report == "tables":
         print(report.quality_tables(args.runs, args.plot, args.overwrite))
     else:

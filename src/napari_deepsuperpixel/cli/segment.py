@@ -82,10 +82,16 @@ def _formats(items) -> list:
 
 
 def _cmd_segment(args) -> int:
-    from .. import segment_result
+    from .. import get_method, segment_result
+    from .._types import build_params
+    from .._util import check_output_folder
     from ..io.files import check_writable, read_image
 
+    # everything that can be refused is refused here, before the first image is segmented
+    if args.skip_existing and args.overwrite:
+        raise ValueError("give --skip-existing (keep finished images) or --overwrite (replace them), not both")
     params = parse_params(args.param)
+    build_params(get_method(args.method).params_cls, args.method, params)
     formats = _formats(args.format)
     outdir = Path(args.output)
     images = [Path(p) for p in args.images]
@@ -98,15 +104,26 @@ def _cmd_segment(args) -> int:
     if dupes:
         print(f"error: several inputs share the name(s) {dupes}; outputs would collide", file=sys.stderr)
         return 2
+    check_output_folder(outdir)
 
-    def target(p, fmt):
-        return outdir / f"{p.stem}_{args.method}{OUTPUTS[fmt][0]}"
+    def targets(p):
+        return [outdir / f"{p.stem}_{args.method}{OUTPUTS[fmt][0]}" for fmt in formats]
 
-    try:
-        check_writable([target(p, f) for p in images for f in formats], args.overwrite)
-    except FileExistsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
+    todo, skipped = [], 0
+    for p in images:
+        if args.skip_existing and all(t.is_file() for t in targets(p)):
+            skipped += 1
+        else:
+            todo.append(p)
+    if not args.skip_existing:
+        try:
+            check_writable([t for p in todo for t in targets(p)], args.overwrite)
+        except FileExistsError as e:
+            print(f"error: {e}; or pass --skip-existing to keep them and segment only the other images",
+                  file=sys.stderr)
+            return 3
+    for p in todo:
+        read_image(p)  # every input decodes before any work starts
     from ..methods._presets import chosen_preset
 
     preset = chosen_preset(args.method, params, args.device)
@@ -116,23 +133,33 @@ def _cmd_segment(args) -> int:
             why = (" (auto: no GPU, the CPU setting; -p preset=paper for the paper's settings)" if preset == "fast"
                    else " (auto: a GPU, the paper's settings)")
         print(f"{args.method}: preset {preset}{why}", file=sys.stderr)
-    for p in images:
+    if skipped and not args.quiet:
+        print(f"skipped {skipped} image(s) whose outputs exist in {outdir} (--skip-existing)")
+    # a partial result of an interrupted run (some of the files) is replaced in --skip-existing mode
+    replace = args.overwrite or args.skip_existing
+    for p in todo:
         img = read_image(p)
         bar, cb = _tqdm_progress(p.name) if not args.quiet else (None, None)
         try:
             res = segment_result(img, args.method, seed=args.seed, device=args.device, progress=cb, **params)
+        except (ValueError, TypeError, FloatingPointError) as e:
+            raise type(e)(f"{p}: {e}") from e
         finally:
             if bar is not None:
                 bar.close()
-        for fmt in formats:
-            OUTPUTS[fmt][1](target(p, fmt), img, res.labels, args.overwrite)
+        for fmt, path in zip(formats, targets(p)):
+            OUTPUTS[fmt][1](path, img, res.labels, replace)
         if not args.quiet:
-            written = ", ".join(target(p, f).name for f in formats)
+            written = ", ".join(t.name for t in targets(p))
             print(f"{p.name}: {res.n_segments} segments -> {outdir}/ ({written})")
+    if args.skip_existing and not args.quiet:
+        print(f"{len(todo)} image(s) segmented, {skipped} skipped (outputs already there)")
     return 0
 
 
 def add_parser(sub) -> None:
+    from . import seed_arg
+
     p = sub.add_parser("methods", help="list the available methods")
     p.add_argument("-v", "--verbose", action="store_true", help="also list parameters and defaults")
     p.set_defaults(func=_cmd_methods)
@@ -147,8 +174,10 @@ def add_parser(sub) -> None:
                    help="what to write per image, comma-separated or repeated: tif (int32 labels), overlay "
                         "(boundaries on the image, .png), mat (BSDS segs, for `deepsuperpixel eval`), csv "
                         "(one row per segment: area, centroid, mean intensity); default tif,overlay")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, an integer in [0, 2**32) (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="resume: skip images whose outputs all exist (e.g. after a failed or interrupted run)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_segment)

@@ -61,14 +61,32 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_train(args) -> int:
+    from .._util import check_output_file
     from .._util import parse_key_values as parse_params
 
     trainer = get_trainer(args.model)
     out = Path(args.output)
+    # refused before any data is loaded or any epoch is trained
     if out.exists() and not (args.overwrite or args.resume):
         print(f"error: checkpoint {out} already exists; use --overwrite to replace it or --resume to "
               "continue it", file=sys.stderr)
         return 3
+    if str(args.data).lower() != "bsds" and not Path(args.data).exists():
+        raise FileNotFoundError(f"training data folder {args.data} does not exist; give a BSDS500 folder, an "
+                                "image folder or 'bsds'")
+    if args.resume and not out.is_file():
+        raise FileNotFoundError(f"nothing to resume: checkpoint {out} does not exist; drop --resume to start "
+                                "a new run")
+    check_output_file(out, "checkpoint")
+    if args.export:
+        export = Path(args.export)
+        if export.resolve() == out.resolve():
+            raise ValueError(f"--export {export} is the training checkpoint -o; give another file")
+        if export.exists() and not args.overwrite:
+            print(f"error: --export {export} already exists; use --overwrite to replace it or choose another "
+                  "file", file=sys.stderr)
+            return 3
+        check_output_file(export, "--export file")
     kwargs = dict(data=args.data, out=out, split=[s for s in args.split.split(",") if s], seed=args.seed,
                   device=args.device, resume=bool(args.resume), overwrite=args.overwrite,
                   checkpoint_every=args.checkpoint_every)
@@ -110,6 +128,8 @@ def _cmd_train(args) -> int:
 
 def add_parser(sub) -> None:
     """Register ``train`` on the ``deepsuperpixel`` command."""
+    from . import seed_arg
+
     p = sub.add_parser("train", help="train SuperAE (DSC) or SEN on BSDS500 or an image folder",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("model", choices=sorted(TRAINERS), help="which model to train")
@@ -121,7 +141,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default: the paper's)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
                    help="trainer-specific setting, e.g. crop=160, lr=1e-3, template=ucm2:0.05 (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed, an integer in [0, 2**32) (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (default 1)")
     p.add_argument("--resume", action="store_true", help="continue the run stored in -o")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -11,21 +12,105 @@ from .._util import atomic_write, check_writable  # noqa: F401  (check_writable:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
-def read_image(path) -> np.ndarray:
-    """Read an image file (TIFF via tifffile, others via imageio) as a numpy array."""
+class ImageReadError(OSError):
+    """An image file exists but cannot be decoded (empty, truncated, or not the format its suffix says)."""
+
+
+#: the first bytes of each format (a file whose start matches none of its suffix's is mislabelled)
+_MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+          ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"), ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+          ".bmp": (b"BM",)}
+_NAMES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"BM": "BMP",
+          b"GIF8": "GIF", b"RIFF": "WEBP/RIFF", b"PK\x03\x04": "ZIP"}
+
+
+def _actual_format(head: bytes) -> str:
+    for magic, name in _NAMES.items():
+        if head.startswith(magic):
+            return f"a {name} file"
+    try:
+        head.decode("utf-8")
+        return "text"
+    except UnicodeDecodeError:
+        return "of an unknown format"
+
+
+@contextlib.contextmanager
+def quiet_tifffile():
+    """Silence tifffile's log lines about damaged files (the error that follows says what is wrong)."""
+    import logging
+
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def check_image_file(path) -> Path:
+    """Cheap checks of an image file before any work: it exists, its suffix is supported, it is not empty
+    and its first bytes are those of its format (a mislabelled file is refused).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, ImageReadError
+        As :func:`read_image`.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such image file: {path}")
     suf = path.suffix.lower()
-    if suf in (".tif", ".tiff"):
-        import tifffile
-
-        return tifffile.imread(path)
     if suf not in IMAGE_SUFFIXES:
         raise ValueError(f"unsupported image format {suf!r} for {path}; supported: {', '.join(IMAGE_SUFFIXES)}")
-    import imageio.v3 as iio
+    if path.is_dir():
+        raise ImageReadError(f"cannot read image {path}: it is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"cannot read image {path}: the file is empty (0 bytes); re-export or replace it")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head.startswith(_MAGIC[suf]):
+        raise ImageReadError(f"cannot read image {path}: it is not a {suf[1:].upper()} image (it is "
+                             f"{_actual_format(head)}); re-export it or give it the right suffix")
+    return path
 
-    return np.asarray(iio.imread(path))
+
+def read_image(path) -> np.ndarray:
+    """Read an image file (TIFF via tifffile, others via imageio) as a numpy array.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        An unsupported suffix.
+    ImageReadError
+        (an ``OSError``) The file is a folder, empty, truncated, damaged or not
+        an image of its suffix's format; the message names the file.
+    """
+    path = check_image_file(path)
+    suf = path.suffix.lower()
+    try:
+        if suf in (".tif", ".tiff"):
+            import tifffile
+
+            with quiet_tifffile():
+                arr = tifffile.imread(path)
+        else:
+            import imageio.v3 as iio
+
+            arr = iio.imread(path)
+        arr = np.asarray(arr)
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001  (the decoders raise many kinds for damaged files)
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ImageReadError(f"cannot read image {path}: {reason} -- the file is damaged, truncated or not a "
+                             f"{suf[1:].upper()} image; re-export or replace it") from None
+    if arr.dtype == object or arr.size == 0:
+        raise ImageReadError(f"cannot read image {path}: it holds no pixel data; re-export or replace it")
+    return arr
 
 
 

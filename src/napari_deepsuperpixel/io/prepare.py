@@ -56,6 +56,20 @@ class PreparedImage:
         return self.data[z]
 
 
+def _warn_ambiguous(shape: tuple, channels: bool) -> None:
+    """The ``UserWarning`` of a 3-D shape that could be (Y, X, C) as well as (Z, Y, X)."""
+    import warnings
+
+    if channels:
+        how = (f"taken as (Y, X, C) with {shape[-1]} channels; pass channel_axis=None if it is a (Z, Y, X) "
+               "stack, or channel_axis=-1 to say it is channels")
+    else:
+        how = (f"taken as a (Z, Y, X) stack of {shape[0]} slices (its last axis, {shape[-1]}, is not shorter "
+               "than Y and X); pass channel_axis=-1 if the last axis holds channels, or channel_axis=None to "
+               "say it is a stack")
+    warnings.warn(f"image shape {tuple(shape)} is ambiguous: {how}", UserWarning, stacklevel=4)
+
+
 def _resolve_channel_axis(image: np.ndarray, channel_axis) -> Optional[int]:
     if channel_axis is None:
         return None
@@ -69,7 +83,10 @@ def _resolve_channel_axis(image: np.ndarray, channel_axis) -> Optional[int]:
             # both others, e.g. RGB(A) or a few fluorescence channels;
             # anything else, e.g. (5, 512, 512), is a (Z, Y, X) stack.
             c = image.shape[-1]
-            return 2 if (c <= MAX_AUTO_CHANNELS and c < min(image.shape[:2])) else None
+            channels = c <= MAX_AUTO_CHANNELS and c < min(image.shape[:2])
+            if c <= MAX_AUTO_CHANNELS and (not channels or c not in (3, 4)):
+                _warn_ambiguous(image.shape, channels)
+            return 2 if channels else None
         return image.ndim - 1  # 4D: (Z, Y, X, C)
     ax = int(channel_axis)
     if not -image.ndim <= ax < image.ndim:
@@ -99,9 +116,15 @@ def prepare_image(
         Any real dtype (bool, uint8, uint16/12-bit, int, float).
     channel_axis : int, None or "auto"
         Axis holding channels. ``"auto"`` (default): a 3D array whose last
-        axis has 3 or 4 entries is colour (RGB/RGBA), any other 3D array is a
-        ZYX stack, a 4D array is ZYXC. ``None``: no channel axis (a 3D array is
-        then always a stack).
+        axis has at most ``MAX_AUTO_CHANNELS`` (16) entries and is shorter
+        than both others is ``(Y, X, C)`` (3 or 4 entries: colour, RGB/RGBA;
+        others: that many channels); any other 3D array is a ZYX stack; a 4D
+        array is ZYXC. A ``UserWarning`` says how an ambiguous shape was taken:
+        ``(Y, X, C)`` with C other than 3 or 4 (e.g. ``(100, 100, 5)``, which
+        could be a stack too), or a stack whose last axis is short enough for
+        channels but not shorter than Y and X (e.g. ``(3, 3, 3)``); pass
+        ``channel_axis`` explicitly to choose and silence it. ``None``: no
+        channel axis (a 3D array is then always a stack).
     normalize : {"auto", "percentile", "minmax", "dtype", "none"}
         ``"dtype"`` divides by the dtype's maximum (uint8 -> /255);
         ``"percentile"`` maps the ``percentiles`` of each channel to [0, 1] and
@@ -131,7 +154,13 @@ def prepare_image(
     ------
     ValueError
         For empty or 1-pixel images, non-finite values, more than 4 dimensions,
-        complex or non-numeric data, or an invalid ``channel_axis``.
+        complex or non-numeric data, an invalid ``channel_axis``, or float
+        values beyond float32's range with ``normalize="none"``/``"dtype"``.
+
+    Warns
+    -----
+    UserWarning
+        An ambiguous 3D shape with ``channel_axis="auto"`` (see above).
     """
     arr = np.asarray(image)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
@@ -207,6 +236,12 @@ def prepare_image(
 def _normalise(arr: np.ndarray, mode: str, percentiles) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr.astype(np.float32)
+    big = arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and arr.size and \
+        float(np.max(np.abs(arr))) > float(np.finfo(np.float32).max)
+    if big and mode in ("none", "dtype"):
+        raise ValueError(
+            f"image values reach {float(np.max(np.abs(arr))):.3g}, beyond float32's range; use "
+            "normalize='percentile' or 'minmax' (or scale the image first)")
     if mode == "none":
         return arr.astype(np.float32)
     if mode == "dtype":
@@ -217,8 +252,13 @@ def _normalise(arr: np.ndarray, mode: str, percentiles) -> np.ndarray:
         return arr.astype(np.float32)  # floats are assumed to be in [0, 1] already
     out = np.empty(arr.shape, np.float32)
     # per channel, over all slices so that a stack is normalised consistently
+    # values beyond float32's range (e.g. 1e300 in float64) are scaled in float64 and cast
+    # afterwards: a cast first would make them inf
+    work = np.float64 if big else np.float32
     for c in range(arr.shape[-1]):
-        ch = arr[..., c].astype(np.float32)
+        ch = arr[..., c].astype(work)
+        if work is np.float64 and not np.isfinite(float(ch.max()) - float(ch.min())):
+            ch = ch / 2.0  # max - min overflows float64 (values near 1.8e308): halve first
         if mode == "percentile":
             lo, hi = np.percentile(ch, percentiles)
         else:  # minmax

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._types import Result, build_params, params_with_role
+from .._types import Result, build_params, check_seed, params_with_role
 
 
 def check_count(params, n_pixels: int, method: str) -> None:
@@ -144,6 +144,7 @@ def run_method(image: np.ndarray, name: str, overrides: Optional[dict] = None, *
     from . import get_method
 
     info = get_method(name)
+    seed = check_seed(seed)
     params = build_params(info.params_cls, name, dict(overrides or {}))
     image = np.asarray(image, np.float32)
     if image.ndim == 2:

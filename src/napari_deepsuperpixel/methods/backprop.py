@@ -218,10 +218,19 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
 
     if method == "backprop":
         raise ValueError("superpixel_method='backprop' would recurse; choose e.g. 'slic' or 'none'")
-    info = get_method(method)
+    try:
+        info = get_method(method)
+    except ValueError as e:
+        raise ValueError(f"superpixel_method: {e} (or 'none': no refinement)") from None
     kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
     if compactness is not None and "compactness" in {p.name for p in info.parameters}:
         kw["compactness"] = float(compactness)
+    from .._types import build_params
+
+    try:
+        build_params(info.params_cls, method, kw)
+    except ValueError as e:  # say which of backprop's parameters carries the refused value
+        raise ValueError(f"superpixel_compactness / superpixel_count: {e}") from None
     res = run_method(image, method, kw, seed=seed, device=device, progress=progress)
     return res.labels.astype(np.int64) - 1
 
@@ -327,7 +336,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         return StepOutcome(vals[0], nl, stop)
 
     with deterministic(dev):
-        loop = run_loop(step, int(p.max_iter), progress)
+        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
         with torch.no_grad():
             resp = respond(x)
         resp = resize_tensor(resp, (ny, nx), "bilinear")  # no-op at full resolution

@@ -21,9 +21,10 @@ class SlicParams:
     """SLIC (Achanta et al., TPAMI 2012) via :func:`skimage.segmentation.slic`."""
 
     n_segments: int = param(400, "Approximate number of superpixels", min=1, role="count")
-    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity", min=0.0)
+    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity (> 0)", min=0.0,
+                               min_exclusive=True)
     max_iter: int = param(10, "k-means iterations", min=1, aliases=("max_num_iter",))
-    sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0)
+    sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0, max=1000.0)
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
@@ -63,7 +64,7 @@ class FelzenszwalbParams:
     """
 
     scale: float = param(100.0, "Observation scale k: higher means larger segments", min=0.0, role="scale")
-    sigma: float = param(0.5, "Gaussian pre-smoothing width (pixels)", min=0.0)
+    sigma: float = param(0.5, "Gaussian pre-smoothing width (pixels)", min=0.0, max=1000.0)
     min_size: int = param(50, "Minimum segment size (pixels), enforced in post-processing", min=0,
                            role="min_size")
 
@@ -88,7 +89,7 @@ class QuickshiftParams:
     max_dist: float = param(6.0, "Cut-off distance for the data tree: higher means fewer segments", min=0.0,
                             role="scale")
     ratio: float = param(0.5, "Balance of colour (high) and space (low) proximity", min=0.0, max=1.0)
-    sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0)
+    sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0, max=1000.0)
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 

@@ -401,6 +401,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     import torch
     from torch.nn import functional as F
 
+    from ..nn.optim import check_finite_loss
+
     rgb = _to_rgb(image)
     h, w = rgb.shape[:2]
     if superpixels.shape != (h, w):
@@ -425,6 +427,13 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         yi = np.minimum(((np.arange(hs) + 0.5) * h / hs).astype(int), h - 1)
         xi = np.minimum(((np.arange(ws) + 0.5) * w / ws).astype(int), w - 1)
         work = sp_np[np.ix_(yi, xi)]
+    hs, ws = x.shape[-2:]
+    if -(-hs // 4) * -(-ws // 4) < 2:
+        # SuperAE's bottleneck is 1/4 of the size; batch normalisation in training mode needs 2 values
+        raise ValueError(
+            f"dsc needs an image of at least 5 pixels along its longer side (the network works on {hs}x{ws}"
+            + (f" with max_side={max_side}" if max_side else "") + "); use a larger image"
+            + (" or a larger max_side" if max_side else ""))
     # superpixels present at the working resolution form the graph (all of them at full size)
     present, work_idx = np.unique(work, return_inverse=True)
     mw = present.size
@@ -452,6 +461,7 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         loss.backward()
         opt.step()
         history.append(float(loss.detach()))
+        check_finite_loss(history[-1], "dsc", t + 1, "lower lr or momentum")
         if progress is not None:
             progress(t + 1, int(n_iter), "iterate", loss=history[-1],
                      n_labels=int(torch.unique(sp_lab).numel()))

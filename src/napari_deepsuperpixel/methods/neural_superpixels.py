@@ -299,7 +299,7 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         return StepOutcome(vals[0], int(vals[1]), False)
 
     with deterministic(dev):
-        loop = run_loop(step, int(p.max_iter), progress)
+        loop = run_loop(step, int(p.max_iter), progress, method="neural_superpixels")
         with torch.no_grad(), autocast(dev, amp):
             logits, _ = net(x)
         logits = resize_tensor(logits.float(), (ny, nx), "bilinear")

@@ -5,14 +5,23 @@ dictionary::
 
     {
         "format": "napari-deepsuperpixel-checkpoint",
-        "format_version": 1,
+        "format_version": 2,
         "method": "superae",            # which model/method the weights are for
         "package_version": "0.1.0",     # napari_deepsuperpixel.__version__ at save time
         "hyperparameters": {...},       # JSON-serialisable (architecture + training settings)
         "state_dict": {...},            # model weights (tensors)
         "training_state": {...} | None, # optimizer state, epoch, loss history (for --resume)
-        "content_hash": "sha256:...",   # over method, hyperparameters and weights
+        "content_hash": "sha256:...",   # over every other entry (format 2)
     }
+
+The content hash of format 2 covers every entry of the file (format,
+version, method, package version, hyperparameters, weights and the whole
+training state with the optimizer moments), because :func:`torch.load`
+does not check the CRCs of its zip container: without it a bit flip in the
+optimizer state would resume silently. Files of format 1 (the shipped
+weight files are weights-only exports of that format) hashed method,
+hyperparameters and weights only; they still load, and their training state
+is used for provenance only (resuming from one is refused).
 
 Files are loaded with ``torch.load(weights_only=True)`` (no arbitrary pickled
 code is executed) and the content hash is recomputed, so a truncated,
@@ -37,13 +46,14 @@ from pathlib import Path
 from typing import Optional
 
 FORMAT = "napari-deepsuperpixel-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 __all__ = [
     "Checkpoint",
     "CheckpointError",
     "FORMAT",
     "FORMAT_VERSION",
+    "checkpoint_hash",
     "content_hash",
     "export_weights",
     "load_checkpoint",
@@ -86,6 +96,12 @@ class Checkpoint:
     content_hash: str = ""
     training_state: Optional[dict] = None
     path: Optional[Path] = None
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def training_state_verified(self) -> bool:
+        """Whether the content hash covers ``training_state`` (format 2 and later)."""
+        return self.format_version >= 2
 
     @property
     def epoch(self) -> int:
@@ -102,8 +118,57 @@ def _canonical_json(obj) -> str:
         ) from None
 
 
+def _feed(h, obj, where: str = "checkpoint") -> None:
+    """Feed a canonical, typed serialisation of ``obj`` (tensors, containers, scalars) to ``h``."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        items = sorted(obj.items(), key=lambda kv: (type(kv[0]).__name__, repr(kv[0])))
+        h.update(f"D{len(items)}|".encode())
+        for k, v in items:
+            _feed(h, k, where)
+            _feed(h, v, f"{where}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{'L' if isinstance(obj, list) else 'U'}{len(obj)}|".encode())
+        for i, v in enumerate(obj):
+            _feed(h, v, f"{where}[{i}]")
+    elif obj is None or isinstance(obj, (bool, int, float, str)):
+        r = repr(obj).encode()
+        h.update(f"S{type(obj).__name__}{len(r)}|".encode() + r)
+    elif isinstance(obj, (torch.dtype, torch.device, torch.Size)):
+        r = repr(obj).encode()
+        h.update(f"O{type(obj).__name__}{len(r)}|".encode() + r)
+    else:
+        raise ValueError(f"{where}: a {type(obj).__name__} cannot be stored in a checkpoint "
+                         "(use tensors, numbers, strings, lists and dicts)")
+
+
+def _hashed_entries(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k != "content_hash"}
+
+
+def checkpoint_hash(entries: dict) -> str:
+    """SHA-256 of every entry of a (format 2) checkpoint except ``content_hash`` itself.
+
+    Returns
+    -------
+    str
+        ``"sha256:<64 hex digits>"``.
+    """
+    h = hashlib.sha256()
+    _feed(h, _hashed_entries(entries))
+    return "sha256:" + h.hexdigest()
+
+
 def content_hash(method: str, hyperparameters: dict, state_dict: dict) -> str:
-    """SHA-256 over the method name, the hyperparameters and every weight tensor.
+    """SHA-256 over the method name, the hyperparameters and every weight tensor (checkpoint format 1).
+
+    Format 2 hashes every entry (:func:`checkpoint_hash`); this is kept to
+    verify files of format 1, such as the shipped weights.
 
     Parameters
     ----------
@@ -176,8 +241,8 @@ def save_checkpoint(
         JSON-serialisable settings needed to rebuild the model and to resume
         training (checked for serialisability here, not at load time).
     training_state : dict, optional
-        Anything ``torch.load(weights_only=True)`` accepts (tensors, numbers,
-        strings, lists, dicts), e.g. optimizer state and the finished epoch.
+        Tensors, numbers, strings, lists and dicts, e.g. optimizer state and
+        the finished epoch (covered by the content hash like everything else).
     overwrite : bool
         Replace an existing file. Without it an existing ``path`` raises
         ``FileExistsError``.
@@ -217,8 +282,8 @@ def save_checkpoint(
         "hyperparameters": hp,
         "state_dict": sd,
         "training_state": training_state,
-        "content_hash": content_hash(method, hp, sd),
     }
+    obj["content_hash"] = checkpoint_hash(obj)
     _atomic_torch_save(obj, path)
     return path
 
@@ -270,7 +335,7 @@ def load_checkpoint(path, *, method: Optional[str] = None, map_location="cpu") -
             "checkpoints are written by `deepsuperpixel train` or nn.checkpoint.save_checkpoint"
         )
     fv = obj.get("format_version")
-    if not isinstance(fv, int) or fv > FORMAT_VERSION:
+    if isinstance(fv, bool) or not isinstance(fv, int) or not 1 <= fv <= FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format version {fv!r}; this package reads up to {FORMAT_VERSION}. "
             "Upgrade napari-deepsuperpixel"
@@ -284,21 +349,76 @@ def load_checkpoint(path, *, method: Optional[str] = None, map_location="cpu") -
             f"{path} is a checkpoint for method {got!r}, not {method!r}; give a {method!r} checkpoint "
             f"(e.g. from `deepsuperpixel train {method}`) or leave the checkpoint at its default"
         )
-    expect = content_hash(got, obj["hyperparameters"], obj["state_dict"])
-    if expect != obj["content_hash"]:
+    stored = obj["content_hash"]
+    try:
+        if fv >= 2:
+            expect = checkpoint_hash(obj)
+        else:
+            if not isinstance(got, str) or not isinstance(obj["state_dict"], dict):
+                raise TypeError("method or state_dict of the wrong type")
+            expect = content_hash(got, obj["hyperparameters"], obj["state_dict"])
+    except (TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path} is damaged: its entries cannot be hashed ({e})") from None
+    if not isinstance(stored, str) or expect != stored:
+        what = "its content" if fv >= 2 else "its weights"
         raise CheckpointError(
-            f"{path} is corrupt: its content hash does not match its weights "
-            f"(stored {obj['content_hash'][:19]}..., computed {expect[:19]}...)"
+            f"{path} is corrupt: its content hash does not match {what} "
+            f"(stored {str(stored)[:19]}..., computed {expect[:19]}...); re-create it with "
+            "`deepsuperpixel train` or use the shipped weights"
         )
+    _check_entries(path, obj)
     return Checkpoint(
         method=got,
         state_dict=obj["state_dict"],
         hyperparameters=obj["hyperparameters"],
         package_version=str(obj.get("package_version", "")),
-        content_hash=obj["content_hash"],
+        content_hash=stored,
         training_state=obj.get("training_state"),
         path=path,
+        format_version=fv,
     )
+
+
+def _check_entries(path: Path, obj: dict) -> None:
+    """Types and values of a checkpoint whose hash matched (a crafted file can have a valid hash)."""
+    import torch
+
+    def bad(what):
+        raise CheckpointError(f"{path} is not a valid checkpoint: {what}; re-create it with `deepsuperpixel train`")
+
+    if not isinstance(obj["method"], str) or not obj["method"]:
+        bad(f"'method' must be a non-empty string, got {obj['method']!r}")
+    if not isinstance(obj["hyperparameters"], dict) or not all(isinstance(k, str) for k in obj["hyperparameters"]):
+        bad("'hyperparameters' must be a dict with string keys")
+    if not isinstance(obj.get("package_version", ""), str):
+        bad("'package_version' must be a string")
+    sd = obj["state_dict"]
+    if not isinstance(sd, dict) or not sd:
+        bad("'state_dict' must be a non-empty dict of tensors")
+    for k, v in sd.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            bad(f"'state_dict' entry {k!r} is a {type(v).__name__}, not a tensor")
+        if torch.is_floating_point(v) and v.numel() and not bool(torch.isfinite(v).all()):
+            n = int((~torch.isfinite(v)).sum())
+            raise CheckpointError(
+                f"{path} holds NaN or infinite weights ({n} value(s) in {k!r}): the training that wrote it "
+                "diverged; retrain with a lower learning rate (or resume from an earlier checkpoint) or use "
+                "the shipped weights")
+    ts = obj.get("training_state")
+    if ts is None:
+        return
+    if not isinstance(ts, dict):
+        bad(f"'training_state' must be a dict or None, got {type(ts).__name__}")
+    ep = ts.get("epoch", 0)
+    if isinstance(ep, bool) or not isinstance(ep, int) or ep < 0:
+        bad(f"training_state 'epoch' must be an integer >= 0, got {ep!r}")
+    hist = ts.get("loss_history", [])
+    if not isinstance(hist, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in hist):
+        bad("training_state 'loss_history' must be a list of numbers")
+    for key in ("optimizer", "scheduler"):
+        if ts.get(key) is not None and not isinstance(ts[key], dict):
+            bad(f"training_state {key!r} must be a dict, got {type(ts[key]).__name__}")
 
 
 def export_weights(src, dst, *, method: Optional[str] = None, overwrite: bool = False,
@@ -406,7 +526,9 @@ def load_model(checkpoint, *, method: str, shipped: str, build):
     """
     p = Path(checkpoint) if checkpoint else shipped_weights_path(shipped)
     if not p.is_file():
-        raise FileNotFoundError(f"{method} checkpoint not found: {p}")
+        raise FileNotFoundError(f"{method} checkpoint not found: checkpoint={str(checkpoint)!r} names no file "
+                                f"({p}); give a file written by `deepsuperpixel train {method}` or leave "
+                                "checkpoint empty for the shipped weights")
     p = p.resolve()
     return _load_model_cached(str(p), p.stat().st_mtime, method, build)
 
@@ -420,7 +542,10 @@ def _load_model_cached(path: str, mtime: float, method: str, build):
         model = build(ck.hyperparameters)
         model.load_state_dict({k: (v.float() if torch.is_floating_point(v) else v)
                                for k, v in ck.state_dict.items()})
-    except (TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: weights do not fit the {method} architecture ({e})") from None
+    except (TypeError, RuntimeError, ValueError, KeyError, AttributeError, IndexError) as e:
+        msg = " ".join(str(e).split())[:300]
+        raise CheckpointError(f"{path}: its hyperparameters or weights do not fit the {method} architecture "
+                              f"({type(e).__name__}: {msg}); use a checkpoint written by "
+                              f"`deepsuperpixel train {method}`") from None
     model.eval()
     return model

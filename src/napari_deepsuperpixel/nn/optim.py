@@ -36,7 +36,8 @@ def seed_everything(seed: int) -> torch.Generator:
     Parameters
     ----------
     seed : int
-        Any integer (negative values are folded into ``[0, 2**63)``).
+        An integer in ``[0, 2**32)`` (the package's one seed rule,
+        :func:`napari_deepsuperpixel._types.check_seed`).
 
     Returns
     -------
@@ -53,9 +54,11 @@ def seed_everything(seed: int) -> torch.Generator:
 
     import numpy as np
 
-    s = int(seed) % (2**63)
+    from .._types import check_seed
+
+    s = check_seed(seed)
     random.seed(s)
-    np.random.seed(s % 2**32)
+    np.random.seed(s)
     torch.manual_seed(s)
     g = torch.Generator()
     g.manual_seed(s)
@@ -306,8 +309,19 @@ def cancel_points(check: Optional[Callable[[], None]], interval: float = 0.1):
     return torch.autograd.graph.saved_tensors_hooks(poll, poll)
 
 
+def check_finite_loss(loss: float, method: str, iteration: int, fix: str = "lower lr") -> None:
+    """Stop a diverged optimisation: ``FloatingPointError`` when ``loss`` is NaN or infinite.
+
+    The message names the method, the iteration (1-based) and what to change.
+    """
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"{method or 'the optimisation'} diverged: the loss is {loss} at iteration {iteration}; "
+            f"{fix} (or use another seed) and run again")
+
+
 def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
-             stage: str = "iterate") -> LoopResult:
+             stage: str = "iterate", method: str = "", fix: str = "lower lr") -> LoopResult:
     """Run ``step(0) .. step(n_iter - 1)``, reporting progress after each one.
 
     Parameters
@@ -326,10 +340,18 @@ def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
         so a Cancel button acts within about one layer's computation.
     stage : str
         Stage name passed to ``progress``.
+    method, fix : str
+        Named in the error when the loss becomes NaN or infinite.
 
     Returns
     -------
     LoopResult
+
+    Raises
+    ------
+    FloatingPointError
+        The loss of an iteration is NaN or infinite (the run diverged); no
+        result is returned.
     """
     import time
 
@@ -342,6 +364,7 @@ def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
         with cancel_points(check):
             out = step(it)
         loss = float(out.loss)
+        check_finite_loss(loss, method, it + 1, fix)
         res.loss_history.append(loss)
         res.n_iter = it + 1
         if progress is not None:

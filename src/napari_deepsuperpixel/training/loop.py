@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from .._types import Progress, ProgressCallback
+from .._types import Progress, ProgressCallback, check_seed
 
 __all__ = ["StepContext", "TrainResult", "epoch_rng", "train_loop"]
 
@@ -217,9 +217,10 @@ def train_loop(
         raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    seed = check_seed(seed)
     out = Path(out) if out is not None else None
     hp = dict(hyperparameters or {})
-    hp.update(epochs=epochs, steps_per_epoch=steps_per_epoch, seed=int(seed))
+    hp.update(epochs=epochs, steps_per_epoch=steps_per_epoch, seed=seed)
 
     resume_path = None
     if resume is True:
@@ -242,16 +243,29 @@ def train_loop(
     if resume_path is not None:
         ck = load_checkpoint(resume_path, method=method)
         _check_resume_hparams(ck.hyperparameters, hp, set(resume_may_change), resume_path)
-        model.load_state_dict(ck.state_dict)
         ts = ck.training_state or {}
         if "optimizer" not in ts:
             raise ValueError(
                 f"cannot resume from {resume_path}: it holds no optimizer state (an exported weights-only "
                 "file); resume from the training checkpoint instead"
             )
-        optimizer.load_state_dict(ts["optimizer"])
-        if scheduler is not None and ts.get("scheduler") is not None:
-            scheduler.load_state_dict(ts["scheduler"])
+        if not ck.training_state_verified:
+            raise ValueError(
+                f"cannot resume from {resume_path}: it was written by an older version whose content hash does "
+                "not cover the optimizer state, so a damaged state would go unnoticed; start a new run "
+                "(--overwrite) or use the file as weights only"
+            )
+        from ..nn.checkpoint import CheckpointError
+
+        try:
+            model.load_state_dict(ck.state_dict)
+            optimizer.load_state_dict(ts["optimizer"])
+            if scheduler is not None and ts.get("scheduler") is not None:
+                scheduler.load_state_dict(ts["scheduler"])
+        except (TypeError, RuntimeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            msg = " ".join(str(e).split())[:300]
+            raise CheckpointError(f"cannot resume from {resume_path}: its weights or optimizer state do not fit "
+                                  f"this run ({type(e).__name__}: {msg}); start a new run (--overwrite)") from None
         start_epoch = int(ts.get("epoch", 0))
         history = [float(v) for v in ts.get("loss_history", [])]
 

@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .._types import check_seed
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
 
@@ -317,6 +318,7 @@ def train_sen(
     if out is None:
         raise ValueError("train_sen needs out= (the checkpoint file to write)")
     output = Path(out)
+    seed = check_seed(seed)
     if output.exists() and not overwrite and resume is False:
         raise FileExistsError(f"checkpoint {output} already exists; pass overwrite=True (--overwrite) to "
                               "replace it or resume=True (--resume) to continue it")

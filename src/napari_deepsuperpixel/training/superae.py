@@ -26,6 +26,7 @@ image, made once before training:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -34,7 +35,7 @@ import numpy as np
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
 
-from .._types import ProgressCallback
+from .._types import ProgressCallback, check_seed
 
 __all__ = ["load_training_images", "make_templates", "train_superae", "DEFAULTS"]
 
@@ -252,7 +253,8 @@ def train_superae(
     for name, v, lo in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("crop", crop, 8)):
         if int(v) < lo:
             raise ValueError(f"{name} must be >= {lo}, got {v}")
-    if lr <= 0 or lam < 0:
+    seed = check_seed(seed)
+    if not (float(lr) > 0 and math.isfinite(float(lr))) or not (float(lam) >= 0 and math.isfinite(float(lam))):
         raise ValueError(f"lr must be > 0 and lam >= 0, got lr={lr}, lam={lam}")
     if out is not None:  # refuse before the (slow) data loading
         outp = Path(out)
