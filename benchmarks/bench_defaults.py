@@ -38,10 +38,9 @@ def make_image(name: str):
     import numpy as np
 
     if name == "bsds":
-        from napari_deepsuperpixel.datasets.bsds import find_bsds500
         from napari_deepsuperpixel.io.files import read_image
 
-        return read_image(find_bsds500() / "data" / "images" / "test" / "100007.jpg")
+        return read_image(bsds_root() / "data" / "images" / "test" / "100007.jpg")
     if name == "nuclei16":
         import csv
 
@@ -66,10 +65,20 @@ def make_image(name: str):
     raise SystemExit(f"unknown image {name!r}; choose from {', '.join(IMAGES)}")
 
 
-def find_microscopy() -> Path:
-    from napari_deepsuperpixel.datasets.bsds import find_bsds500
+def bsds_root() -> Path:
+    """BSDS500 as the package finds it (``$NDS_BSDS500`` ...), or ``../shared/BSDS500`` next to this checkout.
 
-    root = find_bsds500().parent / "microscopy" / "dsb2018_stage1_subset"
+    The fallback lets this script time older versions of the package too (``PYTHONPATH=OLD/src``).
+    """
+    try:
+        from napari_deepsuperpixel.datasets.bsds import find_bsds500
+    except ImportError:
+        return Path(__file__).resolve().parents[2] / "shared" / "BSDS500"
+    return find_bsds500()
+
+
+def find_microscopy() -> Path:
+    root = bsds_root().parent / "microscopy" / "dsb2018_stage1_subset"
     if not root.is_dir():
         raise SystemExit(f"microscopy subset not found at {root}")
     return root

@@ -167,3 +167,79 @@ def test_embedding_pca_to_rgb_orders_components_by_variance():
     layers = extras_to_layers({"embedding": [emb, emb], "contours": [yy, yy[:5]], "loss_history": [1.0]})
     assert [m["name"] for _, m, _ in layers] == ["embedding"]  # ragged contours skipped
     assert layers[0][0].shape == (2, 30, 40, 3)
+
+
+def _gt_mat(path, seg, bdry=True, bare=False):
+    """A BSDS-like ground-truth file: a 1 x 1 cell of structs (Segmentation, Boundaries)."""
+    if bare:
+        cell = np.empty((1, 1), dtype=object)
+        cell[0, 0] = seg.astype(np.uint16)
+        savemat(str(path), {"groundTruth": cell})
+        return path
+    fields = [("Segmentation", "O")] + ([("Boundaries", "O")] if bdry else [])
+    st = np.empty((1, 1), dtype=fields)
+    st[0, 0]["Segmentation"] = seg.astype(np.uint16)
+    if bdry:
+        st[0, 0]["Boundaries"] = np.zeros(seg.shape, np.uint8)
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = st
+    savemat(str(path), {"groundTruth": cell})
+    return path
+
+
+def test_reader_takes_the_one_path_list_napari_passes(tmp_path):
+    seg = np.repeat(np.arange(1, 5), 6).reshape(4, 6)
+    path = _gt_mat(tmp_path / "1.mat", seg)
+    reader = _reader.get_reader([str(path)])
+    layers = reader([str(path)])  # napari calls the reader with the same list
+    assert len(layers) == 1 and np.array_equal(layers[0][0], seg)
+    assert _reader.get_reader([str(path), str(path)]) is None
+
+
+@pytest.mark.parametrize("damage", ["truncated", "no_boundaries", "bare_cell"])
+def test_a_damaged_bsds_file_is_none_or_a_one_line_error(tmp_path, damage):
+    """Contract: None for what the plugin cannot read, a clear error for a damaged file it claims."""
+    seg = np.repeat(np.arange(1, 5), 50).reshape(10, 20)
+    path = tmp_path / "2.mat"
+    if damage == "truncated":
+        _gt_mat(path, seg)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        _gt_mat(path, seg, bdry=damage != "no_boundaries", bare=damage == "bare_cell")
+    reader = _reader.get_reader(str(path))
+    if reader is None:
+        return
+    with pytest.raises(ValueError, match=r"cannot open .*2\.mat: ") as e:
+        reader(str(path))
+    assert "\n" not in str(e.value)
+
+
+def test_a_truncated_bsds_image_is_a_one_line_error(tmp_path, bsds_bench_dir):
+    import shutil
+
+    root = tmp_path / "bench"
+    (root / "images").mkdir(parents=True)
+    (root / "groundTruth").mkdir()
+    src = next((bsds_bench_dir / "images").glob("*.jpg"))
+    shutil.copy(bsds_bench_dir / "groundTruth" / f"{src.stem}.mat", root / "groundTruth")
+    data = src.read_bytes()
+    (root / "images" / src.name).write_bytes(data[: len(data) // 3])
+    reader = _reader.get_reader(str(root / "images" / src.name))
+    assert reader is not None
+    with pytest.raises(ValueError, match="cannot open"):
+        reader(str(root / "images" / src.name))
+
+
+@pytest.mark.parametrize("bad", [np.nan, 1e12, 2.5])
+def test_segs_holding_nan_huge_or_fractional_labels_are_refused(tmp_path, bad):
+    seg = np.ones((6, 7))
+    seg[2, 3] = bad
+    cell = np.empty((1, 1), dtype=object)
+    cell[0, 0] = seg
+    path = tmp_path / "3.mat"
+    savemat(str(path), {"segs": cell})
+    reader = _reader.get_reader(str(path))
+    assert reader is not None
+    with pytest.raises(ValueError, match="not a label map|outside the int32 range"):
+        reader(str(path))

@@ -106,8 +106,12 @@ def segment(
     method : str
         A name from :func:`list_methods` (default ``"slic"``).
     seed : int
-        Random seed, an integer in ``[0, 2**32)``; the same seed gives the
-        same labels on CPU.
+        Random seed, an integer in ``[0, 2**32)``. Classical methods give the
+        same labels for the same seed everywhere. Deep methods give the same
+        labels for the same seed on the same machine, device and number of
+        torch threads (``torch.get_num_threads()``): another thread count sums
+        the convolutions in another order, and the optimisation can end in
+        different labels (docs/usage.md, "Reproducibility").
     device : {"auto", "cpu", "cuda", "mps"}
         Where torch methods run (``"auto"``: cuda, then mps, then cpu).
         Classical methods always run on the CPU.

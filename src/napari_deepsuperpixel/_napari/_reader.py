@@ -155,31 +155,59 @@ def read_bsds_image(path) -> list:
     return layers
 
 
+def _single(path):
+    """napari passes a list of paths when it stacks files; this plugin reads one file."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    return Path(str(path))
+
+
+def _claimed(read):
+    """The reader napari calls: one path (or a one-path list) in, layer tuples or a one-line error out.
+
+    A file this plugin claimed but cannot read (truncated, a struct without
+    ``Boundaries``, labels holding NaN...) raises ``ValueError("cannot open
+    FILE: why")``, which napari shows as a message, not as a crash.
+    """
+    def reader(path):
+        p = _single(path)
+        try:
+            return read(p)
+        except Exception as e:  # every failure of a claimed file becomes one readable message
+            raise ValueError(f"cannot open {p}: {e}") from None
+
+    reader.__name__ = reader.__qualname__ = read.__name__
+    reader.__doc__ = read.__doc__
+    return reader
+
+
 def get_reader(path):
     """npe2 ``get_reader`` hook: a reader function for BSDS files, else ``None``.
 
     Parameters
     ----------
     path : str or list of str
-        What napari asks about; only a single path is handled.
+        What napari asks about; a list (napari's ``stack=True``) is handled
+        when it holds one path.
 
     Returns
     -------
     callable or None
-        A function ``path -> list of layer data tuples``; ``None`` for any
-        file this plugin does not understand (never raises).
+        A function ``path -> list of layer data tuples`` (it accepts the same
+        path or one-path list); ``None`` for any file this plugin does not
+        understand (never raises).
     """
     try:
-        if isinstance(path, (list, tuple)):
-            if len(path) != 1:
-                return None
-            path = path[0]
-        p = Path(str(path))
+        p = _single(path)
+        if p is None:
+            return None
         suffix = p.suffix.lower()
         if suffix == ".mat":
-            return read_bsds_mat if p.is_file() and _mat_kind(p) is not None else None
+            return _claimed(read_bsds_mat) if p.is_file() and _mat_kind(p) is not None else None
         if suffix in IMAGE_SUFFIXES and p.is_file() and find_ground_truth(p) is not None:
-            return read_bsds_image
+            return _claimed(read_bsds_image)
     except Exception:
         return None
     return None

@@ -79,7 +79,8 @@ class SegmentWidget(Container):
         self.params = ParamPanel(label="")
         self.advanced = CheckBox(text="show advanced parameters", value=False)
         self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1,
-                            tooltip="Random seed; the same seed gives the same result on CPU")
+                            tooltip="Random seed; the same seed gives the same result on this machine "
+                                    "(deep methods: also with the same number of CPU threads)")
         self.device = ComboBox(label="device", choices=["auto", *available_devices()],
                                tooltip="Where deep methods run ('auto': GPU if available); "
                                        "classical methods always run on the CPU")

@@ -72,6 +72,23 @@ def _variables(mat: dict) -> list:
     return [k for k in mat if not k.startswith("__")]
 
 
+def _label_map(a, path, what: str, dtype) -> np.ndarray:
+    """A stored label map as ``dtype``; refuses what a cast would turn into garbage (NaN, 1e12, 2.5, 3-D)."""
+    a = np.asarray(a)
+    if a.ndim != 2 or a.size == 0 or a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise ValueError(f"{path}: {what} must be a 2-D numeric label map, got {a.dtype} of shape {a.shape}")
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{path}: {what} holds NaN or infinite values; it is not a label map")
+        if not np.all(a == np.round(a)):
+            raise ValueError(f"{path}: {what} holds non-integer values; it is not a label map")
+    lo, hi = (a.min(), a.max()) if a.dtype != bool else (0, 1)
+    info = np.iinfo(dtype)
+    if lo < max(info.min, -(2**31)) or hi > min(info.max, 2**31 - 1):
+        raise ValueError(f"{path}: {what} holds labels {lo}..{hi}, outside the int32 range of label maps")
+    return a.astype(dtype)
+
+
 def read_ground_truth_mat(path) -> tuple:
     """Read a BSDS ``groundTruth/*.mat`` file.
 
@@ -105,8 +122,10 @@ def read_ground_truth_mat(path) -> tuple:
             b = np.asarray(entry["Boundaries"][0, 0])
         except (ValueError, IndexError, KeyError, TypeError):
             raise ValueError(f"{path}: groundTruth entries must be structs with Segmentation and Boundaries") from None
-        segs.append(s.astype(np.int32))
-        bdries.append(b.astype(bool))
+        segs.append(_label_map(s, path, f"groundTruth {{{len(segs) + 1}}}.Segmentation", np.int32))
+        bdries.append(_label_map(b, path, f"groundTruth {{{len(bdries) + 1}}}.Boundaries", np.int32).astype(bool))
+    if not segs:
+        raise ValueError(f"{path}: the groundTruth cell is empty")
     return segs, bdries
 
 
@@ -114,8 +133,14 @@ def _ucm2_of(mat: dict) -> np.ndarray:
     return np.asarray(mat["ucm2"], np.float64)
 
 
-def _segs_of(mat: dict) -> list:
-    return [np.asarray(s).astype(np.int64) for s in np.asarray(mat["segs"], dtype=object).ravel()]
+def _segs_of(mat: dict, path="segs") -> list:
+    cells = np.asarray(mat["segs"], dtype=object).ravel()
+    if cells.size and not isinstance(cells[0], np.ndarray):  # a bare numeric array instead of a cell
+        cells = np.asarray([np.asarray(mat["segs"])], dtype=object)
+    out = [_label_map(c, path, f"segs {{{k + 1}}}", np.int64) for k, c in enumerate(cells)]
+    if not out:
+        raise ValueError(f"{path}: the segs cell is empty")
+    return out
 
 
 def read_result_mat(path) -> tuple:
@@ -144,7 +169,7 @@ def read_result_mat(path) -> tuple:
     if "ucm2" in mat:
         return _ucm2_of(mat), "ucm2"
     if "segs" in mat:
-        return _segs_of(mat), "segs"
+        return _segs_of(mat, path), "segs"
     raise ValueError(f"{path} holds neither 'ucm2' nor 'segs' (found {_variables(mat)})")
 
 
@@ -161,7 +186,7 @@ def read_segs(path) -> list:
     mat = _load(path, "segs")
     if "segs" not in mat:
         raise ValueError(f"{path} has no 'segs' variable (found {_variables(mat)})")
-    return _segs_of(mat)
+    return _segs_of(mat, path)
 
 
 def _as_uint16(seg: np.ndarray) -> np.ndarray:

@@ -513,7 +513,7 @@ def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) ->
         ``(Y, X, C)`` float32 in [0, 1], C = 1 or 3.
     params : DscParams
     seed : int
-        Seeds the 1x1 projection (CPU results are reproducible).
+        Seeds the 1x1 projection (reproducible on the same machine, device and torch thread count).
     device : torch.device
     progress : callable, optional
         One call per iteration (stage ``"iterate"``, info ``loss``, ``n_labels``).
