@@ -68,8 +68,13 @@ def gbms_step(x: torch.Tensor, anchors: torch.Tensor, kappa, *,
         ``(B, N)`` the degrees ``Q`` (sum of kernel values), for diagnostics.
     """
     if chunk is not None and x.shape[1] > chunk:
-        parts = [gbms_step(x[:, i:i + chunk], anchors, kappa) for i in range(0, x.shape[1], chunk)]
-        return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
+        # into preallocated outputs: keeping every chunk's result until a final cat interleaves small
+        # kept blocks with the large temporary kernels, and glibc's heap then grew to ~4 GB on a
+        # 2048 x 2048 image (a second call in the same process); this way it stays at the first call's peak
+        out, q = torch.empty_like(x), x.new_empty(x.shape[:2])
+        for i in range(0, x.shape[1], chunk):
+            out[:, i:i + chunk], q[:, i:i + chunk] = gbms_step(x[:, i:i + chunk], anchors, kappa)
+        return out, q
     if not torch.is_grad_enabled():  # inference: same arithmetic, in place (about 2x faster on CPU)
         k = torch.bmm(x, anchors.transpose(1, 2))
         k.sub_(1.0).mul_(kappa).exp_()
