@@ -68,23 +68,30 @@ def gbms_step(x: torch.Tensor, anchors: torch.Tensor, kappa, *,
         ``(B, N)`` the degrees ``Q`` (sum of kernel values), for diagnostics.
     """
     if chunk is not None and x.shape[1] > chunk:
-        # into preallocated outputs: keeping every chunk's result until a final cat interleaves small
-        # kept blocks with the large temporary kernels, and glibc's heap then grew to ~4 GB on a
+        # into preallocated outputs, with one kernel buffer: keeping every chunk's result until a final cat
+        # interleaved small kept blocks with a new large kernel per chunk, and glibc's heap grew to ~4 GB on a
         # 2048 x 2048 image (a second call in the same process); this way it stays at the first call's peak
         out, q = torch.empty_like(x), x.new_empty(x.shape[:2])
+        kbuf = x.new_empty((x.shape[0], chunk, anchors.shape[1]))  # one kernel buffer for every chunk
         for i in range(0, x.shape[1], chunk):
-            out[:, i:i + chunk], q[:, i:i + chunk] = gbms_step(x[:, i:i + chunk], anchors, kappa)
+            n = min(chunk, x.shape[1] - i)
+            out[:, i:i + n], q[:, i:i + n] = _kernel_mean(x[:, i:i + n], anchors, kappa, kbuf[:, :n])
         return out, q
     if not torch.is_grad_enabled():  # inference: same arithmetic, in place (about 2x faster on CPU)
-        k = torch.bmm(x, anchors.transpose(1, 2))
-        k.sub_(1.0).mul_(kappa).exp_()
-        q = k.sum(dim=2)
-        mean = torch.bmm(k, anchors).div_(q.unsqueeze(-1).clamp_min(1e-30))
-        return l2_normalize(mean, dim=-1), q
+        return _kernel_mean(x, anchors, kappa, None)
     sim = torch.bmm(x, anchors.transpose(1, 2))  # (B, N, M) cosine similarities
     k = torch.exp(kappa * (sim - 1.0))
     q = k.sum(dim=2)
     mean = torch.bmm(k, anchors) / q.unsqueeze(-1).clamp_min(1e-30)
+    return l2_normalize(mean, dim=-1), q
+
+
+def _kernel_mean(x, anchors, kappa, buf):
+    """The inference step of :func:`gbms_step`, its ``N x M`` kernel written into ``buf`` when given."""
+    k = torch.bmm(x, anchors.transpose(1, 2), out=buf) if buf is not None else torch.bmm(x, anchors.transpose(1, 2))
+    k.sub_(1.0).mul_(kappa).exp_()
+    q = k.sum(dim=2)
+    mean = torch.bmm(k, anchors).div_(q.unsqueeze(-1).clamp_min(1e-30))
     return l2_normalize(mean, dim=-1), q
 
 
