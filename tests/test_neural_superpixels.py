@@ -259,3 +259,20 @@ def test_clustering_loss_with_precomputed_weights_is_the_same():
     a, _ = spl.clustering_loss(z, img, 2.0, 2.0, 8.0)
     b, _ = spl.clustering_loss(z, None, 2.0, 2.0, weights=spl.edge_weights(img, 8.0))
     assert a.item() == pytest.approx(b.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee"])
+def test_segment_count_is_about_the_requested_n(name):
+    """N is the number of superpixels a user gets (within 25 %), not 2-4x N as argmax fragments."""
+    from skimage import data
+    from skimage.measure import label
+    from skimage.transform import resize
+
+    image = (resize(getattr(data, name)(), (64, 96), anti_aliasing=True) * 255).astype(np.uint8)
+    for n in (20, 60):
+        labels = segment(image, "neural_superpixels", n_segments=n, max_iter=30)
+        assert 0.75 * n <= labels.max() <= 1.25 * n
+        assert all(label(labels == v, connectivity=1).max() == 1 for v in range(1, labels.max() + 1))
+    # the paper's output (argmax + size merge only) is what the limit corrects
+    paper = segment(image, "neural_superpixels", n_segments=60, max_iter=30, limit_count=False)
+    assert paper.max() > 1.25 * 60

@@ -68,3 +68,44 @@ def test_min_size_larger_than_image_gives_one_segment():
 def test_no_merge_when_disabled(min_size):
     lab = np.arange(16).reshape(4, 4)
     assert enforce_connectivity(lab, min_size=min_size).max() == 16
+
+
+def test_max_segments_merges_the_smallest_first_and_stays_connected():
+    rng = np.random.default_rng(1)
+    lab = rng.integers(0, 6, size=(60, 70))
+    feats = rng.random((60, 70, 3))
+    free = enforce_connectivity(lab, min_size=4, features=feats)
+    assert free.max() > 40
+    out = enforce_connectivity(lab, min_size=4, features=feats, max_segments=40)
+    assert 1 <= out.max() <= 40
+    assert set(np.unique(out)) == set(range(1, out.max() + 1))
+    assert_connected(out)
+    # the largest segment of the unlimited result survives whole (only smaller ones merged into it)
+    sizes = np.bincount(free.ravel())
+    big = free == sizes[1:].argmax() + 1
+    assert len(np.unique(out[big])) == 1
+
+
+def test_max_segments_already_met_changes_nothing():
+    lab = np.repeat(np.arange(1, 5), 25).reshape(10, 10)
+    out = enforce_connectivity(lab, max_segments=4)
+    assert np.array_equal(out, lab)
+    assert enforce_connectivity(lab, max_segments=1).max() == 1
+    with pytest.raises(ValueError, match="max_segments"):
+        merge_small_segments(lab, 0, max_segments=0)
+
+
+def test_max_segments_merges_into_the_most_similar_neighbour():
+    # four vertical bands 1 | 2 | 4 | 3, widths 4, 2, 2, 4; bands 2 and 4 are the smallest
+    lab = np.ones((10, 12), int)
+    lab[:, 4:6] = 2
+    lab[:, 6:8] = 4
+    lab[:, 8:] = 3
+    feat = np.zeros((10, 12))
+    feat[:, 4:6] = 1.0
+    feat[:, 6:8] = 1.2
+    feat[:, 8:] = 5.0
+    out = enforce_connectivity(lab, features=feat, max_segments=3)
+    # 2 and 4 are each other's most similar neighbours: they merge together, 1 and 3 stay
+    assert out.max() == 3
+    assert out[0, 4] == out[0, 7] and len({out[0, 0], out[0, 4], out[0, 11]}) == 3

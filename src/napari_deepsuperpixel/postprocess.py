@@ -51,7 +51,8 @@ def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
 
 
 def merge_small_segments(
-    labels: np.ndarray, min_size: int, features: Optional[np.ndarray] = None, max_rounds: int = 50
+    labels: np.ndarray, min_size: int, features: Optional[np.ndarray] = None, max_rounds: int = 50,
+    *, max_segments: Optional[int] = None,
 ) -> np.ndarray:
     """Merge segments smaller than ``min_size`` pixels into their most similar neighbour.
 
@@ -60,10 +61,17 @@ def merge_small_segments(
     repeats until no segment is smaller than ``min_size`` (or only one is left).
     Connected inputs stay connected (a segment merges only with an adjacent one).
 
+    With ``max_segments``, merging then goes on while more than ``max_segments``
+    segments remain: each round the ``n - max_segments`` smallest segments
+    (ties: the lower label first) merge into their most similar neighbour, so
+    a round never removes more segments than needed and the smallest go first.
+
     Returns int32 labels ``1..N``.
     """
     lab = relabel_sequential(labels)
-    if min_size <= 1:
+    if max_segments is not None and max_segments < 1:
+        raise ValueError(f"max_segments must be at least 1, got {max_segments}")
+    if min_size <= 1 and (max_segments is None or int(lab.max()) <= max_segments):
         return lab
     feat = None
     if features is not None:
@@ -76,6 +84,9 @@ def merge_small_segments(
         flat = lab.ravel()
         sizes = np.bincount(flat, minlength=n + 1)
         small = np.flatnonzero((sizes < min_size) & (np.arange(n + 1) > 0))
+        if small.size == 0 and max_segments is not None and n > max_segments:
+            # stable sort by size: the n - max_segments smallest, lower labels first on ties
+            small = np.sort(1 + np.argsort(sizes[1:], kind="stable")[: n - max_segments])
         if small.size == 0 or n <= 1:
             break
         if feat is not None:
@@ -127,6 +138,7 @@ def enforce_connectivity(
     min_size: int = 0,
     features: Optional[np.ndarray] = None,
     connectivity: int = 1,
+    max_segments: Optional[int] = None,
 ) -> np.ndarray:
     """Make every label one connected component, optionally merging small ones.
 
@@ -141,12 +153,16 @@ def enforce_connectivity(
         Features used for "most similar" (mean distance).
     connectivity : {1, 2}
         Pixel connectivity for components (1 = 4-connected).
+    max_segments : int, optional
+        After the ``min_size`` merge, keep merging the smallest segments into
+        their most similar neighbour until at most this many remain (see
+        :func:`merge_small_segments`); ``None`` = no limit.
 
     Returns
     -------
     (Y, X) int32 array with labels ``1..N``, each one connected component.
     """
     lab = split_components(labels, connectivity)
-    if min_size > 1:
-        lab = merge_small_segments(lab, min_size, features)
+    if min_size > 1 or max_segments is not None:
+        lab = merge_small_segments(lab, min_size, features, max_segments=max_segments)
     return lab

@@ -316,7 +316,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         resp = respond(x)  # run_loop polls a cancel request inside forward and backward
         flat = resp.permute(0, 2, 3, 1).reshape(n_pix, q)  # a view for channels-last
         with torch.no_grad():
-            lab = flat.argmax(1)
+            lab = flat.max(1).indices  # the argmax (first maximum), faster than argmax(1) here
             target = refine_labels(lab, sp, n_sp, q) if sp is not None else lab
             n_labels = (torch.bincount(lab, minlength=q) > 0).sum()
             changed = (target != state["target"]).sum() if state["target"] is not None else None

@@ -45,6 +45,12 @@ Choices where the paper is ambiguous (also in docs/methods/neural_superpixels.md
   ``use_last_inorm``, kept by the authors' code).
 - Connectivity: segments smaller than ``0.06 * H * W / N`` pixels are merged
   into their most similar neighbour (Suzuki's minimum size, our own code).
+- Count (ours, ``limit_count=True``): the paper's ``N`` is the number of
+  assignment channels, the most superpixels the argmax can name, but one
+  channel can cover several separate regions, so the connected segments were
+  2-3x ``N`` at the CPU preset. After the size merge the smallest segments keep
+  merging into their most similar neighbour (mean colour) until at most ``N``
+  remain. ``limit_count=False`` is the paper's output.
 """
 
 from __future__ import annotations
@@ -107,6 +113,9 @@ class NeuralSuperpixelsParams:
     min_size: Optional[int] = param(None, "Merge superpixels smaller than this (pixels) into their most "
                                     "similar neighbour (None: 6% of H*W/N)", min=0,
                                     role="min_size")
+    limit_count: bool = param(True, "Then merge the smallest segments into their most similar neighbour "
+                              "until at most N remain (ours; off = the paper's argmax and size merge only, "
+                              "which can give 2-3x N connected segments)", advanced=True)
 
 
 # --------------------------------------------------------------------------- network
@@ -294,7 +303,8 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         loss.backward()
         opt.step()
         with torch.no_grad():
-            n_labels = (torch.bincount(logits.argmax(1).flatten(), minlength=n_sp) > 0).sum()
+            # max(1).indices: the argmax, about 2.5x faster than argmax(1) over NCHW channels here
+            n_labels = (torch.bincount(logits.max(1).indices.flatten(), minlength=n_sp) > 0).sum()
         vals = torch.stack([loss.detach(), n_labels.float()]).tolist()  # one host sync per iteration
         return StepOutcome(vals[0], int(vals[1]), False)
 
@@ -303,10 +313,11 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         with torch.no_grad(), autocast(dev, amp):
             logits, _ = net(x)
         logits = resize_tensor(logits.float(), (ny, nx), "bilinear")
-        hard = logits.argmax(1)[0].cpu().numpy()
+        hard = logits.max(1).indices[0].cpu().numpy()
 
     min_size = p.min_size if p.min_size is not None else int(0.06 * ny * nx / n_sp)
-    labels = enforce_connectivity(hard, min_size=min_size, features=img)
+    labels = enforce_connectivity(hard, min_size=min_size, features=img,
+                                  max_segments=n_sp if p.limit_count else None)
     return Result(labels, {
         "loss_history": loop.loss_history,
         "n_iter": loop.n_iter,
