@@ -15,8 +15,10 @@ so both rows come from the same optimisation. SNIC at ``n_segments=N`` on the
 same image is the classical reference. Metrics: ASA and boundary recall
 (r = 2 px, square window, annotators averaged), as in the method page.
 
-One JSON line per (image, N) goes to ``OUT/rows.jsonl``; a rerun skips the
-rows already there, so an interrupted run resumes. ``--table`` prints the
+One JSON line per (image, N) goes to ``OUT/rows.jsonl`` (``OUT/rows-K.jsonl``
+with ``--shard K/M``: every M-th image from the K-th, so M processes can share
+the images); a rerun skips the rows already in any of them, so an interrupted
+run resumes. ``--table`` prints the
 Markdown table of what is there (means, and the count ratio's median and
 range).
 """
@@ -38,23 +40,27 @@ def _score(labels, item) -> dict:
     return {"segments": int(labels.max()), "asa": float(m["asa"]), "br": float(m["br"])}
 
 
-def run(limit: int, ns: list, out: Path) -> None:
+def _rows(out: Path) -> list:
+    rows = []
+    for path in sorted(out.glob("rows*.jsonl")):
+        rows += [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return rows
+
+
+def run(limit: int, ns: list, out: Path, shard=(0, 1)) -> None:
     from napari_deepsuperpixel import segment_result
     from napari_deepsuperpixel.bench.data import load_items
     from napari_deepsuperpixel.io.prepare import prepare_image
     from napari_deepsuperpixel.postprocess import enforce_connectivity
 
     out.mkdir(parents=True, exist_ok=True)
-    rows_path = out / "rows.jsonl"
-    done = set()
-    if rows_path.exists():
-        for line in rows_path.read_text().splitlines():
-            r = json.loads(line)
-            done.add((r["image"], r["n"]))
+    k, m = shard
+    rows_path = out / ("rows.jsonl" if m == 1 else f"rows-{k}.jsonl")
+    done = {(r["image"], r["n"]) for r in _rows(out)}
     _, items = load_items("bsds", split="test", limit=limit)
     for n in ns:
-        for item in items:
-            if (item.name, n) in done:
+        for i, item in enumerate(items):
+            if i % m != k or (item.name, n) in done:
                 continue
             t0 = time.perf_counter()
             res = segment_result(item.image, "neural_superpixels", n_segments=n, limit_count=False)
@@ -72,7 +78,7 @@ def run(limit: int, ns: list, out: Path) -> None:
 
 
 def table(out: Path) -> str:
-    rows = [json.loads(x) for x in (out / "rows.jsonl").read_text().splitlines()]
+    rows = _rows(out)
     lines = ["| N | images | output | segments (mean) | segments / N: median [min, max] | ASA | BR (r = 2) |",
              "|---:|---:|---|---:|---|---:|---:|"]
     for n in sorted({r["n"] for r in rows}):
@@ -93,12 +99,16 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=50, help="first LIMIT BSDS500 test images")
     ap.add_argument("--n", default="200", help="comma-separated N values")
     ap.add_argument("-o", "--out", type=Path, required=True)
+    ap.add_argument("--shard", default="0/1", help="K/M: only every M-th image from the K-th")
     ap.add_argument("--table", action="store_true", help="print the table of the rows in OUT")
     a = ap.parse_args(argv)
     if a.table:
         print(table(a.out))
         return 0
-    run(a.limit, [int(v) for v in a.n.split(",")], a.out)
+    k, m = (int(v) for v in a.shard.split("/"))
+    if not 0 <= k < m:
+        raise SystemExit(f"--shard K/M needs 0 <= K < M, got {a.shard}")
+    run(a.limit, [int(v) for v in a.n.split(",")], a.out, (k, m))
     print(table(a.out))
     return 0
 

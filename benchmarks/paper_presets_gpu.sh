@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CPU preset against paper preset for the per-image deep methods, on a GPU machine.
+#
+# The paper presets take hours per image on a 2-core CPU (backprop ~8 min, DSC ~4 min,
+# neural superpixels 6+ h), so the "CPU preset vs paper preset" comparison of the method
+# pages needs a GPU. This script is the whole session: run it from the repository root
+# with the package installed (`pip install -e .` and a CUDA build of torch) and
+# ../shared/BSDS500 beside the repository:
+#
+#     bash benchmarks/paper_presets_gpu.sh OUT [LIMIT]
+#
+# LIMIT (default 50) is the number of BSDS500 test images, the first by name, the same
+# subset as the CPU tables. Every run caches per image under OUT, so a run stopped by a
+# time limit resumes when started again with the same arguments; the fast-preset runs go
+# last because the CPU tables already have them. The tables: the commands printed at the end.
+set -euo pipefail
+OUT=${1:?usage: bash benchmarks/paper_presets_gpu.sh OUT [LIMIT]}
+LIMIT=${2:-50}
+DS="deepsuperpixel bench --split test --limit $LIMIT --device cuda --workers 1 -q"
+mkdir -p "$OUT"
+
+$DS -m backprop -p preset=paper -o "$OUT/backprop_paper"
+$DS -m dsc -p preset=paper -o "$OUT/dsc_paper"
+$DS -m neural_superpixels -p preset=paper --sweep n_segments=100,200,400,800 -o "$OUT/ns_paper"
+$DS -m neural_superpixels -p preset=paper -p limit_count=false --sweep n_segments=200 -o "$OUT/ns_paper_nolimit"
+
+$DS -m backprop -p preset=fast -o "$OUT/backprop_fast"
+$DS -m dsc -p preset=fast -o "$OUT/dsc_fast"
+$DS -m neural_superpixels -p preset=fast --sweep n_segments=100,200,400,800 -o "$OUT/ns_fast"
+
+cat <<EOF
+Tables (per-image paired differences with 95 % intervals):
+  deepsuperpixel bench-report paired "fast=$OUT/backprop_fast" "paper=$OUT/backprop_paper"
+  deepsuperpixel bench-report paired "fast=$OUT/dsc_fast" "paper=$OUT/dsc_paper"
+  deepsuperpixel bench-report paired "fast=$OUT/ns_fast@200" "paper=$OUT/ns_paper@200"
+  deepsuperpixel bench-report tables "fast=$OUT/ns_fast" "paper=$OUT/ns_paper"
+EOF
