@@ -22,8 +22,16 @@ _RENAMED = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_
 MATCHED, FALSE_POSITIVE, MISSED = 1, 2, 3
 
 
+def _squeeze(a) -> np.ndarray:
+    """Drop leading axes of length 1 (a one-slice result placed in its stack is ``(1, Y, X)``)."""
+    a = np.asarray(a)
+    while a.ndim > 2 and a.shape[0] == 1:
+        a = a[0]
+    return a
+
+
 def _check(pred, gts):
-    pred = np.asarray(pred)
+    pred = _squeeze(pred)
     if pred.ndim != 2:
         raise ValueError(
             f"metrics need a 2D (Y, X) prediction, got shape {pred.shape}; "
@@ -31,7 +39,7 @@ def _check(pred, gts):
         )
     if not gts:
         raise ValueError("select at least one ground-truth Labels layer")
-    gts = [np.asarray(g) for g in gts]
+    gts = [_squeeze(g) for g in gts]
     for g in gts:
         if g.shape != pred.shape:
             raise ValueError(f"ground truth shape {g.shape} differs from the prediction shape {pred.shape}")

@@ -51,7 +51,7 @@ class SegmentWidget(Container):
         from ..io.prepare import NORMALIZE_CHOICES
         from ..nn.device import available_devices
 
-        super().__init__(labels=True)
+        super().__init__(labels=False)  # the inputs (self.body) carry the labels
         self.viewer = napari_viewer
         self._worker = None
         self._cancel_event = threading.Event()
@@ -94,20 +94,23 @@ class SegmentWidget(Container):
                                   tooltip="auto: uint8 by dtype, anything else by 1-99.8 percentiles")
         self.keep = CheckBox(text="keep previous results", value=False,
                              tooltip="Add a new layer instead of replacing the previous result")
-        self.add_extras = CheckBox(text="add extra layers (embedding, reconstruction, contours...)",
+        self.add_extras = CheckBox(text="add extra layers (embedding, contours...)",
                                    value=False, tooltip="When the method provides them: embedding (PCA "
                                    "to RGB), reconstruction, intermediate superpixels, contour strength")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = Label(label="")
-        from ._layout import fit_widgets, scroll_body
+        from ._layout import fit_widgets, make_scrollable, scroll_body
 
         # the inputs scroll; Run, Cancel, progress and status stay visible below them
         self.body = scroll_body([self.method, self.help_row, self.about, self.image, self.as_channels,
                                  self.channels, self.slice_only, self.preset, self.params, self.advanced,
                                  self.seed, self.device, self.normalize, self.keep, self.add_extras])
-        self.extend([self.body, self.run_button, self.cancel_button, self.progress, self.status])
+        self.buttons = Container(layout="horizontal", labels=False, widgets=[self.run_button, self.cancel_button])
+        self.buttons.margins = (0, 0, 0, 0)
+        self.extend([self.body, self.buttons, self.progress, self.status])
+        make_scrollable(self, self.body, min_height=100)
 
         for lab in (self.about, self.status):
             lab.native.setWordWrap(True)  # long descriptions must not widen the dock
@@ -169,9 +172,10 @@ class SegmentWidget(Container):
         self.device.enabled = info.uses_torch
         self.params.set_values(self._remembered.get(name, {}))
         self.docs_button.tooltip = f"Open {self.docs_page()} in the browser"
-        from ._layout import fit_widgets
+        from ._layout import fit_scroll_width, fit_widgets
 
         fit_widgets(self.params)
+        fit_scroll_width(self)
 
     def docs_page(self) -> str:
         """The documentation address of the selected method (``docs/methods/<method>.md``)."""
