@@ -69,12 +69,18 @@ def test_metrics_widget_table_layer_and_csv(make_napari_viewer, qtbot, bsds_crop
     assert w.compute() is not None
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     expected = compute_metrics(pred, segs, gt_boundaries=bnds, image=img)["row"]
-    assert w.table.column_headers == ("pred",)
-    values = dict(zip(w.table.row_headers, [row[0] for row in w.table.data]))
+    assert w.table.column_headers == ("metric", "pred")
+    from napari_deepsuperpixel.metrics.info import METRIC_INFO
+
+    # the first column holds the full names (wrapped onto two lines where long)
+    values = {" ".join(row[0].split()): row[1] for row in w.table.data}
+    renamed = {"boundary_f": "bdry_f"}
     for k in ("covering", "pri", "vi", "boundary_f", "asa", "br", "bp", "ue"):
-        assert values[k] == pytest.approx(expected[k], abs=1e-4), k
-    assert values["n_segments"] == expected["n_segments"]
-    assert values["ground_truth"] == "gt0, gt1"
+        shown = values[METRIC_INFO[renamed.get(k, k)].label]
+        assert shown == f"{expected[k]:.3f}", k  # one number format: 3 decimals
+    assert values["Number of segments"] == str(expected["n_segments"])
+    assert values["ground truth"] == "2 annotators"
+    assert values["background (label 0)"] == "a segment"
     matches = viewer.layers["pred boundary matches"]
     np.testing.assert_allclose(matches.scale, (2, 2))
     assert set(np.unique(matches.data)) <= {0, 1, 2, 3} and (matches.data == 1).any()

@@ -80,7 +80,8 @@ def test_run_slic_adds_labels_with_input_geometry(viewer_widget, qtbot, rgb_imag
     w.keep.value = True
     w.run()
     _wait(qtbot, w)
-    assert len([layer for layer in viewer.layers if isinstance(layer, napari.layers.Labels)]) == 2
+    # a kept rerun is "run 2", not napari's "[1]" (which reads like a slice index)
+    assert [layer.name for layer in viewer.layers] == ["astro", "astro slic", "astro slic run 2"]
 
 
 def test_parameter_panel_follows_the_method(viewer_widget):
@@ -163,10 +164,15 @@ def test_stack_runs_slice_by_slice(viewer_widget, qtbot):
     w.slice_only.value = True
     w.run()
     _wait(qtbot, w)
-    lab2 = viewer.layers["nuclei slic [2]"]
-    assert lab2.data.shape == (48, 56)
-    np.testing.assert_array_equal(lab2.data, segment(stack[2], "slic", n_segments=30,
-                                                     normalize="percentile"))
+    lab2 = viewer.layers["nuclei slic (slice 2)"]
+    # placed at its slice (z = 2 * scale 2.0), not drawn over every slice of the stack
+    assert lab2.data.shape == (1, 48, 56)
+    np.testing.assert_allclose(lab2.scale, (2.0, 0.5, 0.5))
+    np.testing.assert_allclose(lab2.translate, (4.0, 0.0, 0.0))
+    np.testing.assert_array_equal(lab2.data[0], segment(stack[2], "slic", n_segments=30,
+                                                        normalize="percentile"))
+    z_lo, z_hi = lab2.extent.world[:, 0]
+    assert z_lo >= 3.0 and z_hi <= 5.0  # covers slice 2 only (world z 4), not slices 1 or 3
 
 
 def test_several_16bit_layers_as_channels(viewer_widget, qtbot, gray16_image):

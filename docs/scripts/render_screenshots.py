@@ -4,8 +4,12 @@ Usage::
 
     xvfb-run -a python docs/scripts/render_screenshots.py [--out docs/images] [--overwrite] [--only NAME ...]
 
-Needs ``../shared/bsds-bench`` for the metrics picture (skipped with a
-message when absent). Existing PNGs are kept unless ``--overwrite`` is given.
+Every picture shows microscopy data: the package's samples (the cell image,
+the nuclei stack, stained tissue) and, for the metrics picture, a
+fluorescence image with its nucleus masks from
+``../shared/microscopy/dsb2018_stage1_subset`` (skipped with a message when
+absent). The window is 1920 x 1080, a common screen, with the docks as a user
+sees them. Existing PNGs are kept unless ``--overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "bsds-bench"
+DSB = ROOT.parent / "shared" / "microscopy" / "dsb2018_stage1_subset"
+#: the metrics picture's image: fluorescence nuclei (256 x 320, 58 nuclei) with its instance mask
+DSB_IMAGE = "fluorescence_9ebcfaf2322932d4.png"
 
 
 def _wait(widget, attr="running", timeout=300.0):
@@ -36,11 +42,15 @@ def _wait(widget, attr="running", timeout=300.0):
 
 
 def _save(viewer, path: Path, overwrite: bool) -> None:
+    """The whole window as a 256-colour PNG (small enough for the README and the napari hub)."""
+    from PIL import Image
+
     from napari_deepsuperpixel.io.files import check_writable
 
     check_writable([path], overwrite)
     viewer.reset_view()
     viewer.window.screenshot(str(path), canvas_only=False, flash=False)
+    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
     print("wrote", path)
 
 
@@ -49,7 +59,7 @@ def _viewer():
     import napari
 
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1500, 950)
+    viewer.window.resize(1920, 1080)
     return viewer
 
 
@@ -70,11 +80,13 @@ def _segmented(sample, method: str, params: dict):
 
 
 def shot_segment(out: Path, overwrite: bool) -> None:
-    """SNIC on the astronaut sample, result as contours, the widget docked."""
-    from napari_deepsuperpixel._napari._sample_data import astronaut
+    """SNIC on the cell sample (grayscale microscopy), result as contours, the widget docked."""
+    from napari_deepsuperpixel._napari._sample_data import cell
 
-    viewer = _segmented(astronaut, "snic", {"n_segments": 300})
-    viewer.layers["astronaut snic"].contour = 2
+    viewer = _segmented(cell, "snic", {"n_segments": 400})
+    layer = viewer.layers["cell snic"]
+    layer.contour = 2
+    layer.opacity = 1.0
     _save(viewer, out / "napari_segment.png", overwrite)
     viewer.close()
 
@@ -84,22 +96,18 @@ def shot_microscopy(out: Path, overwrite: bool) -> None:
 
     Saved as a 256-colour PNG so that it stays small for the README and the napari hub.
     """
-    from PIL import Image
-
     from napari_deepsuperpixel._napari._sample_data import immunohistochemistry
 
     viewer = _segmented(immunohistochemistry, "snic", {"n_segments": 300})
     layer = viewer.layers[-1]
     layer.contour = 2
     layer.opacity = 1.0
-    path = out / "napari_microscopy.png"
-    _save(viewer, path, overwrite)
+    _save(viewer, out / "napari_microscopy.png", overwrite)
     viewer.close()
-    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def shot_stack(out: Path, overwrite: bool) -> None:
-    """A 16-bit ZYX stack segmented slice by slice (anisotropic scale kept)."""
+    """The 16-bit ZYX nuclei sample segmented slice by slice (anisotropic scale kept)."""
     from napari_deepsuperpixel._napari._sample_data import nuclei_stack
 
     viewer = _segmented(nuclei_stack, "felzenszwalb", {"scale": 200.0, "min_size": 30})
@@ -111,50 +119,55 @@ def shot_stack(out: Path, overwrite: bool) -> None:
 
 
 def shot_metrics(out: Path, overwrite: bool) -> None:
-    """A BSDS image opened with its ground truth, SNIC superpixels, the metrics table."""
+    """Fluorescence nuclei with their instance masks: SNIC superpixels scored, object scores, background ignored."""
+    import imageio.v3 as iio
+
     from napari_deepsuperpixel import segment
     from napari_deepsuperpixel._napari._metrics_widget import MetricsWidget
 
-    if not (BENCH / "images" / "2018.jpg").exists():
-        print(f"skipping the metrics screenshot: {BENCH} not found", file=sys.stderr)
+    if not (DSB / "images" / DSB_IMAGE).exists():
+        print(f"skipping the metrics screenshot: {DSB} not found", file=sys.stderr)
         return
     viewer = _viewer()
-    layers = viewer.open(str(BENCH / "images" / "2018.jpg"), plugin="napari-deepsuperpixel")
-    image = layers[0]
-    pred = viewer.add_labels(segment(image.data, "snic", n_segments=200), name="2018 snic", opacity=0.4)
+    img = iio.imread(DSB / "images" / DSB_IMAGE)
+    mask = iio.imread(DSB / "masks" / DSB_IMAGE).astype(np.int32)
+    image = viewer.add_image(img, name="nuclei (fluorescence)", colormap="gray")
+    gt = viewer.add_labels(mask, name="nuclei masks", opacity=0.5)
+    pred = viewer.add_labels(segment(img, "snic", n_segments=150), name="nuclei snic",
+                             metadata={"method": "snic"})
+    pred.contour = 1
     w = MetricsWidget(viewer)
     viewer.window.add_dock_widget(w, name="Segmentation metrics")
-    w.prediction.value = pred
-    w.ground_truth.value = [layer for layer in layers[1:]]
+    w.ground_truth.value = [gt]
     w.image.value = image
-    w.show_matches.value = True
+    w.ignore_background.value = True
+    w.objects.value = True
     w.compute()
     _wait(w)
-    pred.visible = False
-    for layer in layers[1:]:
-        layer.visible = False
     _save(viewer, out / "napari_metrics.png", overwrite)
     viewer.close()
 
 
 def shot_training(out: Path, overwrite: bool) -> None:
-    """The training widget after a (very) short SuperAE run on two sample crops."""
+    """The training widget after a (very) short SuperAE run on crops of the cell and nuclei samples."""
     import tempfile
 
     import imageio.v3 as iio
     from skimage import data
 
+    from napari_deepsuperpixel._napari._sample_data import make_nuclei_stack
     from napari_deepsuperpixel._napari._training_widget import TrainingWidget
 
     viewer = _viewer()
-    viewer.add_image(data.coffee(), name="coffee")
+    viewer.add_image(data.cell(), name="cell", colormap="gray")
     w = TrainingWidget(viewer)
     viewer.window.add_dock_widget(w, name="Train SuperAE / SEN")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "images"
         folder.mkdir()
-        iio.imwrite(folder / "a.png", data.coffee()[:96, :96])
-        iio.imwrite(folder / "b.png", data.astronaut()[:96, :96])
+        iio.imwrite(folder / "cell.png", data.cell()[200:296, 200:296])
+        nuclei = make_nuclei_stack()[4, :96, :96]
+        iio.imwrite(folder / "nuclei.png", (nuclei // 16).astype(np.uint8))
         w.trainer.value = "superae"
         w.data.value = folder
         w.output.value = Path(tmp) / "superae_demo.pt"

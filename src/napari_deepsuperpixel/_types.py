@@ -120,7 +120,8 @@ ROLES = ("count", "scale", "min_size")
 
 
 def param(default, help: str, *, min=None, max=None, choices=None, role: Optional[str] = None,
-          advanced: bool = False, aliases: tuple = (), min_exclusive: bool = False, allow_inf: bool = False):
+          advanced: bool = False, aliases: tuple = (), min_exclusive: bool = False, allow_inf: bool = False,
+          options=None):
     """Declare a method parameter (a dataclass field with UI/CLI metadata).
 
     Parameters
@@ -133,6 +134,10 @@ def param(default, help: str, *, min=None, max=None, choices=None, role: Optiona
         Valid range, checked by :func:`build_params`.
     choices : sequence, optional
         Valid values for a categorical parameter.
+    options : sequence, optional
+        Usual values of an open parameter (other values stay valid), e.g. the
+        registry methods a method can compose with; the widget offers them
+        in a dropdown.
     role : {"count", "scale", "min_size"}, optional
         What the parameter is for the framework (see :data:`ROLES`); behaviour
         is keyed on the role, never on the parameter's name.
@@ -152,7 +157,8 @@ def param(default, help: str, *, min=None, max=None, choices=None, role: Optiona
         raise ValueError(f"unknown parameter role {role!r}; valid roles: {', '.join(ROLES)}")
     meta = {"help": help, "min": min, "max": max, "choices": tuple(choices) if choices else None,
             "role": role, "advanced": bool(advanced), "aliases": tuple(aliases),
-            "min_exclusive": bool(min_exclusive), "allow_inf": bool(allow_inf)}
+            "min_exclusive": bool(min_exclusive), "allow_inf": bool(allow_inf),
+            "options": tuple(options) if options else ()}
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -174,6 +180,7 @@ class ParamInfo:
     aliases: tuple = ()
     min_exclusive: bool = False
     allow_inf: bool = False
+    options: tuple = ()
 
 
 def param_infos(params_cls) -> list[ParamInfo]:
@@ -204,6 +211,7 @@ def param_infos(params_cls) -> list[ParamInfo]:
                 aliases=md.get("aliases", ()),
                 min_exclusive=md.get("min_exclusive", False),
                 allow_inf=md.get("allow_inf", False),
+                options=md.get("options", ()),
             )
         )
     return out

@@ -6,13 +6,41 @@ import numpy as np
 
 
 def _geometry(layer, ndim: int) -> dict:
-    """``scale``/``translate`` of ``layer``'s last ``ndim`` axes (for a result of ``ndim`` dims).
-
-    A single displayed slice gives a 2D result; it takes the YX geometry and
-    napari shows it over every slice of the stack.
-    """
+    """``scale``/``translate`` of ``layer``'s last ``ndim`` axes (for a result of ``ndim`` dims)."""
     return {"scale": tuple(np.asarray(layer.scale, float)[-ndim:]),
             "translate": tuple(np.asarray(layer.translate, float)[-ndim:])}
+
+
+def _at_slice(data, layer, index, n_spatial: int):
+    """A one-slice result placed at its slice: leading axes of length 1 translated to ``index``.
+
+    napari draws a 2D layer over every slice of a stack, which would suggest
+    the whole stack was segmented; a layer of shape ``(1, ..., Y, X)`` whose
+    leading axes are translated to the slice shows only there.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``data`` with ``len(index)`` new leading axes.
+    geometry : dict
+        ``scale`` and ``translate`` for napari.
+    """
+    lead = len(index)
+    data = np.asarray(data)[(None,) * lead]
+    geo = _geometry(layer, n_spatial + lead)
+    translate = np.asarray(geo["translate"], float)
+    translate[:lead] += np.asarray(index, float) * np.asarray(geo["scale"][:lead], float)
+    return data, {"scale": geo["scale"], "translate": tuple(translate)}
+
+
+def result_name(viewer, base: str, keep: bool) -> str:
+    """``base``, or with *keep previous results* the first free ``"<base> run <k>"`` (k = 2, 3, ...)."""
+    if not keep or base not in viewer.layers:
+        return base
+    k = 2
+    while f"{base} run {k}" in viewer.layers:
+        k += 1
+    return f"{base} run {k}"
 
 
 def _put(viewer, data, meta: dict, layer_type: str, keep: bool):
@@ -50,30 +78,40 @@ def add_result_layers(viewer, out: dict, job, layer, *, keep: bool = False):
     layer : napari.layers.Image
         The input layer: its name, ``scale`` and ``translate`` are reused.
     keep : bool
-        Add new layers even when layers of the same name exist
-        (napari then makes the names unique); default replaces them.
+        Add new layers even when layers of the same name exist (named
+        ``"<name> run 2"``, ``"run 3"``...); default replaces them.
 
     Returns
     -------
     napari.layers.Labels
-        The result layer, named ``"<input> <method>"`` (plus ``" [<i>]"``, the slice
-        index, for a single displayed slice).
+        The result layer, named ``"<input> <method>"`` (plus ``" (slice <i>)"`` for
+        a single displayed slice, which is placed at its slice: a layer with a
+        leading axis of length 1 translated there, not a 2D layer napari would
+        draw over every slice).
     """
     labels = out["labels"]
-    name = f"{layer.name} {job.method}"
+    base = f"{layer.name} {job.method}"
     if job.index is not None:
-        name += " [" + ",".join(str(i) for i in job.index) + "]"
-    geo = _geometry(layer, labels.ndim)
+        base += " (slice " + ",".join(str(i) for i in job.index) + ")"
+        labels, geo = _at_slice(labels, layer, job.index, labels.ndim)
+    else:
+        geo = _geometry(layer, labels.ndim)
+    name = result_name(viewer, base, keep)
     feats = dict(out["features"])
     feats["index"] = feats["label"]
     meta = {"name": name, **geo, "features": feats,
             "metadata": {"method": job.method, "params": dict(job.params), "seed": job.seed,
                          "source_layer": layer.name}}
     result = _put(viewer, labels, meta, "labels", keep)
+    suffix = name[len(base):]  # " run <k>" when kept
     for data, m, typ in out.get("layers", []):
-        m = {**m, "name": f"{layer.name} {job.method} {m['name']}"}
+        m = {**m, "name": f"{base} {m['name']}{suffix}"}
         sp = data.ndim - (1 if m.get("rgb") else 0)
-        m.update(_geometry(layer, sp))
+        if job.index is not None:
+            data, g = _at_slice(data, layer, job.index, sp)
+            m.update(g)
+        else:
+            m.update(_geometry(layer, sp))
         _put(viewer, data, m, typ, keep)
     viewer.layers.selection.active = result
     return result

@@ -11,9 +11,9 @@ import numpy as np
 
 from ..metrics.boundary import MAX_DIST
 
-#: table columns, in display order (``ev`` only with an image)
+#: table columns, in display order (``ev`` only with an image, ``obj_*`` only with ``objects``)
 COLUMNS = ("n_segments", "covering", "pri", "vi", "boundary_p", "boundary_r", "boundary_f",
-           "asa", "br", "bp", "ue", "ev")
+           "asa", "br", "bp", "ue", "ev", "obj_p50", "obj_r50", "obj_f50", "obj_ap50")
 
 #: displayed columns whose :func:`~napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation` key differs
 _RENAMED = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_f"}
@@ -22,8 +22,16 @@ _RENAMED = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_
 MATCHED, FALSE_POSITIVE, MISSED = 1, 2, 3
 
 
+def _squeeze(a) -> np.ndarray:
+    """Drop leading axes of length 1 (a one-slice result placed in its stack is ``(1, Y, X)``)."""
+    a = np.asarray(a)
+    while a.ndim > 2 and a.shape[0] == 1:
+        a = a[0]
+    return a
+
+
 def _check(pred, gts):
-    pred = np.asarray(pred)
+    pred = _squeeze(pred)
     if pred.ndim != 2:
         raise ValueError(
             f"metrics need a 2D (Y, X) prediction, got shape {pred.shape}; "
@@ -31,7 +39,7 @@ def _check(pred, gts):
         )
     if not gts:
         raise ValueError("select at least one ground-truth Labels layer")
-    gts = [np.asarray(g) for g in gts]
+    gts = [_squeeze(g) for g in gts]
     for g in gts:
         if g.shape != pred.shape:
             raise ValueError(f"ground truth shape {g.shape} differs from the prediction shape {pred.shape}")
@@ -39,7 +47,8 @@ def _check(pred, gts):
 
 
 def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: float = MAX_DIST,
-                    r: float = 2.0, match_map: bool = False) -> dict:
+                    r: float = 2.0, match_map: bool = False, objects: bool = False,
+                    ignore_background: bool = False) -> dict:
     """All metrics of one prediction against one or more annotators.
 
     Parameters
@@ -61,6 +70,10 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
         Superpixel boundary recall/precision tolerance in pixels.
     match_map : bool
         Also return the matched/unmatched boundary map.
+    objects, ignore_background : bool
+        Object-level scores of instance ground truth and the background
+        convention (label 0), see
+        :func:`~napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation`.
 
     Returns
     -------
@@ -82,7 +95,7 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
        Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
-    from ..datasets.bsds import GroundTruth
+    from ..metrics.ground_truth import GroundTruth
     from ..metrics.evaluate import evaluate_segmentation
 
     pred, gts = _check(pred, gts)
@@ -90,7 +103,8 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
         gt_obj = GroundTruth.from_segmentations(gts)
     else:
         gt_obj = GroundTruth(gts, [np.asarray(b).astype(bool) for b in gt_boundaries])
-    m = evaluate_segmentation(pred, image, gts, gt_obj.boundaries, r=r, max_dist=max_dist)
+    m = evaluate_segmentation(pred, image, gts, gt_obj.boundaries, r=r, max_dist=max_dist, objects=objects,
+                              ignore_background=ignore_background)
     row = {c: m[_RENAMED.get(c, c)] for c in COLUMNS if _RENAMED.get(c, c) in m}
     out = {"row": row}
     if match_map:

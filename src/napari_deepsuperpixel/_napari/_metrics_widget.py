@@ -8,6 +8,7 @@ saves them as CSV.
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 
 from magicgui.widgets import (
@@ -17,13 +18,22 @@ from magicgui.widgets import (
     FileEdit,
     FloatSpinBox,
     Label,
+    ProgressBar,
     PushButton,
     Select,
     Table,
 )
 
+from qtpy.QtCore import Qt
+
 from ..metrics.boundary import MAX_DIST
 from ._metrics_job import COLUMNS, FALSE_POSITIVE, MATCHED, MISSED
+
+
+#: the table's first column: the metric names
+METRIC_COLUMN = "metric"
+#: rows of the table above the metrics: what was compared, and how label 0 was read
+_GROUND_TRUTH, _BACKGROUND = "ground_truth", "background"
 
 
 class MetricsWidget(Container):
@@ -37,23 +47,39 @@ class MetricsWidget(Container):
     Notes
     -----
     Each *Compute* adds (or updates) one table column named after the
-    prediction layer (one row per metric; the CSV has one row per
-    prediction). Ground-truth layers opened with this plugin's BSDS
-    reader carry the annotators' stored boundary maps, which the boundary
-    metrics then use, as the official benchmark does.
+    prediction layer: one row per metric, with its full name, an arrow
+    (↑ higher / ↓ lower is better) and a tooltip with its definition and
+    reference (:data:`napari_deepsuperpixel.metrics.info.METRIC_INFO`); the
+    CSV has one row per prediction. The prediction defaults to the newest
+    result. Label 0 of the ground truth is background: *ignore background*
+    evaluates the annotated pixels only, and *object scores* adds
+    object-level precision/recall/F1/AP at IoU 0.5 for instance masks.
+    Ground-truth layers opened with this plugin's BSDS reader carry the
+    annotators' stored boundary maps, which the boundary metrics then use,
+    as the official benchmark does.
     """
 
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=False)  # the inputs (self.body) carry the labels
         self.viewer = napari_viewer
         self._worker = None
         self.rows: dict = {}
         self.prediction = ComboBox(label="prediction", choices=self._labels_layers,
-                                   tooltip="The segmentation / superpixels to evaluate")
+                                   tooltip="The segmentation / superpixels to evaluate (default: the newest result)")
         self.ground_truth = Select(label="ground truth", choices=self._labels_layers,
                                    tooltip="One Labels layer per annotator (ctrl/shift-click for several)")
+        self.ground_truth.native.setMaximumHeight(78)  # about four names; the list scrolls
         self.image = ComboBox(label="image (for EV)", choices=self._image_layers, nullable=True,
                               tooltip="Optional: explained variation needs the image")
+        self.ignore_background = CheckBox(
+            text="ignore background (ground-truth label 0)", value=False,
+            tooltip="Label 0 of the ground truth is background. Ticked: covering, PRI, VI, ASA and UE use only "
+                    "the annotated (non-zero) pixels, and predicted segments lying mostly on background are not "
+                    "counted as objects. Unticked: the background is one more ground-truth segment for PRI, VI, "
+                    "ASA and UE (covering never counts it as a region).")
+        self.objects = CheckBox(text="object scores (instance masks)", value=False,
+                                tooltip="Object precision, recall, F1 and average precision at IoU 0.5: every "
+                                        "non-zero ground-truth label is an object (nuclei, cells)")
         self.max_dist = FloatSpinBox(label="BSDS tolerance", value=MAX_DIST, min=0.0, max=0.1, step=0.0005,
                                      tooltip="Boundary P/R/F tolerance as a fraction of the image diagonal")
         self.max_dist.native.setDecimals(4)
@@ -61,26 +87,64 @@ class MetricsWidget(Container):
                               tooltip="Tolerance of the superpixel boundary recall/precision")
         self.show_matches = CheckBox(text="show matched / unmatched boundaries", value=False,
                                      tooltip="green: matched, red: false positive, yellow: missed")
+        self.overwrite = CheckBox(text="overwrite an existing CSV file", value=False)
+        self.docs_button = PushButton(text="Metrics docs", tooltip="Open the metrics page (definitions, "
+                                      "references, background convention) in the browser")
+        self.defaults_button = PushButton(text="Restore defaults", tooltip="Set every option back to its default")
+        self.help_row = Container(layout="horizontal", labels=False,
+                                  widgets=[self.docs_button, self.defaults_button])
+        self.help_row.margins = (0, 0, 0, 0)
         self.compute_button = PushButton(text="Compute")
+        self.progress = ProgressBar(label="", min=0, max=1, value=0, visible=False)
         self.status = Label(label="")
         self.table = Table(label="")
-        self.table.min_height = 320
         self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv")
-        self.overwrite = CheckBox(text="overwrite existing file", value=False)
-        self.save_button = PushButton(text="Save table as CSV")
-        self.extend([self.prediction, self.ground_truth, self.image, self.max_dist, self.r,
-                     self.show_matches, self.compute_button, self.status, self.table, self.csv_path,
-                     self.overwrite, self.save_button])
+        self.csv_path.line_edit.native.setPlaceholderText("CSV file to save the table to")
+        self.save_button = PushButton(text="Save CSV", tooltip="Save the table as CSV (one row per prediction)")
+        from ._layout import fit_widgets, make_scrollable, scroll_body
+
+        # the options scroll; Compute, the table and Save stay visible
+        self.body = scroll_body([self.prediction, self.ground_truth, self.image, self.ignore_background,
+                                 self.objects, self.max_dist, self.r, self.show_matches, self.overwrite,
+                                 self.help_row])
+        self.save_row = Container(layout="horizontal", labels=False, widgets=[self.csv_path, self.save_button])
+        self.save_row.margins = (0, 0, 0, 0)
+        self.extend([self.body, self.compute_button, self.progress, self.status, self.table, self.save_row])
+        make_scrollable(self, self.body, min_height=80, stretch=0)
+        self.native.layout().setStretchFactor(self.table.native, 1)  # the table takes the spare height
+        self._setup_table()
         self.status.native.setWordWrap(True)
+        fit_widgets(self)
         self.compute_button.clicked.connect(self.compute)
         self.save_button.clicked.connect(self._on_save)
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
+        self.docs_button.clicked.connect(self.open_docs)
+        self.defaults_button.clicked.connect(self.restore_defaults)
+        self.viewer.layers.events.inserted.connect(self._on_inserted)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        self._select_default_prediction()
         from ._workers import warm_in_background
 
         # the boundary matching and ucm kernels compile here, not on the first Compute
         self._warming = warm_in_background("napari_deepsuperpixel.metrics:warm_kernels")
 
+    def _setup_table(self) -> None:
+        from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QStyledItemDelegate
+
+        t = self.table.native
+        # the cells hold text already formatted by metrics.info.format_value (one format for every
+        # number); magicgui's delegate would re-format numbers, switching between 0.7047 and 2.750e-02
+        t.setItemDelegate(QStyledItemDelegate(t))
+        t.setMinimumHeight(110)
+        t.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Expanding)
+        t.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        t.verticalHeader().hide()  # the metric names are the first column
+        h = t.horizontalHeader()
+        h.setSectionResizeMode(QHeaderView.Interactive)
+        h.setDefaultSectionSize(80)
+        h.setStretchLastSection(True)  # one prediction: its column fills the table, nothing is cut off
+        h.setTextElideMode(Qt.ElideMiddle)
+
+    # -- layers ---------------------------------------------------------------------------
     def _labels_layers(self, _widget=None):
         from napari.layers import Labels
 
@@ -92,10 +156,61 @@ class MetricsWidget(Container):
 
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
 
+    def default_prediction(self):
+        """The newest result: the last Labels layer a method made, else the last Labels layer.
+
+        Ground-truth layers (opened with the BSDS reader, or selected as
+        ground truth) come only when nothing else is there.
+        """
+        layers = [layer for _, layer in self._labels_layers()]
+        selected = set(map(id, self.ground_truth.value))
+        for test in (lambda la: "method" in la.metadata,
+                     lambda la: id(la) not in selected and "bsds_boundaries" not in la.metadata,
+                     lambda la: True):
+            found = [la for la in layers if test(la)]
+            if found:
+                return found[-1]
+        return None
+
+    def _select_default_prediction(self) -> None:
+        layer = self.default_prediction()
+        if layer is not None:
+            self.prediction.value = layer
+
+    def _on_inserted(self, event=None) -> None:
+        self.reset_choices()
+        layer = getattr(event, "value", None)
+        from napari.layers import Labels
+
+        if isinstance(layer, Labels) and self._worker is None and layer is self.default_prediction():
+            self.prediction.value = layer
+
     @property
     def running(self) -> bool:
         """Whether a computation is in progress."""
         return self._worker is not None
+
+    # -- buttons ----------------------------------------------------------------------------
+    def docs_page(self) -> str:
+        """The documentation address of the metrics (``docs/metrics.md``)."""
+        from ._layout import docs_url
+
+        return docs_url("metrics.md")
+
+    def open_docs(self) -> None:
+        """Open the metrics documentation page (the *Metrics docs* button)."""
+        from ._layout import open_url
+
+        open_url(self.docs_page())
+
+    def restore_defaults(self) -> None:
+        """Set the options back to their defaults (the *Restore defaults* button); the table stays."""
+        self.max_dist.value = MAX_DIST
+        self.r.value = 2.0
+        for box in (self.ignore_background, self.objects, self.show_matches, self.overwrite):
+            box.value = False
+        self._select_default_prediction()
+        self.status.value = "defaults restored"
 
     def compute(self):
         """Start computing the metrics of the selected layers (the Compute button).
@@ -120,20 +235,38 @@ class MetricsWidget(Container):
         bnds = [g.metadata.get("bsds_boundaries") for g in gts]
         bnds = bnds if all(b is not None for b in bnds) else None
         img = self.image.value
-        self.status.value = "computing..."
+        first = self._warming.is_alive()
+        self.status.value = ("compiling the metric kernels (first run only), then computing..." if first
+                             else "computing...")
+        self.progress.visible = True
+        self.progress.max = 0  # busy
         worker = create_worker(compute_metrics, pred.data, [g.data for g in gts], gt_boundaries=bnds,
                                image=None if img is None else img.data, max_dist=float(self.max_dist.value),
                                r=float(self.r.value), match_map=bool(self.show_matches.value),
+                               objects=bool(self.objects.value),
+                               ignore_background=bool(self.ignore_background.value),
                                _start_thread=False, _ignore_errors=True)
         return start_worker(self, worker, on_returned=lambda out: self._on_returned(out, pred, gts),
-                            on_errored=lambda err: setattr(self.status, "value", f"⚠ {err}"),
-                            start_button=self.compute_button)
+                            on_errored=self._on_errored, start_button=self.compute_button)
+
+    def _done(self) -> None:
+        self.progress.max = 1
+        self.progress.visible = False
+
+    def _on_errored(self, err) -> None:
+        self._done()
+        self.status.value = f"⚠ {err}"
 
     def _on_returned(self, out, pred, gts) -> None:
-        row = {"ground_truth": ", ".join(g.name for g in gts), **out["row"]}
+        from ._layout import elide
+
+        self._done()
+        background = "ignored" if self.ignore_background.value else "a segment"
+        row = {"ground_truth": ", ".join(g.name for g in gts), "n_annotators": len(gts), _BACKGROUND: background,
+               **out["row"]}
         self.rows[pred.name] = row
         self._refresh_table()
-        self.status.value = f"{pred.name}: {len(gts)} annotator(s)"
+        self.status.value = f"{elide(pred.name, 40)}: {len(gts)} annotator(s)"
         if "matches" in out:
             name = f"{pred.name} boundary matches"
             meta = {"scale": pred.scale, "translate": pred.translate,
@@ -144,12 +277,45 @@ class MetricsWidget(Container):
                 self.viewer.layers.remove(name)
             self.viewer.add_labels(out["matches"], name=name, **meta)
 
+    def _columns(self) -> list:
+        return [c for c in COLUMNS if any(c in r for r in self.rows.values())]
+
     def _refresh_table(self) -> None:
-        # one column per prediction layer, one row per metric: fits a narrow dock
-        keys = ["ground_truth"] + [c for c in COLUMNS if any(c in r for r in self.rows.values())]
-        data = [[_cell(r.get(k, "")) for r in self.rows.values()] for k in keys]
-        self.table.value = {"data": data, "index": keys, "columns": list(self.rows)}
-        self.table.native.resizeColumnsToContents()
+        from qtpy.QtWidgets import QTableWidgetItem
+
+        from ..metrics.info import format_value, metric_info
+
+        # one row per metric (its full name in the first column, wrapped where long), one column per
+        # prediction layer: fits a narrow dock
+        keys = self._columns()
+        infos = [metric_info(_METRIC_KEY.get(k, k)) for k in keys]
+        names = ["ground truth", "background (label 0)"] + [textwrap.fill(m.label, 22) for m in infos]
+        tips = ["The annotators each prediction was compared with",
+                "Ground-truth label 0: 'ignored' (only annotated pixels count) or 'a segment' "
+                "(the background is one more ground-truth segment)"] + [m.tooltip() for m in infos]
+        values = [[_gt_cell(r) for r in self.rows.values()],
+                  [r.get(_BACKGROUND, "") for r in self.rows.values()]]
+        values += [[format_value(r[k]) if k in r else "" for r in self.rows.values()] for k in keys]
+        data = [[name, *vals] for name, vals in zip(names, values)]
+        self.table.value = {"data": data, "index": [str(i) for i in range(len(data))],  # index hidden
+                            "columns": [METRIC_COLUMN, *self.rows]}
+        t = self.table.native
+        for i, tip in enumerate(tips):
+            t.item(i, 0).setToolTip(tip)
+        for j, (name, r) in enumerate(self.rows.items(), start=1):
+            item = t.horizontalHeaderItem(j) or QTableWidgetItem(name)
+            item.setToolTip(f"{name}\nvs {r['ground_truth']}\nbackground (label 0): {r.get(_BACKGROUND, '')}")
+            t.setHorizontalHeaderItem(j, item)
+            t.item(0, j).setToolTip(r["ground_truth"])
+            for i, key in enumerate(keys, start=2):
+                if key in r:
+                    t.item(i, j).setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
+                    t.item(i, j).setToolTip(repr(r[key]))  # the unrounded value
+        t.resizeColumnToContents(0)
+        t.setColumnWidth(0, t.columnWidth(0) + 12)  # room for the cell padding: names do not re-wrap
+        for j in range(1, t.columnCount()):
+            t.setColumnWidth(j, 80)
+        t.resizeRowsToContents()
 
     def save_csv(self, path, *, overwrite: bool = False) -> Path:
         """Write the table (one row per prediction layer) as CSV.
@@ -172,13 +338,14 @@ class MetricsWidget(Container):
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
-        from .._util import atomic_write, check_writable
+        from .._util import atomic_write
 
         if not self.rows:
             raise ValueError("the table is empty: compute some metrics first")
         path = Path(path)
-        check_writable([path], overwrite)
-        cols = ["ground_truth"] + [c for c in COLUMNS if any(c in r for r in self.rows.values())]
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists: tick 'overwrite an existing CSV file' or choose another file")
+        cols = ["ground_truth", _BACKGROUND] + self._columns()
 
         def write(p):
             with open(p, "w", newline="") as fh:
@@ -198,5 +365,10 @@ class MetricsWidget(Container):
             self.status.value = f"⚠ {err}"
 
 
-def _cell(v):
-    return round(float(v), 4) if isinstance(v, float) else v
+#: table rows whose :data:`~napari_deepsuperpixel.metrics.info.METRIC_INFO` key differs
+_METRIC_KEY = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_f"}
+
+
+def _gt_cell(row: dict) -> str:
+    """The ground-truth cell: the layer's name, or "5 annotators" (the names are in its tooltip)."""
+    return row["ground_truth"] if row["n_annotators"] == 1 else f"{row['n_annotators']} annotators"

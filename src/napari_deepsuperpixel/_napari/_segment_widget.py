@@ -51,7 +51,7 @@ class SegmentWidget(Container):
         from ..io.prepare import NORMALIZE_CHOICES
         from ..nn.device import available_devices
 
-        super().__init__(labels=True)
+        super().__init__(labels=False)  # the inputs (self.body) carry the labels
         self.viewer = napari_viewer
         self._worker = None
         self._cancel_event = threading.Event()
@@ -65,6 +65,12 @@ class SegmentWidget(Container):
         self.method = ComboBox(label="method", choices=self._method_choices,
                                value="slic" if "slic" in names else names[0],
                                tooltip="The algorithm; its parameters appear below")
+        self.docs_button = PushButton(text="Method docs", tooltip="Open the selected method's page "
+                                      "(paper, parameters, when to use it) in the browser")
+        self.defaults_button = PushButton(text="Restore defaults", tooltip="Set every field back to its default")
+        self.help_row = Container(layout="horizontal", labels=False,
+                                  widgets=[self.docs_button, self.defaults_button])
+        self.help_row.margins = (0, 0, 0, 0)
         self.about = Label(label="")
         self.image = ComboBox(label="image", choices=self._image_layers,
                               tooltip="Image layer to segment (RGB, grayscale, 16-bit, stacks)")
@@ -88,17 +94,23 @@ class SegmentWidget(Container):
                                   tooltip="auto: uint8 by dtype, anything else by 1-99.8 percentiles")
         self.keep = CheckBox(text="keep previous results", value=False,
                              tooltip="Add a new layer instead of replacing the previous result")
-        self.add_extras = CheckBox(text="add extra layers (embedding, reconstruction, contours...)",
+        self.add_extras = CheckBox(text="add extra layers (embedding, contours...)",
                                    value=False, tooltip="When the method provides them: embedding (PCA "
                                    "to RGB), reconstruction, intermediate superpixels, contour strength")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = Label(label="")
-        self.extend([self.method, self.about, self.image, self.as_channels, self.channels,
-                     self.slice_only, self.preset, self.params, self.advanced, self.seed,
-                     self.device, self.normalize, self.keep, self.add_extras, self.run_button,
-                     self.cancel_button, self.progress, self.status])
+        from ._layout import fit_widgets, make_scrollable, scroll_body
+
+        # the inputs scroll; Run, Cancel, progress and status stay visible below them
+        self.body = scroll_body([self.method, self.help_row, self.about, self.image, self.as_channels,
+                                 self.channels, self.slice_only, self.preset, self.params, self.advanced,
+                                 self.seed, self.device, self.normalize, self.keep, self.add_extras])
+        self.buttons = Container(layout="horizontal", labels=False, widgets=[self.run_button, self.cancel_button])
+        self.buttons.margins = (0, 0, 0, 0)
+        self.extend([self.body, self.buttons, self.progress, self.status])
+        make_scrollable(self, self.body, min_height=100)
 
         for lab in (self.about, self.status):
             lab.native.setWordWrap(True)  # long descriptions must not widen the dock
@@ -108,11 +120,16 @@ class SegmentWidget(Container):
         self.as_channels.changed.connect(self._on_as_channels)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        self.docs_button.clicked.connect(self.open_docs)
+        self.defaults_button.clicked.connect(self.restore_defaults)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        # the image field follows the layer selected in the layer list
+        self.viewer.layers.selection.events.active.connect(self._on_active_layer)
         # closing the widget stops a running method instead of leaving it running unseen
         self.native.destroyed.connect(lambda *_: self._cancel_event.set())
         self._on_method(self.method.value)
+        fit_widgets(self)
         from ._workers import warm_in_background
 
         self._warming = warm_in_background("napari_deepsuperpixel.methods.snic:warm_kernels")
@@ -154,6 +171,44 @@ class SegmentWidget(Container):
         self.preset.value = "default"
         self.device.enabled = info.uses_torch
         self.params.set_values(self._remembered.get(name, {}))
+        self.docs_button.tooltip = f"Open {self.docs_page()} in the browser"
+        from ._layout import fit_scroll_width, fit_widgets
+
+        fit_widgets(self.params)
+        fit_scroll_width(self)
+
+    def docs_page(self) -> str:
+        """The documentation address of the selected method (``docs/methods/<method>.md``)."""
+        from .. import get_method
+        from ._layout import docs_url
+
+        return docs_url(get_method(self.method.value).docs_page)
+
+    def open_docs(self) -> None:
+        """Open the selected method's documentation page (the *Method docs* button)."""
+        from ._layout import open_url
+
+        open_url(self.docs_page())
+
+    def restore_defaults(self) -> None:
+        """Set the parameters and options back to their defaults (the *Restore defaults* button)."""
+        self._remembered.pop(self.method.value, None)
+        self.preset.value = "default"
+        self.params.set_values(self.params.defaults())
+        self.seed.value = 0
+        self.device.value = "auto"
+        self.normalize.value = "auto"
+        for box in (self.as_channels, self.slice_only, self.keep, self.add_extras, self.advanced):
+            box.value = False
+        self.status.value = f"{self.method.value}: defaults restored"
+
+    def _on_active_layer(self, event=None) -> None:
+        from napari.layers import Image
+
+        layer = self.viewer.layers.selection.active
+        if isinstance(layer, Image) and self._worker is None:
+            self.image.reset_choices()
+            self.image.value = layer
 
     def _on_preset(self, preset) -> None:
         from .. import get_method

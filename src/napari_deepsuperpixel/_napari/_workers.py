@@ -215,7 +215,35 @@ def start_worker(host, worker, *, on_returned: Callable, on_errored: Callable, s
     return worker
 
 
-def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[str] = None) -> None:
+def gui_message(text: str, toggles: Optional[dict] = None) -> str:
+    """An error text for a widget: command-line flags replaced by the widget's field names.
+
+    Parameters
+    ----------
+    text : str
+        A message written for scripts and the command line, e.g.
+        ``"... pass overwrite=True (--overwrite) to replace it"``.
+    toggles : dict, optional
+        ``option -> check box text`` of the widget, e.g.
+        ``{"overwrite": "overwrite existing checkpoint"}``.
+
+    Returns
+    -------
+    str
+        E.g. ``"... tick 'overwrite existing checkpoint' to replace it"``;
+        other parenthesised flags such as ``" (--data DIR)"`` are dropped.
+    """
+    import re
+
+    text = re.sub(r"\s*\((?:--[\w-]+(?: [^)]*)?|\w+=\w+)\)", "", str(text))
+    for opt, label in (toggles or {}).items():
+        text = re.sub(rf"(?:pass |use )?(?:--{opt}\b|\b{opt}=True)(?: / (?:--{opt}\b|{opt}=True))?",
+                      f"tick '{label}'", text)
+    return text
+
+
+def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[str] = None,
+                 toggles: Optional[dict] = None) -> None:
     """Show how a widget's run ended in its progress bar and status line.
 
     Parameters
@@ -228,6 +256,8 @@ def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[st
         Status text after a cancellation.
     notify : str, optional
         Also show a napari error notification ``"<notify>: <err>"``.
+    toggles : dict, optional
+        The widget's check boxes named instead of command-line flags (see :func:`gui_message`).
     """
     from .. import Cancelled
 
@@ -235,11 +265,12 @@ def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[st
     if isinstance(err, Cancelled):
         host.status.value = cancelled
         return
-    host.status.value = f"\u26a0 {type(err).__name__}: {err}"
+    msg = gui_message(str(err), toggles)
+    host.status.value = f"\u26a0 {type(err).__name__}: {msg}"
     if notify:
         from napari.utils.notifications import show_error
 
-        show_error(f"{notify}: {err}")
+        show_error(f"{notify}: {msg}")
 
 
 def warm_in_background(*refs: str) -> threading.Thread:

@@ -47,6 +47,8 @@ class MethodInfo:
         ``"rgb01"``: the prepared [0, 1] channels.
     uses_torch : bool
         Whether the method needs PyTorch (and honours ``device``).
+    docs : str
+        Its documentation page under ``docs/`` (default ``methods/<name>.md``).
     """
 
     name: str
@@ -56,6 +58,12 @@ class MethodInfo:
     runner_ref: str
     input_space: str = "lab"
     uses_torch: bool = False
+    docs: str = ""
+
+    @property
+    def docs_page(self) -> str:
+        """Path of the method's documentation page under ``docs/``."""
+        return self.docs or f"methods/{self.name}.md"
 
     @property
     def params_cls(self):
@@ -96,18 +104,22 @@ def register(info: MethodInfo) -> None:
     REGISTRY[info.name] = info
 
 
+_CLASSICAL, _DSC = "methods/classical.md", "methods/dsc.md"  # pages that document several methods
+
 for _info in [
     MethodInfo("slic", "SLIC superpixels (Achanta et al. 2012, scikit-image)", "superpixels",
-               f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic"),
+               f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic", docs=_CLASSICAL),
     MethodInfo("snic", "SNIC superpixels (Achanta & Susstrunk 2017), this package's numba implementation",
                "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic"),
     MethodInfo("felzenszwalb", "Felzenszwalb-Huttenlocher graph segmentation (scikit-image)",
                "superpixels", f"{_P}.classical:FelzenszwalbParams", f"{_P}.classical:run_felzenszwalb",
-               input_space="rgb01"),
+               input_space="rgb01", docs=_CLASSICAL),
     MethodInfo("quickshift", "Quickshift mode seeking (Vedaldi & Soatto 2008, scikit-image)",
-               "superpixels", f"{_P}.classical:QuickshiftParams", f"{_P}.classical:run_quickshift"),
+               "superpixels", f"{_P}.classical:QuickshiftParams", f"{_P}.classical:run_quickshift",
+               docs=_CLASSICAL),
     MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
-               "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed"),
+               "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed",
+               docs=_CLASSICAL),
     MethodInfo("backprop", "Unsupervised segmentation by backpropagation (Kanezaki 2018; + Kim & Kanezaki 2020 continuity loss)",
                "segmentation", f"{_P}.backprop:BackpropParams", f"{_P}.backprop:run_backprop",
                input_space="rgb01", uses_torch=True),
@@ -118,21 +130,21 @@ for _info in [
                f"{_P}.dsc:DscParams", f"{_P}.dsc:run_dsc", input_space="rgb01", uses_torch=True),
     MethodInfo("superae", "SuperAE reconstruction (Lin et al. 2020) -> superpixels by a registry method",
                "superpixels", f"{_P}.dsc:SuperAEParams", f"{_P}.dsc:run_superae", input_space="rgb01",
-               uses_torch=True),
+               uses_torch=True, docs=_DSC),
     MethodInfo("kmeans_superpixels", "k-means of SuperAE superpixels by colour or deep feature (DSC Table III)",
                "segmentation", f"{_P}.superpixel_clustering:ClusterParams",
                f"{_P}.superpixel_clustering:run_kmeans_superpixels",
-               input_space="rgb01", uses_torch=True),
+               input_space="rgb01", uses_torch=True, docs=_DSC),
     MethodInfo("ncut_superpixels", "Normalised cut of SuperAE superpixels by colour or deep feature (DSC Table III)",
                "segmentation", f"{_P}.superpixel_clustering:ClusterParams",
                f"{_P}.superpixel_clustering:run_ncut_superpixels",
-               input_space="rgb01", uses_torch=True),
+               input_space="rgb01", uses_torch=True, docs=_DSC),
     MethodInfo("sen", "Superpixel Embedding Network (Gaur & Manjunath 2020): U-Net + GBMS embeddings -> SNIC",
                "superpixels", f"{_P}.sen:SenParams", f"{_P}.sen:run_sen", input_space="rgb01",
                uses_torch=True),
     MethodInfo("sen_contours", "SEN contours: superpixel boundaries averaged over 13 sizes 50..700",
                "contours", f"{_P}.sen:SenContoursParams", f"{_P}.sen:run_sen_contours",
-               input_space="rgb01", uses_torch=True),
+               input_space="rgb01", uses_torch=True, docs="methods/sen.md"),
 ]:
     register(_info)
 

@@ -74,7 +74,8 @@ class BackpropParams:
     lr: float = param(0.1, "SGD learning rate", min=0.0)
     momentum: float = param(0.9, "SGD momentum", min=0.0, max=1.0)
     superpixel_method: str = param("slic", "Registry method for the fine superpixels of the refinement "
-                                   "step, or 'none' to skip the refinement")
+                                   "step, or 'none' to skip the refinement",
+                                   options=("slic", "snic", "felzenszwalb", "quickshift", "watershed", "none"))
     superpixel_count: Optional[int] = param(None, "Number K of fine superpixels (None: 10000, at most "
                                             "a quarter of the pixels)", min=1, aliases=("n_superpixels",))
     superpixel_compactness: float = param(100.0, "Compactness passed to the superpixel method if it has "

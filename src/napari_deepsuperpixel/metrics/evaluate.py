@@ -23,10 +23,15 @@ BOUNDARY_KEYS = ("bdry_p", "bdry_r", "bdry_f")
 BOUNDARY_COUNT_KEYS = ("bdry_cntR", "bdry_sumR", "bdry_cntP", "bdry_sumP")
 #: Kanezaki segment F-measure keys
 SEGF_KEYS = ("segf_p50", "segf_r50", "segf_f50", "segf_f70")
+#: object-level keys for instance ground truth (``objects=True``; label 0 = background)
+OBJECT_KEYS = ("obj_p50", "obj_r50", "obj_f50", "obj_ap50")
+#: keys computed over the annotated pixels only with ``ignore_background=True``
+FOREGROUND_KEYS = ("covering", "pri", "vi", "asa", "ue", "ue_np")
 
 
 def evaluate_segmentation(labels, image, segmentations, boundaries=None, *, r: float = 2,
-                          window: str = "square", reduce: str = "mean", max_dist: float = MAX_DIST) -> dict:
+                          window: str = "square", reduce: str = "mean", max_dist: float = MAX_DIST,
+                          objects: bool = False, ignore_background: bool = False) -> dict:
     """Every benchmark metric of one segmentation of one image.
 
     Parameters
@@ -45,6 +50,21 @@ def evaluate_segmentation(labels, image, segmentations, boundaries=None, *, r: f
         :func:`~napari_deepsuperpixel.metrics.superpixel.superpixel_metrics`).
     max_dist : float
         BSDS boundary matching tolerance, a fraction of the image diagonal.
+    objects : bool
+        Also compute the object-level scores of instance ground truth
+        (:data:`OBJECT_KEYS`): label 0 is background in the prediction and
+        the ground truth, every other 4-connected predicted segment and every
+        ground-truth label is an object; an object is matched at IoU > 0.5
+        (:func:`~napari_deepsuperpixel.metrics.segment_f.match_segments`),
+        AP is the area under the size-ranked precision-recall curve.
+    ignore_background : bool
+        Ground-truth label 0 is unannotated background: :data:`FOREGROUND_KEYS`
+        are computed over the pixels each annotator labels non-zero (per
+        annotator, then averaged), and, with ``objects``, predicted segments
+        lying mostly on background are not counted as objects. Boundary
+        metrics, ``ev`` and ``n_segments`` are unchanged. Default: label 0 is
+        one more ground-truth segment for PRI, VI, ASA and UE (covering never
+        counts it as a region).
 
     Returns
     -------
@@ -54,7 +74,13 @@ def evaluate_segmentation(labels, image, segmentations, boundaries=None, *, r: f
         :data:`SEGF_KEYS`; and, for aggregation over a sweep, ``bsds_eval``
         (the per-image BSDS evaluation as a dict), ``cover_matches_gt`` and
         ``cover_gt_areas`` (each ground-truth region's best overlap and area)
-        and ``segment_matches`` (the Kanezaki segment matching, a dict).
+        and ``segment_matches`` (the Kanezaki segment matching, a dict);
+        with ``objects``, :data:`OBJECT_KEYS`.
+
+    Raises
+    ------
+    ValueError
+        With ``ignore_background``, when an annotator has no non-zero label.
     """
     from .segment_f import match_segments, segment_f_measure
     from .superpixel import superpixel_metrics
@@ -67,7 +93,51 @@ def evaluate_segmentation(labels, image, segmentations, boundaries=None, *, r: f
     f50, f70 = segment_f_measure(m, threshold=0.5), segment_f_measure(m, threshold=0.7)
     row.update(segf_p50=f50["precision"], segf_r50=f50["recall"], segf_f50=f50["f"], segf_f70=f70["f"])
     row["segment_matches"] = m.to_dict()
+    if ignore_background:
+        row.update(_foreground_scores(labels, segmentations))
+    if objects:
+        row.update(_object_scores(labels, segmentations, ignore_background))
     return row
+
+
+def _foreground_scores(labels, segmentations) -> dict:
+    """:data:`FOREGROUND_KEYS` over each annotator's non-zero pixels, averaged over annotators.
+
+    These metrics depend only on which pixels share a label, not on where the
+    pixels are, so the annotated pixels are evaluated as a ``(1, n)`` map.
+    """
+    from .region import region_scores
+    from .superpixel import achievable_segmentation_accuracy, undersegmentation_error_np
+
+    per = []
+    for k, g in enumerate(segmentations):
+        g = np.asarray(g)
+        fg = g != 0
+        if not fg.any():
+            raise ValueError(f"ground truth {k} is all background (label 0): untick 'ignore background' "
+                             "or choose a ground truth with objects")
+        a1, g1 = labels[fg][None, :], g[fg][None, :]
+        reg = region_scores(a1, [g1])
+        asa = float(achievable_segmentation_accuracy(a1, [g1]))
+        per.append({"covering": reg["covering"], "pri": reg["pri"], "vi": reg["vi"], "asa": asa,
+                    "ue": 1.0 - asa, "ue_np": float(undersegmentation_error_np(a1, [g1]))})
+    return {k: float(np.mean([p[k] for p in per])) for k in FOREGROUND_KEYS}
+
+
+def _object_scores(labels, segmentations, drop_background_segments: bool) -> dict:
+    """:data:`OBJECT_KEYS`: object precision, recall, F1 and AP at IoU 0.5 (label 0 = background)."""
+    from .segment_f import match_segments, segment_average_precision, segment_f_measure
+
+    m = match_segments(labels, segmentations, thresholds=(0.5,), background=0,
+                       drop_background_segments=drop_background_segments)
+    f = segment_f_measure(m, threshold=0.5)
+    if m.n_gt == 0:
+        ap = float("nan")
+    elif m.n_pred == 0:
+        ap = 0.0
+    else:
+        ap = segment_average_precision([m], threshold=0.5)
+    return {"obj_p50": f["precision"], "obj_r50": f["recall"], "obj_f50": f["f"], "obj_ap50": ap}
 
 
 def _bsds_counts(labels, segmentations, boundaries, max_dist) -> dict:

@@ -50,7 +50,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -120,7 +120,8 @@ def _check_thresholds(thresholds) -> list:
 
 
 def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 0.7),
-                   connected: bool = True) -> SegmentMatches:
+                   connected: bool = True, background: Optional[int] = None,
+                   drop_background_segments: bool = False) -> SegmentMatches:
     """Match one image's predicted segments with its ground-truth segments by IoU.
 
     Parameters
@@ -134,6 +135,15 @@ def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 
     connected : bool
         Split predicted labels into 4-connected components first (default,
         as in the paper).
+    background : int, optional
+        A label that is background, not an object, in the prediction and in
+        every annotator (instance masks: ``0``). Default: every label is a
+        segment, as in the paper.
+    drop_background_segments : bool
+        With ``background``: a predicted segment more than half of whose
+        pixels are ground-truth background in every annotator is background
+        too (neither correct nor wrong), so that superpixels that tile the
+        background are not counted as false objects.
 
     Returns
     -------
@@ -149,33 +159,64 @@ def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 
     if connected:
         from skimage.measure import label as cc_label
 
-        a = cc_label(dense_ids(a)[0].reshape(a.shape) + 1, background=0, connectivity=1)
-    best_iou = None
-    gt_best, firsts = [], {t: [] for t in ts}
-    sizes = None
+        ids = dense_ids(a)[0].reshape(a.shape) + 1
+        if background is not None:
+            ids[a == background] = 0
+        a = cc_label(ids, background=0, connectivity=1)
+    elif background is not None:
+        a = np.where(a == background, 0, dense_ids(a)[0].reshape(a.shape) + 1)
+    bg_row = background is not None and bool(np.any(a == 0))  # row 0 is then the background
+    tables = []
     for g in gts:
         rows, cols, n, size_s, size_g = contingency(a, g)
+        bg_col = -1
+        if background is not None:
+            vals = np.unique(g)
+            hit = np.flatnonzero(vals == background)
+            bg_col = int(hit[0]) if hit.size else -1
+        tables.append((rows, cols, n, size_s, size_g, bg_col))
+    n_rows = tables[0][3].size
+    keep = np.ones(n_rows, bool)
+    if bg_row:
+        keep[0] = False
+    if background is not None and drop_background_segments:
+        on_bg = np.ones(n_rows, bool)
+        for rows, cols, n, size_s, _, bg_col in tables:
+            frac = np.zeros(n_rows)
+            sel = cols == bg_col
+            frac[rows[sel]] = n[sel] / size_s[rows[sel]]
+            on_bg &= frac > 0.5
+        keep &= ~on_bg
+    new_index = np.cumsum(keep) - 1
+    size_s = tables[0][3]
+    sizes = size_s[keep] / a.size
+    best_iou = np.zeros(n_rows)
+    gt_best, firsts = [], {t: [] for t in ts}
+    for rows, cols, n, size_s, size_g, bg_col in tables:
         iou = n / (size_s[rows] + size_g[cols] - n)
-        if sizes is None:
-            sizes = size_s / a.size
-            best_iou = np.zeros(size_s.size)
+        ok_entry = keep[rows] & (cols != bg_col)
+        rows, cols, iou = rows[ok_entry], cols[ok_entry], iou[ok_entry]
         np.maximum.at(best_iou, rows, iou)
-        gb = np.zeros(size_g.size)
+        gt_keep = np.arange(size_g.size) != bg_col
+        gt_index = np.cumsum(gt_keep) - 1
+        cols = gt_index[cols]
+        n_g = int(gt_keep.sum())
+        gb = np.zeros(n_g)
         np.maximum.at(gb, cols, iou)
         gt_best.append(gb)
         # order predicted segments by decreasing size (ties: lower index first)
         order_key = np.lexsort((rows, -size_s[rows]))  # entries sorted by (size desc, row)
         for t in ts:
             ok = order_key[iou[order_key] > t]
-            first = np.full(size_g.size, -1, np.int64)
+            first = np.full(n_g, -1, np.int64)
             # the first entry per column in this order is the largest matching segment
             c = cols[ok]
             _, pos = np.unique(c, return_index=True)
-            first[c[pos]] = rows[ok][pos]
+            first[c[pos]] = new_index[rows[ok][pos]]
             firsts[t].append(first)
     return SegmentMatches(
         sizes=np.asarray(sizes, float),
-        best_iou=best_iou,
+        best_iou=best_iou[keep],
         gt_best_iou=np.concatenate(gt_best),
         gt_first={t: np.concatenate(v) for t, v in firsts.items()},
     )

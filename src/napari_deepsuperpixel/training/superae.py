@@ -41,6 +41,9 @@ __all__ = ["load_training_images", "make_templates", "train_superae", "DEFAULTS"
 
 #: the paper's training settings (Sec. IV-B)
 DEFAULTS = dict(epochs=100, batch_size=10, crop=300, lr=1e-3, lam=1.0, template="ucm2:0.05")
+#: usual values of the open ``train_superae`` arguments (front ends offer them in a dropdown);
+#: ``ucm2:<level>`` needs BSDS500's ucm2 files, the others work on any image folder
+PARAM_OPTIONS = {"template": ("ucm2:0.05", "felzenszwalb", "slic", "snic", "watershed")}
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -142,7 +145,7 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
             if ucm is None:
                 raise ValueError(
                     f"template {template!r} needs BSDS500 ucm2 files, none found for image {name!r}; "
-                    "use a registry method instead, e.g. --template felzenszwalb"
+                    "use a registry method instead, e.g. template='felzenszwalb'"
                 )
             u = read_ucm2(ucm)
             lab = label(u <= arg, connectivity=1)[1::2, 1::2]

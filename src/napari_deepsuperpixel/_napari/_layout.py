@@ -1,0 +1,192 @@
+"""Dock layout shared by the widgets: a scrolling body, a fixed footer, names that elide.
+
+A dock must fit a laptop screen next to the other docks: its inputs scroll,
+its action buttons, progress bar and status line stay visible below them, and
+long layer names or messages never widen it.
+"""
+
+from __future__ import annotations
+
+#: project documentation: the pages under ``docs/`` of the repository (the project has no
+#: separate documentation site; ``[project.urls] Documentation`` in pyproject.toml)
+DOCS_URL = "https://github.com/napari-deepsuperpixel/napari-deepsuperpixel/blob/main/docs"
+
+#: dropdowns show at least this many characters and elide longer layer names
+COMBO_CHARS = 14
+
+
+def docs_url(page: str) -> str:
+    """The address of a documentation page.
+
+    Parameters
+    ----------
+    page : str
+        Path under ``docs/``, e.g. ``"methods/snic.md"`` or ``"metrics.md#superpixel-metrics"``.
+
+    Returns
+    -------
+    str
+    """
+    return f"{DOCS_URL}/{page}"
+
+
+def open_url(url: str) -> None:
+    """Open ``url`` in the user's browser (through Qt, so that napari's event loop is not blocked)."""
+    from qtpy.QtCore import QUrl
+    from qtpy.QtGui import QDesktopServices
+
+    QDesktopServices.openUrl(QUrl(url))
+
+
+def scroll_body(widgets):
+    """A labelled container holding ``widgets`` (the inputs of a dock), to be made scrollable.
+
+    Add it to the dock's (unlabelled) outer container, then call
+    :func:`make_scrollable`.
+
+    Parameters
+    ----------
+    widgets : list of magicgui widgets
+
+    Returns
+    -------
+    magicgui.widgets.Container
+    """
+    from magicgui.widgets import Container
+
+    body = Container(labels=True, widgets=widgets)
+    body.margins = (0, 0, 0, 0)
+    return body
+
+
+def make_scrollable(host, body, *, min_height: int = 120, stretch: int = 1):
+    """Put ``body`` (already in ``host``) into a vertical scroll area in ``host``'s layout.
+
+    ``body`` stays one of ``host``'s widgets (so that ``reset_choices`` and
+    iteration reach it); only its Qt widget moves into the scroll area. A
+    scroll area's minimum height is small, so a long parameter list no longer
+    makes the dock (and napari's window) taller than the screen.
+
+    Parameters
+    ----------
+    host : magicgui.widgets.Container
+        The dock's outer container, made with ``labels=False``.
+    body : magicgui.widgets.Container
+        The inputs.
+    min_height : int
+        The least height kept for the inputs (pixels).
+    stretch : int
+        Layout stretch of the scroll area (0: another widget, e.g. a results
+        table, takes the spare height).
+
+    Returns
+    -------
+    qtpy.QtWidgets.QScrollArea
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy
+
+    layout = host.native.layout()
+    index = layout.indexOf(body.native)
+    if index < 0:
+        raise RuntimeError("add the body to the dock's container (labels=False) before making it scrollable")
+    layout.removeWidget(body.native)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+    body.native.layout().addStretch(1)  # rows stay together at the top of a tall dock
+    area.setWidget(body.native)
+    area.setMinimumHeight(min_height)
+    area.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+    layout.insertWidget(index, area, stretch)
+    host._scroll_area = area
+    fit_widgets(host)  # the width the inputs need once names elide
+    return area
+
+
+def fit_scroll_width(host) -> None:
+    """Keep the scroll area of ``host`` (see :func:`make_scrollable`) as wide as its inputs need.
+
+    The inputs never scroll sideways, so the area must not be narrower than
+    their minimum width; that width changes with the inputs (another
+    method's parameters) and with napari's style sheet, so it is updated
+    whenever the inputs' layout changes.
+    """
+    area = getattr(host, "_scroll_area", None)
+    if area is None:
+        return
+    if getattr(area, "_width_keeper", None) is None:
+        area._width_keeper = _WidthKeeper(area)
+        area.widget().installEventFilter(area._width_keeper)
+    area._width_keeper.update()
+
+
+def _width_keeper_class():
+    from qtpy.QtCore import QEvent, QObject
+
+    class WidthKeeper(QObject):
+        """Sets a scroll area's minimum width from its widget's, whenever that widget's layout changes."""
+
+        def __init__(self, area):
+            super().__init__(area)
+            self.area = area
+
+        def update(self) -> None:
+            inner = self.area.widget()
+            width = inner.minimumSizeHint().width() + self.area.verticalScrollBar().sizeHint().width() + 2
+            if width != self.area.minimumWidth():
+                self.area.setMinimumWidth(width)
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+            if event.type() in (QEvent.LayoutRequest, QEvent.Show, QEvent.StyleChange):
+                self.update()
+            return False
+
+    return WidthKeeper
+
+
+def _WidthKeeper(area):  # noqa: N802 - builds the QObject subclass on first use (Qt imported lazily)
+    global _WIDTH_KEEPER
+    if _WIDTH_KEEPER is None:
+        _WIDTH_KEEPER = _width_keeper_class()
+    return _WIDTH_KEEPER(area)
+
+
+_WIDTH_KEEPER = None
+
+
+def fit_widgets(container) -> None:
+    """Make every dropdown and label inside ``container`` unable to widen the dock.
+
+    Dropdowns (layer and method names) keep :data:`COMBO_CHARS` characters and
+    elide the rest; labels wrap and ignore their text's width; list boxes
+    (several layers) elide long names.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QAbstractItemView, QComboBox, QLabel, QSizePolicy
+
+    root = container.native
+    for combo in root.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARS)
+        combo.view().setTextElideMode(Qt.ElideMiddle)
+    for label in root.findChildren(QLabel):
+        if label.wordWrap():
+            pol = label.sizePolicy()
+            pol.setHorizontalPolicy(QSizePolicy.Ignored)
+            label.setSizePolicy(pol)
+            label.setMinimumWidth(60)
+    for view in root.findChildren(QAbstractItemView):
+        view.setTextElideMode(Qt.ElideMiddle)
+    fit_scroll_width(container)
+
+
+def elide(text: str, n: int = 28) -> str:
+    """``text`` shortened in the middle to at most ``n`` characters (for status lines)."""
+    text = str(text)
+    if len(text) <= n:
+        return text
+    k = (n - 1) // 2
+    return f"{text[:k]}\u2026{text[len(text) - (n - 1 - k):]}"
