@@ -148,3 +148,112 @@ def grow(feat, fnorm, best, ny, nx, labels, sums, ysum, xsum, counts,
             heap_push(hd, hp, hn, d, q, k)
             hn += 1
     return hd, hp, hn, assigned
+
+
+@njit(cache=True, nogil=True)
+def grow3d(feat, fnorm, best, nz, ny, nx, labels, sums, zsum, ysum, xsum, counts,
+           hd, hp, hn, assigned, stop_at, wz, wy, wx, cosine):
+    """:func:`grow` on a ``(Z, Y, X)`` volume with 6 neighbours.
+
+    The space term of a push is ``wz * dz**2 + wy * dy**2 + wx * dx**2`` with
+    ``dz, dy, dx`` in voxels; the caller folds the compactness and the voxel
+    spacing into the three weights (``w = m**2 / s**2 * spacing**2``).
+    """
+    nc = feat.shape[1]
+    mean = np.empty(nc, np.float64)
+    nyx = ny * nx
+    while assigned < stop_at and hn > 0:
+        pk = hp[0]
+        p = pk >> 31
+        k = pk & 0x7FFFFFFF
+        heap_pop(hd, hp, hn)
+        hn -= 1
+        if labels[p] != 0:
+            continue
+        labels[p] = k + 1
+        assigned += 1
+        z = p // nyx
+        r = p - z * nyx
+        y = r // nx
+        x = r - y * nx
+        cnt = counts[k] + 1.0
+        counts[k] = cnt
+        inv = 1.0 / cnt
+        mnorm2 = 0.0
+        for c in range(nc):
+            s = sums[k, c] + feat[p, c]
+            sums[k, c] = s
+            mean[c] = s * inv
+            mnorm2 += mean[c] * mean[c]
+        zsum[k] += z
+        ysum[k] += y
+        xsum[k] += x
+        cz = zsum[k] * inv
+        cy = ysum[k] * inv
+        cx = xsum[k] * inv
+        mnorm = np.sqrt(mnorm2)
+        if hn + 6 > hd.shape[0]:  # room for the up to 6 pushes below
+            cap = 2 * hd.shape[0] + 6
+            nd = np.empty(cap, hd.dtype)
+            npix = np.empty(cap, hp.dtype)
+            nd[:hn] = hd[:hn]
+            npix[:hn] = hp[:hn]
+            hd = nd
+            hp = npix
+        for j in range(6):
+            qz = z
+            qy = y
+            qx = x
+            if j == 0:
+                if x == 0:
+                    continue
+                qx = x - 1
+            elif j == 1:
+                if y == 0:
+                    continue
+                qy = y - 1
+            elif j == 2:
+                if z == 0:
+                    continue
+                qz = z - 1
+            elif j == 3:
+                if x == nx - 1:
+                    continue
+                qx = x + 1
+            elif j == 4:
+                if y == ny - 1:
+                    continue
+                qy = y + 1
+            else:
+                if z == nz - 1:
+                    continue
+                qz = z + 1
+            q = qz * nyx + qy * nx + qx
+            if labels[q] != 0:
+                continue
+            if cosine:
+                dot = 0.0
+                for c in range(nc):
+                    dot += feat[q, c] * mean[c]
+                den = fnorm[q] * mnorm
+                if den > 0.0:
+                    fd = 0.5 - 0.5 * dot / den
+                    if fd < 0.0:
+                        fd = 0.0
+                else:
+                    fd = 0.5
+            else:
+                fd = 0.0
+                for c in range(nc):
+                    diff = feat[q, c] - mean[c]
+                    fd += diff * diff
+            dz = qz - cz
+            dy = qy - cy
+            dx = qx - cx
+            d = fd + wz * dz * dz + wy * dy * dy + wx * dx * dx
+            if d >= best[q]:
+                continue
+            best[q] = d
+            heap_push(hd, hp, hn, d, q, k)
+            hn += 1
+    return hd, hp, hn, assigned
