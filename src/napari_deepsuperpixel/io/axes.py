@@ -72,6 +72,22 @@ def canonical_order(axes: str) -> list:
     return sorted(range(len(axes)), key=lambda i: AXES_ORDER.index(axes[i]))
 
 
+def to_canonical(image, axes: str):
+    """Transpose ``image`` from ``axes`` into ``T Z Y X C`` order.
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        The transposed array (a view) and its axes, e.g. ``"CZYX"`` -> ``"ZYXC"``.
+    """
+    import numpy as np
+
+    arr = np.asarray(image)
+    ax = parse_axes(axes, arr.ndim)
+    order = canonical_order(ax)
+    return np.transpose(arr, order), "".join(ax[i] for i in order)
+
+
 def _warn(shape, taken: str, hint: str) -> None:
     warnings.warn(f"image shape {tuple(shape)} is ambiguous: taken as {taken}; {hint}", UserWarning, stacklevel=5)
 
