@@ -134,22 +134,23 @@ def snic3d(features, n_segments: int = 2000, compactness: float = 20.0, *, spaci
     sums = np.zeros((k, nc), np.float64)
     zsum, ysum, xsum, counts = (np.zeros(k, np.float64) for _ in range(4))
     cap = max(1024, k + 6 * int(n_vox ** (2 / 3) * k ** (1 / 3)) + 6)
-    hd = np.empty(cap, np.float64)
-    hp = np.empty(cap, np.int64)
-    hd[:k] = -1.0  # seeds first, in label order (a heap of equal keys in index order is valid)
-    hp[:k] = (seeds << 31) | np.arange(k, dtype=np.int64)
+    heap = np.empty(cap, np.uint64)
+    heap[:k] = np.sort(seeds).astype(np.uint64)  # key 0: seeds first; a sorted array is a valid heap
+    best = np.full(n_vox, np.inf, np.float32)
+    best[seeds] = -1.0  # nothing else is pushed onto a seed
+    bestk = np.zeros(n_vox, np.int32)
+    bestk[seeds] = np.arange(k, dtype=np.int32)
     hn = k
 
     from ._snic_kernels import grow3d
 
-    best = np.full(n_vox, np.inf)
     if progress is not None:
         progress(0, n_vox, "snic 3d")
     assigned = 0
     while assigned < n_vox and hn > 0:
         stop = min(n_vox, assigned + _CHUNK)
-        hd, hp, hn, assigned = grow3d(flat, fnorm, best, nz, ny, nx, labels, sums, zsum, ysum, xsum, counts,
-                                      hd, hp, hn, assigned, stop, wz, wy, wx, cosine)
+        heap, hn, assigned = grow3d(flat, fnorm, best, bestk, nz, ny, nx, labels, sums, zsum, ysum, xsum, counts,
+                                    heap, hn, assigned, stop, wz, wy, wx, cosine)
         if progress is not None:
             progress(assigned, n_vox, "snic 3d")
     if assigned != n_vox:  # cannot happen on a grid graph
