@@ -63,7 +63,7 @@ def add_result_layers(viewer, out: dict, job, layer, *, keep: bool = False):
     name = f"{layer.name} {job.method}"
     if job.index is not None:
         name += " [" + ",".join(str(i) for i in job.index) + "]"
-    geo = _geometry(layer, labels.ndim)
+    geo = job.geometry if getattr(job, "geometry", None) else _geometry(layer, labels.ndim)
     feats = dict(out["features"])
     feats["index"] = feats["label"]
     meta = {"name": name, **geo, "features": feats,
