@@ -50,7 +50,10 @@ def layer_axes(data_shape: tuple, *, rgb: bool, labels=None) -> tuple:
         return "TZYX"[5 - ndim:] + "C" if ndim <= 5 else "", ""
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        axes = guess_axes(tuple(data_shape))
+        try:
+            axes = guess_axes(tuple(data_shape))
+        except ValueError as err:  # e.g. 5 dimensions: the user names them
+            return "", str(err).replace("axes=", "'axes'")
     note = next((str(w.message) for w in rec if issubclass(w.category, UserWarning)), "")
     return axes, note
 
@@ -115,6 +118,8 @@ class VolumeOptions(Container):
         from ..io.axes import parse_axes
 
         ndim = np.ndim(layer.data[0]) if getattr(layer, "multiscale", False) else layer.data.ndim
+        if not self.axes.value.strip():
+            raise ValueError(self.note or "fill in 'axes': one letter per axis of the layer (T, Z, Y, X, C)")
         axes = parse_axes(self.axes.value.strip(), ndim)
         if n_layers > 1:
             parse_axes(axes + "C")  # several layers stacked as channels: the layers have no C of their own
