@@ -87,3 +87,18 @@ def test_widget_matches_labels_through_time(viewer_widget, qtbot):
     _wait(qtbot, w)
     lab = viewer.layers["movie felzenszwalb"].data
     assert len(set(lab[:, 20, 20])) == 1
+
+
+def test_metrics_job_accepts_volumes():
+    from napari_deepsuperpixel._napari._metrics_job import compute_metrics
+    from napari_deepsuperpixel.datasets.synthetic import nuclei_volume
+    from napari_deepsuperpixel.metrics.superpixel import superpixel_metrics
+
+    img, gt = nuclei_volume((8, 48, 48), n_nuclei=6, seed=1)
+    lab = nds.segment(img, "snic", axes="ZYX", mode="3d", n_segments=60)
+    row = compute_metrics(lab, [gt], image=img, match_map=True)["row"]
+    ref = superpixel_metrics(lab, gt, image=img)
+    for k in ("asa", "br", "bp", "ue", "ev", "n_segments"):
+        assert row[k] == pytest.approx(ref[k])
+    assert 0 <= row["segment_f"] <= 1
+    assert compute_metrics(gt, [gt])["row"]["asa"] == 1.0
