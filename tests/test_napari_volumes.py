@@ -102,3 +102,17 @@ def test_metrics_job_accepts_volumes():
         assert row[k] == pytest.approx(ref[k])
     assert 0 <= row["segment_f"] <= 1
     assert compute_metrics(gt, [gt])["row"]["asa"] == 1.0
+
+
+def test_memory_note_of_a_3d_deep_job():
+    from napari_deepsuperpixel import get_method
+    from napari_deepsuperpixel._napari._axes import memory_note
+    from napari_deepsuperpixel._napari._workers import SegmentJob
+
+    job = SegmentJob(datas=[np.zeros((32, 256, 256), np.uint16)], rgb=False, method="backprop",
+                     params={"preset": "paper"}, device="cpu", axes="ZYX", mode="3d")
+    small = SegmentJob(**{**job.__dict__, "params": {"preset": "fast"}})
+    big, little = memory_note(get_method("backprop"), job), memory_note(get_method("backprop"), small)
+    assert big.startswith(" (about ") and big.endswith(" GB)")
+    assert float(big.split()[1]) > float(little.split()[1])
+    assert memory_note(get_method("snic"), job) == ""

@@ -256,3 +256,17 @@ def test_cli_segments_a_volume_in_3d(tmp_path, nuclei):
     np.testing.assert_array_equal(lab, nds.segment(np.stack([img, img[::-1]]), "snic", axes="CZYX", mode="3d",
                                                    spacing=(2, 0.5, 0.5), n_segments=100))
     assert main(["segment", str(src), "-m", "quickshift", "--mode", "3d", "-o", str(tmp_path / "o2")]) == 2
+
+
+def test_backprop_in_3d_gives_6_connected_labels_and_checks_its_supervoxel_method(nuclei):
+    pytest.importorskip("torch")
+    img, _ = nuclei
+    small = img[:6, :32, :32]
+    kw = dict(axes="ZYX", mode="3d", spacing=(2, 0.5, 0.5), n_channels=8, max_iter=3, superpixel_count=40,
+              device="cpu")
+    res = nds.segment_result(small, "backprop", **kw)
+    assert res.labels.shape == small.shape
+    assert_6_connected_1_to_n(res.labels)
+    assert res.extras["n_iter"] <= 3 and res.extras["memory_estimate"] > 0
+    with pytest.raises(ValueError, match="cannot make 3D supervoxels"):
+        nds.segment(small, "backprop", **{**kw, "superpixel_method": "felzenszwalb"})

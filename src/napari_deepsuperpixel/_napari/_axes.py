@@ -126,3 +126,21 @@ class VolumeOptions(Container):
         return {"axes": axes, "mode": MODES[self.mode.value], "spacing": spacing_of(layer, axes, bool(layer.rgb)),
                 "match_time": bool(self.match_time.value and self.match_time.enabled),
                 "geometry": result_geometry(layer, axes, bool(layer.rgb))}
+
+
+def memory_note(info, job) -> str:
+    """``" (about 1.2 GB)"`` for a 3D job of a method whose volume runner's module has ``estimate_memory``."""
+    import importlib
+
+    from .._types import build_params
+
+    est = getattr(importlib.import_module(info.volume_runner_ref.partition(":")[0]), "estimate_memory", None)
+    if est is None or not job.axes:
+        return ""
+    shape = np.shape(job.datas[0])
+    zyx = tuple(shape[job.axes.index(a)] for a in "ZYX" if a in job.axes)
+    if len(zyx) != 3:  # space-time: T takes Z's place
+        zyx = (shape[job.axes.index("T")],) + zyx
+    n_ch = (shape[job.axes.index("C")] if "C" in job.axes else 1) * len(job.datas)
+    params = build_params(info.params_cls, info.name, job.params)
+    return f" (about {est(zyx, n_ch, params, job.device) / 2**30:.1f} GB)"

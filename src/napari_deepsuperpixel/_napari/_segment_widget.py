@@ -251,6 +251,7 @@ class SegmentWidget(Container):
         """
         from napari.qt.threading import create_worker
 
+        from .. import get_method
         from ..methods._presets import chosen_preset
         from ._workers import Eta, ProgressThrottle, run_segment_job, start_worker
 
@@ -265,6 +266,10 @@ class SegmentWidget(Container):
         self._cancel_event = threading.Event()
         self._eta, self._warned_long = Eta(), False
         self._preset_note = f" (preset {preset})" if preset else ""
+        if job.mode != "slices" and get_method(job.method).uses_torch:  # a 3D deep run: say what it needs
+            from ._axes import memory_note
+
+            self._preset_note += memory_note(get_method(job.method), job)
         # busy (indeterminate) until the method reports its first step, then determinate
         self.progress.value, self.progress.max = 0, 0
         self.status.value = f"running {job.method}{self._preset_note}..."

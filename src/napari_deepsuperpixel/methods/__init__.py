@@ -135,7 +135,7 @@ for _info in [
                volume_runner_ref=f"{_P}.classical:run_watershed_volume"),
     MethodInfo("backprop", "Unsupervised segmentation by backpropagation (Kanezaki 2018; + Kim & Kanezaki 2020 continuity loss)",
                "segmentation", f"{_P}.backprop:BackpropParams", f"{_P}.backprop:run_backprop",
-               input_space="rgb01", uses_torch=True),
+               input_space="rgb01", uses_torch=True, volume_runner_ref=f"{_P}.backprop3d:run_backprop_volume"),
     MethodInfo("neural_superpixels", "Per-image CNN superpixels (Eliasof et al. 2022; RIM / edge-aware ablations)",
                "superpixels", f"{_P}.neural_superpixels:NeuralSuperpixelsParams",
                f"{_P}.neural_superpixels:run_neural_superpixels", input_space="rgb01", uses_torch=True),
