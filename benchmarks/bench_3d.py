@@ -4,7 +4,7 @@ The volume is :func:`napari_deepsuperpixel.datasets.synthetic.nuclei_volume`
 (seeded, generated here: touching nuclei, anisotropic blur, Poisson noise,
 voxel size 2 x 0.5 x 0.5 µm) with its instance ground truth. Every
 configuration runs in its own Python process, so that its peak resident
-memory (``ru_maxrss``) is its own; the process loads the volume, warms the
+memory (``VmHWM`` of ``/proc/self/status``) is its own; the process loads the volume, warms the
 numba kernels on a tiny volume, then times one ``segment`` call (``--repeats``
 calls: the median). Rows:
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,12 +40,22 @@ import numpy as np
 SPACING = (2.0, 0.5, 0.5)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would include the parent's at the fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args) -> None:
     """One configuration in this process: print seconds, peak RSS and the labels' file."""
     import napari_deepsuperpixel as nds
 
     img = np.load(args.volume)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss0 = peak_rss_mb()
     mode, method, k, request = args.child.split(":")
     k, request = int(k), int(request)
     per = max(1, request // img.shape[0]) if mode == "slices" else request
@@ -59,7 +68,7 @@ def child(args) -> None:
         times.append(time.perf_counter() - t0)
     out = Path(args.volume).with_name(f"{mode}_{method}_{k}_{request}.npy")
     np.save(out, lab)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     print(json.dumps({"seconds": float(np.median(times)), "peak_rss_mb": rss, "loaded_rss_mb": rss0,
                       "labels": str(out)}))
 
