@@ -181,8 +181,8 @@ def segment(
     mode : {"slices", "3d", "spacetime"}
         ``"slices"`` (default): each 2D slice on its own, labels distinct per
         slice. ``"3d"``: supervoxels of each ``(Z, Y, X)`` volume, 6-connected,
-        for the methods with a volume runner (``slic``, ``snic``, ``watershed``;
-        others are refused with a message naming these). ``"spacetime"``: a
+        for the methods with a volume runner (``slic``, ``snic``, ``watershed``,
+        ``backprop``; others are refused with a message naming these). ``"spacetime"``: a
         ``TYX`` time-lapse as one volume, T a spatial axis of voxel size
         ``time_spacing``. See :mod:`napari_deepsuperpixel.volumes`.
     spacing : sequence of float, optional

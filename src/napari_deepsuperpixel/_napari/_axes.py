@@ -87,7 +87,8 @@ class VolumeOptions(Container):
         self.axes = LineEdit(label="axes", tooltip="One letter per axis of the layer's data: T, Z, Y, X, C "
                                                    "(e.g. ZYX, TYX, YXC); filled from the layer, editable")
         self.mode = ComboBox(label="mode", choices=list(MODES), value="2D per slice",
-                             tooltip="2D per slice, or supervoxels of each ZYX volume (slic, snic, watershed), "
+                             tooltip="2D per slice, or supervoxels of each ZYX volume "
+                                     "(slic, snic, watershed, backprop), "
                                      "or a TYX time-lapse as one volume")
         self.match_time = CheckBox(text="match labels through time", value=False,
                                    tooltip="Time-lapse: keep an object's label from frame to frame (overlap)")

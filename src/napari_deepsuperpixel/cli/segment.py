@@ -212,8 +212,8 @@ def add_parser(sub) -> None:
     p.add_argument("--axes", default=None, help="one letter per image axis from T, Z, Y, X, C, e.g. ZYX, TYX, YXC, "
                                                 "CZYX (default: guessed from the shape, with a warning when ambiguous)")
     p.add_argument("--mode", default="slices", choices=["slices", "3d", "spacetime"],
-                   help="slices: 2D per slice (default); 3d: supervoxels of each ZYX volume (slic, snic, watershed); "
-                        "spacetime: a TYX time-lapse as one volume")
+                   help="slices: 2D per slice (default); 3d: supervoxels of each ZYX volume "
+                        "(slic, snic, watershed, backprop); spacetime: a TYX time-lapse as one volume")
     p.add_argument("--spacing", type=_spacing, default=None, metavar="DZ,DY,DX",
                    help="physical voxel size along the Z/Y/X axes of --axes, comma-separated (default 1 each)")
     p.add_argument("--time-spacing", type=float, default=1.0,
