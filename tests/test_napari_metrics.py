@@ -48,7 +48,7 @@ def test_compute_metrics_equals_the_metrics_module(bsds_crop):
     assert int((m == 1).sum()) == cnt.cntP
     assert int(((m == 1) | (m == 2)).sum()) == cnt.sumP
     with pytest.raises(ValueError, match="2D"):
-        compute_metrics(np.stack([pred, pred]), segs)
+        compute_metrics(np.stack([pred, pred])[None], segs)  # 4D: neither an image nor a volume
     with pytest.raises(ValueError, match="shape"):
         compute_metrics(pred, [segs[0][:10]])
 

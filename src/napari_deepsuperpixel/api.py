@@ -21,14 +21,19 @@ def segment_result(
     cancel_check=None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
+    axes: Optional[str] = None,
+    mode: str = "slices",
+    spacing=None,
+    time_spacing: float = 1.0,
+    match_time: bool = False,
     **params,
 ) -> Result:
     """Like :func:`segment` but return a :class:`~napari_deepsuperpixel.Result` with extras.
 
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
-    For a stack, the extras of each slice are collected in lists under the
-    same keys.
+    For a stack, the extras of each slice (or volume) are collected in lists
+    under the same keys.
     """
     from .io.prepare import prepare_image
     from .methods._compose import check_count, run_prepared
@@ -36,9 +41,11 @@ def segment_result(
     info = get_method(method)
     seed = check_seed(seed)
     p = build_params(info.params_cls, method, params)
-    prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize)
+    prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize, axes=axes)
+    spacing = _check_volume_options(info, p, prepared, mode, spacing, time_spacing, match_time)
     ny, nx = prepared.data.shape[1:3]
-    check_count(p, ny * nx, method)
+    if mode == "slices":
+        check_count(p, ny * nx, method)
     dev = device
     if info.uses_torch:
         from .nn.device import resolve_device
@@ -51,6 +58,8 @@ def segment_result(
             raise ValueError(f"unknown device {device!r}; use one of {DEVICE_CHOICES}")
 
     outer = Progress(progress, cancel_check=cancel_check)
+    if mode != "slices":
+        return _segment_volumes(info, p, prepared, mode, spacing, time_spacing, match_time, seed, dev, outer)
     nz = prepared.n_slices
     labels = np.empty((nz, ny, nx), np.int32)
     extras: dict = {}
@@ -80,8 +89,44 @@ def segment_result(
             outer(z + 1, nz, "slice")
     extras["params"] = dataclasses.asdict(p)
     extras["method"] = method
-    out = labels if prepared.is_stack else labels[0]
+    out = labels.reshape(prepared.spatial_shape)
+    if match_time:
+        from .volumes import match_labels_through_time
+
+        out = match_labels_through_time(out)
     return Result(out, extras, connected=True)
+
+
+def _check_volume_options(info, params, prepared, mode, spacing, time_spacing, match_time) -> tuple:
+    """Refuse a mode, spacing or count the image cannot take; return the checked spacing."""
+    import math
+
+    from .io.axes import resolve_spacing
+    from .methods._compose import check_count
+    from .volumes import check_mode
+
+    check_mode(info, mode, prepared.axes, match_time=match_time)
+    spacing = resolve_spacing(spacing, prepared.axes)
+    if not (isinstance(time_spacing, (int, float)) and math.isfinite(time_spacing) and time_spacing > 0):
+        raise ValueError(f"time_spacing must be a finite number > 0, got {time_spacing!r}")
+    if mode != "slices":
+        n_vox = int(np.prod(prepared.volume_data(with_t=mode == "spacetime").shape[1:4]))
+        check_count(params, n_vox, info.name, unit="voxels per volume")
+    return spacing
+
+
+def _segment_volumes(info, params, prepared, mode, spacing, time_spacing, match_time, seed, device,
+                     progress) -> Result:
+    """``segment_result`` for ``mode`` ``"3d"`` / ``"spacetime"``: the volume runner on each volume."""
+    from .volumes import match_labels_through_time, run_volumes
+
+    labels, extras = run_volumes(info, params, prepared, mode=mode, spacing=spacing, time_spacing=time_spacing,
+                                 seed=seed, device=device, progress=progress)
+    if match_time:
+        labels = match_labels_through_time(labels)
+    extras["params"] = dataclasses.asdict(params)
+    extras["method"] = info.name
+    return Result(labels, extras, connected=True)
 
 
 def segment(
@@ -93,6 +138,11 @@ def segment(
     progress: Optional[ProgressCallback] = None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
+    axes: Optional[str] = None,
+    mode: str = "slices",
+    spacing=None,
+    time_spacing: float = 1.0,
+    match_time: bool = False,
     **params,
 ) -> np.ndarray:
     """Segment an image with a registered method.
@@ -101,7 +151,8 @@ def segment(
     ----------
     image : array_like
         ``(Y, X)`` grayscale, ``(Y, X, C)`` colour/multichannel, ``(Z, Y, X)``
-        or ``(Z, Y, X, C)`` stack (run slice by slice). Any real dtype; see
+        or ``(Z, Y, X, C)`` stack; with ``axes`` any order of T, Z, Y, X, C
+        (up to 5 axes). Any real dtype; see
         :func:`napari_deepsuperpixel.io.prepare_image` for the normalisation.
     method : str
         A name from :func:`list_methods` (default ``"slic"``).
@@ -119,18 +170,41 @@ def segment(
         Called with :class:`~napari_deepsuperpixel.ProgressEvent`; may raise
         :class:`~napari_deepsuperpixel.Cancelled` to stop the run.
     channel_axis : int, None or "auto"
-        See :func:`~napari_deepsuperpixel.io.prepare_image`.
+        See :func:`~napari_deepsuperpixel.io.prepare_image`; only without ``axes``.
     normalize : str
         See :func:`~napari_deepsuperpixel.io.prepare_image`.
+    axes : str, optional
+        One letter per axis of ``image`` from ``T``, ``Z``, ``Y``, ``X``, ``C``
+        (stardist's letters), e.g. ``"ZYX"``, ``"TYX"``, ``"YXC"``, ``"TZYXC"``.
+        Without it the axes are guessed from the shape (``channel_axis``), with a
+        ``UserWarning`` when the shape is ambiguous.
+    mode : {"slices", "3d", "spacetime"}
+        ``"slices"`` (default): each 2D slice on its own, labels distinct per
+        slice. ``"3d"``: supervoxels of each ``(Z, Y, X)`` volume, 6-connected,
+        for the methods with a volume runner (``slic``, ``snic``, ``watershed``,
+        ``backprop``; others are refused with a message naming these). ``"spacetime"``: a
+        ``TYX`` time-lapse as one volume, T a spatial axis of voxel size
+        ``time_spacing``. See :mod:`napari_deepsuperpixel.volumes`.
+    spacing : sequence of float, optional
+        The physical voxel size along the Z/Y/X axes of ``axes``, in their
+        order (e.g. ``(dz, dy, dx)``); default 1 each. Used by the 3D modes.
+    time_spacing : float
+        ``mode="spacetime"``: how far apart two frames are, in ``spacing``'s units.
+    match_time : bool
+        For a time-lapse (a T axis) in mode ``"slices"`` or ``"3d"``: renumber
+        the frames' labels by overlap so that an object keeps its label through
+        time (:func:`~napari_deepsuperpixel.volumes.match_labels_through_time`).
     **params
         Method parameters (see ``list_methods()``), e.g. ``n_segments=400``.
 
     Returns
     -------
     labels : numpy.ndarray of int32
-        Labels ``1..N`` with the image's spatial shape (YX or ZYX); every
-        label is one 4-connected region (per slice for stacks; labels of
-        different slices are distinct).
+        Labels ``1..N`` with the image's shape without channels, axes in
+        ``T Z Y X`` order (YX, ZYX, TYX, TZYX); every label is one 4-connected
+        region of one slice (``"slices"``; labels of different slices are
+        distinct unless ``match_time``) or one 6-connected region of one
+        volume (``"3d"``, ``"spacetime"``).
 
     Raises
     ------
@@ -138,7 +212,8 @@ def segment(
         Unknown method or parameter (the message lists valid ones), invalid
         image (empty, 1 pixel wide, NaN/inf, >4 dims), a seed outside
         ``[0, 2**32)``, a NaN/infinite parameter, ``n_segments`` < 1 or
-        larger than the number of pixels, unavailable device.
+        larger than the number of pixels, unavailable device, a bad ``axes``
+        string, ``spacing`` or ``mode`` (e.g. ``"3d"`` for a 2D-only method).
 
     Examples
     --------
@@ -150,5 +225,6 @@ def segment(
     """
     return segment_result(
         image, method, seed=seed, device=device, progress=progress,
-        channel_axis=channel_axis, normalize=normalize, **params,
+        channel_axis=channel_axis, normalize=normalize, axes=axes, mode=mode, spacing=spacing,
+        time_spacing=time_spacing, match_time=match_time, **params,
     ).labels

@@ -2,8 +2,9 @@
 
 Written here (not borrowed from scikit-image's private ``_enforce_label_connectivity_cython``)
 using only public APIs: :func:`skimage.measure.label` splits every label into
-its 4-connected components, and small segments are merged into their most
-similar neighbour with vectorised numpy bookkeeping.
+its 4-connected components (6-connected in a volume), and small segments are
+merged into their most similar neighbour with vectorised numpy bookkeeping.
+Everything here works on 2D images and 3D volumes alike.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def split_components(labels: np.ndarray, connectivity: int = 1) -> np.ndarray:
 
     Parameters
     ----------
-    labels : (Y, X) int array
-    connectivity : {1, 2}
-        1 = 4-connectivity (default), 2 = 8-connectivity.
+    labels : (Y, X) or (Z, Y, X) int array
+    connectivity : int
+        1 = 4-connectivity in 2D, 6-connectivity in 3D (default); 2 = 8 / 18-connectivity.
     """
     from skimage.measure import label as cc_label
 
@@ -36,10 +37,21 @@ def split_components(labels: np.ndarray, connectivity: int = 1) -> np.ndarray:
     return out.astype(np.int32)
 
 
+def _neighbour_views(labels: np.ndarray):
+    """Pairs of views ``(a, b)`` of face-adjacent pixels (voxels), one pair per axis, last axis first."""
+    out = []
+    for axis in range(labels.ndim - 1, -1, -1):
+        lo = [slice(None)] * labels.ndim
+        hi = [slice(None)] * labels.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        out.append((labels[tuple(lo)], labels[tuple(hi)]))
+    return out
+
+
 def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
-    """Unique (a, b) label pairs (a < b) of 4-neighbouring pixels with different labels."""
+    """Unique (a, b) label pairs (a < b) of 4- (6-) neighbouring pixels with different labels."""
     pairs = []
-    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
+    for a, b in _neighbour_views(labels):
         m = a != b
         if m.any():
             pairs.append(np.stack([a[m], b[m]], axis=1))
@@ -56,7 +68,8 @@ def merge_small_segments(
 ) -> np.ndarray:
     """Merge segments smaller than ``min_size`` pixels into their most similar neighbour.
 
-    Similarity is the Euclidean distance between mean ``features`` (``(Y, X, C)``);
+    Similarity is the Euclidean distance between mean ``features`` (``(Y, X, C)``,
+    or ``(Z, Y, X, C)`` for ``(Z, Y, X)`` labels);
     without features the neighbour sharing the longest border wins. Merging
     repeats until no segment is smaller than ``min_size`` (or only one is left).
     Connected inputs stay connected (a segment merges only with an adjacent one).
@@ -76,7 +89,7 @@ def merge_small_segments(
     feat = None
     if features is not None:
         feat = np.asarray(features, np.float64)
-        if feat.ndim == 2:
+        if feat.ndim == lab.ndim:
             feat = feat[..., None]
         feat = feat.reshape(-1, feat.shape[-1])
     for _ in range(max_rounds):
@@ -96,7 +109,7 @@ def merge_small_segments(
             ) / np.maximum(sizes, 1)[:, None]
         # all directed adjacencies with border length
         edges = []
-        for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1, :], lab[1:, :])):
+        for a, b in _neighbour_views(lab):
             m = a != b
             edges.append(np.stack([a[m], b[m]], 1))
             edges.append(np.stack([b[m], a[m]], 1))
@@ -144,15 +157,15 @@ def enforce_connectivity(
 
     Parameters
     ----------
-    labels : (Y, X) int array
+    labels : (Y, X) or (Z, Y, X) int array
         Any integer labels (0 is an ordinary label here).
     min_size : int
         Segments with fewer pixels are merged into their most similar
         neighbour (0 or 1 disables merging).
-    features : (Y, X[, C]) array, optional
+    features : (Y, X[, C]) or (Z, Y, X[, C]) array, optional
         Features used for "most similar" (mean distance).
-    connectivity : {1, 2}
-        Pixel connectivity for components (1 = 4-connected).
+    connectivity : int
+        Pixel connectivity for components (1 = 4-connected in 2D, 6-connected in 3D).
     max_segments : int, optional
         After the ``min_size`` merge, keep merging the smallest segments into
         their most similar neighbour until at most this many remain (see
@@ -160,7 +173,7 @@ def enforce_connectivity(
 
     Returns
     -------
-    (Y, X) int32 array with labels ``1..N``, each one connected component.
+    int32 array of the shape of ``labels``, with labels ``1..N``, each one connected component.
     """
     lab = split_components(labels, connectivity)
     if min_size > 1 or max_segments is not None:

@@ -95,7 +95,7 @@ def add_result_layers(viewer, out: dict, job, layer, *, keep: bool = False):
         base += " (slice " + ",".join(str(i) for i in job.index) + ")"
         labels, geo = _at_slice(labels, layer, job.index, labels.ndim)
     else:
-        geo = _geometry(layer, labels.ndim)
+        geo = job.geometry if getattr(job, "geometry", None) else _geometry(layer, labels.ndim)
     name = result_name(viewer, base, keep)
     feats = dict(out["features"])
     feats["index"] = feats["label"]

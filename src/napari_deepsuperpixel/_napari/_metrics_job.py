@@ -11,9 +11,10 @@ import numpy as np
 
 from ..metrics.boundary import MAX_DIST
 
-#: table columns, in display order (``ev`` only with an image, ``obj_*`` only with ``objects``)
+#: table columns, in display order (``ev`` only with an image, ``obj_*`` only with ``objects``;
+#: ``segment_f`` for volumes)
 COLUMNS = ("n_segments", "covering", "pri", "vi", "boundary_p", "boundary_r", "boundary_f",
-           "asa", "br", "bp", "ue", "ev", "obj_p50", "obj_r50", "obj_f50", "obj_ap50")
+           "asa", "br", "bp", "ue", "ev", "segment_f", "obj_p50", "obj_r50", "obj_f50", "obj_ap50")
 
 #: displayed columns whose :func:`~napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation` key differs
 _RENAMED = {"boundary_p": "bdry_p", "boundary_r": "bdry_r", "boundary_f": "bdry_f"}
@@ -31,11 +32,13 @@ def _squeeze(a) -> np.ndarray:
 
 
 def _check(pred, gts):
-    pred = _squeeze(pred)
-    if pred.ndim != 2:
+    pred = np.asarray(pred)
+    if pred.ndim == 3 and pred.shape[0] == 1:
+        pred = _squeeze(pred)  # a one-slice result placed in its stack
+    if pred.ndim not in (2, 3):
         raise ValueError(
-            f"metrics need a 2D (Y, X) prediction, got shape {pred.shape}; "
-            "for a stack, evaluate one slice (e.g. run the method with 'only the displayed slice')"
+            f"metrics need a 2D (Y, X) or 3D (Z, Y, X) prediction, got shape {pred.shape}; "
+            "select one time point or slice first"
         )
     if not gts:
         raise ValueError("select at least one ground-truth Labels layer")
@@ -86,10 +89,14 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
         boundary pixel, 2 = unmatched machine pixel (false positive), 3 = ground-truth
         boundary pixel no machine pixel matched (missed), when ``match_map``.
 
+        For a ``(Z, Y, X)`` volume: the metrics of :func:`volume_metrics`
+        (the BSDS region and boundary benchmark is 2D) and no match map.
+
     Raises
     ------
     ValueError
-        For a non-2D prediction, no ground truth, or mismatching shapes.
+        For a prediction neither 2D nor 3D, no ground truth, or mismatching shapes.
+
     References
     ----------
     .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
@@ -99,6 +106,8 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     from ..metrics.evaluate import evaluate_segmentation
 
     pred, gts = _check(pred, gts)
+    if pred.ndim == 3:
+        return {"row": volume_metrics(pred, gts, image=image, r=r)}
     if gt_boundaries is None:
         gt_obj = GroundTruth.from_segmentations(gts)
     else:
@@ -112,6 +121,29 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
 
         out["matches"] = boundary_match_map(seg_to_boundaries(pred), gt_obj.boundaries, max_dist=max_dist)
     return out
+
+
+def volume_metrics(pred, gts, *, image=None, r: float = 2.0) -> dict:
+    """The metrics of a ``(Z, Y, X)`` label volume against one or more ground-truth volumes.
+
+    Returns
+    -------
+    dict
+        ``n_segments``, ``asa``, ``br``, ``bp`` (surface voxels within ``r``
+        voxels), ``ue`` (corrected undersegmentation error), ``ev`` with an
+        image of the same ``(Z, Y, X)`` shape, and ``segment_f`` (the segment-level
+        F-measure at IoU 0.5, Kanezaki 2018), annotators averaged.
+    """
+    from ..metrics.segment_f import segment_f_measure
+    from ..metrics.superpixel import superpixel_metrics
+
+    img = None
+    if image is not None and np.shape(image)[:3] == pred.shape:
+        img = np.asarray(image)
+    m = superpixel_metrics(pred, gts, image=img, r=r)
+    row = {k: m[k] for k in ("n_segments", "asa", "br", "bp", "ue", "ev") if k in m}
+    row["segment_f"] = float(np.mean([segment_f_measure(pred, g)["f"] for g in gts]))
+    return row
 
 
 def boundary_match_map(bmap, gt_boundaries, *, max_dist: float = MAX_DIST) -> np.ndarray:

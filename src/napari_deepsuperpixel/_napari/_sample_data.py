@@ -63,14 +63,17 @@ def cell():
 
 
 def make_nuclei_stack(shape=(8, 128, 128), n_nuclei: int = 25, seed: int = 0) -> np.ndarray:
-    """A synthetic 16-bit fluorescence stack of blurred nuclei with noise.
+    """A synthetic 16-bit fluorescence stack of touching, blurred nuclei with shot noise.
+
+    The image of :func:`napari_deepsuperpixel.datasets.synthetic.nuclei_volume`
+    (voxel size 2 x 0.5 x 0.5 µm), which also gives its ground truth.
 
     Parameters
     ----------
     shape : tuple of int
         ``(Z, Y, X)``.
     n_nuclei : int
-        Number of ellipsoidal nuclei.
+        Number of nuclei placed (fewer if they do not fit).
     seed : int
         Random seed (the same seed gives the same stack).
 
@@ -79,19 +82,9 @@ def make_nuclei_stack(shape=(8, 128, 128), n_nuclei: int = 25, seed: int = 0) ->
     numpy.ndarray of uint16
         Values in the 12-bit range (0..4095), as many microscopy cameras give.
     """
-    from scipy import ndimage as ndi
+    from ..datasets.synthetic import nuclei_volume
 
-    rng = np.random.default_rng(seed)
-    zz, yy, xx = np.indices(shape, sparse=True)
-    vol = np.zeros(shape, np.float32)
-    for _ in range(n_nuclei):
-        c = rng.uniform([0, 8, 8], [shape[0], shape[1] - 8, shape[2] - 8])
-        r = rng.uniform([2.0, 5.0, 5.0], [4.0, 11.0, 11.0])
-        inside = ((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1
-        vol[inside] = rng.uniform(0.5, 1.0)
-    vol = ndi.gaussian_filter(vol, (0.7, 1.5, 1.5))
-    img = 300 + 3000 * vol + rng.normal(0, 60, shape)
-    return np.clip(img, 0, 4095).astype(np.uint16)
+    return nuclei_volume(shape, n_nuclei=n_nuclei, spacing=(2.0, 0.5, 0.5), seed=seed)[0]
 
 
 def nuclei_stack():

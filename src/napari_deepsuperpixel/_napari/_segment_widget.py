@@ -21,6 +21,7 @@ from magicgui.widgets import (
 )
 from superqt.utils import ensure_main_thread
 
+from ._axes import VolumeOptions
 from ._param_panel import ParamPanel
 from ._presets import PRESETS, has_granularity, preset_values
 
@@ -41,6 +42,11 @@ class SegmentWidget(Container):
       and mean raw intensity per segment.
     * A stack (ZYX or TYX) runs slice by slice with per-slice progress; tick
       *only the displayed slice* to segment the slice the viewer shows.
+      *axes* names the layer's axes (from RGB, its axis labels, or a guess
+      shown in the status line); *mode* "3D volume" makes supervoxels with
+      the methods that can (per-iteration progress), with the layer's
+      ``scale`` as voxel size; *match labels through time* keeps labels of a
+      time-lapse by overlap.
     * A multiscale (pyramid) layer is segmented at full resolution (level 0).
     * An RGB layer is colour. napari opens a multichannel file with
       ``channel_axis`` as one layer per channel: tick *use several layers as
@@ -80,6 +86,7 @@ class SegmentWidget(Container):
         self.channels = Select(label="channels", choices=self._image_layers, visible=False)
         self.slice_only = CheckBox(text="only the displayed slice", value=False,
                                    tooltip="For a stack: segment only the slice shown in the viewer")
+        self.volume = VolumeOptions()  # axes, 2D per slice / 3D volume, match labels through time
         self.preset = ComboBox(label="granularity", choices=list(PRESETS),
                                tooltip="default: the method's defaults; coarse/fine: fewer/more segments")
         self.params = ParamPanel(label="")
@@ -105,8 +112,9 @@ class SegmentWidget(Container):
 
         # the inputs scroll; Run, Cancel, progress and status stay visible below them
         self.body = scroll_body([self.method, self.help_row, self.about, self.image, self.as_channels,
-                                 self.channels, self.slice_only, self.preset, self.params, self.advanced,
-                                 self.seed, self.device, self.normalize, self.keep, self.add_extras])
+                                 self.channels, self.slice_only, self.volume, self.preset, self.params,
+                                 self.advanced, self.seed, self.device, self.normalize, self.keep,
+                                 self.add_extras])
         self.buttons = Container(layout="horizontal", labels=False, widgets=[self.run_button, self.cancel_button])
         self.buttons.margins = (0, 0, 0, 0)
         self.extend([self.body, self.buttons, self.progress, self.status])
@@ -118,6 +126,7 @@ class SegmentWidget(Container):
         self.preset.changed.connect(self._on_preset)
         self.advanced.changed.connect(self.params.show_advanced)
         self.as_channels.changed.connect(self._on_as_channels)
+        self.image.changed.connect(self._on_image)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.docs_button.clicked.connect(self.open_docs)
@@ -176,6 +185,7 @@ class SegmentWidget(Container):
 
         fit_widgets(self.params)
         fit_scroll_width(self)
+        self._on_image(self.image.value)
 
     def docs_page(self) -> str:
         """The documentation address of the selected method (``docs/methods/<method>.md``)."""
@@ -209,6 +219,14 @@ class SegmentWidget(Container):
         if isinstance(layer, Image) and self._worker is None:
             self.image.reset_choices()
             self.image.value = layer
+
+    def _on_image(self, layer) -> None:
+        from .. import get_method
+
+        data = _full_resolution(layer) if layer is not None else None
+        self.volume.update(layer, get_method(self.method.value), None if data is None else data.shape)
+        if self.volume.note:
+            self.status.value = f"⚠ {self.volume.note}"
 
     def _on_preset(self, preset) -> None:
         from .. import get_method
@@ -261,20 +279,21 @@ class SegmentWidget(Container):
         build_params(info.params_cls, info.name, values)  # validate now, on the GUI thread
         data = _full_resolution(layer)
         n_spatial = data.ndim - (1 if layer.rgb else 0)
+        vol = self.volume.values(layer, len(layers))
         index = None
         if self.slice_only.value and n_spatial > 2:
             point = layer.world_to_data(self.viewer.dims.point)
             lead = n_spatial - 2
             index = tuple(int(min(max(round(point[i]), 0), data.shape[i] - 1)) for i in range(lead))
-        elif n_spatial > 3:
-            raise ValueError(
-                f"layer {layer.name!r} has {n_spatial} spatial/time dimensions; at most 3 (ZYX or TYX) "
-                "run slice by slice. Tick 'only the displayed slice' or select a time point first."
-            )
+            if vol["axes"][lead:lead + 2] != "YX":
+                raise ValueError(f"'only the displayed slice' needs the layer's last axes to be Y, X; its axes are "
+                                 f"{vol['axes']!r}: untick it or correct 'axes'")
+            vol = {"axes": vol["axes"][lead:], "mode": "slices", "spacing": vol["spacing"][-2:],
+                   "match_time": False, "geometry": None}
         job = SegmentJob(datas=[_full_resolution(lay) for lay in layers], rgb=bool(layer.rgb), method=info.name,
                          params=values, seed=int(self.seed.value),
                          device=self.device.value if info.uses_torch else "cpu",
-                         normalize=self.normalize.value, index=index, extras=bool(self.add_extras.value))
+                         normalize=self.normalize.value, index=index, extras=bool(self.add_extras.value), **vol)
         return job, layer
 
     def run(self):
@@ -288,6 +307,7 @@ class SegmentWidget(Container):
         """
         from napari.qt.threading import create_worker
 
+        from .. import get_method
         from ..methods._presets import chosen_preset
         from ._workers import Eta, ProgressThrottle, run_segment_job, start_worker
 
@@ -302,6 +322,10 @@ class SegmentWidget(Container):
         self._cancel_event = threading.Event()
         self._eta, self._warned_long = Eta(), False
         self._preset_note = f" (preset {preset})" if preset else ""
+        if job.mode != "slices" and get_method(job.method).uses_torch:  # a 3D deep run: say what it needs
+            from ._axes import memory_note
+
+            self._preset_note += memory_note(get_method(job.method), job)
         # busy (indeterminate) until the method reports its first step, then determinate
         self.progress.value, self.progress.max = 0, 0
         self.status.value = f"running {job.method}{self._preset_note}..."
@@ -346,6 +370,8 @@ class SegmentWidget(Container):
         bits = [ev.stage] if ev.stage else []
         if "n_slices" in ev.info:
             bits.append(f"slice {ev.info.get('slice', 0) + 1}/{ev.info['n_slices']}")
+        if "n_frames" in ev.info:
+            bits.append(f"frame {ev.info.get('frame', 0) + 1}/{ev.info['n_frames']}")
         if "loss" in ev.info:
             bits.append(f"loss {float(ev.info['loss']):.4g}")
         eta = self._eta.update(ev)

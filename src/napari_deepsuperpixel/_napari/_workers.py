@@ -31,6 +31,14 @@ class SegmentJob:
         Leading indices selecting the displayed 2D slice, or ``None`` for all data.
     extras : bool
         Whether to prepare extra layers (embedding, reconstruction, contours).
+    axes : str, optional
+        The axes of the (indexed) layer data, e.g. ``"ZYX"``, ``"YXC"``
+        (without the ``C`` of several layers stacked as channels); ``None``:
+        guessed as :func:`~napari_deepsuperpixel.segment` does.
+    mode, spacing, match_time
+        Passed to :func:`~napari_deepsuperpixel.segment_result`.
+    geometry : dict, optional
+        ``scale``/``translate`` of the result; ``None``: the layer's last axes.
     """
 
     datas: list
@@ -42,6 +50,11 @@ class SegmentJob:
     normalize: str = "auto"
     index: Optional[tuple] = None
     extras: bool = False
+    axes: Optional[str] = None
+    mode: str = "slices"
+    spacing: Optional[tuple] = None
+    match_time: bool = False
+    geometry: Optional[dict] = None
 
 
 def job_image(job: SegmentJob) -> tuple[np.ndarray, Optional[int]]:
@@ -101,9 +114,16 @@ def run_segment_job(job: SegmentJob, progress: Optional[Callable] = None,
 
     t0 = time.perf_counter()
     image, cax = job_image(job)
+    axes = None
+    if job.axes is not None:
+        from ..io.axes import to_canonical
+
+        # T Z Y X C order, so that the raw image lines up with the labels for the features
+        image, axes = to_canonical(image, job.axes + ("C" if len(job.datas) > 1 else ""))
+        cax = -1 if "C" in axes else None
     res = segment_result(image, job.method, seed=job.seed, device=job.device, progress=progress,
-                         cancel_check=cancel_check, channel_axis=cax, normalize=job.normalize,
-                         **job.params)
+                         cancel_check=cancel_check, channel_axis="auto" if axes else cax, normalize=job.normalize,
+                         axes=axes, mode=job.mode, spacing=job.spacing, match_time=job.match_time, **job.params)
     labels = np.asarray(res.labels, np.int32)
     raw = image if cax is not None or image.shape == labels.shape else None
     features = segment_table(labels, raw)

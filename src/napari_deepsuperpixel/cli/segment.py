@@ -38,32 +38,32 @@ def _tqdm_progress(desc):
     return bar, cb
 
 
-def _write_tif(path, image, labels, overwrite):
+def _write_tif(path, image, labels, overwrite, axes=None):
     from ..io.files import write_labels_tif
 
     write_labels_tif(path, labels, overwrite=overwrite)
 
 
-def _write_overlay(path, image, labels, overwrite):
+def _write_overlay(path, image, labels, overwrite, axes=None):
     from ..io.files import overlay_boundaries, write_png
 
-    write_png(path, overlay_boundaries(image, labels), overwrite=overwrite)
+    write_png(path, overlay_boundaries(image, labels, axes=axes), overwrite=overwrite)
 
 
-def _write_mat(path, image, labels, overwrite):
+def _write_mat(path, image, labels, overwrite, axes=None):
     from ..io.bsds_mat import write_segs_mat
 
     write_segs_mat(path, labels, overwrite=overwrite)
 
 
-def _write_csv(path, image, labels, overwrite):
+def _write_csv(path, image, labels, overwrite, axes=None):
     from ..io.tables import write_segments_csv
 
     write_segments_csv(path, labels, image=image, overwrite=overwrite)
 
 
 #: what ``deepsuperpixel segment --format`` can write per image: name -> (file suffix, writer),
-#: where ``writer(path, image, labels, overwrite)`` writes one file
+#: where ``writer(path, image, labels, overwrite, axes)`` writes one file (``image`` in ``axes``, T Z Y X C order)
 OUTPUTS = {
     "tif": (".tif", _write_tif),
     "overlay": ("_overlay.png", _write_overlay),
@@ -81,6 +81,22 @@ def _formats(items) -> list:
     return list(dict.fromkeys(names))
 
 
+def _spacing(text):
+    """``--spacing 2,0.5,0.5`` -> ``(2.0, 0.5, 0.5)``."""
+    import argparse
+
+    try:
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--spacing takes comma-separated numbers (e.g. 2,0.5,0.5), got {text!r}")
+
+
+def _volume_options(args) -> dict:
+    """The axes/mode/spacing keywords of :func:`~napari_deepsuperpixel.segment_result` from the arguments."""
+    return {"axes": args.axes, "mode": args.mode, "spacing": args.spacing, "time_spacing": args.time_spacing,
+            "match_time": args.match_time}
+
+
 def _cmd_segment(args) -> int:
     from .. import get_method, segment_result
     from .._types import build_params
@@ -92,6 +108,10 @@ def _cmd_segment(args) -> int:
         raise ValueError("give --skip-existing (keep finished images) or --overwrite (replace them), not both")
     params = parse_params(args.param)
     build_params(get_method(args.method).params_cls, args.method, params)
+    if args.mode != "slices":
+        from ..methods import check_supports_3d
+
+        check_supports_3d(get_method(args.method))
     formats = _formats(args.format)
     outdir = Path(args.output)
     images = [Path(p) for p in args.images]
@@ -122,8 +142,17 @@ def _cmd_segment(args) -> int:
             print(f"error: {e}; or pass --skip-existing to keep them and segment only the other images",
                   file=sys.stderr)
             return 3
+    from ..io.axes import parse_axes, to_canonical
+
+    if args.axes is not None:
+        parse_axes(args.axes)
     for p in todo:
-        read_image(p)  # every input decodes before any work starts
+        img = read_image(p)  # every input decodes before any work starts
+        if args.axes is not None:
+            try:
+                parse_axes(args.axes, img.ndim)
+            except ValueError as e:
+                raise ValueError(f"{p}: {e} (shape {img.shape})") from None
     from ..methods._presets import chosen_preset
 
     preset = chosen_preset(args.method, params, args.device)
@@ -139,16 +168,20 @@ def _cmd_segment(args) -> int:
     replace = args.overwrite or args.skip_existing
     for p in todo:
         img = read_image(p)
+        vol = _volume_options(args)
+        if args.axes is not None:  # the writers get the image in the labels' axis order (T Z Y X, then C)
+            img, vol["axes"] = to_canonical(img, args.axes)
         bar, cb = _tqdm_progress(p.name) if not args.quiet else (None, None)
         try:
-            res = segment_result(img, args.method, seed=args.seed, device=args.device, progress=cb, **params)
+            res = segment_result(img, args.method, seed=args.seed, device=args.device, progress=cb, **vol,
+                                 **params)
         except (ValueError, TypeError, FloatingPointError) as e:
             raise type(e)(f"{p}: {e}") from e
         finally:
             if bar is not None:
                 bar.close()
         for fmt, path in zip(formats, targets(p)):
-            OUTPUTS[fmt][1](path, img, res.labels, replace)
+            OUTPUTS[fmt][1](path, img, res.labels, replace, vol["axes"])
         if not args.quiet:
             written = ", ".join(t.name for t in targets(p))
             print(f"{p.name}: {res.n_segments} segments -> {outdir}/ ({written})")
@@ -176,6 +209,17 @@ def add_parser(sub) -> None:
                         "(one row per segment: area, centroid, mean intensity); default tif,overlay")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed, an integer in [0, 2**32) (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--axes", default=None, help="one letter per image axis from T, Z, Y, X, C, e.g. ZYX, TYX, YXC, "
+                                                "CZYX (default: guessed from the shape, with a warning when ambiguous)")
+    p.add_argument("--mode", default="slices", choices=["slices", "3d", "spacetime"],
+                   help="slices: 2D per slice (default); 3d: supervoxels of each ZYX volume "
+                        "(slic, snic, watershed, backprop); spacetime: a TYX time-lapse as one volume")
+    p.add_argument("--spacing", type=_spacing, default=None, metavar="DZ,DY,DX",
+                   help="physical voxel size along the Z/Y/X axes of --axes, comma-separated (default 1 each)")
+    p.add_argument("--time-spacing", type=float, default=1.0,
+                   help="--mode spacetime: the distance between two frames, in --spacing's units (default 1)")
+    p.add_argument("--match-time", action="store_true",
+                   help="time-lapse: keep labels through time by overlap matching (modes slices and 3d)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--skip-existing", action="store_true",
                    help="resume: skip images whose outputs all exist (e.g. after a failed or interrupted run)")

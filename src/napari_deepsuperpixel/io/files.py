@@ -125,21 +125,21 @@ def write_labels_tif(path, labels: np.ndarray, *, overwrite: bool = False) -> Pa
     return path
 
 
-def overlay_boundaries(image: np.ndarray, labels: np.ndarray, color=(1.0, 0.9, 0.0)) -> np.ndarray:
+def overlay_boundaries(image: np.ndarray, labels: np.ndarray, color=(1.0, 0.9, 0.0), *,
+                       axes=None) -> np.ndarray:
     """Return an RGB uint8 picture of ``labels`` boundaries drawn over ``image``.
 
-    ``image`` may be any dtype/channels (it goes through the normal preparation);
-    a stack shows its middle slice.
+    ``image`` may be any dtype/channels (it goes through the normal preparation,
+    with ``axes`` as in :func:`~napari_deepsuperpixel.io.prepare_image`);
+    a stack or time-lapse shows its middle 2D slice.
     """
     from skimage.segmentation import find_boundaries
 
     from .prepare import prepare_image
 
-    prep = prepare_image(image)
-    lab = np.asarray(labels)
+    prep = prepare_image(image, axes=axes)
     z = prep.n_slices // 2
-    if lab.ndim == 3:
-        lab = lab[z]
+    lab = np.asarray(labels).reshape((-1,) + prep.data.shape[1:3])[z]
     rgbimg = prep.slice(z)
     if rgbimg.shape[-1] == 1:
         rgbimg = np.repeat(rgbimg, 3, axis=-1)

@@ -15,8 +15,7 @@ import numpy as np
 #: percentiles used by the robust ("percentile") normalisation
 DEFAULT_PERCENTILES = (1.0, 99.8)
 
-#: the longest last axis that ``channel_axis="auto"`` takes for channels
-MAX_AUTO_CHANNELS = 16
+from .axes import MAX_AUTO_CHANNELS, canonical_order, guess_axes, parse_axes  # noqa: F401
 
 NORMALIZE_CHOICES = ("auto", "percentile", "minmax", "dtype", "none")
 
@@ -28,20 +27,39 @@ class PreparedImage:
     Attributes
     ----------
     data : numpy.ndarray
-        ``float32`` array shaped ``(Z, Y, X, C)``; ``Z == 1`` for a 2D image.
-        Values are normalised to about ``[0, 1]`` (see ``normalize``).
+        ``float32`` array shaped ``(N, Y, X, C)``: the ``N`` 2D slices of the
+        image (every combination of its T and Z indices, T slowest; ``N == 1``
+        for a 2D image). Values are normalised to about ``[0, 1]`` (see ``normalize``).
     is_stack : bool
-        Whether the input had a Z (or T) axis that methods run over slice by slice.
+        Whether the input had a Z or T axis.
     rgb : bool
         Whether the channels are RGB colour (3 channels, alpha dropped).
     spatial_shape : tuple
-        ``(Y, X)`` or ``(Z, Y, X)``: the shape of the labels returned.
+        The shape of the labels returned, e.g. ``(Y, X)``, ``(Z, Y, X)`` or ``(T, Z, Y, X)``.
+    axes : str
+        The axes of ``spatial_shape``: the input's axes in ``T Z Y X`` order, without ``C``.
     """
 
     data: np.ndarray
     is_stack: bool
     rgb: bool
     spatial_shape: tuple
+    axes: str = ""
+
+    def __post_init__(self):
+        if not self.axes:
+            self.axes = "ZYX"[3 - len(self.spatial_shape):]
+
+    def volume_data(self, with_t: bool = False) -> np.ndarray:
+        """The data with its T and Z axes apart: ``(T, Z, Y, X, C)`` (length 1 where the image has none).
+
+        ``with_t=True`` and no Z axis: T takes Z's place (T as a spatial axis), ``(1, T, Y, X, C)``.
+        """
+        t = self.spatial_shape[0] if "T" in self.axes else 1
+        z = self.spatial_shape[self.axes.index("Z")] if "Z" in self.axes else 1
+        if with_t and "Z" not in self.axes:
+            t, z = 1, t
+        return self.data.reshape((t, z) + self.data.shape[1:])
 
     @property
     def n_channels(self) -> int:
@@ -56,47 +74,6 @@ class PreparedImage:
         return self.data[z]
 
 
-def _warn_ambiguous(shape: tuple, channels: bool) -> None:
-    """The ``UserWarning`` of a 3-D shape that could be (Y, X, C) as well as (Z, Y, X)."""
-    import warnings
-
-    if channels:
-        how = (f"taken as (Y, X, C) with {shape[-1]} channels; pass channel_axis=None if it is a (Z, Y, X) "
-               "stack, or channel_axis=-1 to say it is channels")
-    else:
-        how = (f"taken as a (Z, Y, X) stack of {shape[0]} slices (its last axis, {shape[-1]}, is not shorter "
-               "than Y and X); pass channel_axis=-1 if the last axis holds channels, or channel_axis=None to "
-               "say it is a stack")
-    warnings.warn(f"image shape {tuple(shape)} is ambiguous: {how}", UserWarning, stacklevel=4)
-
-
-def _resolve_channel_axis(image: np.ndarray, channel_axis) -> Optional[int]:
-    if channel_axis is None:
-        return None
-    if isinstance(channel_axis, str):
-        if channel_axis != "auto":
-            raise ValueError(f"channel_axis must be 'auto', None or an int, got {channel_axis!r}")
-        if image.ndim == 2:
-            return None
-        if image.ndim == 3:
-            # (Y, X, C) when the last axis is short (<= 16) and shorter than
-            # both others, e.g. RGB(A) or a few fluorescence channels;
-            # anything else, e.g. (5, 512, 512), is a (Z, Y, X) stack.
-            c = image.shape[-1]
-            channels = c <= MAX_AUTO_CHANNELS and c < min(image.shape[:2])
-            if c <= MAX_AUTO_CHANNELS and (not channels or c not in (3, 4)):
-                _warn_ambiguous(image.shape, channels)
-            return 2 if channels else None
-        return image.ndim - 1  # 4D: (Z, Y, X, C)
-    ax = int(channel_axis)
-    if not -image.ndim <= ax < image.ndim:
-        raise ValueError(
-            f"channel_axis={channel_axis} is out of range for an image with {image.ndim} dimensions "
-            f"(shape {image.shape})"
-        )
-    return ax % image.ndim
-
-
 def prepare_image(
     image,
     *,
@@ -105,6 +82,7 @@ def prepare_image(
     percentiles: tuple = DEFAULT_PERCENTILES,
     keep_alpha: bool = False,
     rgb: Optional[bool] = None,
+    axes: Optional[str] = None,
 ) -> PreparedImage:
     """Validate and normalise an image for any method.
 
@@ -112,19 +90,29 @@ def prepare_image(
     ----------
     image : array_like
         2D grayscale ``(Y, X)``; colour or multichannel ``(Y, X, C)``;
-        a stack ``(Z, Y, X)``; or a multichannel stack ``(Z, Y, X, C)``.
+        a stack ``(Z, Y, X)``; a multichannel stack ``(Z, Y, X, C)``; with
+        ``axes``, any order of up to five axes T, Z, Y, X, C.
         Any real dtype (bool, uint8, uint16/12-bit, int, float).
+    axes : str, optional
+        One letter per axis of ``image``: ``T`` (time), ``Z``, ``Y``, ``X``,
+        ``C`` (channels), e.g. ``"ZYX"``, ``"TYX"``, ``"YXC"``, ``"CZYX"``
+        (see :func:`napari_deepsuperpixel.io.axes.parse_axes`). Given, it
+        decides and ``channel_axis`` must stay ``"auto"``; not given, the axes
+        are guessed from the shape and ``channel_axis`` (the fallback below,
+        :func:`napari_deepsuperpixel.io.axes.guess_axes`).
     channel_axis : int, None or "auto"
-        Axis holding channels. ``"auto"`` (default): a 3D array whose last
+        Without ``axes``: the axis holding channels. ``"auto"`` (default): a 3D array whose last
         axis has at most ``MAX_AUTO_CHANNELS`` (16) entries and is shorter
         than both others is ``(Y, X, C)`` (3 or 4 entries: colour, RGB/RGBA;
         others: that many channels); any other 3D array is a ZYX stack; a 4D
         array is ZYXC. A ``UserWarning`` says how an ambiguous shape was taken:
         ``(Y, X, C)`` with C other than 3 or 4 (e.g. ``(100, 100, 5)``, which
-        could be a stack too), or a stack whose last axis is short enough for
-        channels but not shorter than Y and X (e.g. ``(3, 3, 3)``); pass
-        ``channel_axis`` explicitly to choose and silence it. ``None``: no
-        channel axis (a 3D array is then always a stack).
+        could be a stack too), a stack whose last axis is short enough for
+        channels but not shorter than Y and X (e.g. ``(3, 3, 3)``), a stack of
+        2 to 4 slices (``(2, 512, 512)`` could be channels first) or a 4D array
+        whose last axis is long (taken as TZYX); pass ``axes`` (or
+        ``channel_axis``) to choose and silence it. ``None``: no channel axis
+        (a 3D array is then always a stack).
     normalize : {"auto", "percentile", "minmax", "dtype", "none"}
         ``"dtype"`` divides by the dtype's maximum (uint8 -> /255);
         ``"percentile"`` maps the ``percentiles`` of each channel to [0, 1] and
@@ -171,32 +159,33 @@ def prepare_image(
         raise ValueError(
             f"image must have at least 2 dimensions (Y, X), got shape {arr.shape}"
         )
-    if arr.ndim > 4:
+    if arr.ndim > (5 if axes is not None else 4):
         raise ValueError(
-            f"image has {arr.ndim} dimensions (shape {arr.shape}); at most 4 are supported: "
-            "(Y, X), (Y, X, C), (Z, Y, X) or (Z, Y, X, C). Select a time point or channel first."
+            f"image has {arr.ndim} dimensions (shape {arr.shape}); at most 4 are supported without axes= "
+            "((Y, X), (Y, X, C), (Z, Y, X) or (Z, Y, X, C)) and 5 with it (e.g. axes='TZYXC')"
         )
     if arr.size == 0:
         raise ValueError(f"image is empty (shape {arr.shape})")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
 
-    cax = _resolve_channel_axis(arr, channel_axis)
-    if cax is not None:
-        arr = np.moveaxis(arr, cax, -1)
+    if axes is not None:
+        if not (isinstance(channel_axis, str) and channel_axis == "auto"):
+            raise ValueError(f"give axes ({axes!r}) or channel_axis ({channel_axis!r}), not both; "
+                             "axes names the channel axis with 'C'")
+        ax = parse_axes(axes, arr.ndim)
     else:
+        ax = guess_axes(arr.shape, channel_axis)
+    order = canonical_order(ax)
+    arr = np.transpose(arr, order)
+    ax = "".join(ax[i] for i in order)  # T Z Y X C order
+    cax = ax.index("C") if "C" in ax else None
+    if cax is None:
         arr = arr[..., np.newaxis]
-    # now (Y, X, C) or (Z, Y, X, C)
-    if arr.ndim == 3:
-        arr = arr[np.newaxis]
-        is_stack = False
-    elif arr.ndim == 4:
-        is_stack = True
-    else:
-        raise ValueError(
-            f"with channel_axis={channel_axis!r} the image shape {np.shape(image)} leaves "
-            f"{arr.ndim - 1} spatial dimensions; 2 (YX) or 3 (ZYX) are supported"
-        )
+    label_axes = ax.replace("C", "")
+    lead_shape = arr.shape[:-3]
+    is_stack = len(label_axes) > 2
+    arr = arr.reshape((-1,) + arr.shape[-3:])  # (N, Y, X, C)
     if arr.shape[1] < 2 or arr.shape[2] < 2:
         raise ValueError(
             f"image is too small: spatial shape {arr.shape[1:3]}; each of Y and X needs at least 2 pixels"
@@ -228,9 +217,9 @@ def prepare_image(
         mode = "dtype" if arr.dtype == np.bool_ or (arr.dtype == np.uint8 and is_colour) else "percentile"
 
     data = _normalise(arr, mode, percentiles)
-    spatial = tuple(data.shape[:3]) if is_stack else tuple(data.shape[1:3])
+    spatial = tuple(lead_shape) + tuple(data.shape[1:3])
     return PreparedImage(data=np.ascontiguousarray(data), is_stack=is_stack, rgb=rgb,
-                         spatial_shape=spatial)
+                         spatial_shape=spatial, axes=label_axes)
 
 
 def _normalise(arr: np.ndarray, mode: str, percentiles) -> np.ndarray:

@@ -13,6 +13,14 @@ where ``image`` is one prepared ``(Y, X, C)`` float32 slice in the method's
 :class:`~napari_deepsuperpixel.Cancelled` when the user cancelled);
 ``progress.check()`` only checks for cancellation, for use between the
 reports of a long iteration.
+
+A method that can make supervoxels also names a *volume runner*::
+
+    run_volume(volume, *, params, spacing, seed, device, progress) -> Result
+
+with ``volume`` a prepared ``(Z, Y, X, C)`` float32 volume and ``spacing``
+its physical voxel size ``(dz, dy, dx)``; ``segment(..., mode="3d")`` uses it
+and refuses methods without one (:func:`check_supports_3d`).
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ class MethodInfo:
         Whether the method needs PyTorch (and honours ``device``).
     docs : str
         Its documentation page under ``docs/`` (default ``methods/<name>.md``).
+    volume_runner_ref : str, optional
+        ``"module:function"`` of the volume runner (3D supervoxels, 6-connected,
+        honouring ``spacing``); ``None``: the method works on 2D slices only.
     """
 
     name: str
@@ -59,11 +70,22 @@ class MethodInfo:
     input_space: str = "lab"
     uses_torch: bool = False
     docs: str = ""
+    volume_runner_ref: Optional[str] = None
 
     @property
     def docs_page(self) -> str:
         """Path of the method's documentation page under ``docs/``."""
         return self.docs or f"methods/{self.name}.md"
+
+    @property
+    def supports_3d(self) -> bool:
+        """Whether the method can segment a volume in 3D (``mode="3d"``)."""
+        return self.volume_runner_ref is not None
+
+    @property
+    def volume_runner(self) -> Callable:
+        check_supports_3d(self)
+        return _load(self.volume_runner_ref)
 
     @property
     def params_cls(self):
@@ -108,9 +130,11 @@ _CLASSICAL, _DSC = "methods/classical.md", "methods/dsc.md"  # pages that docume
 
 for _info in [
     MethodInfo("slic", "SLIC superpixels (Achanta et al. 2012, scikit-image)", "superpixels",
-               f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic", docs=_CLASSICAL),
+               f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic", docs=_CLASSICAL,
+               volume_runner_ref=f"{_P}.classical:run_slic_volume"),
     MethodInfo("snic", "SNIC superpixels (Achanta & Susstrunk 2017), this package's numba implementation",
-               "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic"),
+               "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic",
+               volume_runner_ref=f"{_P}.snic3d:run_snic_volume"),
     MethodInfo("felzenszwalb", "Felzenszwalb-Huttenlocher graph segmentation (scikit-image)",
                "superpixels", f"{_P}.classical:FelzenszwalbParams", f"{_P}.classical:run_felzenszwalb",
                input_space="rgb01", docs=_CLASSICAL),
@@ -119,10 +143,11 @@ for _info in [
                docs=_CLASSICAL),
     MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
                "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed",
-               docs=_CLASSICAL),
+               docs=_CLASSICAL, volume_runner_ref=f"{_P}.classical:run_watershed_volume"),
     MethodInfo("backprop", "Unsupervised segmentation by backpropagation (Kanezaki 2018; + Kim & Kanezaki 2020 continuity loss)",
                "segmentation", f"{_P}.backprop:BackpropParams", f"{_P}.backprop:run_backprop",
-               input_space="rgb01", uses_torch=True),
+               input_space="rgb01", uses_torch=True,
+               volume_runner_ref=f"{_P}.backprop3d:run_backprop_volume"),
     MethodInfo("neural_superpixels", "Per-image CNN superpixels (Eliasof et al. 2022; RIM / edge-aware ablations)",
                "superpixels", f"{_P}.neural_superpixels:NeuralSuperpixelsParams",
                f"{_P}.neural_superpixels:run_neural_superpixels", input_space="rgb01", uses_torch=True),
@@ -177,6 +202,20 @@ def list_methods(kind: Optional[str] = None) -> list[MethodInfo]:
             raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(kinds)}")
         methods = [m for m in methods if m.kind == kind]
     return methods
+
+
+def check_supports_3d(info: MethodInfo) -> None:
+    """Refuse a method without a volume runner, naming the methods that have one.
+
+    Raises
+    ------
+    ValueError
+        ``method 'felzenszwalb' cannot make 3D supervoxels (mode='3d'); methods that can: slic, snic, ...``
+    """
+    if not info.supports_3d:
+        able = [m.name for m in REGISTRY.values() if m.supports_3d]
+        raise ValueError(f"method {info.name!r} cannot make 3D supervoxels (mode='3d'); methods that can: "
+                         f"{', '.join(able)}; or use mode='slices' (2D per slice)")
 
 
 def get_method(name: str) -> MethodInfo:

@@ -17,7 +17,7 @@ import numpy as np
 from .._types import Result, build_params, check_seed, params_with_role
 
 
-def check_count(params, n_pixels: int, method: str) -> None:
+def check_count(params, n_pixels: int, method: str, unit: str = "pixels per slice") -> None:
     """Refuse a segment count (role ``"count"``) below 1 or above the number of pixels.
 
     Raises
@@ -33,7 +33,7 @@ def check_count(params, n_pixels: int, method: str) -> None:
             raise ValueError(f"{key} must be at least 1, got {n}")
         if n > n_pixels:
             raise ValueError(
-                f"{key}={n} exceeds the number of pixels per slice ({n_pixels}) for method {method!r}; "
+                f"{key}={n} exceeds the number of {unit} ({n_pixels}) for method {method!r}; "
                 "ask for fewer segments"
             )
 
@@ -104,6 +104,35 @@ def run_prepared(info, params, image: np.ndarray, rgb: bool, *, seed: int = 0, d
     if lab.shape != image.shape[:2]:
         raise RuntimeError(f"method {info.name!r} returned labels of shape {lab.shape}, "
                            f"expected {image.shape[:2]}")
+    if not res.connected:
+        min_size = min_size_of(info, params)
+        lab = enforce_connectivity(lab, min_size=min_size, features=feats if min_size > 1 else None)
+    return Result(lab, res.extras, connected=True)
+
+
+def run_prepared_volume(info, params, volume: np.ndarray, rgb: bool, *, spacing=(1.0, 1.0, 1.0), seed: int = 0,
+                        device="cpu", progress=None) -> Result:
+    """Run a registered method's volume runner on one prepared ``(Z, Y, X, C)`` volume.
+
+    The same steps as :func:`run_prepared` in 3D: the input space, the volume
+    runner (``ValueError`` naming the methods that have one if this one has
+    not), and 6-connected components with the ``min_size`` merge unless the
+    runner said ``connected``.
+
+    Returns
+    -------
+    Result
+        ``labels``: int32 ``(Z, Y, X)``, ``1..N``, every label one 6-connected region.
+    """
+    from ..io.prepare import to_feature_space
+    from ..postprocess import enforce_connectivity
+
+    runner = info.volume_runner  # refuses a 2D-only method
+    feats = to_feature_space(volume, rgb, info.input_space)
+    res = runner(feats, params=params, spacing=tuple(spacing), seed=seed, device=device, progress=progress)
+    lab = np.asarray(res.labels)
+    if lab.shape != volume.shape[:3]:
+        raise RuntimeError(f"method {info.name!r} returned labels of shape {lab.shape}, expected {volume.shape[:3]}")
     if not res.connected:
         min_size = min_size_of(info, params)
         lab = enforce_connectivity(lab, min_size=min_size, features=feats if min_size > 1 else None)

@@ -187,6 +187,33 @@ def refine_labels(labels, superpixels, n_superpixels: int, n_classes: int):
     return winner[superpixels]
 
 
+def superpixel_overrides(method: str, n_superpixels: int, compactness=None) -> dict:
+    """The parameters backprop gives its fine superpixel method: the count (role ``"count"``) and ``compactness``.
+
+    Raises
+    ------
+    ValueError
+        ``method`` is ``"backprop"`` or unknown, or refuses the values (naming backprop's parameters).
+    """
+    from .._types import build_params, params_with_role
+    from . import get_method
+
+    if method == "backprop":
+        raise ValueError("superpixel_method='backprop' would recurse; choose e.g. 'slic' or 'none'")
+    try:
+        info = get_method(method)
+    except ValueError as e:
+        raise ValueError(f"superpixel_method: {e} (or 'none': no refinement)") from None
+    kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
+    if compactness is not None and "compactness" in {p.name for p in info.parameters}:
+        kw["compactness"] = float(compactness)
+    try:
+        build_params(info.params_cls, method, kw)
+    except ValueError as e:  # say which of backprop's parameters carries the refused value
+        raise ValueError(f"superpixel_compactness / superpixel_count: {e}") from None
+    return kw
+
+
 def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, compactness=None,
                      seed: int = 0, device="cpu", progress=None) -> np.ndarray:
     """Fine superpixels of a prepared ``(Y, X, C)`` [0, 1] image with any registry method.
@@ -213,25 +240,9 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
     (Y, X) int64 array
         Superpixel ids ``0..K-1``, each one 4-connected region.
     """
-    from .._types import params_with_role
-    from . import get_method
     from ._compose import run_method
 
-    if method == "backprop":
-        raise ValueError("superpixel_method='backprop' would recurse; choose e.g. 'slic' or 'none'")
-    try:
-        info = get_method(method)
-    except ValueError as e:
-        raise ValueError(f"superpixel_method: {e} (or 'none': no refinement)") from None
-    kw = {key: int(n_superpixels) for key in params_with_role(info.params_cls, "count")}
-    if compactness is not None and "compactness" in {p.name for p in info.parameters}:
-        kw["compactness"] = float(compactness)
-    from .._types import build_params
-
-    try:
-        build_params(info.params_cls, method, kw)
-    except ValueError as e:  # say which of backprop's parameters carries the refused value
-        raise ValueError(f"superpixel_compactness / superpixel_count: {e}") from None
+    kw = superpixel_overrides(method, n_superpixels, compactness)
     res = run_method(image, method, kw, seed=seed, device=device, progress=progress)
     return res.labels.astype(np.int64) - 1
 

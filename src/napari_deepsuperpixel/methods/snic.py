@@ -87,6 +87,36 @@ def grid_seeds(height: int, width: int, n_segments: int) -> np.ndarray:
     return (ys[:, None] * width + xs[None, :]).ravel()
 
 
+def _checked(feat: np.ndarray, n_segments, compactness, distance):
+    """Validate SNIC's inputs; ``feat`` is ``(..., C)``. Returns flat float64 features and the checked values."""
+    if not (np.issubdtype(feat.dtype, np.number) or feat.dtype == bool) or np.iscomplexobj(feat):
+        raise ValueError(f"features must be a real numeric array, got dtype {feat.dtype}")
+    if min(feat.shape) < 1:
+        raise ValueError(f"features are empty (shape {feat.shape})")
+    nc = feat.shape[-1]
+    n_pix = int(np.prod(feat.shape[:-1]))
+    if n_pix >= 2**32:  # the heap packs the pixel index into 32 bits
+        raise ValueError(f"image too large for SNIC ({n_pix} pixels, at most 2**32 - 1); process it in tiles")
+    if isinstance(n_segments, bool) or int(n_segments) != n_segments:
+        raise ValueError(f"n_segments must be an integer, got {n_segments!r}")
+    n_segments = int(n_segments)
+    if not 1 <= n_segments <= n_pix:
+        raise ValueError(
+            f"n_segments must be between 1 and the number of pixels ({n_pix}), got {n_segments}"
+        )
+    compactness = float(compactness)
+    if not np.isfinite(compactness) or compactness < 0:
+        raise ValueError(f"compactness must be a finite number >= 0, got {compactness}")
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    flat = np.ascontiguousarray(feat.reshape(n_pix, nc), dtype=np.float64)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("features contain NaN or infinite values; replace them first (e.g. np.nan_to_num)")
+    cosine = distance == "cosine"
+    fnorm = np.linalg.norm(flat, axis=1) if cosine else np.zeros(1)
+    return flat, n_segments, compactness, cosine, fnorm
+
+
 def snic(
     features,
     n_segments: int = 400,
@@ -204,31 +234,9 @@ def snic(
         feat = feat[..., None]
     if feat.ndim != 3:
         raise ValueError(f"features must be (Y, X) or (Y, X, C), got shape {feat.shape}")
-    if not (np.issubdtype(feat.dtype, np.number) or feat.dtype == bool) or np.iscomplexobj(feat):
-        raise ValueError(f"features must be a real numeric array, got dtype {feat.dtype}")
     ny, nx, nc = feat.shape
-    if ny < 1 or nx < 1 or nc < 1:
-        raise ValueError(f"features are empty (shape {feat.shape})")
+    flat, n_segments, compactness, cosine, fnorm = _checked(feat, n_segments, compactness, distance)
     n_pix = ny * nx
-    if n_pix >= 2**32:  # the heap packs the pixel index into 32 bits
-        raise ValueError(f"image too large for SNIC ({n_pix} pixels, at most 2**32 - 1); process it in tiles")
-    if isinstance(n_segments, bool) or int(n_segments) != n_segments:
-        raise ValueError(f"n_segments must be an integer, got {n_segments!r}")
-    n_segments = int(n_segments)
-    if not 1 <= n_segments <= n_pix:
-        raise ValueError(
-            f"n_segments must be between 1 and the number of pixels ({n_pix}), got {n_segments}"
-        )
-    compactness = float(compactness)
-    if not np.isfinite(compactness) or compactness < 0:
-        raise ValueError(f"compactness must be a finite number >= 0, got {compactness}")
-    if distance not in DISTANCES:
-        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
-    flat = np.ascontiguousarray(feat.reshape(n_pix, nc), dtype=np.float64)
-    if not np.all(np.isfinite(flat)):
-        raise ValueError("features contain NaN or infinite values; replace them first (e.g. np.nan_to_num)")
-    cosine = distance == "cosine"
-    fnorm = np.linalg.norm(flat, axis=1) if cosine else np.zeros(1)
 
     seeds = grid_seeds(ny, nx, n_segments)
     k = seeds.size

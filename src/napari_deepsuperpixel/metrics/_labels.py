@@ -15,8 +15,8 @@ _DENSE_LIMIT = 1 << 24
 
 
 def check_labels(labels, name: str = "labels", *, allow_negative: bool = True,
-                 allow_empty: bool = True) -> np.ndarray:
-    """A 2-D integer label map, or a ``ValueError`` naming the argument.
+                 allow_empty: bool = True, ndims: tuple = (2,)) -> np.ndarray:
+    """A 2-D (or, with ``ndims``, 3-D) integer label map, or a ``ValueError`` naming the argument.
 
     Booleans and integral finite floats are converted to ``int64``; other
     integer arrays are returned as they are.
@@ -30,14 +30,18 @@ def check_labels(labels, name: str = "labels", *, allow_negative: bool = True,
         Accept negative labels.
     allow_empty : bool
         Accept a map with no pixels.
+    ndims : tuple of int
+        Accepted numbers of dimensions: ``(2,)`` (default) or ``(2, 3)`` for
+        metrics that work on ``(Z, Y, X)`` volumes too.
 
     Returns
     -------
     numpy.ndarray
     """
     a = np.asarray(labels)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2D (Y, X) label map, got shape {a.shape}")
+    if a.ndim not in ndims:
+        what = " or ".join({2: "2D (Y, X)", 3: "3D (Z, Y, X)"}[n] for n in ndims)
+        raise ValueError(f"{name} must be a {what} label map, got shape {a.shape}")
     if a.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {a.shape})")
     if a.dtype == bool:
@@ -135,9 +139,9 @@ def gt_label_maps(gt, shape=None, name: str = "ground_truth", *, allow_negative:
     ----------
     gt : GroundTruth, array_like or sequence of array_like
         An object with ``segmentations``, one ``(H, W)`` map, a ``(K, H, W)``
-        stack or a list of maps.
+        stack or a list of maps; one ``(Z, Y, X)`` map when ``shape`` is 3D.
     shape : tuple of int, optional
-        Required ``(H, W)`` of every map (the machine result's shape).
+        Required ``(H, W)`` (or ``(Z, Y, X)``) of every map (the machine result's shape).
     name : str
         The argument's name in error messages.
     allow_negative : bool
@@ -148,8 +152,9 @@ def gt_label_maps(gt, shape=None, name: str = "ground_truth", *, allow_negative:
     list of numpy.ndarray
     """
     segs = getattr(gt, "segmentations", gt)
+    nd = 2 if shape is None else len(shape)
     if isinstance(segs, np.ndarray):
-        segs = [segs] if segs.ndim == 2 else list(segs)
+        segs = [segs] if segs.ndim == nd else list(segs)
     elif isinstance(segs, (list, tuple)):
         segs = list(segs)
     else:
@@ -158,7 +163,7 @@ def gt_label_maps(gt, shape=None, name: str = "ground_truth", *, allow_negative:
         raise ValueError(f"{name} has no segmentations; pass at least one label map")
     out = []
     for k, g in enumerate(segs):
-        g = check_labels(g, f"{name}[{k}]", allow_negative=allow_negative)
+        g = check_labels(g, f"{name}[{k}]", allow_negative=allow_negative, ndims=(nd,) if nd == 3 else (2,))
         if shape is not None and g.shape != tuple(shape):
             raise ValueError(f"{name}[{k}] has shape {g.shape} but the segmentation has shape {tuple(shape)}; "
                              "they must be the same image size")

@@ -126,15 +126,15 @@ def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 
 
     Parameters
     ----------
-    labels : (Y, X) int array
+    labels : (Y, X) or (Z, Y, X) int array
         Predicted segmentation.
-    ground_truth : (Y, X) int array or list of them
+    ground_truth : int array of the same shape, or list of them
         One label map per annotator; the segments of all annotators are pooled.
     thresholds : sequence of float
         IoU thresholds for which ``gt_first`` is computed (default 0.5, 0.7).
     connected : bool
-        Split predicted labels into 4-connected components first (default,
-        as in the paper).
+        Split predicted labels into 4-connected (6-connected in a volume)
+        components first (default, as in the paper).
     background : int, optional
         A label that is background, not an object, in the prediction and in
         every annotator (instance masks: ``0``). Default: every label is a
@@ -154,7 +154,7 @@ def match_segments(labels, ground_truth, *, thresholds: Sequence[float] = (0.5, 
     Kanezaki, ICASSP 2018, Sec. 3.
     """
     ts = _check_thresholds(thresholds)
-    a = check_labels(labels, "labels", allow_empty=False)
+    a = check_labels(labels, "labels", allow_empty=False, ndims=(2, 3))
     gts = gt_label_maps(ground_truth, a.shape)
     if connected:
         from skimage.measure import label as cc_label

@@ -19,6 +19,13 @@ Averaging over a dataset is then the mean over images of these values, i.e.
 with ``"mean"`` every (image, annotator) pair of a dataset with the same
 number of annotators per image weighs the same.
 
+Volumes
+-------
+ASA, the undersegmentation errors, boundary recall / precision / F1 (surface
+voxels within ``r`` voxels), explained variation and :func:`n_segments` take
+``(Z, Y, X)`` label volumes as well (the ground truth then is one volume or a
+list of them); compactness is 2D only.
+
 All functions are vectorised (contingency tables with :func:`numpy.bincount`)
 and take a few milliseconds on a 481x321 BSDS500 image.
 
@@ -53,8 +60,8 @@ REDUCE_CHOICES = ("mean", "worst", "best", "none")
 WINDOW_CHOICES = ("square", "disk")
 
 # ----------------------------------------------------------------- helpers
-def _check_labels(labels, name: str = "labels") -> np.ndarray:
-    return check_labels(labels, name, allow_empty=False)
+def _check_labels(labels, name: str = "labels", ndims: tuple = (2, 3)) -> np.ndarray:
+    return check_labels(labels, name, allow_empty=False, ndims=ndims)
 
 
 def contingency(labels, gt):
@@ -200,25 +207,29 @@ def undersegmentation_error_np(labels, ground_truth, *, reduce: str = "mean"):
 
 # ------------------------------------------------------------ boundary terms
 def boundary_map(labels) -> np.ndarray:
-    """Thin boundary pixels of a label map.
+    """Thin boundary pixels of a label map (surface voxels of a label volume).
 
     A pixel is a boundary pixel when its label differs from the pixel below
     or the pixel to its right (4-connectivity, one side only), so that a
     border between two segments is one pixel wide and lies on the top/left
-    segment. The image border is not a boundary.
+    segment. The image border is not a boundary. In a volume the same holds
+    along Z too (6-connectivity): a surface between two segments is one voxel thick.
 
     Parameters
     ----------
-    labels : (Y, X) int array
+    labels : (Y, X) or (Z, Y, X) int array
 
     Returns
     -------
-    (Y, X) bool array
+    bool array of the same shape
     """
     a = _check_labels(labels)
     b = np.zeros(a.shape, bool)
-    b[:-1, :] |= a[:-1, :] != a[1:, :]
-    b[:, :-1] |= a[:, :-1] != a[:, 1:]
+    for axis in range(a.ndim):
+        lo = [slice(None)] * a.ndim
+        hi = [slice(None)] * a.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        b[tuple(lo)] |= a[tuple(lo)] != a[tuple(hi)]
     return b
 
 
@@ -359,8 +370,8 @@ def explained_variation(labels, image) -> float:
 
     Parameters
     ----------
-    labels : (Y, X) int array
-    image : (Y, X) or (Y, X, C) array
+    labels : (Y, X) or (Z, Y, X) int array
+    image : (Y, X) or (Y, X, C) array (``(Z, Y, X[, C])`` for a volume)
         Pixel values in the space of choice (e.g. RGB in [0, 1] or Lab); EV
         is invariant to a global scaling of the values.
 
@@ -374,7 +385,7 @@ def explained_variation(labels, image) -> float:
     """
     a = _check_labels(labels)
     x = np.asarray(image, dtype=np.float64)
-    if x.shape[:2] != a.shape or x.ndim not in (2, 3):
+    if x.shape[:a.ndim] != a.shape or x.ndim not in (a.ndim, a.ndim + 1):
         raise ValueError(f"image of shape {x.shape} does not match labels of shape {a.shape}")
     x = x.reshape(a.size, -1)
     idx, _, sizes = dense_ids(a, counts=True)
@@ -404,7 +415,7 @@ def perimeters(labels) -> tuple:
     areas, perims : numpy.ndarray
         One entry per distinct label, in increasing label order.
     """
-    a = _check_labels(labels)
+    a = _check_labels(labels, ndims=(2,))
     idx, _, sizes = dense_ids(a, counts=True)
     idx = idx.reshape(a.shape)
     n = sizes.size
@@ -448,7 +459,7 @@ def compactness(labels) -> float:
 
 
 def n_segments(labels) -> int:
-    """Number of distinct labels (segments) in a ``(Y, X)`` integer label map, as an ``int``."""
+    """Number of distinct labels (segments) in a ``(Y, X)`` or ``(Z, Y, X)`` integer label map, as an ``int``."""
     return int(dense_ids(_check_labels(labels))[1].size)
 
 
@@ -459,11 +470,11 @@ def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window
 
     Parameters
     ----------
-    labels : (Y, X) int array
-        Superpixels.
-    ground_truth : (Y, X) int array or list of them
+    labels : (Y, X) or (Z, Y, X) int array
+        Superpixels (supervoxels).
+    ground_truth : int array of the same shape, or list of them
         One label map per annotator.
-    image : (Y, X) or (Y, X, C) array, optional
+    image : (Y, X) or (Y, X, C) array (``(Z, Y, X[, C])`` for a volume), optional
         Needed for ``ev`` (explained variation); omitted otherwise.
     r : float
         Boundary tolerance in pixels (default 2).
@@ -476,7 +487,7 @@ def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window
     -------
     dict
         ``n_segments``, ``asa``, ``ue`` (corrected, 1 - ASA), ``ue_np``,
-        ``br``, ``bp``, ``bf1``, ``co`` and, with ``image``, ``ev``.
+        ``br``, ``bp``, ``bf1``, ``co`` (2D only) and, with ``image``, ``ev``.
     """
     if reduce == "none":
         raise ValueError("superpixel_metrics needs one number per metric; use reduce='mean', 'worst' or 'best'")
@@ -490,8 +501,9 @@ def superpixel_metrics(labels, ground_truth, image=None, *, r: float = 2, window
         "ue": _reduce([1.0 - v for v in asa], reduce, False),
         "ue_np": _reduce([_ue_np_pair(ia, size_s, g) for g in gts], reduce, False),
         **{m: _reduce([_pick(m, rc, pr) for rc, pr in scores], reduce, True) for m in ("br", "bp", "bf1")},
-        "co": compactness(a),
     }
+    if a.ndim == 2:
+        out["co"] = compactness(a)
     if image is not None:
         out["ev"] = explained_variation(a, image)
     return out
