@@ -20,7 +20,7 @@ from napari_deepsuperpixel.methods import REGISTRY
 
 PKG = Path(napari_deepsuperpixel.__file__).parent
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-CORE = ("methods", "nn", "training", "metrics", "io", "datasets")
+CORE = ("methods", "nn", "training", "metrics", "io", "datasets", "annotate")
 
 
 def _resolve(ref: str):
