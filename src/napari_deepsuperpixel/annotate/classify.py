@@ -3,7 +3,11 @@
 The user paints a few strokes per class into a label image (a napari Labels
 layer: 0 = not annotated, 1..C = classes). Every superpixel that a stroke
 touches becomes one training example, labelled with the class most of its
-painted pixels have (ties: the smaller class). A scikit-learn classifier
+painted pixels have (ties: the smaller class) and weighted by the number of
+those pixels: a superpixel that a stroke only grazes (it straddles the
+object's outline) counts little. On DSB2018 nuclei this weighting kept object
+F1 from falling as strokes were added (one grazed superpixel per ten strokes
+taught a forest that dim background is "nucleus"). A scikit-learn classifier
 learns the class from the superpixel's features (:func:`superpixel_features`)
 and predicts every superpixel; each pixel takes its superpixel's class.
 
@@ -89,8 +93,8 @@ def make_classifier(classifier="random_forest", *, seed: int = 0):
     Parameters
     ----------
     classifier : {"random_forest", "hist_gradient_boosting"} or estimator
-        A name, or any scikit-learn classifier with ``predict_proba`` (cloned,
-        so the one passed stays unfitted).
+        A name, or any scikit-learn classifier with ``predict_proba`` whose
+        ``fit`` takes ``sample_weight`` (cloned, so the one passed stays unfitted).
     seed : int
         ``random_state`` of the named classifiers.
 
@@ -127,22 +131,23 @@ def scribble_targets(superpixels, scribbles) -> tuple:
 
     Returns
     -------
-    ids, classes : numpy.ndarray of int64
+    ids, classes, weights : numpy.ndarray of int64
+        Training superpixels, their class and the number of their pixels painted with it.
     """
     sp = np.asarray(superpixels).ravel()
     sc = np.asarray(scribbles).ravel()
     painted = (sc > 0) & (sp > 0)
     if not painted.any():
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     s, c = sp[painted].astype(np.int64), sc[painted].astype(np.int64)
     nc = int(c.max()) + 1
     keys, counts = np.unique(s * nc + c, return_counts=True)
     ks, kc = keys // nc, keys % nc
     # per superpixel: the class with the most pixels, the smaller class on ties
     order = np.lexsort((kc, -counts, ks))
-    ks, kc = ks[order], kc[order]
+    ks, kc, counts = ks[order], kc[order], counts[order]
     first = np.concatenate([[True], ks[1:] != ks[:-1]])
-    return ks[first], kc[first]
+    return ks[first], kc[first], counts[first].astype(np.int64)
 
 
 def classify_superpixels(image, superpixels, scribbles, *, features=None, embedding=None,
@@ -201,7 +206,7 @@ def classify_superpixels(image, superpixels, scribbles, *, features=None, embedd
                          "paint them in a Labels layer of the superpixels' shape")
     if not np.issubdtype(sc.dtype, np.integer) or (sc.size and sc.min() < 0):
         raise ValueError("scribbles must hold integer classes >= 0 (0 = not annotated)")
-    ids, targets = scribble_targets(sp, sc)
+    ids, targets, weights = scribble_targets(sp, sc)
     classes = np.unique(targets)
     if classes.size < 2:
         raise ValueError(f"paint strokes of at least two classes (found {classes.tolist() or 'none'}); "
@@ -219,7 +224,7 @@ def classify_superpixels(image, superpixels, scribbles, *, features=None, embedd
     if missing.size:
         raise ValueError(f"the feature table has no row for {missing.size} superpixel(s) (e.g. {int(missing[0])}); "
                          "recompute it for these superpixels")
-    model.fit(x[pos[ids]], targets)
+    model.fit(x[pos[ids]], targets, sample_weight=weights.astype(np.float64))
     proba = model.predict_proba(x)
     model_classes = np.asarray(model.classes_, np.int64)
     best = np.argmax(proba, axis=1)

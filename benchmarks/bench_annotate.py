@@ -1,0 +1,125 @@
+"""Superpixels as an annotation tool on the DSB2018 fluorescence nuclei, with simulated users.
+
+(a) the oracle ceiling per superpixel method and size; (b) N seeded strokes per class ->
+classifier -> nuclei instances, with and without SEN's embedding as features, next to
+Otsu + connected components; (c) random forest vs histogram gradient boosting (SNIC).
+The logic lives in ``napari_deepsuperpixel.bench.annotate``; this file holds the
+configuration and the timings.
+
+Images: a seeded choice (numpy default_rng(18)) of ``--n-images`` of the 44 fluorescence
+images of ``../shared/microscopy/dsb2018_stage1_subset`` among those of at most
+512 x 640 pixels (the three 603 x 1272 and the 1040 x 1388 one are left out for time).
+
+Usage::
+
+    python benchmarks/bench_annotate.py --n-images 8 --out docs/tables/annotate.md
+    python benchmarks/bench_annotate.py --n-images 3 --methods dsc --out docs/tables/annotate_dsc.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "microscopy" / "dsb2018_stage1_subset"
+STROKES = (1, 2, 5, 10, 20)
+SEEDS = (0, 1)
+#: superpixel sizes as mean pixels per superpixel (SNIC, SEN: n_segments = pixels / size)
+SIZES = {"snic": (1024, 256, 64), "sen": (256, 64)}
+FZ_SCALES = (100, 30, 10)
+#: the setting of each method used for the scribble experiment
+SCRIBBLE = ("snic/256", "felzenszwalb/30", "sen/256", "dsc")
+
+
+def settings(shape, methods):
+    px = shape[0] * shape[1]
+    out = {}
+    for method, sizes in SIZES.items():
+        if method not in methods and not (method == "sen" and sizes[0] == 256):
+            continue  # sen/256 always runs: its embedding is the deep feature of every method
+        for s in sizes if method in methods else sizes[:1]:
+            out[f"{method}/{s}"] = (method, {"n_segments": max(2, px // s)})
+    if "felzenszwalb" in methods:
+        for sc in FZ_SCALES:
+            out[f"felzenszwalb/{sc}"] = ("felzenszwalb", {"scale": float(sc)})
+    if "dsc" in methods:
+        out["dsc"] = ("dsc", {})
+    return out
+
+
+def pick_images(n, root=DATA):
+    with open(root / "metadata.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] == "fluorescence"
+                and int(r["height"]) * int(r["width"]) <= 512 * 640]
+    names = sorted(Path(r["image"]).stem for r in rows)
+    pick = np.random.default_rng(18).choice(len(names), size=min(n, len(names)), replace=False)
+    return [names[i] for i in sorted(pick)]
+
+
+def run_image(name, image, gt, rows, methods):
+    import napari_deepsuperpixel as nds
+    from napari_deepsuperpixel.annotate import superpixel_features
+    from napari_deepsuperpixel.bench import annotate as ba
+
+    sps, emb = {}, None
+    for key, (method, params) in settings(image.shape, methods).items():
+        t0 = time.perf_counter()
+        res = nds.segment_result(image, method, seed=0, **params)
+        sec = time.perf_counter() - t0
+        sps[key] = res.labels
+        if key == "sen/256":
+            emb = res.extras["embedding"]
+        o = ba.oracle(res.labels, gt, image)
+        rows.append({"exp": "oracle", "image": name, "setting": key, "n_superpixels": int(res.labels.max()),
+                     "seconds": sec, **o})
+    for s in SEEDS:
+        for n in STROKES:
+            strokes = ba.simulate_strokes(gt, n, seed=1000 * s + n)
+            for key in [k for k in SCRIBBLE if k in sps and k.split("/")[0] in methods]:
+                for deep in (False, True):
+                    feats = superpixel_features(image, sps[key], embedding=emb if deep else None)
+                    # boosting only once per stroke count: it takes seconds a fit on two shared cores
+                    classifiers = ("random_forest", "hist_gradient_boosting") \
+                        if key == "snic/256" and not deep and s == SEEDS[0] else ("random_forest",)
+                    for clf in classifiers:
+                        r = ba.scribble_run(image, sps[key], gt, strokes, features=feats, classifier=clf, seed=s)
+                        rows.append({"exp": "scribble", "image": name, "setting": key, "deep": deep,
+                                     "classifier": clf, "strokes": n, "seed": s, **r})
+    rows.append({"exp": "otsu", "image": name, **ba.otsu_baseline(image, gt)})
+
+
+def main(argv=None):
+    from napari_deepsuperpixel.bench.annotate import summarise
+    from napari_deepsuperpixel.datasets.folder import FolderDataset
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-images", type=int, default=8)
+    ap.add_argument("--methods", nargs="+", default=["snic", "felzenszwalb", "sen"],
+                    choices=["snic", "felzenszwalb", "sen", "dsc"])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, help="markdown tables (also printed)")
+    ap.add_argument("--rows", type=Path, help="per-image rows as JSON")
+    a = ap.parse_args(argv)
+    names = pick_images(a.n_images, a.data)
+    ds = FolderDataset(a.data, names=names)
+    rows, t0 = [], time.perf_counter()
+    for name, image, (gt,) in ds:
+        t1 = time.perf_counter()
+        run_image(name, image, gt, rows, a.methods)
+        print(f"{name} {image.shape}: {time.perf_counter() - t1:.1f} s", flush=True)
+    text = summarise(rows) + f"\n{len(names)} images ({', '.join(names)}); {time.perf_counter() - t0:.0f} s in all.\n"
+    print(text)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(text)
+    if a.rows:
+        a.rows.write_text(json.dumps(rows, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
