@@ -12,8 +12,8 @@ images of ``../shared/microscopy/dsb2018_stage1_subset`` among those of at most
 
 Usage::
 
-    python benchmarks/bench_annotate.py --n-images 8 --out docs/tables/annotate.md
-    python benchmarks/bench_annotate.py --n-images 3 --methods dsc --out docs/tables/annotate_dsc.md
+    python benchmarks/bench_annotate.py --n-images 6 --out docs/tables/annotate.md
+    python benchmarks/bench_annotate.py --n-images 2 --methods dsc --out docs/tables/annotate_dsc.md
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ SEEDS = (0, 1)
 SIZES = {"snic": (1024, 256, 64), "sen": (256, 64)}
 FZ_SCALES = (100, 30, 10)
 #: the setting of each method used for the scribble experiment
-SCRIBBLE = ("snic/256", "felzenszwalb/30", "sen/256", "dsc")
+SCRIBBLE = ("snic/64", "felzenszwalb/30", "sen/64", "dsc")
+#: stroke counts at which the classifiers are compared (boosting takes seconds a fit on two shared cores)
+COMPARE_AT = (1, 5, 20)
 
 
 def settings(shape, methods):
@@ -77,17 +79,20 @@ def run_image(name, image, gt, rows, methods):
         o = ba.oracle(res.labels, gt, image)
         rows.append({"exp": "oracle", "image": name, "setting": key, "n_superpixels": int(res.labels.max()),
                      "seconds": sec, **o})
+    keys = [k for k in SCRIBBLE if k in sps and k.split("/")[0] in methods]
+    feats = {(k, deep): superpixel_features(image, sps[k], embedding=emb if deep else None)
+             for k in keys for deep in (False, True)}
     for s in SEEDS:
         for n in STROKES:
             strokes = ba.simulate_strokes(gt, n, seed=1000 * s + n)
-            for key in [k for k in SCRIBBLE if k in sps and k.split("/")[0] in methods]:
+            for key in keys:
                 for deep in (False, True):
-                    feats = superpixel_features(image, sps[key], embedding=emb if deep else None)
-                    # boosting only once per stroke count: it takes seconds a fit on two shared cores
                     classifiers = ("random_forest", "hist_gradient_boosting") \
-                        if key == "snic/256" and not deep and s == SEEDS[0] else ("random_forest",)
+                        if key == SCRIBBLE[0] and not deep and s == SEEDS[0] and n in COMPARE_AT \
+                        else ("random_forest",)
                     for clf in classifiers:
-                        r = ba.scribble_run(image, sps[key], gt, strokes, features=feats, classifier=clf, seed=s)
+                        r = ba.scribble_run(image, sps[key], gt, strokes, features=feats[key, deep], classifier=clf,
+                                            seed=s)
                         rows.append({"exp": "scribble", "image": name, "setting": key, "deep": deep,
                                      "classifier": clf, "strokes": n, "seed": s, **r})
     rows.append({"exp": "otsu", "image": name, **ba.otsu_baseline(image, gt)})
@@ -98,7 +103,7 @@ def main(argv=None):
     from napari_deepsuperpixel.datasets.folder import FolderDataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-images", type=int, default=8)
+    ap.add_argument("--n-images", type=int, default=6)
     ap.add_argument("--methods", nargs="+", default=["snic", "felzenszwalb", "sen"],
                     choices=["snic", "felzenszwalb", "sen", "dsc"])
     ap.add_argument("--data", type=Path, default=DATA)

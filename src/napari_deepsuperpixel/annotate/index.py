@@ -54,9 +54,11 @@ class SuperpixelIndex:
         return out
 
     def flat_pixels(self, labels) -> np.ndarray:
-        """Flat indices of the pixels of ``labels`` (0 and unknown labels are skipped)."""
+        """Flat indices of the pixels of ``labels`` (any iterable of ints; 0 and unknown labels are skipped)."""
+        if isinstance(labels, (set, frozenset)):
+            labels = sorted(labels)
         parts = [self._order[self._start[i]:self._start[i + 1]]
-                 for i in {int(x) for x in np.atleast_1d(labels)} if 0 < i < self._start.size - 1]
+                 for i in sorted({int(x) for x in np.ravel(labels)}) if 0 < i < self._start.size - 1]
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
     def pixels(self, labels) -> tuple:
