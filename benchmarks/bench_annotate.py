@@ -12,7 +12,7 @@ images of ``../shared/microscopy/dsb2018_stage1_subset`` among those of at most
 
 Usage::
 
-    python benchmarks/bench_annotate.py --n-images 6 --out docs/tables/annotate.md
+    python benchmarks/bench_annotate.py --n-images 4 --rows rows.json --out docs/tables/annotate.md
     python benchmarks/bench_annotate.py --n-images 2 --methods dsc --out docs/tables/annotate_dsc.md
 """
 
@@ -103,7 +103,7 @@ def main(argv=None):
     from napari_deepsuperpixel.datasets.folder import FolderDataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-images", type=int, default=6)
+    ap.add_argument("--n-images", type=int, default=4)
     ap.add_argument("--methods", nargs="+", default=["snic", "felzenszwalb", "sen"],
                     choices=["snic", "felzenszwalb", "sen", "dsc"])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -117,13 +117,13 @@ def main(argv=None):
         t1 = time.perf_counter()
         run_image(name, image, gt, rows, a.methods)
         print(f"{name} {image.shape}: {time.perf_counter() - t1:.1f} s", flush=True)
+        if a.rows:  # after every image: a long run that is stopped keeps what it measured
+            a.rows.write_text(json.dumps(rows, indent=1, default=float))
     text = summarise(rows) + f"\n{len(names)} images ({', '.join(names)}); {time.perf_counter() - t0:.0f} s in all.\n"
     print(text)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(text)
-    if a.rows:
-        a.rows.write_text(json.dumps(rows, indent=1, default=float))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,6 @@ def main(argv=None):
 
     import napari_deepsuperpixel as nds
     from napari_deepsuperpixel._napari._annotate_widget import AnnotateWidget
-    from napari_deepsuperpixel.bench.annotate import simulate_strokes
     from napari_deepsuperpixel.datasets.folder import FolderDataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -92,10 +91,19 @@ def main(argv=None):
     scr = w.add_scribble_layer()
     from scipy import ndimage as ndi
 
-    thin = simulate_strokes(gt, 3, seed=4, length=14)
-    # a 3-pixel brush, as painted with napari's brush; a nucleus stroke stays inside its nucleus
-    scr.data = np.where(ndi.grey_dilation(thin, size=3) == 1, 1, 0) * (gt > 0) \
-        + np.where(ndi.grey_dilation(np.where(thin == 2, 2, 0), size=3) == 2, 2, 0) * (gt == 0)
+    strokes = np.zeros(gt.shape, np.int32)
+    for nucleus in ids[np.argsort(sizes)[::-1][[1, 6, 12]]]:   # across the middle of three nuclei
+        ys, xs = np.nonzero(ndi.binary_erosion(gt == nucleus, iterations=2))
+        row = int(np.median(ys))
+        cols = xs[ys == row]
+        strokes[row - 1:row + 2, cols.min():cols.max() + 1] = 1
+    far = ndi.distance_transform_edt(gt == 0)
+    rng = np.random.default_rng(4)
+    for _ in range(3):                                          # three short lines far from nuclei
+        ys, xs = np.nonzero(far > 12)
+        k = rng.integers(ys.size)
+        strokes[ys[k] - 1:ys[k] + 2, max(xs[k] - 8, 0):xs[k] + 8] = 2
+    scr.data = strokes * ((strokes != 1) | (gt > 0))
     scr.opacity = 1.0
     sp_layer.visible = False
     _save(viewer, a.out / "annotate_3_scribbles.png", a.overwrite)
