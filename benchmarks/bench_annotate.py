@@ -13,6 +13,7 @@ images of ``../shared/microscopy/dsb2018_stage1_subset`` among those of at most
 Usage::
 
     python benchmarks/bench_annotate.py --n-images 4 --rows rows.json --out docs/tables/annotate.md
+    python benchmarks/bench_annotate.py --n-images 8 --split-sweep
     python benchmarks/bench_annotate.py --n-images 2 --methods dsc --out docs/tables/annotate_dsc.md
 """
 
@@ -98,6 +99,32 @@ def run_image(name, image, gt, rows, methods):
     rows.append({"exp": "otsu", "image": name, **ba.otsu_baseline(image, gt)})
 
 
+def split_sweep(ds, splits=(np.inf, 0.2, 0.1, 0.05, 0.02)):
+    """Class-oracle object F1 of ``to_instances`` against its ``split`` (SNIC and Felzenszwalb)."""
+    import napari_deepsuperpixel as nds
+    from napari_deepsuperpixel.annotate import to_instances
+    from napari_deepsuperpixel.bench import annotate as ba
+
+    res = {}
+    for name, image, (gt,) in ds:
+        for key, (method, params) in settings(image.shape, ("snic", "felzenszwalb")).items():
+            if key not in ("snic/64", "felzenszwalb/30"):
+                continue
+            sp = nds.segment(image, method, **params)
+            # every superpixel takes its majority class (as the class oracle)
+            frac = np.bincount(sp.ravel(), weights=(gt.ravel() > 0), minlength=sp.max() + 1) \
+                / np.maximum(np.bincount(sp.ravel(), minlength=sp.max() + 1), 1)
+            classes = np.where(frac[sp] > 0.5, ba.NUCLEUS, ba.BACKGROUND)
+            for t in splits:
+                inst = to_instances(classes, sp, ba.NUCLEUS, image=image, split=t)
+                res.setdefault((key, t), []).append(ba.object_f1(inst, gt)["f"])
+    lines = ["| superpixels | " + " | ".join(f"split={t:g}" for t in splits) + " |",
+             "|---|" + "---|" * len(splits)]
+    for key in ("snic/64", "felzenszwalb/30"):
+        lines.append(f"| {key} | " + " | ".join(f"{np.mean(res[key, t]):.3f}" for t in splits) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     from napari_deepsuperpixel.bench.annotate import summarise
     from napari_deepsuperpixel.datasets.folder import FolderDataset
@@ -109,9 +136,14 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, help="markdown tables (also printed)")
     ap.add_argument("--rows", type=Path, help="per-image rows as JSON")
+    ap.add_argument("--split-sweep", action="store_true",
+                    help="only the class oracle of to_instances against its split threshold")
     a = ap.parse_args(argv)
     names = pick_images(a.n_images, a.data)
     ds = FolderDataset(a.data, names=names)
+    if a.split_sweep:
+        print(split_sweep(ds) + f"\n{len(names)} images ({', '.join(names)})")
+        return
     rows, t0 = [], time.perf_counter()
     for name, image, (gt,) in ds:
         t1 = time.perf_counter()
