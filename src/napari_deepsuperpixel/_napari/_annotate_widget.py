@@ -93,6 +93,10 @@ class AnnotateWidget(Container):
         self.export_button.clicked.connect(self._export_dialog)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        from ._workers import warm_in_background
+
+        # the first 'train' must not wait for scikit-learn's import
+        self._warming = warm_in_background("napari_deepsuperpixel.annotate.classify:warm")
 
     # -- choices --------------------------------------------------------------------------------
     def _labels_layers(self, _widget=None):

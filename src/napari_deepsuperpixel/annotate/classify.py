@@ -87,6 +87,11 @@ class SuperpixelClassification:
         return self.superpixel_ids[order[: max(int(n), 0)]]
 
 
+def warm() -> None:
+    """Import scikit-learn's forests (a second or more the first time): the widget does it when it opens."""
+    import sklearn.ensemble  # noqa: F401
+
+
 def make_classifier(classifier="random_forest", *, seed: int = 0):
     """A fresh, unfitted scikit-learn classifier.
 
@@ -220,7 +225,8 @@ def classify_superpixels(image, superpixels, scribbles, *, features=None, embedd
     rows = np.asarray(features["label"]).astype(np.int64)
     pos = np.full(int(max(rows.max(initial=0), sp.max(initial=0))) + 1, -1, np.int64)
     pos[rows] = np.arange(rows.size)
-    missing = np.setdiff1d(np.unique(sp[sp > 0]), rows)
+    present = np.flatnonzero(np.bincount(sp.ravel().astype(np.int64)))
+    missing = np.setdiff1d(present[present > 0], rows)
     if missing.size:
         raise ValueError(f"the feature table has no row for {missing.size} superpixel(s) (e.g. {int(missing[0])}); "
                          "recompute it for these superpixels")
