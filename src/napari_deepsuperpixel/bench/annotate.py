@@ -1,8 +1,8 @@
 """Superpixels as annotation, measured with simulated users (``benchmarks/bench_annotate.py``).
 
 * :func:`object_f1` -- object F1 at an IoU threshold: the package's segment
-  matching (:func:`~napari_deepsuperpixel.metrics.match_segments`) with the
-  background (label 0) left out on both sides, so that only nuclei count;
+  matching (:func:`~napari_deepsuperpixel.metrics.match_segments`,
+  ``background=0``), so that only nuclei count;
 * :func:`oracle` -- the ceiling of a superpixel method: every superpixel takes
   the majority ground truth, either the majority *instance* (a perfect
   annotator of objects) or the majority *class* nucleus/background followed by
@@ -39,15 +39,11 @@ def object_f1(instances, ground_truth, *, threshold: float = 0.5) -> dict:
     dict
         As :func:`~napari_deepsuperpixel.metrics.segment_f_measure`, over the objects only.
     """
-    from ..metrics.segment_f import SegmentMatches, match_segments, segment_f_measure
+    from ..metrics.segment_f import match_segments, segment_f_measure
 
-    pred, gt = np.asarray(instances), np.asarray(ground_truth)
-    m = match_segments(pred, gt, thresholds=[threshold], connected=False)
-    # dense ids are in ascending label order: label 0, when present, is the first segment
-    p0 = 1 if (pred == 0).any() else 0
-    g0 = 1 if (gt == 0).any() else 0
-    fg = SegmentMatches(sizes=m.sizes[p0:], best_iou=m.best_iou[p0:], gt_best_iou=m.gt_best_iou[g0:])
-    return segment_f_measure(fg, threshold=threshold)
+    m = match_segments(np.asarray(instances), np.asarray(ground_truth), thresholds=[threshold],
+                       connected=False, background=0)
+    return segment_f_measure(m, threshold=threshold)
 
 
 def pixel_accuracy(foreground, ground_truth) -> float:
