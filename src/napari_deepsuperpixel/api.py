@@ -21,6 +21,8 @@ def segment_result(
     cancel_check=None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
+    tile_size: Union[int, str, None] = "auto",
+    out=None,
     **params,
 ) -> Result:
     """Like :func:`segment` but return a :class:`~napari_deepsuperpixel.Result` with extras.
@@ -28,7 +30,7 @@ def segment_result(
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
     For a stack, the extras of each slice are collected in lists under the
-    same keys.
+    same keys. ``tile_size`` and ``out``: see :func:`segment`.
     """
     from .io.prepare import prepare_image
     from .methods._compose import check_count, run_prepared
@@ -36,6 +38,10 @@ def segment_result(
     info = get_method(method)
     seed = check_seed(seed)
     p = build_params(info.params_cls, method, params)
+    tiled = _tiled_result(image, info, p, tile_size, out, device=device, channel_axis=channel_axis,
+                          normalize=normalize, progress=progress, cancel_check=cancel_check)
+    if tiled is not None:
+        return tiled
     prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize)
     ny, nx = prepared.data.shape[1:3]
     check_count(p, ny * nx, method)
@@ -80,8 +86,45 @@ def segment_result(
             outer(z + 1, nz, "slice")
     extras["params"] = dataclasses.asdict(p)
     extras["method"] = method
-    out = labels if prepared.is_stack else labels[0]
-    return Result(out, extras, connected=True)
+    labels = labels if prepared.is_stack else labels[0]
+    if out is not None:
+        from .io.lazy import write_labels_zarr
+
+        labels = _open_zarr(write_labels_zarr(out, labels))
+    return Result(labels, extras, connected=True)
+
+
+def _open_zarr(path):
+    import zarr
+
+    return zarr.open_array(str(path), mode="r+")
+
+
+def _tiled_result(image, info, p, tile_size, out, *, device, channel_axis, normalize, progress,
+                  cancel_check) -> Optional[Result]:
+    """The result of a run in blocks (napari_deepsuperpixel.tiled), or ``None`` when the image is run whole."""
+    from .io.lazy import is_lazy
+    from .tiled import choose_tile, segment_tiled, spatial_shape
+
+    tile = choose_tile(image, info.name, p, tile_size, channel_axis)
+    if tile is None:
+        if is_lazy(image) and int(np.prod(spatial_shape(image, channel_axis)[0])) > 8192 * 8192:
+            import warnings
+
+            warnings.warn(f"{info.name} runs on the whole image in memory; the methods that run in blocks "
+                          "are snic and watershed", UserWarning, stacklevel=3)
+        return None
+    from .methods._compose import check_count
+    from .nn.device import DEVICE_CHOICES
+
+    if not isinstance(device, str) or device.split(":")[0] not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {device!r}; use one of {DEVICE_CHOICES}")
+    (ny, nx), _ = spatial_shape(image, channel_axis)
+    check_count(p, ny * nx, info.name)
+    res = segment_tiled(image, info, p, tile=tile, channel_axis=channel_axis, normalize=normalize,
+                        progress=Progress(progress, cancel_check=cancel_check), out=out)
+    res.extras.update(params=dataclasses.asdict(p), method=info.name)
+    return res
 
 
 def segment(
@@ -93,6 +136,8 @@ def segment(
     progress: Optional[ProgressCallback] = None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
+    tile_size: Union[int, str, None] = "auto",
+    out=None,
     **params,
 ) -> np.ndarray:
     """Segment an image with a registered method.
@@ -122,12 +167,21 @@ def segment(
         See :func:`~napari_deepsuperpixel.io.prepare_image`.
     normalize : str
         See :func:`~napari_deepsuperpixel.io.prepare_image`.
+    tile_size : int, "auto" or None
+        Segment a large 2D image block by block with a halo, reading it block
+        by block (``snic`` and ``watershed``; see :mod:`napari_deepsuperpixel.tiled`):
+        the block side in pixels; ``"auto"`` (default) uses blocks of 4096
+        for images of more than 8192 x 8192 pixels; ``None`` never.
+        ``image`` may then be a dask or zarr array (never loaded whole).
+    out : str or Path, optional
+        A ``.zarr`` path (it must not exist) to write the labels to, block by
+        block in a tiled run; the zarr array is returned instead of numpy.
     **params
         Method parameters (see ``list_methods()``), e.g. ``n_segments=400``.
 
     Returns
     -------
-    labels : numpy.ndarray of int32
+    labels : numpy.ndarray of int32 (a zarr array with ``out``)
         Labels ``1..N`` with the image's spatial shape (YX or ZYX); every
         label is one 4-connected region (per slice for stacks; labels of
         different slices are distinct).
@@ -150,5 +204,5 @@ def segment(
     """
     return segment_result(
         image, method, seed=seed, device=device, progress=progress,
-        channel_axis=channel_axis, normalize=normalize, **params,
+        channel_axis=channel_axis, normalize=normalize, tile_size=tile_size, out=out, **params,
     ).labels
