@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ._util import atomic_write_text, check_writable
+import numpy as np
+
+from ._util import atomic_write_dir, atomic_write_text, check_writable
 
 #: the summary table written in the output folder
 SUMMARY_NAME = "summary.csv"
@@ -34,8 +36,13 @@ _GLOB_CHARS = set("*?[")
 
 def _write_tif(path, image, labels, overwrite):
     from .io.files import write_labels_tif
+    from .io.lazy import write_labels_tiled_tif
+    from .tiled import ZARR_PIXELS
 
-    write_labels_tif(path, labels, overwrite=overwrite)
+    if isinstance(labels, np.ndarray) and labels.size <= ZARR_PIXELS:
+        write_labels_tif(path, labels, overwrite=overwrite)
+    else:  # a large or lazy result: a tiled TIFF written tile by tile
+        write_labels_tiled_tif(path, labels, overwrite=overwrite)
 
 
 def _write_overlay(path, image, labels, overwrite):
@@ -60,6 +67,17 @@ def _write_zarr(path, image, labels, overwrite):
     from .io.lazy import write_labels_zarr
 
     write_labels_zarr(path, labels, overwrite=overwrite)
+
+
+def _direct_zarr(task) -> Optional[Path]:
+    """A temporary zarr store the run writes its labels into (block by block), when zarr is asked for."""
+    import os
+
+    if "zarr" not in task["formats"]:
+        return None
+    target = Path(task["targets"][task["formats"].index("zarr")])
+    check_writable([target], task["replace"])
+    return target.with_name(f".{target.name}.run{os.getpid()}")
 
 
 #: what a batch can write per image: name -> (file suffix, writer), where
@@ -135,6 +153,22 @@ def find_images(items) -> list:
     return list(dict.fromkeys(found))
 
 
+@dataclass(frozen=True)
+class NamedImage:
+    """An image already in memory (e.g. a napari layer's data) with the name its outputs take."""
+
+    name: str
+    data: object
+    channel_axis: object = "auto"
+
+    @property
+    def stem(self) -> str:
+        return self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
 @dataclass
 class BatchPlan:
     """What :func:`run_batch` will do: made and checked by :func:`plan_batch`."""
@@ -169,8 +203,9 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
 
     Parameters
     ----------
-    inputs : iterable of str or Path
-        Files, folders and glob patterns (:func:`find_images`).
+    inputs : iterable of str, Path or NamedImage
+        Files, folders and glob patterns (:func:`find_images`), or images in
+        memory (:class:`NamedImage`, e.g. napari layers; run in this process).
     method : str
         A registered method.
     outdir : str or Path
@@ -208,7 +243,10 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
     params = dict(params or {})
     build_params(get_method(method).params_cls, method, params)
     formats = check_formats(formats)
-    images = find_images(inputs)
+    inputs = list(inputs)
+    named = [i for i in inputs if isinstance(i, NamedImage)]
+    images = named + (find_images([i for i in inputs if not isinstance(i, NamedImage)])
+                      if len(named) < len(inputs) else [])
     stems = [p.stem for p in images]
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
@@ -254,20 +292,31 @@ def segment_file(task: dict) -> dict:
     from . import segment_result
     from .io.lazy import open_image
 
-    path = Path(task["image"])
-    img = open_image(path)
+    path = task["image"]
+    named = task.get("data")
+    img = named.data if named is not None else open_image(path)
+    direct = _direct_zarr(task)
     t0 = time.perf_counter()
     try:
         res = segment_result(img, task["method"], seed=task["seed"], device=task["device"],
                              progress=task.get("progress"), cancel_check=task.get("cancel_check"),
-                             tile_size=task.get("tile_size", "auto"), **task["params"])
+                             tile_size=task.get("tile_size", "auto"), out=direct,
+                             channel_axis=named.channel_axis if named is not None else "auto", **task["params"])
+        seconds = time.perf_counter() - t0
+        for fmt, target in zip(task["formats"], task["targets"]):
+            if fmt != "zarr":
+                OUTPUTS[fmt][1](target, img, res.labels, task["replace"])
+        if direct is not None:  # the store written by the run takes its place last
+            atomic_write_dir(task["targets"][task["formats"].index("zarr")], lambda tmp: direct.rename(tmp))
     except (ValueError, TypeError, FloatingPointError) as e:
         raise type(e)(f"{path}: {e}") from e
-    seconds = time.perf_counter() - t0
-    for fmt, target in zip(task["formats"], task["targets"]):
-        OUTPUTS[fmt][1](target, img, res.labels, task["replace"])
+    finally:
+        if direct is not None and direct.exists():
+            import shutil
+
+            shutil.rmtree(direct, ignore_errors=True)
     return {"image": str(path), "method": task["method"], "params": json.dumps(task["params"], sort_keys=True),
-            "segments": res.n_segments, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(),
+            "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(),
             "tiled": bool(res.extras.get("tiles")), "outputs": ";".join(Path(t).name for t in task["targets"])}
 
 
@@ -327,11 +376,15 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
         t = {"image": str(p), "method": plan.method, "params": plan.params, "seed": seed, "device": device,
              "tile_size": tile_size, "formats": plan.formats, "targets": [str(x) for x in plan.targets(p)],
              "replace": plan.replace}
+        if isinstance(p, NamedImage):
+            t["data"] = p
         if local:
             t["progress"] = image_progress(p) if image_progress is not None else None
             t["cancel_check"] = cancel_check
         return t
 
+    if any(isinstance(p, NamedImage) for p in plan.todo):
+        workers, scheduler = 1, None  # images in memory are segmented in this process
     with executor_for(total, workers, scheduler) as executor:
         local = isinstance(executor, SerialExecutor)
         for done, (p, fut) in enumerate(completed(executor, segment_file, plan.todo, task), 1):
@@ -342,7 +395,7 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
             if on_result is not None:
                 on_result(row)
             if progress is not None:
-                progress(done, total, Path(p).name)
+                progress(done, total, getattr(p, "name", str(p)))
             if cancel_check is not None and cancel_check() and done < total:
                 raise Cancelled(f"batch cancelled after {done} of {total} image(s)")
     return new

@@ -130,8 +130,8 @@ def choose_tile(image, method: str, params, tile_size, channel_axis="auto") -> O
     ny, nx = shape
     halo = halo_for(ny, nx, params.n_segments)
     if auto:
-        if ny * nx <= AUTO_PIXELS:
-            return None
+        if ny * nx <= AUTO_PIXELS or not _have_dask():
+            return None  # without the dask extra a large image is run whole, as before
         return max(DEFAULT_TILE, 4 * halo)
     if isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 64:
         raise ValueError(f"tile_size must be an integer of at least 64 pixels, got {tile_size!r}")
@@ -144,6 +144,12 @@ def choose_tile(image, method: str, params, tile_size, channel_axis="auto") -> O
                          f"(n_segments={params.n_segments} on {ny} x {nx}): give tile_size of at least "
                          f"{4 * halo} or n_segments of at least {need}")
     return tile
+
+
+def _have_dask() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("dask") is not None
 
 
 def _block_chunks(size: int, tile: int, halo: int) -> tuple:

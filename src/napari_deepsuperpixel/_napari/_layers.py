@@ -22,7 +22,11 @@ def _put(viewer, data, meta: dict, layer_type: str, keep: bool):
 
     cls = getattr(napari.layers, layer_type.capitalize())
     old = viewer.layers[name] if name in viewer.layers else None
-    if old is not None and not keep and isinstance(old, cls) \
+    multiscale = isinstance(data, list)
+    if multiscale:
+        meta = {**meta, "multiscale": True}
+    if old is not None and not keep and isinstance(old, cls) and not multiscale \
+            and not getattr(old, "multiscale", False) \
             and old.data.ndim == np.ndim(data) and getattr(old, "rgb", False) == meta.get("rgb", False):
         old.data = data
         old.scale = meta["scale"]
@@ -60,10 +64,11 @@ def add_result_layers(viewer, out: dict, job, layer, *, keep: bool = False):
         index, for a single displayed slice).
     """
     labels = out["labels"]
+    level0 = labels[0] if isinstance(labels, list) else labels  # a multiscale (dask) result: its levels
     name = f"{layer.name} {job.method}"
     if job.index is not None:
         name += " [" + ",".join(str(i) for i in job.index) + "]"
-    geo = _geometry(layer, labels.ndim)
+    geo = _geometry(layer, level0.ndim)
     feats = dict(out["features"])
     feats["index"] = feats["label"]
     meta = {"name": name, **geo, "features": feats,

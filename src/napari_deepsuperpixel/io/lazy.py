@@ -151,3 +151,46 @@ def create_labels_zarr(path, shape, *, chunks: int = ZARR_CHUNK):
     zarr = _need("zarr")
     return zarr.create_array(str(path), shape=tuple(shape), chunks=(chunks,) * len(shape), dtype="int32",
                              fill_value=0)
+
+
+def write_labels_tiled_tif(path, labels, *, overwrite: bool = False, tile: int = 512) -> Path:
+    """Write 2D int32 labels (numpy, zarr or dask) as a tiled, zlib-compressed TIFF, tile by tile, atomically."""
+    import tifffile
+
+    from .._util import atomic_write
+
+    path = Path(path)
+    check_writable([path], overwrite)
+    ny, nx = labels.shape
+
+    def tiles():
+        for y in range(0, ny, tile):
+            for x in range(0, nx, tile):
+                part = np.zeros((tile, tile), np.int32)
+                block = np.asarray(labels[y:y + tile, x:x + tile], np.int32)
+                part[:block.shape[0], :block.shape[1]] = block
+                yield part
+
+    atomic_write(path, lambda p: tifffile.imwrite(p, tiles(), shape=(ny, nx), dtype=np.int32, tile=(tile, tile),
+                                                  compression="zlib"))
+    return path
+
+
+def labels_pyramid(path, *, min_side: int = 2048) -> list:
+    """Dask arrays of the labels at ``path`` and of coarser copies (every other pixel) written next to it.
+
+    The levels halve until the longer side is below ``min_side``: what napari shows
+    as a multiscale Labels layer, reading only the level and the part on screen.
+    Level ``k`` is stored as ``<path>_<k>.zarr`` and computed block by block from level ``k - 1``.
+    """
+    da = _need("dask.array")
+    path = Path(path)
+    levels = [da.from_zarr(str(path))]
+    k = 0
+    while max(levels[-1].shape[-2:]) >= min_side:
+        k += 1
+        nxt = levels[-1][..., ::2, ::2].rechunk(ZARR_CHUNK)
+        target = path.with_name(f"{path.stem}_{k}.zarr")
+        da.to_zarr(nxt, str(target), overwrite=True)
+        levels.append(da.from_zarr(str(target)))
+    return levels
