@@ -122,3 +122,28 @@ def test_zarr_output_and_the_python_batch(folder, tmp_path):
     assert z.dtype == np.int32 and z.shape == (96, 128) and int(np.asarray(z[:]).min()) == 1
     with pytest.raises(FileExistsError, match="--skip-existing"):
         plan_batch([folder], "snic", tmp_path / "out", params={"n_segments": 30}, formats=["zarr"])
+
+
+def test_tile_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tiff(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    import tifffile
+    from skimage import data
+
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.io.files import write_png
+
+    c = data.coins()
+    img = np.block([[c, c[:, ::-1]], [c[::-1], c]])[:700, :900]
+    write_png(tmp_path / "big.png", img)
+    out = tmp_path / "out"
+    assert main(["segment", str(tmp_path / "big.png"), "-m", "snic", "-p", "n_segments=1500", "--tile-size", "256",
+                 "--format", "zarr,tif", "-o", str(out), "-q"]) == 0
+    expected = segment(img, "snic", n_segments=1500, tile_size=256)
+    np.testing.assert_array_equal(np.asarray(zarr.open_array(str(out / "big_snic.zarr"))[:]), expected)
+    with tifffile.TiffFile(out / "big_snic.tif") as tf:
+        assert tf.pages[0].is_tiled
+        np.testing.assert_array_equal(tf.asarray(), expected)
+    row = _summary(out)[0]
+    assert row["tiled"] == "True" and int(row["segments"]) == expected.max()
+    with pytest.raises(SystemExit, match="2"):  # a usage error, before any work
+        main(["segment", str(tmp_path / "big.png"), "--tile-size", "12", "-o", str(out)])

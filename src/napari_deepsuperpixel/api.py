@@ -104,11 +104,11 @@ def _tiled_result(image, info, p, tile_size, out, *, device, channel_axis, norma
                   cancel_check) -> Optional[Result]:
     """The result of a run in blocks (napari_deepsuperpixel.tiled), or ``None`` when the image is run whole."""
     from .io.lazy import is_lazy
-    from .tiled import choose_tile, segment_tiled, spatial_shape
+    from .tiled import AUTO_PIXELS, choose_tile, segment_tiled, spatial_shape
 
     tile = choose_tile(image, info.name, p, tile_size, channel_axis)
     if tile is None:
-        if is_lazy(image) and int(np.prod(spatial_shape(image, channel_axis)[0])) > 8192 * 8192:
+        if is_lazy(image) and int(np.prod(spatial_shape(image, channel_axis)[0])) > AUTO_PIXELS:
             import warnings
 
             warnings.warn(f"{info.name} runs on the whole image in memory; the methods that run in blocks "

@@ -71,14 +71,22 @@ _EXACT_PIXELS = 16 * 2**20  # exact percentiles up to this many pixels, a subsam
 _SAMPLE_PIXELS = 4 * 2**20
 
 
-def spatial_shape(image, channel_axis="auto") -> tuple:
-    """``(Y, X)`` (or ``(Z, Y, X)``) and the channel axis of ``image``, read from its shape only."""
+def spatial_shape(image, channel_axis="auto", *, quiet: bool = True) -> tuple:
+    """``(Y, X)`` (or ``(Z, Y, X)``) and the channel axis of ``image``, read from its shape only.
+
+    ``quiet``: no warning for an ambiguous shape (the run that follows gives it).
+    """
+    import warnings
+
     from .io.prepare import _resolve_channel_axis
 
     shape = tuple(int(s) for s in np.shape(image))
     if len(shape) < 2 or len(shape) > 4:
         return shape, None
-    cax = _resolve_channel_axis(image, channel_axis)
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", UserWarning)
+        cax = _resolve_channel_axis(image, channel_axis)
     return tuple(s for i, s in enumerate(shape) if i != cax), cax
 
 
@@ -430,7 +438,7 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
     if getattr(params, "min_size", 0) and params.min_size > 1:
         raise ValueError(f"min_size={params.min_size} is not available in blocks; pass min_size=0 or "
                          "tile_size=None")
-    (ny, nx), cax = spatial_shape(image, channel_axis)
+    (ny, nx), cax = spatial_shape(image, channel_axis, quiet=False)
     chans, dtype = _channels(image, cax)
     if not (np.issubdtype(dtype, np.number) or dtype == bool) or np.iscomplexobj(np.zeros(0, dtype)):
         raise ValueError(f"image must be a real numeric array, got dtype {dtype}")
