@@ -16,9 +16,9 @@ imports and reading included)::
     python benchmarks/bench_tiled.py compare  --size 8192 --work /tmp/tiled -m snic --tile 4096
     python benchmarks/bench_tiled.py report   --work /tmp/tiled
 
-``untiled`` reads the whole TIFF into memory and runs ``segment(..., tile_size=None)``;
+``untiled`` reads the whole TIFF into memory and runs ``segment(..., block_size=None)``;
 ``tiled`` opens it lazily (tifffile's zarr store, nothing read up front) and writes the
-labels to a zarr store block by block (``segment(..., tile_size=T, out=...)``).
+labels to a zarr store block by block (``segment(..., block_size=T, out=...)``).
 ``compare`` measures, at every block border (vertical and horizontal lines), the
 untiled superpixels that cross it and whether the tiled labels still cross it there
 (``cut``: the tiled run has no same-label pixel pair across the border where the untiled
@@ -131,7 +131,7 @@ def cmd_untiled(args):
     nds.segment(np.zeros((64, 64), np.uint16) + np.arange(64, dtype=np.uint16), args.method, n_segments=4)  # kernels
     t0, c0 = time.perf_counter(), _cpu_s()
     img = tifffile.imread(args.work / f"image_{s}.tif")
-    labels = nds.segment(img, args.method, tile_size=None, **_params(args, s))
+    labels = nds.segment(img, args.method, block_size=None, **_params(args, s))
     sec = time.perf_counter() - t0
     np.save(args.work / f"untiled_{args.method}_{s}.npy", labels)
     _record(args, f"untiled {args.method} {s}", {"seconds": round(sec, 1), "cpu_seconds": round(_cpu_s() - c0, 1),
@@ -151,7 +151,7 @@ def cmd_tiled(args):
     t0, c0 = time.perf_counter(), _cpu_s()
     img = open_tiff_lazy(args.work / f"image_{s}.tif")
     blocks = []
-    res = nds.segment_result(img, args.method, tile_size=args.tile, out=out,
+    res = nds.segment_result(img, args.method, block_size=args.tile, out=out,
                              progress=lambda ev: blocks.append((ev.stage, time.perf_counter())),
                              **_params(args, s))
     sec = time.perf_counter() - t0
@@ -160,7 +160,7 @@ def cmd_tiled(args):
     _record(args, f"tiled {args.method} {s} {args.tile}", {
         "seconds": round(sec, 1), "cpu_seconds": round(_cpu_s() - c0, 1), "peak_rss_mb": round(_peak_mb()),
         "segments": res.extras["n_segments"],
-        "blocks": list(res.extras["tiles"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
+        "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
         "seconds_to_last_block": round(firsts[-1] - t0, 1) if firsts else None,
         "seconds_per_block_wall": round(per_block, 2) if per_block else None})
 

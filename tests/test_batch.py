@@ -124,7 +124,7 @@ def test_zarr_output_and_the_python_batch(folder, tmp_path):
         plan_batch([folder], "snic", tmp_path / "out", params={"n_segments": 30}, formats=["zarr"])
 
 
-def test_tile_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tiff(tmp_path):
+def test_block_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tiff(tmp_path):
     zarr = pytest.importorskip("zarr")
     import tifffile
     from skimage import data
@@ -136,9 +136,9 @@ def test_tile_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tiff
     img = np.block([[c, c[:, ::-1]], [c[::-1], c]])[:700, :900]
     write_png(tmp_path / "big.png", img)
     out = tmp_path / "out"
-    assert main(["segment", str(tmp_path / "big.png"), "-m", "snic", "-p", "n_segments=1500", "--tile-size", "256",
+    assert main(["segment", str(tmp_path / "big.png"), "-m", "snic", "-p", "n_segments=1500", "--block-size", "256",
                  "--format", "zarr,tif", "-o", str(out), "-q"]) == 0
-    expected = segment(img, "snic", n_segments=1500, tile_size=256)
+    expected = segment(img, "snic", n_segments=1500, block_size=256)
     np.testing.assert_array_equal(np.asarray(zarr.open_array(str(out / "big_snic.zarr"))[:]), expected)
     with tifffile.TiffFile(out / "big_snic.tif") as tf:
         assert tf.pages[0].is_tiled
@@ -146,4 +146,4 @@ def test_tile_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tiff
     row = _summary(out)[0]
     assert row["tiled"] == "True" and int(row["segments"]) == expected.max()
     with pytest.raises(SystemExit, match="2"):  # a usage error, before any work
-        main(["segment", str(tmp_path / "big.png"), "--tile-size", "12", "-o", str(out)])
+        main(["segment", str(tmp_path / "big.png"), "--block-size", "12", "-o", str(out)])

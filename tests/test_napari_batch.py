@@ -98,7 +98,7 @@ def test_a_large_dask_layer_is_segmented_block_by_block_into_a_dask_labels_layer
 
     img = np.tile(data.coins(), (2, 2))[:600, :760]
     monkeypatch.setattr(tiled, "AUTO_PIXELS", 300 * 300)
-    monkeypatch.setattr(tiled, "DEFAULT_TILE", 256)
+    monkeypatch.setattr(tiled, "DEFAULT_BLOCK", 256)
     monkeypatch.setattr(tiled, "ZARR_PIXELS", 300 * 300)
     lazy = da.from_array(img, chunks=(128, 128))
     real_array = da.Array.__array__
@@ -125,7 +125,7 @@ def test_a_large_dask_layer_is_segmented_block_by_block_into_a_dask_labels_layer
 def tiled_expected(img):
     from napari_deepsuperpixel import segment
 
-    return segment(img, "snic", n_segments=1500, tile_size=256)
+    return segment(img, "snic", n_segments=1500, block_size=256)
 
 
 def test_a_multiscale_result_is_shown_as_a_multiscale_labels_layer(make_napari_viewer, tmp_path):

@@ -36,15 +36,15 @@ def big():
 def test_an_image_smaller_than_a_block_gives_the_untiled_labels(big):
     small = big[:300, :400]
     for m in ("snic", "watershed"):
-        whole = segment(small, m, n_segments=300, tile_size=None)
-        np.testing.assert_array_equal(segment(small, m, n_segments=300, tile_size=512), whole)
+        whole = segment(small, m, n_segments=300, block_size=None)
+        np.testing.assert_array_equal(segment(small, m, n_segments=300, block_size=512), whole)
 
 
 @pytest.mark.parametrize("method", ["snic", "watershed"])
 def test_blocks_give_unique_connected_labels_without_seams(big, method):
-    whole = segment(big, method, n_segments=1500, tile_size=None)
-    res = segment_result(big, method, n_segments=1500, tile_size=256)
-    assert res.extras["tiles"] == (3, 3)
+    whole = segment(big, method, n_segments=1500, block_size=None)
+    res = segment_result(big, method, n_segments=1500, block_size=256)
+    assert res.extras["blocks"] == (3, 3)
     _connected_and_unique(res.labels)
     assert res.labels.dtype == np.int32 and res.labels.shape == big.shape
     # the number of superpixels is the grid's, as in the untiled run (no extra pieces at borders)
@@ -58,8 +58,8 @@ def test_superpixels_crossing_a_block_border_are_not_cut(big):
     """A superpixel on a block border has one label on both sides: as many border-crossing
     superpixels as the untiled run has."""
     tile = 256
-    res = segment(big, "snic", n_segments=1500, tile_size=tile)
-    whole = segment(big, "snic", n_segments=1500, tile_size=None)
+    res = segment(big, "snic", n_segments=1500, block_size=tile)
+    whole = segment(big, "snic", n_segments=1500, block_size=None)
 
     def crossing(lab):
         left, right = lab[:, tile - 1], lab[:, tile]
@@ -74,7 +74,7 @@ def test_stitching_joins_the_pieces_of_a_too_small_halo(big, monkeypatch):
     from napari_deepsuperpixel import tiled
 
     monkeypatch.setattr(tiled, "halo_for", lambda ny, nx, k: 2)
-    res = segment_result(big, "snic", n_segments=1500, compactness=2.0, tile_size=128)
+    res = segment_result(big, "snic", n_segments=1500, compactness=2.0, block_size=128)
     _connected_and_unique(res.labels)
     assert res.extras["fragments"] > 0
 
@@ -94,8 +94,8 @@ def test_asa_of_blocks_is_within_half_a_point_of_the_untiled_run():
     img, gt = np.tile(img, (2, 2)), np.tile(gt, (2, 2))
     for m in ("snic", "watershed"):
         k = img.size // 400
-        whole = segment(img, m, n_segments=k, tile_size=None)
-        blocks = segment(img, m, n_segments=k, tile_size=max(img.shape) // 2 - 8)
+        whole = segment(img, m, n_segments=k, block_size=None)
+        blocks = segment(img, m, n_segments=k, block_size=max(img.shape) // 2 - 8)
         assert asa(blocks, gt) >= asa(whole, gt) - 0.005, m
 
 
@@ -125,10 +125,10 @@ def test_a_dask_image_is_read_block_by_block_never_whole(big, monkeypatch):
         return np.asarray(self.compute(scheduler="sync"))
 
     monkeypatch.setattr(da.Array, "__array__", refuse)
-    labels = segment(lazy, "snic", n_segments=1500, tile_size=256)
+    labels = segment(lazy, "snic", n_segments=1500, block_size=256)
     monkeypatch.undo()
     assert guarded.reads > 0
-    np.testing.assert_array_equal(labels, segment(big, "snic", n_segments=1500, tile_size=256))
+    np.testing.assert_array_equal(labels, segment(big, "snic", n_segments=1500, block_size=256))
 
 
 def test_zarr_in_and_out(big, tmp_path):
@@ -136,12 +136,12 @@ def test_zarr_in_and_out(big, tmp_path):
     src = zarr.create_array(str(tmp_path / "in.zarr"), shape=big.shape, chunks=(200, 200), dtype=big.dtype)
     src[:] = big
     out = segment(zarr.open_array(str(tmp_path / "in.zarr"), mode="r"), "snic", n_segments=1500,
-                  tile_size=256, out=tmp_path / "labels.zarr")
-    expected = segment(big, "snic", n_segments=1500, tile_size=256)
+                  block_size=256, out=tmp_path / "labels.zarr")
+    expected = segment(big, "snic", n_segments=1500, block_size=256)
     np.testing.assert_array_equal(np.asarray(zarr.open_array(str(tmp_path / "labels.zarr"))[:]), expected)
     assert out.shape == big.shape
     with pytest.raises(FileExistsError, match="overwrite"):
-        segment(big, "snic", n_segments=1500, tile_size=256, out=tmp_path / "labels.zarr")
+        segment(big, "snic", n_segments=1500, block_size=256, out=tmp_path / "labels.zarr")
 
 
 def test_a_tiled_tiff_is_opened_lazily(big, tmp_path, monkeypatch):
@@ -154,14 +154,14 @@ def test_a_tiled_tiff_is_opened_lazily(big, tmp_path, monkeypatch):
     monkeypatch.setattr(lazy, "LAZY_FILE_BYTES", 1000)
     img = lazy.open_image(tmp_path / "big.tif")
     assert isinstance(img, da.Array) and img.shape == big.shape
-    np.testing.assert_array_equal(segment(img, "snic", n_segments=1500, tile_size=256),
-                                  segment(big, "snic", n_segments=1500, tile_size=256))
+    np.testing.assert_array_equal(segment(img, "snic", n_segments=1500, block_size=256),
+                                  segment(big, "snic", n_segments=1500, block_size=256))
 
 
 def test_progress_per_block_and_cancel_between_blocks(big, tmp_path):
     pytest.importorskip("zarr")
     events = []
-    segment(big, "snic", n_segments=1500, tile_size=256, progress=events.append)
+    segment(big, "snic", n_segments=1500, block_size=256, progress=events.append)
     blocks = [e for e in events if e.stage == "blocks"]
     assert [e.step for e in blocks][-1] == 9 and all(e.total == 9 for e in blocks)
 
@@ -173,7 +173,7 @@ def test_progress_per_block_and_cancel_between_blocks(big, tmp_path):
             raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
-        segment(big, "snic", n_segments=1500, tile_size=256, progress=cancel_after_two,
+        segment(big, "snic", n_segments=1500, block_size=256, progress=cancel_after_two,
                 out=tmp_path / "cancelled.zarr")
     assert len([e for e in seen if e.stage == "blocks"]) < 9
     assert not (tmp_path / "cancelled.zarr").exists()  # no half-written result is left
@@ -181,22 +181,22 @@ def test_progress_per_block_and_cancel_between_blocks(big, tmp_path):
 
 def test_clear_errors_before_any_work(big):
     with pytest.raises(ValueError, match="cannot run in blocks"):
-        segment(big, "slic", tile_size=256)
+        segment(big, "slic", block_size=256)
     with pytest.raises(ValueError, match="n_segments of at least"):
-        segment(big, "snic", n_segments=20, tile_size=128)
+        segment(big, "snic", n_segments=20, block_size=128)
     with pytest.raises(ValueError, match="min_size"):
-        segment(big, "snic", n_segments=1500, min_size=20, tile_size=256)
+        segment(big, "snic", n_segments=1500, min_size=20, block_size=256)
     with pytest.raises(ValueError, match="2D"):
-        segment(np.stack([big, big]), "snic", n_segments=1500, tile_size=256)
-    with pytest.raises(ValueError, match="tile_size"):
-        segment(big, "snic", tile_size="big")
+        segment(np.stack([big, big]), "snic", n_segments=1500, block_size=256)
+    with pytest.raises(ValueError, match="block_size"):
+        segment(big, "snic", block_size="big")
 
 
 def test_large_images_are_tiled_automatically(monkeypatch, big):
     from napari_deepsuperpixel import tiled
 
     monkeypatch.setattr(tiled, "AUTO_PIXELS", 500 * 500)
-    monkeypatch.setattr(tiled, "DEFAULT_TILE", 256)
+    monkeypatch.setattr(tiled, "DEFAULT_BLOCK", 256)
     res = nds.segment_result(big, "snic", n_segments=1500)
-    assert res.extras["tiles"] == (3, 3)
-    assert "tiles" not in nds.segment_result(big, "slic", n_segments=100).extras  # SLIC: whole
+    assert res.extras["blocks"] == (3, 3)
+    assert "blocks" not in nds.segment_result(big, "slic", n_segments=100).extras  # SLIC: whole

@@ -21,7 +21,7 @@ def segment_result(
     cancel_check=None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
-    tile_size: Union[int, str, None] = "auto",
+    block_size: Union[int, str, None] = "auto",
     out=None,
     **params,
 ) -> Result:
@@ -30,7 +30,7 @@ def segment_result(
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
     For a stack, the extras of each slice are collected in lists under the
-    same keys. ``tile_size`` and ``out``: see :func:`segment`.
+    same keys. ``block_size`` and ``out``: see :func:`segment`.
     """
     from .io.prepare import prepare_image
     from .methods._compose import check_count, run_prepared
@@ -38,7 +38,7 @@ def segment_result(
     info = get_method(method)
     seed = check_seed(seed)
     p = build_params(info.params_cls, method, params)
-    tiled = _tiled_result(image, info, p, tile_size, out, device=device, channel_axis=channel_axis,
+    tiled = _tiled_result(image, info, p, block_size, out, device=device, channel_axis=channel_axis,
                           normalize=normalize, progress=progress, cancel_check=cancel_check)
     if tiled is not None:
         return tiled
@@ -100,13 +100,13 @@ def _open_zarr(path):
     return zarr.open_array(str(path), mode="r+")
 
 
-def _tiled_result(image, info, p, tile_size, out, *, device, channel_axis, normalize, progress,
+def _tiled_result(image, info, p, block_size, out, *, device, channel_axis, normalize, progress,
                   cancel_check) -> Optional[Result]:
     """The result of a run in blocks (napari_deepsuperpixel.tiled), or ``None`` when the image is run whole."""
     from .io.lazy import is_lazy
     from .tiled import AUTO_PIXELS, choose_tile, segment_tiled, spatial_shape
 
-    tile = choose_tile(image, info.name, p, tile_size, channel_axis)
+    tile = choose_tile(image, info.name, p, block_size, channel_axis)
     if tile is None:
         if is_lazy(image) and int(np.prod(spatial_shape(image, channel_axis)[0])) > AUTO_PIXELS:
             import warnings
@@ -136,7 +136,7 @@ def segment(
     progress: Optional[ProgressCallback] = None,
     channel_axis: Union[int, str, None] = "auto",
     normalize: str = "auto",
-    tile_size: Union[int, str, None] = "auto",
+    block_size: Union[int, str, None] = "auto",
     out=None,
     **params,
 ) -> np.ndarray:
@@ -167,7 +167,7 @@ def segment(
         See :func:`~napari_deepsuperpixel.io.prepare_image`.
     normalize : str
         See :func:`~napari_deepsuperpixel.io.prepare_image`.
-    tile_size : int, "auto" or None
+    block_size : int, "auto" or None
         Segment a large 2D image block by block with a halo, reading it block
         by block (``snic`` and ``watershed``; see :mod:`napari_deepsuperpixel.tiled`):
         the block side in pixels; ``"auto"`` (default) uses blocks of 4096
@@ -204,5 +204,5 @@ def segment(
     """
     return segment_result(
         image, method, seed=seed, device=device, progress=progress,
-        channel_axis=channel_axis, normalize=normalize, tile_size=tile_size, out=out, **params,
+        channel_axis=channel_axis, normalize=normalize, block_size=block_size, out=out, **params,
     ).labels

@@ -285,7 +285,7 @@ def segment_file(task: dict) -> dict:
     """Segment one image file and write its outputs: the task a batch worker runs.
 
     ``task`` holds ``image`` (path), ``method``, ``params``, ``seed``,
-    ``device``, ``tile_size``, ``formats``, ``targets`` (paths) and
+    ``device``, ``block_size``, ``formats``, ``targets`` (paths) and
     ``replace``, and optionally ``progress`` and ``cancel_check`` (in this
     process only). Returns the image's summary row.
     """
@@ -300,7 +300,7 @@ def segment_file(task: dict) -> dict:
     try:
         res = segment_result(img, task["method"], seed=task["seed"], device=task["device"],
                              progress=task.get("progress"), cancel_check=task.get("cancel_check"),
-                             tile_size=task.get("tile_size", "auto"), out=direct,
+                             block_size=task.get("block_size", "auto"), out=direct,
                              channel_axis=named.channel_axis if named is not None else "auto", **task["params"])
         seconds = time.perf_counter() - t0
         for fmt, target in zip(task["formats"], task["targets"]):
@@ -317,7 +317,7 @@ def segment_file(task: dict) -> dict:
             shutil.rmtree(direct, ignore_errors=True)
     return {"image": str(path), "method": task["method"], "params": json.dumps(task["params"], sort_keys=True),
             "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(),
-            "tiled": bool(res.extras.get("tiles")), "outputs": ";".join(Path(t).name for t in task["targets"])}
+            "tiled": bool(res.extras.get("blocks")), "outputs": ";".join(Path(t).name for t in task["targets"])}
 
 
 def write_summary(path, rows) -> Path:
@@ -330,7 +330,7 @@ def write_summary(path, rows) -> Path:
 
 
 def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: Optional[int] = 1,
-              scheduler=None, tile_size="auto", progress: Optional[Callable] = None,
+              scheduler=None, block_size="auto", progress: Optional[Callable] = None,
               image_progress: Optional[Callable] = None, cancel_check: Optional[Callable] = None,
               on_result: Optional[Callable] = None) -> list:
     """Segment the images of a :func:`plan_batch` plan and write their outputs and the summary.
@@ -338,7 +338,7 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
     Parameters
     ----------
     plan : BatchPlan
-    seed, device, tile_size
+    seed, device, block_size
         As :func:`napari_deepsuperpixel.segment_result`.
     workers : int, optional
         Local worker processes (1: this process; ``None``: the number of CPUs).
@@ -374,7 +374,7 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
 
     def task(p):
         t = {"image": str(p), "method": plan.method, "params": plan.params, "seed": seed, "device": device,
-             "tile_size": tile_size, "formats": plan.formats, "targets": [str(x) for x in plan.targets(p)],
+             "block_size": block_size, "formats": plan.formats, "targets": [str(x) for x in plan.targets(p)],
              "replace": plan.replace}
         if isinstance(p, NamedImage):
             t["data"] = p

@@ -2,7 +2,7 @@
 
 :func:`napari_deepsuperpixel.segment_result` hands a 2D image to
 :func:`segment_tiled` when it has more than :data:`AUTO_PIXELS` pixels (or
-when ``tile_size`` asks for blocks). Peak memory is then bounded by the
+when ``block_size`` asks for blocks). Peak memory is then bounded by the
 block (plus its halo) times the number of threads, not by the image, and
 the input is read block by block: a dask array, a zarr/OME-Zarr array or a
 TIFF opened through tifffile's zarr store is never loaded whole.
@@ -52,11 +52,11 @@ import numpy as np
 
 from ._types import Cancelled, Progress, Result
 
-#: images with more pixels than this are segmented in blocks by ``tile_size="auto"``
+#: images with more pixels than this are segmented in blocks by ``block_size="auto"``
 AUTO_PIXELS = 8192 * 8192
 
-#: the block side of ``tile_size="auto"``
-DEFAULT_TILE = 4096
+#: the block side of ``block_size="auto"``
+DEFAULT_BLOCK = 4096
 
 #: methods that can run block by block
 TILED_METHODS = ("snic", "watershed")
@@ -95,7 +95,7 @@ def halo_for(ny: int, nx: int, n_segments: int) -> int:
     return int(math.ceil(3.0 * math.sqrt(ny * nx / max(int(n_segments), 1)))) + 4
 
 
-def choose_tile(image, method: str, params, tile_size, channel_axis="auto") -> Optional[int]:
+def choose_tile(image, method: str, params, block_size, channel_axis="auto") -> Optional[int]:
     """The block side for this run, or ``None`` to segment the image whole.
 
     Parameters
@@ -105,8 +105,8 @@ def choose_tile(image, method: str, params, tile_size, channel_axis="auto") -> O
     method : str
     params : dataclass
         The method's built parameters (``n_segments`` sets the halo).
-    tile_size : int, "auto" or None
-        ``"auto"``: blocks of :data:`DEFAULT_TILE` for a 2D image of more than
+    block_size : int, "auto" or None
+        ``"auto"``: blocks of :data:`DEFAULT_BLOCK` for a 2D image of more than
         :data:`AUTO_PIXELS` pixels and a method of :data:`TILED_METHODS` (the
         block grows to four halos when the superpixels are very large);
         ``None`` (or 0): never; an int: blocks of that side when the image is
@@ -115,41 +115,41 @@ def choose_tile(image, method: str, params, tile_size, channel_axis="auto") -> O
     Raises
     ------
     ValueError
-        An explicit ``tile_size`` for a method that cannot run in blocks, for a
+        An explicit ``block_size`` for a method that cannot run in blocks, for a
         stack, below 64, or smaller than four halos (too few superpixels for
         the block size).
     """
-    if tile_size is None or (not isinstance(tile_size, str) and tile_size == 0):
+    if block_size is None or (not isinstance(block_size, str) and block_size == 0):
         return None
     shape, _ = spatial_shape(image, channel_axis)
-    auto = isinstance(tile_size, str)
-    if auto and tile_size != "auto":
-        raise ValueError(f"tile_size must be 'auto', None or a number of pixels, got {tile_size!r}")
+    auto = isinstance(block_size, str)
+    if auto and block_size != "auto":
+        raise ValueError(f"block_size must be 'auto', None or a number of pixels, got {block_size!r}")
     if len(shape) != 2:
         if auto:
             return None
-        raise ValueError(f"tile_size works on 2D images; this one has the spatial shape {shape} (a stack is "
-                         "segmented slice by slice, whole): pass tile_size=None")
+        raise ValueError(f"block_size works on 2D images; this one has the spatial shape {shape} (a stack is "
+                         "segmented slice by slice, whole): pass block_size=None")
     if method not in TILED_METHODS:
         if auto:
             return None
         raise ValueError(f"method {method!r} cannot run in blocks (its segments depend on the whole image); "
-                         f"use one of {', '.join(TILED_METHODS)} or tile_size=None")
+                         f"use one of {', '.join(TILED_METHODS)} or block_size=None")
     ny, nx = shape
     halo = halo_for(ny, nx, params.n_segments)
     if auto:
         if ny * nx <= AUTO_PIXELS or not _have_dask():
             return None  # without the dask extra a large image is run whole, as before
-        return max(DEFAULT_TILE, 4 * halo)
-    if isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 64:
-        raise ValueError(f"tile_size must be an integer of at least 64 pixels, got {tile_size!r}")
-    tile = int(tile_size)
+        return max(DEFAULT_BLOCK, 4 * halo)
+    if isinstance(block_size, bool) or int(block_size) != block_size or block_size < 64:
+        raise ValueError(f"block_size must be an integer of at least 64 pixels, got {block_size!r}")
+    tile = int(block_size)
     if ny <= tile and nx <= tile:
         return None
     if tile < 4 * halo:
         need = int(math.ceil(ny * nx * 144 / (tile - 16) ** 2)) if tile > 16 else ny * nx
-        raise ValueError(f"tile_size={tile} is too small for superpixels of about {halo // 3} pixels "
-                         f"(n_segments={params.n_segments} on {ny} x {nx}): give tile_size of at least "
+        raise ValueError(f"block_size={tile} is too small for superpixels of about {halo // 3} pixels "
+                         f"(n_segments={params.n_segments} on {ny} x {nx}): give block_size of at least "
                          f"{4 * halo} or n_segments of at least {need}")
     return tile
 
@@ -258,7 +258,7 @@ def _block_seeds(ys, xs, y0, y1, x0, x1):
 def _segment_block(feats, method: str, params, local, glob, cell_area: float) -> np.ndarray:
     """Labels (global seed numbers) of one block with its halo."""
     if local.size == 0:  # cannot happen: a block holds at least four halos, each three grid steps
-        raise RuntimeError("a block without seeds; choose a larger tile_size")
+        raise RuntimeError("a block without seeds; choose a larger block_size")
     if method == "snic":
         from .methods.snic import snic
 
@@ -424,7 +424,7 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
     -------
     Result
         ``labels`` (the numpy array, ``out``'s zarr array, or ``out``) and
-        extras ``tiles`` (blocks along Y and X), ``tile_size``, ``halo``,
+        extras ``blocks`` (blocks along Y and X), ``block_size``, ``halo``,
         ``n_segments`` and ``fragments`` (pieces joined to a neighbour).
     """
     import dask
@@ -437,7 +437,7 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
         raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
     if getattr(params, "min_size", 0) and params.min_size > 1:
         raise ValueError(f"min_size={params.min_size} is not available in blocks; pass min_size=0 or "
-                         "tile_size=None")
+                         "block_size=None")
     (ny, nx), cax = spatial_shape(image, channel_axis, quiet=False)
     chans, dtype = _channels(image, cax)
     if not (np.issubdtype(dtype, np.number) or dtype == bool) or np.iscomplexobj(np.zeros(0, dtype)):
@@ -506,7 +506,7 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
 
             shutil.rmtree(zarr_path, ignore_errors=True)
         raise
-    extras = {"tiles": (len(ych), len(xch)), "tile_size": tile, "halo": halo, "n_segments": n_final,
+    extras = {"blocks": (len(ych), len(xch)), "block_size": tile, "halo": halo, "n_segments": n_final,
               "fragments": n_frag}
     return Result(target, extras, connected=True)
 

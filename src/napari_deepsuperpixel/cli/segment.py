@@ -41,8 +41,8 @@ def _tqdm_progress(desc):
 from ..batch import DEFAULT_FORMATS, OUTPUTS  # noqa: E402,F401  (the formats of --format)
 
 
-def _tile_size_arg(value: str):
-    """``--tile-size``: ``auto``, ``none`` (never tile) or a block side in pixels."""
+def _block_size_arg(value: str):
+    """``--block-size``: ``auto``, ``none`` (never tile) or a block side in pixels."""
     import argparse
 
     v = value.strip().lower()
@@ -51,9 +51,9 @@ def _tile_size_arg(value: str):
     try:
         n = int(v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"tile size must be auto, none or a number of pixels, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"block size must be auto, none or a number of pixels, got {value!r}") from None
     if n < 64:
-        raise argparse.ArgumentTypeError(f"tile size must be at least 64 pixels, got {n}")
+        raise argparse.ArgumentTypeError(f"block size must be at least 64 pixels, got {n}")
     return n
 
 
@@ -112,7 +112,7 @@ def _cmd_segment(args) -> int:
         overall = tqdm(total=len(plan.todo), desc=f"segment {args.method}", unit="image", leave=False)
     try:
         run_batch(plan, seed=args.seed, device=args.device, workers=args.workers, scheduler=args.scheduler,
-                  tile_size=args.tile_size, image_progress=image_progress, on_result=on_result,
+                  block_size=args.block_size, image_progress=image_progress, on_result=on_result,
                   progress=(lambda done, total, name: overall.update(1)) if overall is not None else None)
     finally:
         for bar in bars.values():
@@ -155,7 +155,7 @@ def add_parser(sub) -> None:
                    help="local worker processes segmenting images in parallel (default 1: this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="segment on an existing Dask distributed cluster, e.g. tcp://host:8786")
-    p.add_argument("--tile-size", type=_tile_size_arg, default="auto", metavar="PIXELS",
+    p.add_argument("--block-size", type=_block_size_arg, default="auto", metavar="PIXELS",
                    help="segment large 2D images block by block with a halo (snic, watershed): a block side "
                         "in pixels, 'none', or 'auto' (default: blocks of 4096 above 8192 x 8192 pixels)")
     p.add_argument("--summary", default=None, metavar="CSV",
