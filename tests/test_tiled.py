@@ -68,13 +68,15 @@ def test_superpixels_crossing_a_block_border_are_not_cut(big):
     assert crossing(res) >= 0.9 * crossing(whole) > 0
 
 
-def test_stitching_joins_the_pieces_of_a_too_small_halo(big, monkeypatch):
+@pytest.mark.parametrize("n_segments", [1500, 60000])
+def test_stitching_joins_the_pieces_of_a_too_small_halo(big, monkeypatch, n_segments):
     """With a halo of 2 pixels the blocks disagree at their borders; the stitching still gives
-    labels 1..N, each one connected, and reports the pieces it joined."""
+    labels 1..N, each one connected, and reports the pieces it joined (also with more than
+    46,341 pieces, whose pair numbers do not fit in int32)."""
     from napari_deepsuperpixel import tiled
 
     monkeypatch.setattr(tiled, "halo_for", lambda ny, nx, k: 2)
-    res = segment_result(big, "snic", n_segments=1500, compactness=2.0, block_size=128)
+    res = segment_result(big, "snic", n_segments=n_segments, compactness=2.0, block_size=128)
     _connected_and_unique(res.labels)
     assert res.extras["fragments"] > 0
 

@@ -292,19 +292,26 @@ class _Counter:
 
 
 def _stats(block: np.ndarray):
-    """Connected components of a block and what stitching needs of them."""
+    """Connected components of a block and what stitching needs of them.
+
+    Returns the components, their number, the label and size of each, the
+    adjacent component pairs of the block with their border lengths
+    (``(k, 3)``: a, b, pixels), and the components and labels of its four edges.
+    """
     from skimage.measure import label as cc_label
 
-    cc = cc_label(block, background=-1, connectivity=1).astype(np.int64)
+    cc = cc_label(block, background=-1, connectivity=1).astype(np.int64, copy=False)
     n = int(cc.max())
     seed_of = np.zeros(n + 1, np.int64)
     seed_of[cc.ravel()] = block.ravel()
     sizes = np.bincount(cc.ravel(), minlength=n + 1)
-    edges = []
+    keys = []
     for a, b in ((cc[:, :-1], cc[:, 1:]), (cc[:-1, :], cc[1:, :])):
         m = a != b
-        edges.append(np.stack([a[m], b[m]], 1))
-    edges = np.concatenate(edges)
+        lo, hi = np.minimum(a[m], b[m]), np.maximum(a[m], b[m])
+        keys.append(lo * (n + 1) + hi)
+    key, count = np.unique(np.concatenate(keys), return_counts=True)
+    edges = np.stack([key // (n + 1), key % (n + 1), count], 1)
     borders = {"top": (cc[0], block[0]), "bottom": (cc[-1], block[-1]),
                "left": (cc[:, 0], block[:, 0]), "right": (cc[:, -1], block[:, -1])}
     return cc, n, seed_of, sizes, edges, borders
@@ -339,7 +346,7 @@ def _stitch_table(labels_store, ychunks, xchunks, counter, threads):
         n, s, z, e, _ = stats[k]
         o = offsets[k]
         seed_of[o + 1:o + n + 1], sizes[o + 1:o + n + 1] = s[1:], z[1:]
-        edges.append(e + o)
+        edges.append(e + np.array([o, o, 0]))
     for (by, bx) in keys:
         for (nb, mine, theirs) in (((by + 1, bx), "bottom", "top"), ((by, bx + 1), "right", "left")):
             if nb not in stats:
@@ -349,7 +356,7 @@ def _stitch_table(labels_store, ychunks, xchunks, counter, threads):
             ga, gb = ca + offsets[(by, bx)], cb + offsets[nb]
             same = la == lb
             joins.append(np.stack([ga[same], gb[same]], 1))
-            edges.append(np.stack([ga[~same], gb[~same]], 1))
+            edges.append(np.stack([ga[~same], gb[~same], np.ones(int((~same).sum()), np.int64)], 1))
     joins = np.concatenate(joins) if joins else np.zeros((0, 2), np.int64)
     graph = coo_matrix((np.ones(len(joins)), (joins[:, 0], joins[:, 1])), shape=(total + 1, total + 1))
     _, root = connected_components(graph, directed=False)  # pieces of one label joined across borders
@@ -370,13 +377,17 @@ def _stitch_table(labels_store, ychunks, xchunks, counter, threads):
         return None, 0
     # every fragment joins the neighbouring piece it shares the longest border with
     e = np.concatenate(edges)
-    e = root[e]
-    e = e[e[:, 0] != e[:, 1]]
-    e = np.concatenate([e, e[:, ::-1]])
+    w = e[:, 2]
+    e = root[e[:, :2]].astype(np.int64)  # (int64: the pair keys below exceed int32 for 46,341 pieces)
+    keep = e[:, 0] != e[:, 1]
+    e, w = e[keep], w[keep]
+    e, w = np.concatenate([e, e[:, ::-1]]), np.concatenate([w, w])
     is_frag = np.zeros(n_roots, bool)
     is_frag[frag] = True
-    e = e[is_frag[e[:, 0]]]
-    key, border = np.unique(e[:, 0] * n_roots + e[:, 1], return_counts=True)
+    sel = is_frag[e[:, 0]]
+    e, w = e[sel], w[sel]
+    key, inv = np.unique(e[:, 0] * n_roots + e[:, 1], return_inverse=True)
+    border = np.bincount(inv.ravel(), weights=w)
     src, dst = key // n_roots, key % n_roots
     best = np.lexsort((dst, -border, src))
     src, dst = src[best], dst[best]
