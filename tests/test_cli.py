@@ -107,7 +107,8 @@ def test_segment_writes_bsds_segs_and_per_segment_csv(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["segment", str(img), "-m", "slic", "-p", "n_segments=20", "--format", "tif,mat",
                  "--format", "csv", "-o", str(out), "-q"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["coffee_slic.csv", "coffee_slic.mat", "coffee_slic.tif"]
+    assert sorted(p.name for p in out.iterdir()) == ["coffee_slic.csv", "coffee_slic.mat", "coffee_slic.tif",
+                                                     "summary.csv"]
     import tifffile
 
     labels = tifffile.imread(out / "coffee_slic.tif")
@@ -116,4 +117,4 @@ def test_segment_writes_bsds_segs_and_per_segment_csv(tmp_path, capsys):
     rows = list(csv.DictReader(open(out / "coffee_slic.csv")))
     assert len(rows) == labels.max() and sum(int(float(r["area"])) for r in rows) == labels.size
     assert main(["segment", str(img), "--format", "png", "-o", str(out)]) == 2
-    assert "--format png: choose from tif, overlay, mat, csv" in capsys.readouterr().err
+    assert "--format png: choose from tif, overlay, mat, csv, zarr" in capsys.readouterr().err

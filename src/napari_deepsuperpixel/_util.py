@@ -128,3 +128,28 @@ def parse_key_values(items, what: str = "--param") -> dict:
             raise ValueError(f"{what} expects key=value, got {item!r}")
         out[k] = v.strip()
     return out
+
+
+def atomic_write_dir(path, write: Callable[[Path], object]) -> Path:
+    """:func:`atomic_write` for a folder (e.g. a zarr store).
+
+    ``write(tmp)`` fills a temporary folder next to ``path``, which then takes
+    its place by renames; an interrupted or failed write leaves ``path`` as it
+    was and removes the temporary folder.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    old = path.with_name(f".{path.name}.old{os.getpid()}-{threading.get_ident()}")
+    try:
+        write(tmp)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        for p in (tmp, old):
+            if p.exists():
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return path

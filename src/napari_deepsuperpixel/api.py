@@ -26,6 +26,8 @@ def segment_result(
     spacing=None,
     time_spacing: float = 1.0,
     match_time: bool = False,
+    block_size: Union[int, str, None] = "auto",
+    out=None,
     **params,
 ) -> Result:
     """Like :func:`segment` but return a :class:`~napari_deepsuperpixel.Result` with extras.
@@ -33,7 +35,7 @@ def segment_result(
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
     For a stack, the extras of each slice (or volume) are collected in lists
-    under the same keys.
+    under the same keys. ``block_size`` and ``out``: see :func:`segment`.
     """
     from .io.prepare import prepare_image
     from .methods._compose import check_count, run_prepared
@@ -41,6 +43,16 @@ def segment_result(
     info = get_method(method)
     seed = check_seed(seed)
     p = build_params(info.params_cls, method, params)
+    if out is not None:
+        from ._util import check_writable
+
+        check_writable([out], False)  # before any work: nothing a user has is replaced
+    if mode == "slices" and not match_time and axes in (None, "YX", "YXC"):
+        tiled = _tiled_result(image, info, p, block_size, out, device=device,
+                              channel_axis=-1 if axes == "YXC" else (None if axes == "YX" else channel_axis),
+                              normalize=normalize, progress=progress, cancel_check=cancel_check)
+        if tiled is not None:
+            return tiled
     prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize, axes=axes)
     spacing = _check_volume_options(info, p, prepared, mode, spacing, time_spacing, match_time)
     ny, nx = prepared.data.shape[1:3]
@@ -59,7 +71,8 @@ def segment_result(
 
     outer = Progress(progress, cancel_check=cancel_check)
     if mode != "slices":
-        return _segment_volumes(info, p, prepared, mode, spacing, time_spacing, match_time, seed, dev, outer)
+        return _written(_segment_volumes(info, p, prepared, mode, spacing, time_spacing, match_time, seed,
+                                         dev, outer), out)
     nz = prepared.n_slices
     labels = np.empty((nz, ny, nx), np.int32)
     extras: dict = {}
@@ -89,12 +102,54 @@ def segment_result(
             outer(z + 1, nz, "slice")
     extras["params"] = dataclasses.asdict(p)
     extras["method"] = method
-    out = labels.reshape(prepared.spatial_shape)
+    result = labels.reshape(prepared.spatial_shape)
     if match_time:
         from .volumes import match_labels_through_time
 
-        out = match_labels_through_time(out)
-    return Result(out, extras, connected=True)
+        result = match_labels_through_time(result)
+    return _written(Result(result, extras, connected=True), out)
+
+
+def _written(res: Result, out) -> Result:
+    """``res``, its labels written to the zarr store ``out`` (and opened from it) when given."""
+    if out is not None:
+        from .io.lazy import write_labels_zarr
+
+        res.labels = _open_zarr(write_labels_zarr(out, res.labels))
+    return res
+
+
+def _open_zarr(path):
+    import zarr
+
+    return zarr.open_array(str(path), mode="r+")
+
+
+def _tiled_result(image, info, p, block_size, out, *, device, channel_axis, normalize, progress,
+                  cancel_check) -> Optional[Result]:
+    """The result of a run in blocks (napari_deepsuperpixel.tiled), or ``None`` when the image is run whole."""
+    from .io.lazy import is_lazy
+    from .tiled import AUTO_PIXELS, choose_tile, segment_tiled, spatial_shape
+
+    tile = choose_tile(image, info.name, p, block_size, channel_axis)
+    if tile is None:
+        if is_lazy(image) and int(np.prod(spatial_shape(image, channel_axis)[0])) > AUTO_PIXELS:
+            import warnings
+
+            warnings.warn(f"{info.name} runs on the whole image in memory; the methods that run in blocks "
+                          "are snic and watershed", UserWarning, stacklevel=3)
+        return None
+    from .methods._compose import check_count
+    from .nn.device import DEVICE_CHOICES
+
+    if not isinstance(device, str) or device.split(":")[0] not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {device!r}; use one of {DEVICE_CHOICES}")
+    (ny, nx), _ = spatial_shape(image, channel_axis)
+    check_count(p, ny * nx, info.name)
+    res = segment_tiled(image, info, p, tile=tile, channel_axis=channel_axis, normalize=normalize,
+                        progress=Progress(progress, cancel_check=cancel_check), out=out)
+    res.extras.update(params=dataclasses.asdict(p), method=info.name)
+    return res
 
 
 def _check_volume_options(info, params, prepared, mode, spacing, time_spacing, match_time) -> tuple:
@@ -143,6 +198,8 @@ def segment(
     spacing=None,
     time_spacing: float = 1.0,
     match_time: bool = False,
+    block_size: Union[int, str, None] = "auto",
+    out=None,
     **params,
 ) -> np.ndarray:
     """Segment an image with a registered method.
@@ -194,12 +251,21 @@ def segment(
         For a time-lapse (a T axis) in mode ``"slices"`` or ``"3d"``: renumber
         the frames' labels by overlap so that an object keeps its label through
         time (:func:`~napari_deepsuperpixel.volumes.match_labels_through_time`).
+    block_size : int, "auto" or None
+        Segment a large 2D image block by block with a halo, reading it block
+        by block (``snic`` and ``watershed``; see :mod:`napari_deepsuperpixel.tiled`):
+        the block side in pixels; ``"auto"`` (default) uses blocks of 4096
+        for images of more than 8192 x 8192 pixels; ``None`` never.
+        ``image`` may then be a dask or zarr array (never loaded whole).
+    out : str or Path, optional
+        A ``.zarr`` path (it must not exist) to write the labels to, block by
+        block in a tiled run; the zarr array is returned instead of numpy.
     **params
         Method parameters (see ``list_methods()``), e.g. ``n_segments=400``.
 
     Returns
     -------
-    labels : numpy.ndarray of int32
+    labels : numpy.ndarray of int32 (a zarr array with ``out``)
         Labels ``1..N`` with the image's shape without channels, axes in
         ``T Z Y X`` order (YX, ZYX, TYX, TZYX); every label is one 4-connected
         region of one slice (``"slices"``; labels of different slices are
@@ -226,5 +292,5 @@ def segment(
     return segment_result(
         image, method, seed=seed, device=device, progress=progress,
         channel_axis=channel_axis, normalize=normalize, axes=axes, mode=mode, spacing=spacing,
-        time_spacing=time_spacing, match_time=match_time, **params,
+        time_spacing=time_spacing, match_time=match_time, block_size=block_size, out=out, **params,
     ).labels

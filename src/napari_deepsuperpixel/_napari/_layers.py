@@ -50,7 +50,11 @@ def _put(viewer, data, meta: dict, layer_type: str, keep: bool):
 
     cls = getattr(napari.layers, layer_type.capitalize())
     old = viewer.layers[name] if name in viewer.layers else None
-    if old is not None and not keep and isinstance(old, cls) \
+    multiscale = isinstance(data, list)
+    if multiscale:
+        meta = {**meta, "multiscale": True}
+    if old is not None and not keep and isinstance(old, cls) and not multiscale \
+            and not getattr(old, "multiscale", False) \
             and old.data.ndim == np.ndim(data) and getattr(old, "rgb", False) == meta.get("rgb", False):
         old.data = data
         old.scale = meta["scale"]
@@ -90,12 +94,13 @@ def add_result_layers(viewer, out: dict, job, layer, *, keep: bool = False):
         draw over every slice).
     """
     labels = out["labels"]
+    level0 = labels[0] if isinstance(labels, list) else labels  # a multiscale (dask) result: its levels
     base = f"{layer.name} {job.method}"
     if job.index is not None:
         base += " (slice " + ",".join(str(i) for i in job.index) + ")"
         labels, geo = _at_slice(labels, layer, job.index, labels.ndim)
     else:
-        geo = job.geometry if getattr(job, "geometry", None) else _geometry(layer, labels.ndim)
+        geo = job.geometry if getattr(job, "geometry", None) else _geometry(layer, level0.ndim)
     name = result_name(viewer, base, keep)
     feats = dict(out["features"])
     feats["index"] = feats["label"]

@@ -76,10 +76,13 @@ def job_image(job: SegmentJob) -> tuple[np.ndarray, Optional[int]]:
     ValueError
         If several layers differ in shape or are RGB.
     """
+    from ..io.lazy import is_lazy
+
     arrays = []
     for d in job.datas:
-        a = np.asarray(d[job.index] if job.index else d)
-        arrays.append(a)
+        a = d[job.index] if job.index else d
+        # one lazy (dask, zarr) layer stays lazy: a large image is then read block by block
+        arrays.append(a if len(job.datas) == 1 and is_lazy(a) else np.asarray(a))
     if len(arrays) == 1:
         return arrays[0], (-1 if job.rgb else None)
     shapes = {a.shape for a in arrays}
@@ -121,15 +124,40 @@ def run_segment_job(job: SegmentJob, progress: Optional[Callable] = None,
         # T Z Y X C order, so that the raw image lines up with the labels for the features
         image, axes = to_canonical(image, job.axes + ("C" if len(job.datas) > 1 else ""))
         cax = -1 if "C" in axes else None
+    store = _result_store(image, cax) if job.mode == "slices" else None
     res = segment_result(image, job.method, seed=job.seed, device=job.device, progress=progress,
                          cancel_check=cancel_check, channel_axis="auto" if axes else cax, normalize=job.normalize,
-                         axes=axes, mode=job.mode, spacing=job.spacing, match_time=job.match_time, **job.params)
+                         axes=axes, mode=job.mode, spacing=job.spacing, match_time=job.match_time, out=store,
+                         **job.params)
+    if store is not None:  # a large result: a dask-backed (multiscale) Labels layer read from zarr
+        from ..io.lazy import labels_pyramid
+
+        levels = labels_pyramid(store)
+        n = int(res.extras.get("n_segments") or 0) or int(levels[-1].max().compute())
+        return {"labels": levels if len(levels) > 1 else levels[0], "features": {"label": np.arange(1, n + 1)},
+                "layers": [], "result": res, "seconds": time.perf_counter() - t0}
     labels = np.asarray(res.labels, np.int32)
     raw = image if cax is not None or image.shape == labels.shape else None
     features = segment_table(labels, raw)
     layers = extras_to_layers(res.extras) if job.extras else []
     return {"labels": labels, "features": features, "layers": layers, "result": res,
             "seconds": time.perf_counter() - t0}
+
+
+def _result_store(image, cax):
+    """A new zarr path in the temporary folder for the labels of a lazy image above ``tiled.ZARR_PIXELS``."""
+    from ..io.lazy import is_lazy
+    from ..tiled import ZARR_PIXELS
+
+    if not is_lazy(image):
+        return None
+    shape = [s for i, s in enumerate(np.shape(image)) if cax is None or i != cax % np.ndim(image)]
+    if len(shape) != 2 or shape[0] * shape[1] <= ZARR_PIXELS:
+        return None
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="deepsuperpixel-labels-")) / "labels.zarr"
 
 
 class ProgressThrottle:

@@ -125,6 +125,8 @@ def snic(
     distance: str = "sqeuclidean",
     return_centroids: bool = False,
     progress=None,
+    seeds=None,
+    cell_area=None,
 ):
     """SNIC superpixels of an arbitrary ``(Y, X, C)`` feature image.
 
@@ -156,6 +158,14 @@ def snic(
     progress : callable, optional
         ``progress(step, total, stage)``, called at the start, after every
         2**21 assigned pixels and at the end; may raise to cancel.
+    seeds : array_like of int, optional
+        Flat pixel indices ``y * X + x`` of the seeds, all distinct, instead
+        of the grid for ``n_segments`` (which is then ignored); label ``i + 1``
+        grows from ``seeds[i]``. A block of a large image gets the seeds of the
+        whole image's grid that fall into it (:mod:`napari_deepsuperpixel.tiled`).
+    cell_area : float, optional
+        ``s**2`` of the distance below (default ``N / K'``): the whole image's
+        value when this is one block of it, so that every block weighs space alike.
 
     Returns
     -------
@@ -238,9 +248,15 @@ def snic(
     flat, n_segments, compactness, cosine, fnorm = _checked(feat, n_segments, compactness, distance)
     n_pix = ny * nx
 
-    seeds = grid_seeds(ny, nx, n_segments)
+    if seeds is None:
+        seeds = grid_seeds(ny, nx, n_segments)
+    else:
+        seeds = np.asarray(seeds, np.int64).ravel()
+        if seeds.size < 1 or seeds.min() < 0 or seeds.max() >= n_pix or np.unique(seeds).size != seeds.size:
+            raise ValueError(f"seeds must be distinct pixel indices in [0, {n_pix}), at least one")
     k = seeds.size
-    wspace = compactness * compactness * k / n_pix  # m^2 / s^2 with s^2 = N / K'
+    # m^2 / s^2 with s^2 = N / K' (or the given cell area)
+    wspace = compactness * compactness * k / n_pix if cell_area is None else compactness * compactness / float(cell_area)
 
     labels = np.zeros(n_pix, np.int32)
     sums = np.zeros((k, nc), np.float64)

@@ -1,0 +1,411 @@
+"""Segmenting many image files: folders and globs in, label files and a summary table out.
+
+The one batch path behind ``deepsuperpixel segment`` and the napari *Batch*
+widget. :func:`plan_batch` refuses everything it can before any work starts
+(missing inputs, colliding names, existing outputs, an unwritable folder);
+:func:`run_batch` segments the images that are left, in this process, in
+local worker processes or on a Dask distributed cluster (the executors of
+``deepsuperpixel bench``, :mod:`napari_deepsuperpixel.bench.executors`).
+
+Every output file is written atomically and the summary table
+(``summary.csv``: image, method, parameters, segments, seconds, peak memory) is
+rewritten after every finished image, so an interrupted batch keeps what it
+finished and ``skip_existing=True`` resumes it without recomputing those images.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ._util import atomic_write_dir, atomic_write_text, check_writable
+
+#: the summary table written in the output folder
+SUMMARY_NAME = "summary.csv"
+SUMMARY_FIELDS = ("image", "method", "params", "segments", "seconds", "peak_rss_mb", "tiled", "outputs")
+_GLOB_CHARS = set("*?[")
+
+
+def _write_tif(path, image, labels, overwrite, axes=None):
+    from .io.files import write_labels_tif
+    from .io.lazy import write_labels_tiled_tif
+    from .tiled import ZARR_PIXELS
+
+    if isinstance(labels, np.ndarray) and labels.size <= ZARR_PIXELS:
+        write_labels_tif(path, labels, overwrite=overwrite)
+    else:  # a large or lazy result: a tiled TIFF written tile by tile
+        write_labels_tiled_tif(path, labels, overwrite=overwrite)
+
+
+def _write_overlay(path, image, labels, overwrite, axes=None):
+    from .io.files import overlay_boundaries, write_png
+
+    write_png(path, overlay_boundaries(image, labels, axes=axes), overwrite=overwrite)
+
+
+def _write_mat(path, image, labels, overwrite, axes=None):
+    from .io.bsds_mat import write_segs_mat
+
+    write_segs_mat(path, labels, overwrite=overwrite)
+
+
+def _write_csv(path, image, labels, overwrite, axes=None):
+    from .io.tables import write_segments_csv
+
+    write_segments_csv(path, labels, image=image, overwrite=overwrite)
+
+
+def _write_zarr(path, image, labels, overwrite, axes=None):
+    from .io.lazy import write_labels_zarr
+
+    write_labels_zarr(path, labels, overwrite=overwrite)
+
+
+def _direct_zarr(task) -> Optional[Path]:
+    """A temporary zarr store the run writes its labels into (block by block), when zarr is asked for."""
+    import os
+
+    if "zarr" not in task["formats"]:
+        return None
+    target = Path(task["targets"][task["formats"].index("zarr")])
+    check_writable([target], task["replace"])
+    return target.with_name(f".{target.name}.run{os.getpid()}")
+
+
+#: what a batch can write per image: name -> (file suffix, writer), where
+#: ``writer(path, image, labels, overwrite, axes)`` writes one file (a folder for zarr; ``image`` in ``axes``, T Z Y X C order)
+OUTPUTS = {
+    "tif": (".tif", _write_tif),
+    "overlay": ("_overlay.png", _write_overlay),
+    "mat": (".mat", _write_mat),
+    "csv": (".csv", _write_csv),
+    "zarr": (".zarr", _write_zarr),
+}
+DEFAULT_FORMATS = ("tif", "overlay")
+
+
+def check_formats(items) -> list:
+    """The output formats named by ``items`` (``["tif,overlay", "csv"]``), in order, without repeats.
+
+    Raises
+    ------
+    ValueError
+        An unknown format (the message lists the valid ones).
+    """
+    names = [f.strip() for item in (items or DEFAULT_FORMATS) for f in str(item).split(",") if f.strip()]
+    bad = sorted(set(names) - set(OUTPUTS))
+    if bad:
+        raise ValueError(f"--format {', '.join(bad)}: choose from {', '.join(OUTPUTS)}")
+    return list(dict.fromkeys(names))
+
+
+def _is_image(p: Path) -> bool:
+    from .io.files import IMAGE_SUFFIXES
+
+    return (p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES) or (p.is_dir() and p.suffix.lower() == ".zarr")
+
+
+def find_images(items) -> list:
+    """The image files named by ``items``: files, folders (their images, not recursive) and glob patterns.
+
+    Parameters
+    ----------
+    items : iterable of str or Path
+        A file (taken as it is, its format is checked when it is read), a
+        folder (every ``.png``, ``.jpg``, ``.tif``, ``.bmp`` file and ``.zarr``
+        folder directly inside it, sorted by name) or a glob pattern such as
+        ``"plate1/*.tif"`` or ``"screen/**/*.png"`` (recursive with ``**``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        In the order given, each path once.
+
+    Raises
+    ------
+    FileNotFoundError
+        Paths that do not exist, a folder without images or a pattern that matches none (all named).
+    """
+    found, missing = [], []
+    for item in items:
+        s = str(item)
+        p = Path(s)
+        if p.exists() and not (p.is_dir() and p.suffix.lower() != ".zarr"):
+            found.append(p)
+        elif p.is_dir():
+            hits = sorted(c for c in p.iterdir() if _is_image(c))
+            found.extend(hits) if hits else missing.append(f"{s} (a folder without images)")
+        elif _GLOB_CHARS & set(s):
+            hits = sorted(Path(h) for h in glob.glob(s, recursive=True) if _is_image(Path(h)))
+            found.extend(hits) if hits else missing.append(f"{s} (no image matches)")
+        else:
+            missing.append(s)
+    if missing:
+        raise FileNotFoundError(f"image file(s) not found: {', '.join(missing)}")
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class NamedImage:
+    """An image already in memory (e.g. a napari layer's data) with the name its outputs take."""
+
+    name: str
+    data: object
+    channel_axis: object = "auto"
+
+    @property
+    def stem(self) -> str:
+        return self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class BatchPlan:
+    """What :func:`run_batch` will do: made and checked by :func:`plan_batch`."""
+
+    method: str
+    params: dict
+    outdir: Path
+    formats: list
+    todo: list
+    skipped: list
+    summary: Path
+    replace: bool
+    kept_rows: list = field(default_factory=list)
+
+    def targets(self, image: Path) -> list:
+        """The output files of one image (one per format)."""
+        return [self.outdir / f"{image.stem}_{self.method}{OUTPUTS[f][0]}" for f in self.formats]
+
+
+def read_summary(path) -> list:
+    """The rows of a summary table written by :func:`run_batch` (``[]`` when there is none)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, formats=None,
+               skip_existing: bool = False, overwrite: bool = False, summary=None) -> BatchPlan:
+    """Check a batch before any work starts and say which images are to be segmented.
+
+    Parameters
+    ----------
+    inputs : iterable of str, Path or NamedImage
+        Files, folders and glob patterns (:func:`find_images`), or images in
+        memory (:class:`NamedImage`, e.g. napari layers; run in this process).
+    method : str
+        A registered method.
+    outdir : str or Path
+        The output folder (created if needed).
+    params : dict, optional
+        Method parameters (strings are converted to the declared types).
+    formats : iterable of str, optional
+        Names from :data:`OUTPUTS` (default ``tif`` and ``overlay``).
+    skip_existing : bool
+        Resume: images whose outputs all exist are skipped (their rows of an
+        earlier summary table are kept); a partial result is redone.
+    overwrite : bool
+        Replace existing outputs and summary.
+    summary : str or Path, optional
+        The summary table (default ``OUTDIR/summary.csv``).
+
+    Raises
+    ------
+    ValueError
+        Unknown method, parameter or format; both ``skip_existing`` and ``overwrite``;
+        inputs sharing a name (their outputs would collide).
+    FileNotFoundError
+        Missing inputs (:func:`find_images`).
+    FileExistsError
+        Existing outputs without ``skip_existing`` or ``overwrite``.
+    OSError
+        An unwritable output folder.
+    """
+    from . import get_method
+    from ._types import build_params
+    from ._util import check_output_folder
+
+    if skip_existing and overwrite:
+        raise ValueError("give --skip-existing (keep finished images) or --overwrite (replace them), not both")
+    params = dict(params or {})
+    build_params(get_method(method).params_cls, method, params)
+    formats = check_formats(formats)
+    inputs = list(inputs)
+    named = [i for i in inputs if isinstance(i, NamedImage)]
+    images = named + (find_images([i for i in inputs if not isinstance(i, NamedImage)])
+                      if len(named) < len(inputs) else [])
+    stems = [p.stem for p in images]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise ValueError(f"several inputs share the name(s) {dupes}; outputs would collide (segment them into "
+                         "separate output folders)")
+    outdir = Path(outdir)
+    check_output_folder(outdir)
+    summary = Path(summary) if summary is not None else outdir / SUMMARY_NAME
+    plan = BatchPlan(method, params, outdir, formats, [], [], summary, replace=overwrite or skip_existing)
+    for p in images:
+        (plan.skipped if skip_existing and all(t.exists() for t in plan.targets(p)) else plan.todo).append(p)
+    if skip_existing:
+        done = {str(p) for p in plan.skipped}
+        plan.kept_rows = [r for r in read_summary(summary) if r.get("image") in done]
+    else:
+        try:
+            check_writable([t for p in plan.todo for t in plan.targets(p)] + [summary], overwrite)
+        except FileExistsError as e:
+            raise FileExistsError(f"{e}; or pass --skip-existing to keep them and segment only the other "
+                                  "images") from None
+    return plan
+
+
+def _peak_rss_mb() -> Optional[float]:
+    """The peak resident memory of this process so far, in MB (``None`` where unknown)."""
+    try:
+        import resource
+        import sys
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def segment_file(task: dict) -> dict:
+    """Segment one image file and write its outputs: the task a batch worker runs.
+
+    ``task`` holds ``image`` (path), ``method``, ``params``, ``seed``,
+    ``device``, ``block_size``, ``formats``, ``targets`` (paths) and
+    ``replace``, and optionally ``progress`` and ``cancel_check`` (in this
+    process only). Returns the image's summary row.
+    """
+    from . import segment_result
+    from .io.lazy import open_image
+
+    path = task["image"]
+    named = task.get("data")
+    img = named.data if named is not None else open_image(path)
+    vol = dict(task.get("volume") or {})
+    if vol.get("axes"):  # the writers get the image in the labels' axis order (T Z Y X, then C)
+        from .io.axes import to_canonical
+
+        img, vol["axes"] = to_canonical(np.asarray(img), vol["axes"])
+    direct = _direct_zarr(task)
+    t0 = time.perf_counter()
+    try:
+        res = segment_result(img, task["method"], seed=task["seed"], device=task["device"],
+                             progress=task.get("progress"), cancel_check=task.get("cancel_check"),
+                             block_size=task.get("block_size", "auto"), out=direct,
+                             channel_axis=named.channel_axis if named is not None else "auto", **vol,
+                             **task["params"])
+        seconds = time.perf_counter() - t0
+        for fmt, target in zip(task["formats"], task["targets"]):
+            if fmt != "zarr":
+                OUTPUTS[fmt][1](target, img, res.labels, task["replace"], vol.get("axes"))
+        if direct is not None:  # the store written by the run takes its place last
+            atomic_write_dir(task["targets"][task["formats"].index("zarr")], lambda tmp: direct.rename(tmp))
+    except (ValueError, TypeError, FloatingPointError) as e:
+        raise type(e)(f"{path}: {e}") from e
+    finally:
+        if direct is not None and direct.exists():
+            import shutil
+
+            shutil.rmtree(direct, ignore_errors=True)
+    return {"image": str(path), "method": task["method"], "params": json.dumps(task["params"], sort_keys=True),
+            "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(),
+            "tiled": bool(res.extras.get("blocks")), "outputs": ";".join(Path(t).name for t in task["targets"])}
+
+
+def write_summary(path, rows) -> Path:
+    """Write the summary table atomically (columns :data:`SUMMARY_FIELDS`)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
+
+
+def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: Optional[int] = 1,
+              scheduler=None, block_size="auto", volume: Optional[dict] = None,
+              progress: Optional[Callable] = None,
+              image_progress: Optional[Callable] = None, cancel_check: Optional[Callable] = None,
+              on_result: Optional[Callable] = None) -> list:
+    """Segment the images of a :func:`plan_batch` plan and write their outputs and the summary.
+
+    Parameters
+    ----------
+    plan : BatchPlan
+    seed, device, block_size
+        As :func:`napari_deepsuperpixel.segment_result`.
+    volume : dict, optional
+        ``axes``, ``mode``, ``spacing``, ``time_spacing``, ``match_time`` for
+        :func:`napari_deepsuperpixel.segment_result` (stacks, volumes, time-lapses).
+    workers : int, optional
+        Local worker processes (1: this process; ``None``: the number of CPUs).
+    scheduler : str or distributed.Client, optional
+        A Dask distributed scheduler address (``tcp://host:8786``) or client;
+        the images are then segmented on its workers (``workers`` is ignored).
+    progress : callable, optional
+        ``progress(done, total, image_name)`` after every finished image.
+    image_progress : callable, optional
+        ``image_progress(path)`` returns the progress callback of one image's
+        run (or ``None``); used in this process only (``workers=1``).
+    cancel_check : callable, optional
+        Returns True to stop: checked between images (and inside each run when
+        ``workers=1``); raises :class:`~napari_deepsuperpixel.Cancelled`.
+    on_result : callable, optional
+        ``on_result(row)`` for every finished image.
+
+    Returns
+    -------
+    list of dict
+        The summary rows of this run's images, in the order they finished.
+    """
+    from ._types import Cancelled
+    from .bench.executors import SerialExecutor, completed, executor_for
+
+    rows = list(plan.kept_rows)
+    new = []
+    total = len(plan.todo)
+    if not total:
+        if plan.kept_rows or not plan.summary.exists():
+            write_summary(plan.summary, rows)
+        return new
+
+    def task(p):
+        t = {"image": str(p), "method": plan.method, "params": plan.params, "seed": seed, "device": device,
+             "block_size": block_size, "volume": volume or {}, "formats": plan.formats, "targets": [str(x) for x in plan.targets(p)],
+             "replace": plan.replace}
+        if isinstance(p, NamedImage):
+            t["data"] = p
+        if local:
+            t["progress"] = image_progress(p) if image_progress is not None else None
+            t["cancel_check"] = cancel_check
+        return t
+
+    if any(isinstance(p, NamedImage) for p in plan.todo):
+        workers, scheduler = 1, None  # images in memory are segmented in this process
+    with executor_for(total, workers, scheduler) as executor:
+        local = isinstance(executor, SerialExecutor)
+        for done, (p, fut) in enumerate(completed(executor, segment_file, plan.todo, task), 1):
+            row = fut.result()  # a failure stops the batch; what finished stays written and summarised
+            rows.append(row)
+            new.append(row)
+            write_summary(plan.summary, rows)
+            if on_result is not None:
+                on_result(row)
+            if progress is not None:
+                progress(done, total, getattr(p, "name", str(p)))
+            if cancel_check is not None and cancel_check() and done < total:
+                raise Cancelled(f"batch cancelled after {done} of {total} image(s)")
+    return new
