@@ -79,6 +79,25 @@ class Progress:
             raise Cancelled("run cancelled")
 
 
+def part_progress(outer: "Progress", index: int, count: int, unit: str):
+    """The progress callback of part ``index`` of ``count`` (one slice of a stack, one frame).
+
+    With ``count > 1`` the part's steps are mapped into the whole run's
+    (``index * total + step`` of ``count * total``) and the events carry
+    ``<unit>`` and ``n_<unit>s``; with one part the events pass unchanged.
+    Cancel polling (``.check``) is the outer one's.
+    """
+    def callback(step, total, stage="", **info):
+        if count > 1:
+            info = {**info, unit: index, f"n_{unit}s": count}
+            outer(index * max(total, 1) + step, count * max(total, 1), stage or unit, **info)
+        else:
+            outer(step, total, stage, **info)
+
+    callback.check = outer.check  # type: ignore[attr-defined]
+    return callback
+
+
 @dataclass
 class Result:
     """What a method returns.

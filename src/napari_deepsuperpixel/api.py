@@ -7,7 +7,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._types import Progress, ProgressCallback, Result, build_params, check_seed
+from ._types import Progress, ProgressCallback, Result, build_params, check_seed, part_progress
 from .methods import MethodInfo, get_method, list_methods  # noqa: F401  (the public API)
 
 
@@ -79,17 +79,8 @@ def segment_result(
     offset = 0
     for z in range(nz):
         outer.check()
-
-        def slice_progress(step, total, stage="", _z=z, **kw):
-            if nz > 1:
-                kw = {**kw, "slice": _z, "n_slices": nz}
-                outer(_z * max(total, 1) + step, nz * max(total, 1), stage or "slice", **kw)
-            else:
-                outer(step, total, stage, **kw)
-
-        slice_progress.check = outer.check  # type: ignore[attr-defined]
         res = run_prepared(info, p, prepared.slice(z), prepared.rgb, seed=seed, device=dev,
-                           progress=slice_progress)
+                           progress=part_progress(outer, z, nz, "slice"))
         outer.check()  # a method that could not be interrupted: its result is not returned
         labels[z] = res.labels + offset
         offset = int(labels[z].max())

@@ -100,6 +100,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     extras : dict
         The runner's extras; lists of them for several time points.
     """
+    from ._types import part_progress
     from .methods._compose import run_prepared_volume
 
     vols = prepared.volume_data(with_t=mode == "spacetime")  # (T, Z, Y, X, C)
@@ -110,17 +111,8 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     offset = 0
     for t in range(nt):
         progress.check()
-
-        def frame_progress(step, total, stage="", _t=t, **kw):
-            if nt > 1:
-                kw = {**kw, "frame": _t, "n_frames": nt}
-                progress(_t * max(total, 1) + step, nt * max(total, 1), stage or "frame", **kw)
-            else:
-                progress(step, total, stage, **kw)
-
-        frame_progress.check = progress.check  # type: ignore[attr-defined]
         res = run_prepared_volume(info, params, vols[t], prepared.rgb, spacing=d, seed=seed, device=device,
-                                  progress=frame_progress)
+                                  progress=part_progress(progress, t, nt, "frame"))
         progress.check()
         out[t] = res.labels + offset
         offset = int(out[t].max())

@@ -137,6 +137,43 @@ def build_network(in_channels: int, n_channels: int = 100, n_conv: int = 2):
     return net
 
 
+
+def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity):
+    """One iteration of Alg. 1 after the forward pass (the 2D and the 3D runner share it).
+
+    The argmax labels of ``flat`` (``(n, q)`` responses, pixels or voxels), refined
+    inside the superpixels ``sp`` when given, are the cross-entropy target
+    (plus ``continuity_weight * continuity(resp)``); one optimiser step. ``state``
+    keeps the previous target and the count of calm iterations for the
+    ``patience`` rule, ``history`` the number of labels per iteration.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from ..nn.optim import StepOutcome
+
+    n, q = flat.shape
+    with torch.no_grad():
+        lab = flat.max(1).indices  # the argmax (first maximum), faster than argmax(1) here
+        target = refine_labels(lab, sp, n_sp, q) if sp is not None else lab
+        n_labels = (torch.bincount(lab, minlength=q) > 0).sum()
+        changed = (target != state["target"]).sum() if state["target"] is not None else None
+    loss = F.cross_entropy(flat, target)
+    if params.continuity_weight > 0:
+        loss = loss + params.continuity_weight * continuity(resp)
+    loss.backward()
+    opt.step()
+    vals = torch.stack([loss.detach(), n_labels.float()] +
+                       ([changed.float()] if changed is not None else [])).tolist()  # one host sync
+    nl = int(vals[1])
+    state["target"] = target
+    if len(vals) > 2 and params.patience:
+        state["calm"] = state["calm"] + 1 if vals[2] < 1e-3 * n else 0
+    history.append(nl)
+    stop = ((params.min_labels > 0 and nl <= params.min_labels)
+            or (params.patience > 0 and state["calm"] >= params.patience))
+    return StepOutcome(vals[0], nl, stop)
+
 def continuity_loss(resp):
     """Spatial-continuity loss of Kim & Kanezaki (2020), Eq. 3.
 
@@ -274,9 +311,8 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
        segmentation based on differentiable feature clustering", IEEE TIP 2020.
     """
     import torch
-    import torch.nn.functional as F
 
-    from ..nn.optim import (StepOutcome, autocast, deterministic, image_to_tensor, processing_shape,
+    from ..nn.optim import (autocast, deterministic, image_to_tensor, processing_shape,
                             resize_tensor, resolve_precision, run_device, run_loop, seed_everything,
                             single_image)
     from ..postprocess import split_components
@@ -327,25 +363,8 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         opt.zero_grad(set_to_none=True)
         resp = respond(x)  # run_loop polls a cancel request inside forward and backward
         flat = resp.permute(0, 2, 3, 1).reshape(n_pix, q)  # a view for channels-last
-        with torch.no_grad():
-            lab = flat.max(1).indices  # the argmax (first maximum), faster than argmax(1) here
-            target = refine_labels(lab, sp, n_sp, q) if sp is not None else lab
-            n_labels = (torch.bincount(lab, minlength=q) > 0).sum()
-            changed = (target != state["target"]).sum() if state["target"] is not None else None
-        loss = F.cross_entropy(flat, target)
-        if p.continuity_weight > 0:
-            loss = loss + p.continuity_weight * continuity_loss(resp)
-        loss.backward()
-        opt.step()
-        vals = torch.stack([loss.detach(), n_labels.float()] +
-                           ([changed.float()] if changed is not None else [])).tolist()  # one sync
-        nl = int(vals[1])
-        state["target"] = target
-        if len(vals) > 2 and p.patience:
-            state["calm"] = state["calm"] + 1 if vals[2] < 1e-3 * n_pix else 0
-        n_labels_hist.append(nl)
-        stop = (p.min_labels > 0 and nl <= p.min_labels) or (p.patience > 0 and state["calm"] >= p.patience)
-        return StepOutcome(vals[0], nl, stop)
+        return train_step(opt, flat, resp, sp=sp, n_sp=n_sp, state=state, params=p, history=n_labels_hist,
+                          continuity=continuity_loss)
 
     with deterministic(dev):
         loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")

@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 
 from .._types import Result
-from .backprop import BACKPROP_PRESETS, BackpropParams, refine_labels, superpixel_overrides
+from .backprop import BACKPROP_PRESETS, BackpropParams, superpixel_overrides, train_step
 
 #: activations kept per voxel and channel for the backward pass, per conv block, plus the head
 _ACTS_PER_BLOCK, _ACTS_HEAD = 3, 4
@@ -118,7 +118,7 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
     import torch
     import torch.nn.functional as F
 
-    from ..nn.optim import StepOutcome, deterministic, run_device, run_loop, seed_everything
+    from ..nn.optim import deterministic, run_device, run_loop, seed_everything
     from ..postprocess import split_components
     from . import check_supports_3d, get_method
     from ._compose import nested_progress, run_prepared_volume
@@ -167,25 +167,8 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
         opt.zero_grad(set_to_none=True)
         resp = net(x)
         flat = resp.permute(0, 2, 3, 4, 1).reshape(n_vox, q)
-        with torch.no_grad():
-            lab = flat.argmax(1)
-            target = refine_labels(lab, sp, n_sp, q) if sp is not None else lab
-            n_labels = (torch.bincount(lab, minlength=q) > 0).sum()
-            changed = (target != state["target"]).sum() if state["target"] is not None else None
-        loss = F.cross_entropy(flat, target)
-        if p.continuity_weight > 0:
-            loss = loss + p.continuity_weight * sum(resp.diff(dim=d).abs().mean() for d in (2, 3, 4))
-        loss.backward()
-        opt.step()
-        vals = torch.stack([loss.detach(), n_labels.float()] +
-                           ([changed.float()] if changed is not None else [])).tolist()
-        nl = int(vals[1])
-        state["target"] = target
-        if len(vals) > 2 and p.patience:
-            state["calm"] = state["calm"] + 1 if vals[2] < 1e-3 * n_vox else 0
-        n_labels_hist.append(nl)
-        stop = (p.min_labels > 0 and nl <= p.min_labels) or (p.patience > 0 and state["calm"] >= p.patience)
-        return StepOutcome(vals[0], nl, stop)
+        return train_step(opt, flat, resp, sp=sp, n_sp=n_sp, state=state, params=p, history=n_labels_hist,
+                          continuity=lambda r: sum(r.diff(dim=d).abs().mean() for d in (2, 3, 4)))
 
     with deterministic(dev):
         loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
