@@ -91,6 +91,17 @@ def table(out: Path) -> str:
                          f"[{ratio.min():.2f}, {ratio.max():.2f}] | "
                          f"{np.mean([r[key]['asa'] for r in sel]):.4f} | "
                          f"{np.mean([r[key]['br'] for r in sel]):.4f} |")
+    lines += ["", "| N | images | paired difference (95 % interval) | ASA | BR (r = 2) |", "|---:|---:|---|---:|---:|"]
+    for n in sorted({r["n"] for r in rows}):
+        sel = [r for r in rows if r["n"] == n]
+        for a, b, name in (("limited", "paper", "count limit − paper output"),
+                           ("limited", "snic", "count limit − SNIC")):
+            cells = []
+            for m in ("asa", "br"):
+                d = np.array([r[a][m] - r[b][m] for r in sel])
+                half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+                cells.append(f"{d.mean():+.4f} ± {half:.4f}")
+            lines.append(f"| {n} | {len(sel)} | {name} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 

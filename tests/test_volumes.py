@@ -270,3 +270,20 @@ def test_backprop_in_3d_gives_6_connected_labels_and_checks_its_supervoxel_metho
     assert res.extras["n_iter"] <= 3 and res.extras["memory_estimate"] > 0
     with pytest.raises(ValueError, match="cannot make 3D supervoxels"):
         nds.segment(small, "backprop", **{**kw, "superpixel_method": "felzenszwalb"})
+
+
+def test_sen_in_3d_clusters_the_slice_embeddings_into_6_connected_supervoxels(nuclei):
+    pytest.importorskip("torch")
+    img, gt = nuclei
+    small, small_gt = img[:6, :48, :48], gt[:6, :48, :48]
+    res = nds.segment_result(small, "sen", axes="ZYX", mode="3d", spacing=(2, 0.5, 0.5), n_segments=60,
+                             normalize="dtype")
+    assert res.labels.shape == small.shape
+    assert_6_connected_1_to_n(res.labels)
+    assert res.extras["embedding"].shape == small.shape + (16,)
+    # supervoxels cross slices (one nucleus is not six unrelated regions) and the count is about the one asked
+    assert any(len(np.unique(np.nonzero(res.labels == v)[0])) > 1 for v in range(1, res.labels.max() + 1))
+    assert 30 <= res.labels.max() <= 90
+    # each slice's embedding is the 2D method's embedding of that slice (same normalisation)
+    one = nds.segment_result(small[2], "sen", n_segments=60, normalize="dtype")
+    np.testing.assert_allclose(res.extras["embedding"][2], one.extras["embedding"], atol=1e-5)

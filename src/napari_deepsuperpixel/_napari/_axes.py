@@ -88,7 +88,7 @@ class VolumeOptions(Container):
                                                    "(e.g. ZYX, TYX, YXC); filled from the layer, editable")
         self.mode = ComboBox(label="mode", choices=list(MODES), value="2D per slice",
                              tooltip="2D per slice, or supervoxels of each ZYX volume "
-                                     "(slic, snic, watershed, backprop), "
+                                     "(slic, snic, watershed, backprop, sen), "
                                      "or a TYX time-lapse as one volume")
         self.match_time = CheckBox(text="match labels through time", value=False,
                                    tooltip="Time-lapse: keep an object's label from frame to frame (overlap)")

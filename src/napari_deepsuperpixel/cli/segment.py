@@ -191,7 +191,7 @@ def add_parser(sub) -> None:
                                                 "TZYXC (default: guessed from the shape)")
     p.add_argument("--mode", default="slices", choices=["slices", "3d", "spacetime"],
                    help="slices: each 2D slice on its own (default); 3d: 6-connected supervoxels of each volume "
-                        "(slic, snic, watershed, backprop); spacetime: a TYX time-lapse as one volume")
+                        "(slic, snic, watershed, backprop, sen); spacetime: a TYX time-lapse as one volume")
     p.add_argument("--spacing", type=_spacing, default=None, metavar="DZ,DY,DX",
                    help="physical voxel size along the Z/Y/X axes of --axes, comma-separated (default 1 each)")
     p.add_argument("--time-spacing", type=float, default=1.0,
