@@ -118,7 +118,7 @@ def superpixel_mean_colors(labels: torch.Tensor, colors: torch.Tensor) -> torch.
 
 
 def variable_margin_loss(
-    emb: torch.Tensor,
+    emb,
     labels: torch.Tensor,
     sp_colors: torch.Tensor | None = None,
     *,
@@ -132,8 +132,12 @@ def variable_margin_loss(
 
     Parameters
     ----------
-    emb : torch.Tensor
-        ``(B, D, H, W)`` embeddings (normalised inside ``cosine_distance``).
+    emb : torch.Tensor or sequence of torch.Tensor
+        ``(B, D, H, W)`` embeddings (normalised here), or several such
+        tensors of the same shape (SEN's U-Net output and each GBMS
+        iteration): the pairs, masks and margins depend only on ``labels``
+        and ``sp_colors``, so they are computed once and every embedding is
+        scored against them in one pass.
     labels : torch.Tensor
         ``(B, H, W)`` pseudo labels (superpixels of the input).
     sp_colors : torch.Tensor, optional
@@ -155,49 +159,61 @@ def variable_margin_loss(
     Returns
     -------
     loss : torch.Tensor
-        Scalar.
+        Scalar; for a sequence of embeddings a ``(T,)`` tensor, one loss each.
     (match, nonmatch) : tuple of torch.Tensor
-        Only with ``return_parts``: the two batch-averaged terms.
+        Only with ``return_parts``: the batch-averaged terms (``(T,)`` for a
+        sequence).
 
     References
     ----------
     .. [1] U. Gaur and B. S. Manjunath, "Superpixel Embedding Network",
        IEEE TIP 29, 2020, Eq. 1-4.
     """
-    if emb.ndim != 4 or labels.shape != (emb.shape[0],) + tuple(emb.shape[2:]):
+    from .blocks import l2_normalize
+
+    single = isinstance(emb, torch.Tensor)
+    embs = [emb] if single else list(emb)
+    if not embs or any(e.shape != embs[0].shape for e in embs):
+        raise ValueError("emb must be one (B, D, H, W) tensor or a non-empty sequence of tensors of one shape")
+    e0 = embs[0]
+    if e0.ndim != 4 or labels.shape != (e0.shape[0],) + tuple(e0.shape[2:]):
         raise ValueError(
-            f"emb must be (B, D, H, W) and labels (B, H, W) of the same B, H, W; got {tuple(emb.shape)} "
+            f"emb must be (B, D, H, W) and labels (B, H, W) of the same B, H, W; got {tuple(e0.shape)} "
             f"and {tuple(labels.shape)}"
         )
     if beta_scale is not None and sp_colors is None:
         raise ValueError("variable margin needs sp_colors (superpixel mean Lab colours); or pass beta_scale=None")
-    bsz = emb.shape[0]
-    dt = emb.dtype
-    m_sum = torch.zeros(bsz, dtype=dt, device=emb.device)
-    m_cnt = torch.zeros(bsz, dtype=dt, device=emb.device)
-    n_sum = torch.zeros(bsz, dtype=dt, device=emb.device)
-    n_cnt = torch.zeros(bsz, dtype=dt, device=emb.device)
-    h, w = emb.shape[-2:]
+    # (T, B, D, H, W) unit vectors: the cosine of Eq. 2 is then a dot product
+    units = torch.stack([l2_normalize(e.float(), dim=1) for e in embs])
+    t, bsz = units.shape[:2]
+    dt = units.dtype
+    m_sum = units.new_zeros(t, bsz)
+    n_sum = units.new_zeros(t, bsz)
+    m_cnt = units.new_zeros(bsz)
+    n_cnt = units.new_zeros(bsz)
+    h, w = e0.shape[-2:]
     for dy, dx in pair_offsets(dilations):
         if dy >= h or abs(dx) >= w:
             continue
-        ea, eb = _shift_pair(emb, dy, dx)
         la, lb = _shift_pair(labels, dy, dx)
-        psi = cosine_distance(ea, eb, dim=1)  # (B, h', w')
-        same = (la == lb).to(dt)
+        same = (la == lb).to(dt)  # (B, h', w'), shared by every embedding
         diff = 1.0 - same
         if beta_scale is None:
-            b_ij = torch.full_like(psi, float(beta))
+            b_ij = torch.full_like(same, float(beta))
         else:
             ca, cb = _shift_pair(sp_colors, dy, dx)
             b_ij = ((ca - cb).norm(dim=1) / float(beta_scale)).clamp_max(float(beta))
-        m_sum = m_sum + (same * (psi - alpha).clamp_min(0)).flatten(1).sum(1)
+        ua, ub = _shift_pair(units, dy, dx)
+        psi = 0.5 - 0.5 * (ua * ub).sum(2)  # (T, B, h', w')
+        m_sum = m_sum + (same * (psi - alpha).clamp_min(0)).flatten(2).sum(2)
+        n_sum = n_sum + (diff * (b_ij - psi).clamp_min(0)).flatten(2).sum(2)
         m_cnt = m_cnt + same.flatten(1).sum(1)
-        n_sum = n_sum + (diff * (b_ij - psi).clamp_min(0)).flatten(1).sum(1)
         n_cnt = n_cnt + diff.flatten(1).sum(1)
-    match = (m_sum / m_cnt.clamp_min(1)).mean()
-    nonmatch = (n_sum / n_cnt.clamp_min(1)).mean()
+    match = (m_sum / m_cnt.clamp_min(1)).mean(1)
+    nonmatch = (n_sum / n_cnt.clamp_min(1)).mean(1)
     loss = match + nonmatch
+    if single:
+        loss, match, nonmatch = loss[0], match[0], nonmatch[0]
     if return_parts:
         return loss, (match, nonmatch)
     return loss

@@ -19,7 +19,16 @@ loss of one mini-batch; :func:`train_loop` does the rest:
   up front unless ``overwrite`` or ``resume``;
 * resume: continue from the epoch stored in a checkpoint, refusing one made
   with other hyperparameters (except those in ``resume_may_change``, by
-  default only ``epochs``, so a finished run can be extended).
+  default ``epochs`` and ``precision``, so a finished run can be extended);
+* precision: ``ctx.autocast()`` is a bfloat16 autocast context where
+  ``precision`` resolves to bf16 (``"auto"``: a GPU with bf16 or a CPU with
+  AVX-512 BF16/AMX), a no-op for fp32; trainers wrap their convolution
+  trunks in it and compute losses in fp32, and the weights and optimizer
+  state stay fp32 (the "master weights");
+* prefetch: with a ``batch_fn(ctx)``, the next mini-batch is made in a
+  background thread while the current step runs (``step_fn(ctx, batch)``);
+  batches are still drawn one after another from the epoch's generator, so
+  the run is the same with and without prefetching.
 
 Example (the shape of a trainer)::
 
@@ -77,12 +86,21 @@ class StepContext:
         crops, flips and sampling so that runs are reproducible.
     device : torch.device
         Where the model lives; put batches there.
+    amp : torch.dtype or None
+        The autocast dtype of the run (``torch.bfloat16``) or None (fp32).
     """
 
     epoch: int
     step: int
     rng: Any
     device: Any
+    amp: Any = None
+
+    def autocast(self):
+        """The run's autocast context (bf16 or a no-op); put the network's forward pass in it."""
+        from ..nn.optim import autocast
+
+        return autocast(self.device, self.amp)
 
 
 @dataclass
@@ -140,7 +158,10 @@ def train_loop(
     cancel_check: Optional[Callable[[], bool]] = None,
     scheduler=None,
     grad_clip: Optional[float] = None,
-    resume_may_change=("epochs",),
+    resume_may_change=("epochs", "precision"),
+    precision: str = "fp32",
+    batch_fn: Optional[Callable[[StepContext], Any]] = None,
+    prefetch: bool = False,
 ) -> TrainResult:
     """Run ``epochs`` epochs of ``steps_per_epoch`` optimisation steps.
 
@@ -151,9 +172,10 @@ def train_loop(
     optimizer : torch.optim.Optimizer
         Built over ``model.parameters()``.
     step_fn : callable
-        ``step_fn(ctx: StepContext)`` returns the scalar loss tensor of one
-        mini-batch, or ``(loss, info_dict)``; the loop does ``zero_grad``,
-        ``backward``, optional gradient clipping and ``optimizer.step``.
+        ``step_fn(ctx: StepContext)`` (or ``step_fn(ctx, batch)`` with
+        ``batch_fn``) returns the scalar loss tensor of one mini-batch, or
+        ``(loss, info_dict)``; the loop does ``zero_grad``, ``backward``,
+        optional gradient clipping and ``optimizer.step``.
     epochs : int
         Total number of epochs (a resumed run continues up to this number).
     steps_per_epoch : int
@@ -187,6 +209,16 @@ def train_loop(
         Clip the gradient norm to this value.
     resume_may_change : iterable of str
         Hyperparameters that may differ between the checkpoint and now.
+    precision : {"fp32", "bf16", "auto"}
+        Arithmetic of ``ctx.autocast()`` (see the module docstring); stored
+        in the checkpoint's hyperparameters.
+    batch_fn : callable, optional
+        ``batch_fn(ctx)`` makes one mini-batch from ``ctx.rng`` (crops, pseudo
+        labels...); ``step_fn`` then receives it and must not draw from
+        ``ctx.rng`` itself.
+    prefetch : bool
+        Make the next batch in a background thread while a step runs (only
+        with ``batch_fn``).
 
     Returns
     -------
@@ -209,6 +241,7 @@ def train_loop(
 
     from ..nn.checkpoint import load_checkpoint, save_checkpoint
     from ..nn.device import resolve_device
+    from ..nn.optim import resolve_precision
 
     epochs, steps_per_epoch, checkpoint_every = int(epochs), int(steps_per_epoch), int(checkpoint_every)
     if epochs < 1:
@@ -220,7 +253,10 @@ def train_loop(
     seed = check_seed(seed)
     out = Path(out) if out is not None else None
     hp = dict(hyperparameters or {})
-    hp.update(epochs=epochs, steps_per_epoch=steps_per_epoch, seed=seed)
+    dev = resolve_device(device)
+    amp = resolve_precision(str(precision), dev)
+    hp.update(epochs=epochs, steps_per_epoch=steps_per_epoch, seed=seed,
+              precision="bf16" if amp is not None else "fp32")
 
     resume_path = None
     if resume is True:
@@ -237,7 +273,6 @@ def train_loop(
             "or --resume (resume=True) to continue it"
         )
 
-    dev = resolve_device(device)
     model.to(dev)
     start_epoch, history = 0, []
     if resume_path is not None:
@@ -289,38 +324,68 @@ def train_loop(
         written = save_checkpoint(out, method=method, state_dict=model.state_dict(), hyperparameters=hp,
                                   training_state=ts, overwrite=True)
 
+    pool = None
+    if batch_fn is not None and prefetch:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="nds-batch")
+
+    def batches(epoch, rng):
+        """The epoch's batches in order; with a pool, batch k + 1 is made while step k runs."""
+        ctxs = [StepContext(epoch, k, rng, dev, amp) for k in range(steps_per_epoch)]
+        if pool is None:
+            for c in ctxs:
+                yield c, batch_fn(c)
+            return
+        pending = pool.submit(batch_fn, ctxs[0])
+        try:
+            for k, c in enumerate(ctxs):
+                batch = pending.result()
+                pending = pool.submit(batch_fn, ctxs[k + 1]) if k + 1 < steps_per_epoch else None
+                yield c, batch
+        finally:
+            if pending is not None:  # stopped early: let the running batch finish, drop it
+                pending.cancel() or pending.exception()
+
     model.train()
-    for epoch in range(start_epoch, epochs):
-        prog.check()
-        torch.manual_seed(int(seed) * 100_003 + epoch)
-        rng = epoch_rng(seed, epoch)
-        t0 = time.perf_counter()
-        running = 0.0
-        for step in range(steps_per_epoch):
+    try:
+        for epoch in range(start_epoch, epochs):
             prog.check()
-            res = step_fn(StepContext(epoch, step, rng, dev))
-            loss, info = (res if isinstance(res, tuple) else (res, {}))
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"training diverged: loss is {loss.item()} at epoch {epoch + 1} step {step + 1}; "
-                    "lower the learning rate"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            lv = float(loss.detach())
-            running += lv
-            prog(epoch * steps_per_epoch + step + 1, total, "train", epoch=epoch + 1, loss=lv,
-                 **{k: float(v) for k, v in info.items()})
-        if scheduler is not None:
-            scheduler.step()
-        seconds.append(time.perf_counter() - t0)
-        history.append(running / steps_per_epoch)
-        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
-            save(epoch + 1)
-        prog(epoch + 1, epochs, "epoch", epoch=epoch + 1, loss=history[-1], seconds=seconds[-1])
+            torch.manual_seed(int(seed) * 100_003 + epoch)
+            rng = epoch_rng(seed, epoch)
+            t0 = time.perf_counter()
+            running = 0.0
+            steps = (batches(epoch, rng) if batch_fn is not None
+                     else ((StepContext(epoch, k, rng, dev, amp), None) for k in range(steps_per_epoch)))
+            for ctx, batch in steps:
+                step = ctx.step
+                prog.check()
+                res = step_fn(ctx) if batch_fn is None else step_fn(ctx, batch)
+                loss, info = (res if isinstance(res, tuple) else (res, {}))
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"training diverged: loss is {loss.item()} at epoch {epoch + 1} step {step + 1}; "
+                        "lower the learning rate"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                optimizer.step()
+                lv = float(loss.detach())
+                running += lv
+                prog(epoch * steps_per_epoch + step + 1, total, "train", epoch=epoch + 1, loss=lv,
+                     **{k: float(v) for k, v in info.items()})
+            if scheduler is not None:
+                scheduler.step()
+            seconds.append(time.perf_counter() - t0)
+            history.append(running / steps_per_epoch)
+            if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
+                save(epoch + 1)
+            prog(epoch + 1, epochs, "epoch", epoch=epoch + 1, loss=history[-1], seconds=seconds[-1])
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     if written is None and out is not None and start_epoch >= epochs:
         # resumed a run that was already finished: nothing trained; copy it to `out` if that is new
         if resume_path != out:

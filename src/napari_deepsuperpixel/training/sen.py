@@ -148,6 +148,7 @@ def pseudo_labels(rgb: np.ndarray, lab: np.ndarray, rng: np.random.Generator) ->
 
 
 def _make_batch(images, rng, batch_size: int, crop: int):
+    """``(x + noise, labels, lab, anchor_seed)`` of one mini-batch, all drawn from ``rng`` in order."""
     import torch
     from skimage.color import rgb2lab
 
@@ -171,11 +172,12 @@ def _make_batch(images, rng, batch_size: int, crop: int):
         cols.append(lab.transpose(2, 0, 1))
     x = torch.from_numpy(np.stack(xs))
     noise = torch.from_numpy(rng.normal(0.0, NOISE_STD, size=x.shape).astype(np.float32))
-    return x + noise, torch.from_numpy(np.stack(labs)), torch.from_numpy(np.stack(cols))
+    anchor_seed = int(rng.integers(2**31))
+    return x + noise, torch.from_numpy(np.stack(labs)), torch.from_numpy(np.stack(cols)), anchor_seed
 
 
 def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optional[dict] = None,
-                  n_anchors: Optional[int] = None):
+                  n_anchors: Optional[int] = None, autocast=None):
     """Loss of one mini-batch: Eq. 4 averaged over the U-Net output and every GBMS iteration.
 
     Parameters
@@ -194,6 +196,11 @@ def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optiona
         Passed to :func:`~napari_deepsuperpixel.nn.sen_loss.variable_margin_loss`.
     n_anchors : int, optional
         GBMS anchors per crop (default: the model's).
+    autocast : context manager factory, optional
+        Wraps the U-Net's forward pass (e.g. ``StepContext.autocast`` for
+        bf16); its embedding is re-normalised in fp32, and the GBMS
+        iterations and the loss always run in fp32 (the vMF kernel
+        ``exp(kappa (x.y - 1))`` needs more than bf16's 8 mantissa bits).
 
     Returns
     -------
@@ -203,12 +210,20 @@ def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optiona
         ``loss_unet`` (the term of the U-Net output), ``loss_last`` (after
         the last iteration) and ``kappa``.
     """
+    import contextlib
+
+    from ..nn.blocks import l2_normalize
     from ..nn.sen_loss import superpixel_mean_colors, variable_margin_loss
 
     sp = superpixel_mean_colors(labels, lab)
-    outs = model(x, generator=generator, n_anchors=n_anchors)
-    terms = [variable_margin_loss(e, labels, sp, **(loss_kwargs or {})) for e in outs]
-    loss = sum(terms) / len(terms)
+    with (autocast() if autocast is not None else contextlib.nullcontext()):
+        e0 = model.unet(x)
+    e0 = l2_normalize(e0.float(), dim=1)
+    outs = [e0]
+    if model.gbms.n_iter > 0:
+        outs += model.gbms(e0, generator=generator, n_anchors=n_anchors)
+    terms = variable_margin_loss(outs, labels, sp, **(loss_kwargs or {}))  # (T + 1,), pairs computed once
+    loss = terms.mean()
     return loss, {"loss_unet": float(terms[0].detach()), "loss_last": float(terms[-1].detach()),
                   "kappa": float(model.gbms.kappa.detach())}
 
@@ -238,6 +253,8 @@ def train_sen(
     beta: float = 1.0,
     beta_scale: float = 40.0,
     train_anchors: int = DEFAULTS["train_anchors"],
+    precision: str = "fp32",
+    prefetch: bool = False,
     output=None,
 ) -> Path:
     """Train SEN on a folder of images and write a checkpoint.
@@ -282,6 +299,18 @@ def train_sen(
     train_anchors : int
         Random GBMS anchor pixels per crop during training (inference uses
         the model's ``n_anchors`` grid anchors); 128 keeps a CPU step cheap.
+    precision : {"fp32", "bf16", "auto"}
+        Arithmetic of the U-Net's forward pass (``"bf16"``: bfloat16
+        autocast; ``"auto"``: bf16 on a GPU with bf16 or a CPU with AVX-512
+        BF16/AMX, else fp32); GBMS, loss, weights and optimizer state stay
+        fp32. Default fp32: on a 2-core AVX-512 BF16 CPU bf16 was not faster
+        (0.99x; the U-Net is about a third of a step), see docs/training.md.
+    prefetch : bool
+        Make the next mini-batch (crops, SLIC/SNIC pseudo labels, about a
+        third of a step) in a background thread while the current step
+        runs; the batches are the same either way. Off by default: on 2
+        cores the thread competes with torch's (measured 0.89x); turn it on
+        where cores are spare.
 
     output : str or Path, optional
         Deprecated name of ``out``.
@@ -349,16 +378,21 @@ def train_sen(
         "noise_std": NOISE_STD,
     }
 
-    def step(ctx):
-        x, labels, lab = _make_batch(images, ctx.rng, int(batch_size), int(crop))
-        gen = torch.Generator().manual_seed(int(ctx.rng.integers(2**31)))
-        return sen_step_loss(model, x.to(ctx.device), labels.to(ctx.device), lab.to(ctx.device),
-                             generator=gen, loss_kwargs=loss_kwargs, n_anchors=int(train_anchors))
+    def batch(ctx):
+        return _make_batch(images, ctx.rng, int(batch_size), int(crop))
 
+    def step(ctx, b):
+        x, labels, lab, anchor_seed = b
+        x = x.to(ctx.device).contiguous(memory_format=torch.channels_last)
+        gen = torch.Generator().manual_seed(anchor_seed)
+        return sen_step_loss(model, x, labels.to(ctx.device), lab.to(ctx.device), generator=gen,
+                             loss_kwargs=loss_kwargs, n_anchors=int(train_anchors), autocast=ctx.autocast)
+
+    model.to(memory_format=torch.channels_last)
     res = train_loop(model, opt, step, epochs=epochs, steps_per_epoch=steps_per_epoch, method="sen",
                      hyperparameters=hp, out=output, checkpoint_every=checkpoint_every, resume=resume,
                      overwrite=overwrite, seed=seed, device=device, progress=progress,
-                     cancel_check=cancel_check)
+                     cancel_check=cancel_check, precision=precision, batch_fn=batch, prefetch=prefetch)
     return res.path
 
 
