@@ -64,7 +64,7 @@ import numpy as np
 from .._types import Result, param
 from ._presets import preset_helper, preset_param, resolve_preset
 
-SUPERPIXEL_METHODS = ("felzenszwalb", "slic", "snic", "quickshift", "watershed")
+SUPERPIXEL_METHODS = ("felzenszwalb", "meanshift", "slic", "snic", "quickshift", "watershed")
 SHIPPED_WEIGHTS = "superae_bsds.pt"
 #: default superpixels: Felzenszwalb-Huttenlocher (EGB) on the reconstruction
 DEFAULT_SP = "felzenszwalb"
