@@ -25,9 +25,16 @@ full size and with ``max_side``, of ``dsc`` on astronaut 512x512 with the
 settings given, and of one SuperAE training epoch (per image, CPU); medians
 of ``--repeats`` runs.
 
+``--superpixels meanshift`` sweeps mean-shift superpixels over ``--ms-counts``
+(100, 50, 20, 10: the paper's Table II settings) instead of EGB over
+``--fh-scales``: Table IV's DSC runs on MS superpixels. ``--split val`` scores
+validation images (for tuning and learning curves); ``--out DIR`` also writes
+``curve.json`` (SC/PRI/VI of SuperAE and DSC).
+
 Usage (from the repository root)::
 
     python benchmarks/bench_dsc.py quality --n-images 10 --dsc-iter 32 --max-side 160
+    python benchmarks/bench_dsc.py quality --n-images 10 --superpixels meanshift
     python benchmarks/bench_dsc.py speed --repeats 3
 """
 
@@ -50,10 +57,10 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE_VERSION = 1
 
 
-def _test_images(root: Path, n: int):
+def _test_images(root: Path, n: int, split: str = "test"):
     from napari_deepsuperpixel.datasets.bsds import BSDS500
 
-    return [(s.name, s.image_path, s.gt_path) for s in BSDS500(root).samples("test")[:n]]
+    return [(s.name, s.image_path, s.gt_path) for s in BSDS500(root).samples(split)[:n]]
 
 
 def _rgb01(path):
@@ -62,11 +69,14 @@ def _rgb01(path):
     return (read_image(path)[..., :3] / 255.0).astype(np.float32)
 
 
-def _fh(img, scale, min_size):
+def _superpixels(img, setting, args):
+    """The superpixels of one sweep setting: EGB at ``scale=setting`` or mean shift at ``n_segments=setting``."""
     from napari_deepsuperpixel import segment
 
+    if args.superpixels == "meanshift":
+        return segment(img, "meanshift", normalize="none", channel_axis=-1, device="cpu", n_segments=int(setting))
     return segment(img, "felzenszwalb", normalize="none", channel_axis=-1, device="cpu",
-                   scale=scale, sigma=0.5, min_size=min_size)
+                   scale=setting, sigma=0.5, min_size=args.min_size)
 
 
 def _connected(lab):
@@ -91,9 +101,10 @@ def quality_image(name, img_path, gt_path, args, model):
         rec = reconstruct(model, dsc._tensor(img, "cpu"))[0].permute(1, 2, 0).numpy()
     segs = {"IMG": [], "SuperAE": [], "DSC": []}
     info = {"n_sp_img": [], "n_sp_rec": [], "n_dsc": [], "dsc_seconds": []}
-    for s in args.fh_scales:
-        a = _fh(img, s, args.min_size)
-        b = _fh(rec, s, args.min_size)
+    settings = args.ms_counts if args.superpixels == "meanshift" else args.fh_scales
+    for s in settings:
+        a = _superpixels(img, s, args)
+        b = _superpixels(rec, s, args)
         t0 = time.perf_counter()
         lab, _ = dsc.deep_superpixel_cut(img, b, model, n_classes=args.k, n_iter=args.dsc_iter,
                                          max_side=args.max_side, seed=0)
@@ -105,7 +116,7 @@ def quality_image(name, img_path, gt_path, args, model):
         info["n_sp_img"].append(int(a.max()))
         info["n_sp_rec"].append(int(b.max()))
         info["n_dsc"].append(int(c.max()))
-    mid = segs["SuperAE"][len(args.fh_scales) // 2]
+    mid = segs["SuperAE"][len(settings) // 2]
     for feat in ("rgb", "deep"):
         idx, feats, centers = superpixel_clustering.superpixel_features(img, mid, feat, args.checkpoint)
         d = 2.0 * np.sqrt(idx.size / feats.shape[0])
@@ -126,7 +137,9 @@ def cmd_quality(args) -> None:
     cache = ResultCache(args.cache, "json")
     cfg = {k: getattr(args, k) for k in ("fh_scales", "min_size", "k", "dsc_iter", "max_side", "k_values",
                                          "checkpoint")}
-    items = _test_images(find_bsds500(args.bsds), args.n_images)
+    if args.superpixels != "felzenszwalb":  # (keeps the cache keys of the EGB runs made before this option)
+        cfg.update(superpixels=args.superpixels, ms_counts=args.ms_counts)
+    items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)
     per = {}
     for i, (name, ip, gp) in enumerate(items):
         key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
@@ -147,8 +160,21 @@ def cmd_quality(args) -> None:
         print(f"{len(per)}/{len(items)} images done in this shard; run again without --shard for the table")
         return
     variants = list(next(iter(per.values()))["rows"])
-    print(f"\nBSDS500 test, first {len(items)} images ({', '.join(n for n, _, _ in items)}); config {cfg}\n")
-    print(region_table({v: [merge_sweep_evals(n, p["rows"][v]) for n, p in per.items()] for v in variants}))
+    print(f"\nBSDS500 {args.split}, first {len(items)} images ({', '.join(n for n, _, _ in items)}); config {cfg}\n")
+    evals = {v: [merge_sweep_evals(n, p["rows"][v]) for n, p in per.items()] for v in variants}
+    print(region_table(evals))
+    if args.out:
+        import json
+
+        from napari_deepsuperpixel.metrics.bsds import collect
+
+        curve = {}
+        for v in ("SuperAE", "DSC"):
+            r = collect(evals[v]).region
+            curve.update({f"{v} SC ODS": r.cover_ods, f"{v} PRI ODS": r.pri_ods, f"{v} VI ODS": r.voi_ods,
+                          f"{v} SC OIS": r.cover_ois, f"{v} PRI OIS": r.pri_ois, f"{v} VI OIS": r.voi_ois})
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "curve.json").write_text(json.dumps(curve, indent=1))
     nsp = np.array([p["info"]["n_sp_rec"] for p in per.values()])
     ndsc = np.array([p["info"]["n_dsc"] for p in per.values()])
     secs = np.array([p["info"]["dsc_seconds"] for p in per.values()])
@@ -209,8 +235,14 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("quality")
     q.add_argument("--n-images", type=int, default=10)
+    q.add_argument("--split", default="test", help="BSDS500 split (tune on val, report on test)")
+    q.add_argument("--out", default="", help="also write curve.json (SC/PRI/VI of SuperAE and DSC) here")
     q.add_argument("--fh-scales", type=lambda s: [float(v) for v in s.split(",")], default=[50.0, 100.0, 200.0])
     q.add_argument("--min-size", type=int, default=50)
+    q.add_argument("--superpixels", choices=("felzenszwalb", "meanshift"), default="felzenszwalb",
+                   help="EGB swept over --fh-scales, or mean shift (Table IV's MS) over --ms-counts")
+    q.add_argument("--ms-counts", type=lambda s: [int(v) for v in s.split(",")], default=[100, 50, 20, 10],
+                   help="mean-shift superpixel counts (the paper's Table II settings)")
     q.add_argument("--k", type=int, default=32)
     q.add_argument("--dsc-iter", type=int, default=32)
     q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])

@@ -82,7 +82,9 @@ def cmd_quality(args):
     from napari_deepsuperpixel.io.files import write_png
 
     rows, t_embed = [], []
-    samples = _bsds("test", args.limit)
+    counts = tuple(int(v) for v in args.counts.split(","))
+    baselines = [m for m in args.baselines.split(",") if m]
+    samples = _bsds(args.split, args.limit)
     cdir, gdir = out / "contours", out / "gt"
     cdir.mkdir(exist_ok=True)
     gdir.mkdir(exist_ok=True)
@@ -93,15 +95,16 @@ def cmd_quality(args):
         emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu",
                     clustering=not args.no_clustering)
         t_embed.append(time.perf_counter() - t0)
-        for k in COUNTS:
+        for k in counts:
             lab = snic(emb, k, args.compactness, distance="cosine")
             rows.append({"image": s.name, "method": "sen", "K": k, **_sp_metrics(lab, gt, True)})
-            for m in ("snic", "slic"):  # the package's defaults (compactness 20 and 10 on CIELAB)
+            for m in baselines:  # the package's defaults (snic, slic: compactness 20 and 10 on CIELAB)
                 lab = segment(img, m, n_segments=k)
                 rows.append({"image": s.name, "method": m, "K": k, **_sp_metrics(lab, gt, True)})
-        cmap, _ = boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
-        # the contour map as an 8-bit png, scored below by `deepsuperpixel eval` (as a pb map)
-        write_png(cdir / f"{s.name}.png", np.round(cmap * 255).astype(np.uint8), overwrite=True)
+        if not args.no_contours:
+            cmap, _ = boundary_strength(emb, CONTOUR_COUNTS, args.compactness)
+            # the contour map as an 8-bit png, scored below by `deepsuperpixel eval` (as a pb map)
+            write_png(cdir / f"{s.name}.png", np.round(cmap * 255).astype(np.uint8), overwrite=True)
         link = gdir / s.gt_path.name
         if not link.exists():
             link.symlink_to(s.gt_path.resolve())
@@ -112,32 +115,39 @@ def cmd_quality(args):
         w.writerows(rows)
     from napari_deepsuperpixel.bench.evaluate import evaluate_folder
 
-    summ = evaluate_folder(gdir, cdir, out / "contours_eval", nthresh=99, benchmark="boundary",
-                           overwrite=True, cache=False).boundary
-    methods = ["sen", "snic", "slic"]
-    lines = [f"Quality on the first {len(samples)} BSDS500 test images (sorted ids {samples[0].name} .. "
+    summ = None if args.no_contours else evaluate_folder(gdir, cdir, out / "contours_eval", nthresh=99,
+                                                         benchmark="boundary", overwrite=True, cache=False).boundary
+    methods = ["sen"] + baselines
+    curve = {}
+    lines = [f"Quality on the first {len(samples)} BSDS500 {args.split} images (sorted ids {samples[0].name} .. "
              f"{samples[-1].name}); mean over images of the mean over annotators; r = 2 px square window.",
              "", "| metric | K | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
     for metric in ("bsds_f", "f1", "asa", "cue", "n"):
-        for k in COUNTS:
+        for k in counts:
             vals = []
             for m in methods:
                 sel = [r for r in rows if r["method"] == m and r["K"] == k]
                 if metric == "bsds_f":  # official matching, counts summed over images (dataset F)
                     rr = sum(r["cntR"] for r in sel) / max(sum(r["sumR"] for r in sel), 1)
                     pp = sum(r["cntP"] for r in sel) / max(sum(r["sumP"] for r in sel), 1)
-                    vals.append(f"{2 * pp * rr / max(pp + rr, 1e-12):.4f}")
-                    continue
-                v = [r[metric] for r in sel]
-                vals.append(f"{np.mean(v):.4f}" if metric != "n" else f"{np.mean(v):.1f}")
+                    v = 2 * pp * rr / max(pp + rr, 1e-12)
+                else:
+                    v = float(np.mean([r[metric] for r in sel]))
+                curve[f"{m} {metric} @{k}"] = v
+                vals.append(f"{v:.4f}" if metric != "n" else f"{v:.1f}")
             lines.append(f"| {metric} | {k} | " + " | ".join(vals) + " |")
-    lines += ["", f"sen_contours (13 sizes {CONTOUR_COUNTS[0]}..{CONTOUR_COUNTS[-1]}, official BSDS boundary "
-                  f"benchmark, 99 thresholds): ODS F {summ.ods_f:.4f} (R {summ.ods_r:.4f}, P {summ.ods_p:.4f}, "
-                  f"t {summ.ods_t:.2f}), OIS F {summ.ois_f:.4f}, AP {summ.ap:.4f}",
-              "", f"SEN embedding time per image (U-Net + GBMS, CPU): median {statistics.median(t_embed):.2f} s",
+    if summ is not None:
+        curve["sen_contours ODS F"] = summ.ods_f
+        lines += ["", f"sen_contours (13 sizes {CONTOUR_COUNTS[0]}..{CONTOUR_COUNTS[-1]}, official BSDS boundary "
+                      f"benchmark, 99 thresholds): ODS F {summ.ods_f:.4f} (R {summ.ods_r:.4f}, P {summ.ods_p:.4f}, "
+                      f"t {summ.ods_t:.2f}), OIS F {summ.ois_f:.4f}, AP {summ.ap:.4f}"]
+    lines += ["", f"SEN embedding time per image (U-Net + GBMS, CPU): median {statistics.median(t_embed):.2f} s",
               f"compactness m = {args.compactness}; checkpoint: {args.checkpoint or 'shipped sen_bsds.pt'}; "
               f"clustering module: {'off (ablation)' if args.no_clustering else 'on'}"]
     (out / "quality.md").write_text("\n".join(lines) + "\n")
+    import json
+
+    (out / "curve.json").write_text(json.dumps(curve, indent=1))
     print("\n".join(lines))
 
 
@@ -302,6 +312,11 @@ def main(argv=None):
         q.add_argument("-o", "--output", default="sen_bench")
         q.add_argument("--overwrite", action="store_true")
     sub.choices["quality"].add_argument("--limit", type=int, default=20)
+    sub.choices["quality"].add_argument("--split", default="test", help="BSDS500 split (tune on val, report on test)")
+    sub.choices["quality"].add_argument("--counts", default=",".join(map(str, COUNTS)), help="superpixel counts K")
+    sub.choices["quality"].add_argument("--baselines", default="snic,slic",
+                                        help="classical methods scored at the same K ('' for none)")
+    sub.choices["quality"].add_argument("--no-contours", action="store_true", help="skip sen_contours")
     sub.choices["quality"].add_argument("--no-clustering", action="store_true",
                                         help="ablation: U-Net embeddings without the GBMS module")
     sub.choices["tune"].add_argument("--limit", type=int, default=10)

@@ -1,0 +1,163 @@
+"""Learning curves: quality on a fixed validation subset against the training budget (SEN, SuperAE + DSC).
+
+``train`` runs ONE training run and keeps a copy of its checkpoint at every
+budget, so the points of the curve are the same run seen at growing budgets
+(each point resumes the run with a larger ``--epochs``; an interrupted
+``train`` resumes where it stopped, finished budgets are skipped)::
+
+    python benchmarks/learning_curve.py train sen --budgets 30,60,150,300 --work runs/sen_curve
+    python benchmarks/learning_curve.py train superae --budgets 17,34,85,170 --work runs/ae_curve -p crop=128
+
+Budgets are epochs (SEN: ``steps_per_epoch`` 20 mini-batches of 4 crops
+96 x 96 by default; SuperAE: one pass over BSDS500 train + val). ``-p
+key=value`` settings go to the trainer. Then ``eval`` scores every kept
+checkpoint on the validation split (never test) with the benchmark scripts
+of the method and ``table`` prints the curve with the budget in pixels seen::
+
+    python benchmarks/learning_curve.py eval sen --work runs/sen_curve --limit 20
+    python benchmarks/learning_curve.py eval superae --work runs/ae_curve --limit 10
+    python benchmarks/learning_curve.py table sen --work runs/sen_curve
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _kv(items):
+    out = {}
+    for it in items or []:
+        k, _, v = it.partition("=")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def _pixels_per_epoch(method, hp, n_images):
+    if method == "sen":
+        return int(hp["steps_per_epoch"]) * int(hp["batch_size"]) * int(hp["crop"]) ** 2
+    return int(n_images) * int(hp["crop"]) ** 2
+
+
+def cmd_train(a) -> int:
+    from napari_deepsuperpixel.training.sen import train_sen
+    from napari_deepsuperpixel.training.superae import train_superae
+
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    run = work / f"{a.method}_run.pt"
+    kw = dict(data=a.data, split=a.split, seed=a.seed, device="cpu", **_kv(a.param))
+    fn = train_sen if a.method == "sen" else train_superae
+    log = work / "train_log.jsonl"
+    for b in sorted(int(v) for v in a.budgets.split(",")):
+        dst = work / f"{a.method}_e{b:04d}.pt"
+        if dst.exists():
+            print(f"budget {b} epochs: {dst} exists, skipped", flush=True)
+            continue
+        t0 = time.perf_counter()
+
+        def progress(ev):
+            if ev.stage == "epoch":
+                with log.open("a") as f:
+                    f.write(json.dumps({"epoch": ev.info["epoch"], "loss": ev.info["loss"],
+                                        "seconds": ev.info["seconds"]}) + "\n")
+                print(f"epoch {ev.info['epoch']}/{b}: loss {ev.info['loss']:.5f}, {ev.info['seconds']:.1f} s",
+                      flush=True)
+
+        fn(out=run, epochs=b, resume=run.exists(), progress=progress, **kw)
+        shutil.copyfile(run, dst)
+        print(f"budget {b} epochs done in {time.perf_counter() - t0:.0f} s -> {dst}", flush=True)
+    return 0
+
+
+def _checkpoints(work: Path, method: str):
+    return sorted(work.glob(f"{method}_e[0-9][0-9][0-9][0-9].pt"))
+
+
+def cmd_eval(a) -> int:
+    work = Path(a.work)
+    if a.method == "sen" and not (work / "eval_baselines" / "done").exists():
+        # the shipped weights and SNIC / SLIC at the same counts on the same images: the reference rows
+        subprocess.run([sys.executable, str(HERE / "bench_sen.py"), "quality", "--split", a.split, "--limit",
+                        str(a.limit), "-o", str(work / "eval_baselines"), "--overwrite", "--counts", "50,200",
+                        "--baselines", "snic,slic", "--no-contours"], check=True)
+        (work / "eval_baselines" / "done").write_text("ok")
+    for ck in _checkpoints(work, a.method):
+        out = work / f"eval_{ck.stem}"
+        if (out / "done").exists():
+            continue
+        if a.method == "sen":
+            cmd = [sys.executable, str(HERE / "bench_sen.py"), "quality", "--split", a.split, "--limit",
+                   str(a.limit), "--checkpoint", str(ck), "-o", str(out), "--overwrite", "--counts", "50,200",
+                   "--baselines", "", "--no-contours"]
+        else:
+            cmd = [sys.executable, str(HERE / "bench_dsc.py"), "quality", "--split", a.split, "--n-images",
+                   str(a.limit), "--checkpoint", str(ck), "--cache", str(work / "dsc_cache"),
+                   "--out", str(out)]
+        print(" ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        (out / "done").write_text("ok")
+    return cmd_table(a)
+
+
+def cmd_table(a) -> int:
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    work = Path(a.work)
+    rows = []
+    for ck in _checkpoints(work, a.method):
+        c = load_checkpoint(ck)
+        hp = c.hyperparameters
+        ep = int((c.training_state or {}).get("epoch", hp.get("epochs", 0)))
+        px = ep * _pixels_per_epoch(a.method, hp, hp.get("n_images", 0))
+        res = work / f"eval_{ck.stem}" / "curve.json"
+        vals = json.loads(res.read_text()) if res.exists() else {}
+        rows.append((ep, px, vals))
+    if not rows:
+        print(f"no {a.method} checkpoints in {work}")
+        return 1
+    base = work / "eval_baselines" / "curve.json"
+    if base.exists():  # shipped weights ("sen ...") and the classical methods at the same counts
+        rows.append(("shipped", 0, {k: v for k, v in json.loads(base.read_text()).items()}))
+    keys = sorted({k for _, _, v in rows for k in v})
+    print(f"| epochs | pixels seen | {' | '.join(keys)} |")
+    print("|---:|---:|" + "---:|" * len(keys))
+    for ep, px, v in rows:
+        cells = " | ".join(f"{v[k]:.4f}" if k in v else "" for k in keys)
+        print(f"| {ep} | {f'{px / 1e6:,.0f} M' if px else ''} | {cells} |")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("train", "eval", "table"):
+        p = sub.add_parser(name)
+        p.add_argument("method", choices=("sen", "superae"))
+        p.add_argument("--work", required=True, help="folder of the run, its kept checkpoints and evaluations")
+    t = sub.choices["train"]
+    t.add_argument("--budgets", required=True, help="epochs at which a copy is kept, e.g. 30,60,150,300")
+    t.add_argument("--data", default="bsds")
+    t.add_argument("--split", default="train,val")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("-p", "--param", action="append", metavar="KEY=VALUE")
+    e = sub.choices["eval"]
+    e.add_argument("--split", default="val")
+    e.add_argument("--limit", type=int, default=20)
+    a = ap.parse_args(argv)
+    return {"train": cmd_train, "eval": cmd_eval, "table": cmd_table}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
