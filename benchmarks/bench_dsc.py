@@ -35,6 +35,7 @@ Usage (from the repository root)::
 
     python benchmarks/bench_dsc.py quality --n-images 10 --dsc-iter 32 --max-side 160
     python benchmarks/bench_dsc.py quality --n-images 10 --superpixels meanshift
+    python benchmarks/bench_dsc.py count --split val --scales 100,200,300,400   # EGB superpixels per image
     python benchmarks/bench_dsc.py speed --repeats 3
 """
 
@@ -117,7 +118,7 @@ def quality_image(name, img_path, gt_path, args, model):
         info["n_sp_rec"].append(int(b.max()))
         info["n_dsc"].append(int(c.max()))
     mid = segs["SuperAE"][len(settings) // 2]
-    for feat in ("rgb", "deep"):
+    for feat in (("rgb", "deep") if args.table_iii else ()):
         idx, feats, centers = superpixel_clustering.superpixel_features(img, mid, feat, args.checkpoint)
         d = 2.0 * np.sqrt(idx.size / feats.shape[0])
         segs[f"k-means, {feat}"] = [_connected(superpixel_clustering.kmeans(feats, k, seed=0)[idx] + 1) for k in args.k_values]
@@ -139,6 +140,8 @@ def cmd_quality(args) -> None:
                                          "checkpoint")}
     if args.superpixels != "felzenszwalb":  # (keeps the cache keys of the EGB runs made before this option)
         cfg.update(superpixels=args.superpixels, ms_counts=args.ms_counts)
+    if not args.table_iii:
+        cfg.update(table_iii=False)
     items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)
     per = {}
     for i, (name, ip, gp) in enumerate(items):
@@ -180,6 +183,29 @@ def cmd_quality(args) -> None:
     secs = np.array([p["info"]["dsc_seconds"] for p in per.values()])
     print(f"\nmedian SuperAE superpixels per scale {np.median(nsp, 0).tolist()}, median DSC segments "
           f"{np.median(ndsc, 0).tolist()}, median DSC seconds/run {float(np.median(secs)):.1f}")
+
+
+def cmd_count(args) -> None:
+    """Superpixels per image on the SuperAE reconstruction against the EGB scale (to set the default)."""
+    import torch
+
+    from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.nn.superae import reconstruct
+
+    model = dsc.load_superae(args.checkpoint)
+    items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)
+    counts = {s: [] for s in args.scales}
+    for name, ip, _ in items:
+        img = _rgb01(ip)
+        with torch.no_grad():
+            rec = reconstruct(model, dsc._tensor(img, "cpu"))[0].permute(1, 2, 0).numpy()
+        for s in args.scales:
+            counts[s].append(int(_superpixels(rec, s, args).max()))
+    print(f"EGB superpixels on the SuperAE reconstruction, {len(items)} {args.split} images, min_size "
+          f"{args.min_size}, checkpoint {args.checkpoint or 'shipped'}:")
+    print("| scale | median | mean | min | max |\n|---:|---:|---:|---:|---:|")
+    for s, v in counts.items():
+        print(f"| {s:g} | {np.median(v):.0f} | {np.mean(v):.0f} | {min(v)} | {max(v)} |")
 
 
 def _median_time(fn, repeats):
@@ -243,6 +269,8 @@ def main(argv=None):
                    help="EGB swept over --fh-scales, or mean shift (Table IV's MS) over --ms-counts")
     q.add_argument("--ms-counts", type=lambda s: [int(v) for v in s.split(",")], default=[100, 50, 20, 10],
                    help="mean-shift superpixel counts (the paper's Table II settings)")
+    q.add_argument("--no-table-iii", dest="table_iii", action="store_false",
+                   help="skip the k-means / NCut baselines (Table III), e.g. for learning curves")
     q.add_argument("--k", type=int, default=32)
     q.add_argument("--dsc-iter", type=int, default=32)
     q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])
@@ -251,6 +279,12 @@ def main(argv=None):
     q.add_argument("--shard", type=lambda s: tuple(int(v) for v in s.split("/")), default=None,
                    help="I/N: compute only images with index %% N == I (run N processes, then once without)")
     q.set_defaults(func=cmd_quality)
+    c = sub.add_parser("count")
+    c.add_argument("--n-images", type=int, default=20)
+    c.add_argument("--split", default="val")
+    c.add_argument("--scales", type=lambda s: [float(v) for v in s.split(",")], default=[100, 200, 300, 400])
+    c.add_argument("--min-size", type=int, default=50)
+    c.set_defaults(func=cmd_count, superpixels="felzenszwalb")
     s = sub.add_parser("speed")
     s.add_argument("--repeats", type=int, default=3)
     s.add_argument("--iters", type=int, default=4)

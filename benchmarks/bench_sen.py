@@ -93,7 +93,7 @@ def cmd_quality(args):
         gt = s.load_ground_truth()
         t0 = time.perf_counter()
         emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu",
-                    clustering=not args.no_clustering)
+                    clustering=not args.no_clustering, gbms_anchors=args.gbms_anchors or None)
         t_embed.append(time.perf_counter() - t0)
         for k in counts:
             lab = snic(emb, k, args.compactness, distance="cosine")
@@ -143,7 +143,8 @@ def cmd_quality(args):
                       f"t {summ.ods_t:.2f}), OIS F {summ.ois_f:.4f}, AP {summ.ap:.4f}"]
     lines += ["", f"SEN embedding time per image (U-Net + GBMS, CPU): median {statistics.median(t_embed):.2f} s",
               f"compactness m = {args.compactness}; checkpoint: {args.checkpoint or 'shipped sen_bsds.pt'}; "
-              f"clustering module: {'off (ablation)' if args.no_clustering else 'on'}"]
+              f"clustering module: {'off (ablation)' if args.no_clustering else 'on'}; GBMS anchors "
+              f"{args.gbms_anchors or 'of the checkpoint'}"]
     (out / "quality.md").write_text("\n".join(lines) + "\n")
     import json
 
@@ -198,7 +199,8 @@ def cmd_tune(args):
     for s in samples:
         img = s.load_image()
         gt = s.load_ground_truth()
-        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu")
+        emb = embed(img.astype(np.float32) / 255.0, checkpoint=args.checkpoint, device="cpu",
+                    gbms_anchors=args.gbms_anchors or None)
         for m in values:
             for k in (100, 300):
                 res[m].append(_sp_metrics(snic(emb, k, m, distance="cosine"), gt))
@@ -309,6 +311,8 @@ def main(argv=None):
         q = sub.add_parser(name)
         q.add_argument("--checkpoint", default="", help="SEN checkpoint (default: shipped weights)")
         q.add_argument("--compactness", type=float, default=None, help="m of Eq. 7 (default: the method's)")
+        q.add_argument("--gbms-anchors", type=int, default=None,
+                       help="GBMS anchors at inference (default: the method's, 256; 0: the checkpoint's)")
         q.add_argument("-o", "--output", default="sen_bench")
         q.add_argument("--overwrite", action="store_true")
     sub.choices["quality"].add_argument("--limit", type=int, default=20)
@@ -327,6 +331,10 @@ def main(argv=None):
     sub.choices["contour_baseline"].add_argument("--limit", type=int, default=20)
     sub.choices["figure"].add_argument("-k", type=int, default=200)
     args = p.parse_args(argv)
+    if getattr(args, "gbms_anchors", 0) is None:
+        from napari_deepsuperpixel.methods.sen import GBMS_ANCHORS
+
+        args.gbms_anchors = GBMS_ANCHORS
     if args.compactness is None:
         from napari_deepsuperpixel.methods.sen import DEFAULT_COMPACTNESS
 

@@ -17,6 +17,7 @@ Usage (from the repository root)::
 
     python benchmarks/bench_training.py sen --configs precision=fp32,prefetch=0 precision=bf16,prefetch=1
     python benchmarks/bench_training.py superae --configs precision=fp32 precision=bf16 -p crop=128
+    python benchmarks/bench_training.py sen --phases --steps 10   # where a SEN step's time goes
     python benchmarks/bench_training.py sen --one precision=bf16   # one run, prints JSON (used internally)
 """
 
@@ -79,6 +80,47 @@ def run_one(method: str, kwargs: dict, steps: int) -> dict:
             "threads": int(__import__("torch").get_num_threads())}
 
 
+def phases_sen(steps: int, crop: int = 96, batch_size: int = 4) -> str:
+    """Where a SEN training step goes: batch (crops + pseudo labels), U-Net, GBMS + loss, backward, Adam."""
+    import numpy as np
+    import torch
+
+    from napari_deepsuperpixel.nn.blocks import l2_normalize
+    from napari_deepsuperpixel.nn.sen_loss import superpixel_mean_colors, variable_margin_loss
+    from napari_deepsuperpixel.nn.unet import SENNet
+    from napari_deepsuperpixel.training.sen import _load_rgb_uint8, _make_batch, find_training_images
+
+    imgs = [_load_rgb_uint8(p) for p in find_training_images("bsds", "train")[:40]]
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    model = SENNet()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    t = {k: [] for k in ("batch", "U-Net forward", "GBMS + loss forward", "backward", "Adam step")}
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        x, labels, lab, seed = _make_batch(imgs, rng, batch_size, crop)
+        t1 = time.perf_counter()
+        e0 = l2_normalize(model.unet(x), dim=1)
+        t2 = time.perf_counter()
+        outs = [e0] + model.gbms(e0, generator=torch.Generator().manual_seed(seed), n_anchors=128)
+        loss = variable_margin_loss(outs, labels, superpixel_mean_colors(labels, lab)).mean()
+        t3 = time.perf_counter()
+        opt.zero_grad()
+        loss.backward()
+        t4 = time.perf_counter()
+        opt.step()
+        t5 = time.perf_counter()
+        if i:  # the first step pays one-off costs
+            for k, a, b in zip(t, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+                t[k].append(b - a)
+    med = {k: statistics.median(v) for k, v in t.items()}
+    tot = sum(med.values())
+    lines = [f"| SEN step phase (crop {crop}, batch {batch_size}, {torch.get_num_threads()} threads) | "
+             "s (median) | share |", "|---|---:|---:|"]
+    lines += [f"| {k} | {v:.3f} | {100 * v / tot:.0f} % |" for k, v in med.items()]
+    return "\n".join(lines + [f"| total | {tot:.3f} | |"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("method", choices=("sen", "superae"))
@@ -89,9 +131,13 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=2, help="first steps of each run not counted")
     ap.add_argument("--repeats", type=int, default=2, help="runs per configuration, interleaved")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--phases", action="store_true", help="SEN only: time the phases of a step instead")
     ap.add_argument("--json", default=None, help="also write the raw step times here")
     a = ap.parse_args(argv)
     shared = _parse(a.param)
+    if a.phases:
+        print(phases_sen(a.steps, int(shared.get("crop", 96)), int(shared.get("batch_size", 4))))
+        return 0
     if a.one is not None:
         print(json.dumps(run_one(a.method, {**shared, **_parse(a.one)}, a.steps)))
         return 0

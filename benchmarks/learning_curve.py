@@ -44,6 +44,14 @@ def _kv(items):
     return out
 
 
+#: the curve's metrics (keys of curve.json): SEN's official boundary F at 50 superpixels and ASA at 200 (as
+#: the issue and the paper's Table I / Fig. 8), DSC's region metrics (Table IV)
+DEFAULT_METRICS = {
+    "sen": "sen bsds_f @50,snic bsds_f @50,sen asa @200,snic asa @200,sen f1 @50",
+    "superae": "DSC SC ODS,DSC PRI ODS,DSC VI ODS,DSC SC OIS,SuperAE SC ODS,SuperAE VI ODS",
+}
+
+
 def _pixels_per_epoch(method, hp, n_images):
     if method == "sen":
         return int(hp["steps_per_epoch"]) * int(hp["batch_size"]) * int(hp["crop"]) ** 2
@@ -57,7 +65,8 @@ def cmd_train(a) -> int:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     run = work / f"{a.method}_run.pt"
-    kw = dict(data=a.data, split=a.split, seed=a.seed, device="cpu", **_kv(a.param))
+    kw = dict(data=a.data, split=a.split, seed=a.seed, device="cpu")
+    kw.update(_kv(a.param))  # e.g. device=cuda, crop=300
     fn = train_sen if a.method == "sen" else train_superae
     log = work / "train_log.jsonl"
     for b in sorted(int(v) for v in a.budgets.split(",")):
@@ -102,9 +111,9 @@ def cmd_eval(a) -> int:
                    str(a.limit), "--checkpoint", str(ck), "-o", str(out), "--overwrite", "--counts", "50,200",
                    "--baselines", "", "--no-contours"]
         else:
-            cmd = [sys.executable, str(HERE / "bench_dsc.py"), "quality", "--split", a.split, "--n-images",
-                   str(a.limit), "--checkpoint", str(ck), "--cache", str(work / "dsc_cache"),
-                   "--out", str(out)]
+            cmd = [sys.executable, str(HERE / "bench_dsc.py"), "--checkpoint", str(ck), "quality", "--split",
+                   a.split, "--n-images", str(a.limit), "--cache", str(work / "dsc_cache"), "--out", str(out),
+                   "--no-table-iii"]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         (out / "done").write_text("ok")
@@ -130,7 +139,7 @@ def cmd_table(a) -> int:
     base = work / "eval_baselines" / "curve.json"
     if base.exists():  # shipped weights ("sen ...") and the classical methods at the same counts
         rows.append(("shipped", 0, {k: v for k, v in json.loads(base.read_text()).items()}))
-    keys = sorted({k for _, _, v in rows for k in v})
+    keys = [k.strip() for k in (a.metrics or DEFAULT_METRICS[a.method]).split(",")]
     print(f"| epochs | pixels seen | {' | '.join(keys)} |")
     print("|---:|---:|" + "---:|" * len(keys))
     for ep, px, v in rows:
@@ -139,10 +148,47 @@ def cmd_table(a) -> int:
     return 0
 
 
+def cmd_plot(a) -> int:
+    """The curve as a PNG: one panel per metric, the classical baselines as lines."""
+    from napari_deepsuperpixel.bench.plots import plot_learning_curve
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    work = Path(a.work)
+    pts = []
+    for ck in _checkpoints(work, a.method):
+        res = work / f"eval_{ck.stem}" / "curve.json"
+        if not res.exists():
+            continue
+        c = load_checkpoint(ck)
+        ep = int((c.training_state or {}).get("epoch", 0))
+        pts.append((ep * _pixels_per_epoch(a.method, c.hyperparameters, c.hyperparameters.get("n_images", 0)),
+                    json.loads(res.read_text())))
+    if not pts:
+        print("nothing evaluated yet; run `eval` first")
+        return 1
+    metrics = [m.strip() for m in a.metrics.split(",")]
+    series = {m: [v[m] for _, v in pts] for m in metrics}
+    refs = {}
+    base = work / "eval_baselines" / "curve.json"
+    if base.exists():
+        b = json.loads(base.read_text())
+        for m in metrics:
+            _, _, rest = m.partition(" ")  # "sen bsds_f @50" -> "bsds_f @50"
+            refs[m] = {f"{name.upper()} (classical)": b[f"{name} {rest}"] for name in ("snic", "slic")
+                       if f"{name} {rest}" in b}
+    for r in a.ref or []:  # "METRIC|LABEL=VALUE", e.g. a paper's number
+        key, _, value = r.partition("=")
+        metric, _, label = key.partition("|")
+        refs.setdefault(metric, {})[label] = float(value)
+    print(plot_learning_curve([p for p, _ in pts], series, a.output, references=refs,
+                              paper_pixels=a.paper_pixels, title=a.title))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("train", "eval", "table"):
+    for name in ("train", "eval", "table", "plot"):
         p = sub.add_parser(name)
         p.add_argument("method", choices=("sen", "superae"))
         p.add_argument("--work", required=True, help="folder of the run, its kept checkpoints and evaluations")
@@ -155,8 +201,16 @@ def main(argv=None) -> int:
     e = sub.choices["eval"]
     e.add_argument("--split", default="val")
     e.add_argument("--limit", type=int, default=20)
+    sub.choices["table"].add_argument("--metrics", default=None, help="curve.json keys (comma-separated)")
+    sub.choices["eval"].add_argument("--metrics", default=None, help="curve.json keys of the table printed")
+    pl = sub.choices["plot"]
+    pl.add_argument("--metrics", required=True, help="curve.json keys, e.g. 'sen bsds_f @50,sen asa @200'")
+    pl.add_argument("-o", "--output", required=True, help="the PNG to write")
+    pl.add_argument("--ref", action="append", metavar="METRIC|LABEL=VALUE", help="an extra horizontal line")
+    pl.add_argument("--paper-pixels", type=float, default=None, help="the paper's budget (pixels seen)")
+    pl.add_argument("--title", default="")
     a = ap.parse_args(argv)
-    return {"train": cmd_train, "eval": cmd_eval, "table": cmd_table}[a.cmd](a)
+    return {"train": cmd_train, "eval": cmd_eval, "table": cmd_table, "plot": cmd_plot}[a.cmd](a)
 
 
 if __name__ == "__main__":

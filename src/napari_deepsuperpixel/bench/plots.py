@@ -120,3 +120,44 @@ def plot_segment_pr(curves: dict, path, *, title: str = "") -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_learning_curve(pixels: Sequence[float], series: dict, path, *, references: dict | None = None,
+                        paper_pixels: float | None = None, title: str = "") -> Path:
+    """Quality against the training budget (pixels seen, log scale), one panel per metric.
+
+    Parameters
+    ----------
+    pixels : sequence of float
+        Training pixels seen at each checkpoint.
+    series : dict
+        ``{"metric": [value per checkpoint]}``: one panel each.
+    references : dict, optional
+        ``{"metric": {"SNIC": value, ...}}``: horizontal lines (baselines on
+        the same images).
+    paper_pixels : float, optional
+        The paper's budget in pixels: a vertical line.
+    path : str or Path
+    title : str
+
+    Returns
+    -------
+    Path
+    """
+    fig, axes = _figure(4.8, 3.4, ncols=len(series))
+    x = np.asarray(pixels, float)
+    order = np.argsort(x)
+    for ax, (name, vals) in zip(axes, series.items()):
+        ax.plot(x[order], np.asarray(vals, float)[order], "o-", label="this package's training")
+        for j, (ref, v) in enumerate(((references or {}).get(name) or {}).items()):
+            ax.axhline(v, ls="--", lw=1, color=f"C{j + 1}", label=ref)
+        if paper_pixels:
+            ax.axvline(paper_pixels, ls=":", color="0.4", label="paper's budget")
+        ax.set_xscale("log")
+        ax.set(xlabel="Training pixels seen", ylabel=name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.subplots_adjust(wspace=0.35)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

@@ -30,7 +30,12 @@ import numpy as np
 from .._types import Result, param
 from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
-SHIPPED_WEIGHTS = "sen_bsds.pt"
+#: the shipped weight sets, selectable by name with ``checkpoint=`` (alias ``weights=``); the first is the
+#: default (model cards: docs/training.md)
+WEIGHT_SETS = {"bsds": "sen_bsds.pt", "microscopy": "sen_microscopy.pt"}
+SHIPPED_WEIGHTS = WEIGHT_SETS["bsds"]
+_WEIGHTS_HELP = ("Weights: a shipped set by name ('bsds': BSDS500 photographs, the default; 'microscopy': "
+                 "DSB2018 nuclei, fluorescence and brightfield) or a checkpoint (.pt) from `deepsuperpixel train sen`")
 
 #: superpixel counts averaged by ``sen_contours`` (13 sizes from 50 to 700, Sec. VI)
 CONTOUR_COUNTS = tuple(int(round(v)) for v in np.linspace(50, 700, 13))
@@ -59,8 +64,7 @@ class SenParams:
                                         min=1, advanced=True)
     tile_size: int = param(DEFAULT_TILE, "Run the U-Net in overlapping tiles of this side on larger images "
                                          "(bounded memory; 0 = never)", min=0, advanced=True)
-    checkpoint: str = param("", "SEN checkpoint (.pt) from `deepsuperpixel train sen`; empty = the "
-                                "shipped BSDS500 weights", advanced=True)
+    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
 
 
 @dataclass
@@ -74,7 +78,7 @@ class SenContoursParams:
     gbms_anchors: Optional[int] = param(GBMS_ANCHORS, "Anchor pixels of the sampled GBMS kernel (see `sen`)",
                                         min=1, advanced=True)
     tile_size: int = param(DEFAULT_TILE, "U-Net tile side on larger images (see `sen`)", min=0, advanced=True)
-    checkpoint: str = param("", "SEN checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
+    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
 
 
 # ----------------------------------------------------------------------------- model loading
@@ -108,7 +112,7 @@ def load_sen(checkpoint: str = ""):
     """
     from ..nn.checkpoint import load_model
 
-    return load_model(checkpoint, method="sen", shipped=SHIPPED_WEIGHTS, build=_build_sen)
+    return load_model(checkpoint, method="sen", shipped=WEIGHT_SETS, build=_build_sen)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

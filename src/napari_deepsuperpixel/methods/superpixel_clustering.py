@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._types import Result, param
-from .dsc import (DEFAULT_SP, DEFAULT_SP_PARAMS, SUPERPIXEL_METHODS, _centroids, _sp_from_params, _tensor,
+from .dsc import (_WEIGHTS_HELP, DEFAULT_SP, DEFAULT_SP_PARAMS, SUPERPIXEL_METHODS, WEIGHT_SETS, _centroids,
+                  _sp_from_params, _tensor,
                   _to_rgb, load_superae)
 
 
@@ -46,7 +47,7 @@ class ClusterParams:
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", "SuperAE checkpoint (.pt); empty = the shipped BSDS500 weights", advanced=True)
+    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
 
 
 def kmeans(features: np.ndarray, k: int, seed: int = 0, n_init: int = 5) -> np.ndarray:

@@ -501,13 +501,16 @@ def load_model(checkpoint, *, method: str, shipped: str, build):
     Parameters
     ----------
     checkpoint : str or Path
-        A checkpoint written by ``deepsuperpixel train METHOD``; empty for
-        the shipped weights.
+        A checkpoint written by ``deepsuperpixel train METHOD``, the name of
+        a shipped weight set (a key of ``shipped``), or empty for the default
+        shipped weights. A name wins over a file of the same name.
     method : str
         The checkpoint's method (``"sen"``, ``"superae"``); a checkpoint of
         another method is refused.
-    shipped : str
-        File name of the shipped weights (see :func:`shipped_weights_path`).
+    shipped : str or dict
+        File name of the shipped weights (see :func:`shipped_weights_path`),
+        or ``{name: file name}`` of the shipped weight sets, the first being
+        the default.
     build : callable
         ``build(hyperparameters) -> torch.nn.Module``, a module-level function.
 
@@ -524,11 +527,18 @@ def load_model(checkpoint, *, method: str, shipped: str, build):
     CheckpointError
         Not a valid checkpoint of ``method``, or weights that do not fit the architecture.
     """
-    p = Path(checkpoint) if checkpoint else shipped_weights_path(shipped)
+    sets = dict(shipped) if isinstance(shipped, dict) else {"": shipped}
+    key = str(checkpoint or "").strip()
+    if not key or key in sets:
+        p = shipped_weights_path(sets[key] if key else next(iter(sets.values())))
+    else:
+        p = Path(checkpoint)
     if not p.is_file():
+        names = ", ".join(repr(n) for n in sets if n)
         raise FileNotFoundError(f"{method} checkpoint not found: checkpoint={str(checkpoint)!r} names no file "
-                                f"({p}); give a file written by `deepsuperpixel train {method}` or leave "
-                                "checkpoint empty for the shipped weights")
+                                f"({p}); give a file written by `deepsuperpixel train {method}`"
+                                + (f", a shipped weight set ({names})" if names else "")
+                                + " or leave it empty for the default shipped weights")
     p = p.resolve()
     return _load_model_cached(str(p), p.stat().st_mtime, method, build)
 

@@ -40,6 +40,9 @@ __all__ = ["train_sen", "export_sen_weights", "find_training_images", "pseudo_la
 #: default training settings (also the settings of the shipped weights unless docs say otherwise)
 DEFAULTS = dict(epochs=40, steps_per_epoch=20, batch_size=4, crop=96, lr=1e-3, train_anchors=128)
 
+#: usual values of the open ``train_sen`` arguments (front ends offer them in a dropdown)
+PARAM_OPTIONS = {"precision": ("fp32", "bf16", "auto")}
+
 SP_SIZES = (64, 128, 256, 512, 1024)
 SLIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
 SNIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
@@ -303,14 +306,14 @@ def train_sen(
         Arithmetic of the U-Net's forward pass (``"bf16"``: bfloat16
         autocast; ``"auto"``: bf16 on a GPU with bf16 or a CPU with AVX-512
         BF16/AMX, else fp32); GBMS, loss, weights and optimizer state stay
-        fp32. Default fp32: on a 2-core AVX-512 BF16 CPU bf16 was not faster
-        (0.99x; the U-Net is about a third of a step), see docs/training.md.
+        fp32. Default fp32: on a 2-core AVX-512 BF16 CPU bf16 was slower
+        (0.90x; the U-Net forward pass is 8 % of a step), see docs/training.md.
     prefetch : bool
-        Make the next mini-batch (crops, SLIC/SNIC pseudo labels, about a
-        third of a step) in a background thread while the current step
-        runs; the batches are the same either way. Off by default: on 2
-        cores the thread competes with torch's (measured 0.89x); turn it on
-        where cores are spare.
+        Make the next mini-batch (crops, SLIC/SNIC pseudo labels, 7 % of a
+        step) in a background thread while the current step runs; the
+        batches are the same either way. Off by default: on 2 cores the
+        thread competes with torch's (measured 0.91x); turn it on where
+        cores are spare.
 
     output : str or Path, optional
         Deprecated name of ``out``.
