@@ -35,15 +35,11 @@ import time
 from pathlib import Path
 
 
-def _parse(spec: str) -> dict:
-    out = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        k, _, v = part.partition("=")
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+def _parse(items) -> dict:
+    """``"k=v,k=v"`` or ``["k=v", ...]`` -> a dict, numbers converted."""
+    from napari_deepsuperpixel._util import number_or_string, parse_key_values
+
+    return {k: number_or_string(v) for k, v in parse_key_values(items).items()}
 
 
 def run_one(method: str, kwargs: dict, steps: int) -> dict:

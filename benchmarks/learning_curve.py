@@ -22,7 +22,6 @@ of the method and ``table`` prints the curve with the budget in pixels seen::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import subprocess
@@ -33,15 +32,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _kv(items):
-    out = {}
-    for it in items or []:
-        k, _, v = it.partition("=")
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+def _kv(items) -> dict:
+    """``"k=v,k=v"`` or ``["k=v", ...]`` -> a dict, numbers converted."""
+    from napari_deepsuperpixel._util import number_or_string, parse_key_values
+
+    return {k: number_or_string(v) for k, v in parse_key_values(items).items()}
 
 
 #: the curve's metrics (keys of curve.json): SEN's official boundary F at 50 superpixels and ASA at 200 (as

@@ -77,13 +77,9 @@ def cmd_train(a) -> int:
     work = Path(a.work)
     if not (work / "train").is_dir():
         sys.exit("run `split` first")
-    kw = {}
-    for it in a.param or []:
-        k, _, v = it.partition("=")
-        try:
-            kw[k] = json.loads(v)
-        except json.JSONDecodeError:
-            kw[k] = v
+    from napari_deepsuperpixel._util import number_or_string, parse_key_values
+
+    kw = {k: number_or_string(v) for k, v in parse_key_values(a.param or []).items()}
     out = work / f"{a.method}_microscopy_run.pt"
 
     def progress(ev):

@@ -68,3 +68,14 @@ def pytest_report_header(config):
     except Exception:
         napari_version = "not installed"
     return f"Qt: {qtpy.API_NAME} (Qt {QtCore.__version__}), napari {napari_version}"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (small models run faster, and timings do not fight)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,12 +12,7 @@ from napari_deepsuperpixel.nn.blocks import pad_to_multiple
 from napari_deepsuperpixel.nn.unet import SENNet, SENUNet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ----------------------------------------------------------------------------- U-Net

@@ -10,12 +10,7 @@ TINY = dict(epochs=1, steps_per_epoch=1, batch_size=2, crop=32, base_channels=4,
             gbms_iter=1, train_anchors=16, device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

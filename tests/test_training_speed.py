@@ -7,12 +7,7 @@ import torch
 from napari_deepsuperpixel.nn.sen_loss import cosine_distance, pair_offsets, variable_margin_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _reference_loss(emb, labels, sp, alpha=0.05, beta=1.0, beta_scale=40.0):

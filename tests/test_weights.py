@@ -20,10 +20,10 @@ def _files(method):
 @pytest.mark.parametrize("method,name", SETS)
 def test_weight_set_loads_by_name_and_gives_deterministic_labels(method, name, rgb_image):
     img = rgb_image[:64, :80]
-    a = segment(img, method, weights=name, n_segments=30) if method == "sen" else \
-        segment(img, method, weights=name)
-    b = segment(img, method, weights=name, n_segments=30) if method == "sen" else \
-        segment(img, method, weights=name)
+    a = segment(img, method, checkpoint=name, n_segments=30) if method == "sen" else \
+        segment(img, method, checkpoint=name)
+    b = segment(img, method, checkpoint=name, n_segments=30) if method == "sen" else \
+        segment(img, method, checkpoint=name)
     assert a.shape == img.shape[:2] and a.max() >= 2
     assert np.array_equal(a, b)
 
@@ -43,4 +43,4 @@ def test_weight_file_is_small_verified_and_has_a_model_card(method, name):
 
 def test_unknown_weight_name_is_refused_with_the_names():
     with pytest.raises(FileNotFoundError, match="'bsds'"):
-        segment(np.zeros((16, 16, 3)), "sen", weights="no-such-set")
+        segment(np.zeros((16, 16, 3)), "sen", checkpoint="no-such-set")

@@ -130,6 +130,16 @@ def parse_key_values(items, what: str = "--param") -> dict:
     return out
 
 
+def number_or_string(value: str):
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else unchanged (for ``key=value`` settings of free-form functions)."""
+    for t in (int, float):
+        try:
+            return t(value)
+        except (TypeError, ValueError):
+            pass
+    return value
+
+
 def atomic_write_dir(path, write: Callable[[Path], object]) -> Path:
     """:func:`atomic_write` for a folder (e.g. a zarr store).
 

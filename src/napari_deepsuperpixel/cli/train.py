@@ -23,13 +23,7 @@ from pathlib import Path
 from ..training import TRAINERS, get_trainer  # noqa: F401  (get_trainer: re-exported)
 
 
-def _number(v: str):
-    for t in (int, float):
-        try:
-            return t(v)
-        except ValueError:
-            pass
-    return v
+from .._util import number_or_string as _number  # trainer settings given as -p key=value
 
 
 def _progress_printer(quiet: bool):

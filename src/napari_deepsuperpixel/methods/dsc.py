@@ -65,7 +65,8 @@ from .._types import Result, param
 from ._presets import preset_helper, preset_param, resolve_preset
 
 SUPERPIXEL_METHODS = ("felzenszwalb", "meanshift", "slic", "snic", "quickshift", "watershed")
-#: the shipped weight sets, selectable by name with ``checkpoint=`` (alias ``weights=``); the first is the
+#: the shipped weight sets, selectable by name with ``checkpoint=`` (a name or a file, as cellpose's
+#: ``pretrained_model``); the first is the
 #: default (model cards: docs/training.md)
 WEIGHT_SETS = {"bsds": "superae_bsds.pt", "microscopy": "superae_microscopy.pt"}
 SHIPPED_WEIGHTS = WEIGHT_SETS["bsds"]
@@ -94,7 +95,7 @@ class SuperAEParams:
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
+    checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
 @dataclass
@@ -118,7 +119,7 @@ class DscParams:
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
+    checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
 # ----------------------------------------------------------------------------- model loading

@@ -30,7 +30,8 @@ import numpy as np
 from .._types import Result, param
 from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
-#: the shipped weight sets, selectable by name with ``checkpoint=`` (alias ``weights=``); the first is the
+#: the shipped weight sets, selectable by name with ``checkpoint=`` (a name or a file, as cellpose's
+#: ``pretrained_model``); the first is the
 #: default (model cards: docs/training.md)
 WEIGHT_SETS = {"bsds": "sen_bsds.pt", "microscopy": "sen_microscopy.pt"}
 SHIPPED_WEIGHTS = WEIGHT_SETS["bsds"]
@@ -64,7 +65,7 @@ class SenParams:
                                         min=1, advanced=True)
     tile_size: int = param(DEFAULT_TILE, "Run the U-Net in overlapping tiles of this side on larger images "
                                          "(bounded memory; 0 = never)", min=0, advanced=True)
-    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
+    checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SenContoursParams:
     gbms_anchors: Optional[int] = param(GBMS_ANCHORS, "Anchor pixels of the sampled GBMS kernel (see `sen`)",
                                         min=1, advanced=True)
     tile_size: int = param(DEFAULT_TILE, "U-Net tile side on larger images (see `sen`)", min=0, advanced=True)
-    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
+    checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
 # ----------------------------------------------------------------------------- model loading

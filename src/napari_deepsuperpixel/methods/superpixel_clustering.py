@@ -47,7 +47,7 @@ class ClusterParams:
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    checkpoint: str = param("", _WEIGHTS_HELP, aliases=("weights",), options=tuple(WEIGHT_SETS))
+    checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
 def kmeans(features: np.ndarray, k: int, seed: int = 0, n_init: int = 5) -> np.ndarray:
