@@ -79,3 +79,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def viewer_widget(make_napari_viewer):
+    """A viewer with the segmentation widget docked: ``(viewer, widget)``."""
+    from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
+
+    viewer = make_napari_viewer()
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    return viewer, widget

@@ -7,15 +7,6 @@ import napari_deepsuperpixel as nds
 
 napari = pytest.importorskip("napari")
 from napari_deepsuperpixel._napari._axes import layer_axes  # noqa: E402
-from napari_deepsuperpixel._napari._segment_widget import SegmentWidget  # noqa: E402
-
-
-@pytest.fixture
-def viewer_widget(make_napari_viewer):
-    viewer = make_napari_viewer()
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    return viewer, widget
 
 
 def _wait(qtbot, widget, timeout=60_000):

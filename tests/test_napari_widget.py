@@ -39,14 +39,6 @@ def sleepy():
     REGISTRY.pop("test_sleepy", None)
 
 
-@pytest.fixture
-def viewer_widget(make_napari_viewer):
-    viewer = make_napari_viewer()
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    return viewer, widget
-
-
 def _wait(qtbot, widget, timeout=60_000):
     qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
 
