@@ -313,8 +313,10 @@ def _stats(block: np.ndarray):
         keys.append(lo * (n + 1) + hi)
     key, count = np.unique(np.concatenate(keys), return_counts=True)
     edges = np.stack([key // (n + 1), key % (n + 1), count], 1)
-    borders = {"top": (cc[0], block[0]), "bottom": (cc[-1], block[-1]),
-               "left": (cc[:, 0], block[:, 0]), "right": (cc[:, -1], block[:, -1])}
+    # copies: a view would keep the block's whole component image (8 bytes a pixel) alive
+    # until the stitching ends, which for all blocks together is of the image's size
+    borders = {"top": (cc[0].copy(), block[0].copy()), "bottom": (cc[-1].copy(), block[-1].copy()),
+               "left": (cc[:, 0].copy(), block[:, 0].copy()), "right": (cc[:, -1].copy(), block[:, -1].copy())}
     return cc, n, seed_of, sizes, edges, borders
 
 
