@@ -272,6 +272,26 @@ def test_backprop_in_3d_gives_6_connected_labels_and_checks_its_supervoxel_metho
         nds.segment(small, "backprop", **{**kw, "superpixel_method": "felzenszwalb"})
 
 
+def test_backprop_3d_memory_check_counts_the_reclaimable_page_cache(nuclei, tmp_path, monkeypatch):
+    """The free-memory check reads MemAvailable (free memory plus the page cache the kernel
+    gives back), not the free pages alone: a machine whose memory sits in the cache of files
+    read earlier runs the job; a run needing more than is available is refused before it starts."""
+    pytest.importorskip("torch")
+    from napari_deepsuperpixel.methods import backprop3d
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 25000000 kB\nMemFree: 700000 kB\nMemAvailable: 15000000 kB\n")
+    monkeypatch.setattr(backprop3d, "_MEMINFO", str(meminfo))
+    assert backprop3d._free_memory() == 15000000 * 1024
+    img, _ = nuclei
+    kw = dict(axes="ZYX", mode="3d", spacing=(2, 0.5, 0.5), n_channels=8, max_iter=1, superpixel_count=40,
+              device="cpu")
+    assert nds.segment(img[:4, :24, :24], "backprop", **kw).max() >= 1
+    meminfo.write_text("MemTotal: 25000000 kB\nMemFree: 1 kB\nMemAvailable: 1 kB\n")
+    with pytest.raises(ValueError, match="backprop 3D needs about .* GB here, .* are free; lower max_side"):
+        nds.segment(img[:4, :24, :24], "backprop", **kw)
+
+
 def test_sen_in_3d_clusters_the_slice_embeddings_into_6_connected_supervoxels(nuclei):
     pytest.importorskip("torch")
     img, gt = nuclei

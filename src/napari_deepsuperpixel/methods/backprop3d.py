@@ -29,6 +29,9 @@ import numpy as np
 from .._types import Result
 from .backprop import BACKPROP_PRESETS, BackpropParams, superpixel_overrides, train_step
 
+#: where Linux reports the memory available to a new allocation
+_MEMINFO = "/proc/meminfo"
+
 #: activations kept per voxel and channel for the backward pass, per conv block, plus the head
 _ACTS_PER_BLOCK, _ACTS_HEAD = 3, 4
 
@@ -70,11 +73,20 @@ def estimate_memory(shape: tuple, n_channels_in: int, params: BackpropParams, de
 
 
 def _free_memory() -> int:
+    """Bytes available for a new allocation: ``MemAvailable`` (free memory plus the page cache
+    the kernel can reclaim), or the free pages where there is no ``/proc/meminfo``; 0 if unknown."""
     import os
 
     try:
+        with open(_MEMINFO) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # not Linux: no check
+    except (ValueError, OSError, AttributeError):  # no such query here: no check
         return 0
 
 
