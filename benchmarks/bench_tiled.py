@@ -151,9 +151,16 @@ def cmd_tiled(args):
     t0, c0 = time.perf_counter(), _cpu_s()
     img = open_tiff_lazy(args.work / f"image_{s}.tif")
     blocks = []
-    res = nds.segment_result(img, args.method, block_size=args.tile, out=out,
-                             progress=lambda ev: blocks.append((ev.stage, time.perf_counter())),
-                             **_params(args, s))
+    stage = ["blocks"]
+    phase_peak = {}
+
+    def progress(ev):
+        blocks.append((ev.stage, time.perf_counter()))
+        stage[0] = ev.stage
+
+    with _RssSampler(stage, phase_peak):
+        res = nds.segment_result(img, args.method, block_size=args.tile, out=out, progress=progress,
+                                 **_params(args, s))
     sec = time.perf_counter() - t0
     firsts = [t for st, t in blocks if st == "blocks"]
     per_block = (firsts[-1] - t0) / len(firsts) if firsts else None
@@ -162,7 +169,36 @@ def cmd_tiled(args):
         "segments": res.extras["n_segments"],
         "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
         "seconds_to_last_block": round(firsts[-1] - t0, 1) if firsts else None,
-        "seconds_per_block_wall": round(per_block, 2) if per_block else None})
+        "seconds_per_block_wall": round(per_block, 2) if per_block else None,
+        "rss_mb_by_phase": {k: round(v) for k, v in phase_peak.items()}})
+
+
+class _RssSampler:
+    """Samples the resident memory every 0.1 s and keeps its maximum per phase (``stage[0]``: the
+    stage of the last progress report; a block's stage is reported when the block ends)."""
+
+    def __init__(self, stage, peaks):
+        import threading
+
+        self.stage, self.peaks, self.stop = stage, peaks, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import os
+
+        page = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not self.stop.wait(0.1):
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * page
+            self.peaks[self.stage[0]] = max(self.peaks.get(self.stage[0], 0.0), rss)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def _crossing(a, b, ta, tb):
