@@ -272,6 +272,21 @@ def test_backprop_in_3d_gives_6_connected_labels_and_checks_its_supervoxel_metho
         nds.segment(small, "backprop", **{**kw, "superpixel_method": "felzenszwalb"})
 
 
+def test_backprop_3d_upsamples_slab_by_slab_exactly_as_the_whole_volume(monkeypatch):
+    """The final labels are the argmax of the trilinearly upsampled responses; done a few slices
+    at a time (Z is never scaled) they are the same labels, without q full-size channels."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from napari_deepsuperpixel.methods import backprop3d
+
+    resp = torch.randn(1, 6, 7, 9, 11, generator=torch.Generator().manual_seed(0))
+    whole = F.interpolate(resp, size=(7, 40, 50), mode="trilinear", align_corners=False).argmax(1)[0].numpy()
+    np.testing.assert_array_equal(backprop3d._full_resolution_argmax(resp, (7, 40, 50)), whole)
+    monkeypatch.setattr(backprop3d, "_SLAB_VALUES", 2 * 6 * 40 * 50)  # two slices a slab: 4 slabs
+    np.testing.assert_array_equal(backprop3d._full_resolution_argmax(resp, (7, 40, 50)), whole)
+
+
 def test_backprop_3d_memory_check_counts_the_reclaimable_page_cache(nuclei, tmp_path, monkeypatch):
     """The free-memory check reads MemAvailable (free memory plus the page cache the kernel
     gives back), not the free pages alone: a machine whose memory sits in the cache of files

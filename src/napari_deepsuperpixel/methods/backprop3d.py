@@ -32,6 +32,9 @@ from .backprop import BACKPROP_PRESETS, BackpropParams, superpixel_overrides, tr
 #: where Linux reports the memory available to a new allocation
 _MEMINFO = "/proc/meminfo"
 
+#: float32 response values upsampled at a time for the final labels (64 MB)
+_SLAB_VALUES = 1 << 24
+
 #: activations kept per voxel and channel for the backward pass, per conv block, plus the head
 _ACTS_PER_BLOCK, _ACTS_HEAD = 3, 4
 
@@ -69,7 +72,8 @@ def estimate_memory(shape: tuple, n_channels_in: int, params: BackpropParams, de
     q = int(p.n_channels)
     acts = n * q * (_ACTS_PER_BLOCK * int(p.n_conv) + _ACTS_HEAD) * 4
     full = int(np.prod(shape))
-    return int(2 * acts + full * (4 * n_channels_in + 4 * q + 16))  # + gradients, input, final responses, labels
+    # + gradients; the input; the labels (int64 argmax, int32 components, the split's work arrays)
+    return int(2 * acts + full * (4 * n_channels_in + 24))
 
 
 def _free_memory() -> int:
@@ -107,6 +111,27 @@ def build_network_3d(in_channels: int, n_channels: int = 100, n_conv: int = 2):
             with torch.no_grad():
                 m.bias.zero_()
     return net
+
+
+def _full_resolution_argmax(resp, shape) -> np.ndarray:
+    """The argmax labels of the ``(1, q, Z, y, x)`` responses at the full ``(Z, Y, X)``, a few slices at a time.
+
+    Z is kept by :func:`processing_shape_3d`, so upsampling slab by slab (bilinear in Y and X)
+    is the same as upsampling the whole volume, without its ``q`` full-size float channels.
+    """
+    import torch.nn.functional as F
+
+    nz, ny, nx = shape
+    if tuple(resp.shape[2:]) == (nz, ny, nx):
+        return resp.argmax(1)[0].cpu().numpy()
+    assert resp.shape[2] == nz
+    out = np.empty((nz, ny, nx), np.int64)
+    step = max(1, _SLAB_VALUES // (resp.shape[1] * ny * nx))
+    for z in range(0, nz, step):
+        slab = resp[:, :, z:z + step].transpose(1, 2)[0]  # (slices, q, y, x)
+        up = F.interpolate(slab, size=(ny, nx), mode="bilinear", align_corners=False)
+        out[z:z + step] = up.argmax(1).cpu().numpy()
+    return out
 
 
 def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.0), seed: int = 0, device="cpu",
@@ -185,10 +210,7 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
     with deterministic(dev):
         loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
         with torch.no_grad():
-            resp = net(x)
-            if (pz, py, px) != (nz, ny, nx):
-                resp = F.interpolate(resp, size=(nz, ny, nx), mode="trilinear", align_corners=False)
-            labels = resp.argmax(1)[0].cpu().numpy()
+            labels = _full_resolution_argmax(net(x), (nz, ny, nx))
 
     return Result(split_components(labels), {
         "loss_history": loop.loss_history, "n_labels_history": n_labels_hist, "n_iter": loop.n_iter,
