@@ -218,13 +218,39 @@ def test_stitching_memory_is_bounded_by_the_blocks_not_the_image():
     grid = rng.integers(1, 10**6, size=(side // 16, side // 16)).astype(np.int32)
     labels = np.kron(grid, np.ones((16, 16), np.int32))  # squares of 16 x 16 pixels
     chunks = (tile,) * (side // tile)
-    counter = tiled._Counter(Progress(), 64, "stitch")
-    tiled._stitch_table(labels[:512, :512], (tile, tile), (tile, tile), counter, 1)  # imports
+    runner = tiled._Runner(Progress(), threads=1)
+    tiled._stitch_table(labels[:512, :512], (tile, tile), (tile, tile), runner)  # imports
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        tiled._stitch_table(labels, chunks, chunks, counter, 1)
+        tiled._stitch_table(labels, chunks, chunks, runner)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < labels.nbytes, f"stitching peaked at {peak / 2**20:.0f} MB"
+
+
+def test_blocks_on_a_dask_cluster_give_the_labels_of_the_threaded_run(big, tmp_path):
+    """With scheduler= the blocks, the stitching and the relabelling run on the workers of a
+    dask cluster (worker processes: everything they get is pickled), which read a lazily opened
+    TIFF and write the zarr store themselves; the labels are those of the run on threads here,
+    and progress comes per block."""
+    distributed = pytest.importorskip("distributed")
+    import tifffile
+
+    from napari_deepsuperpixel.io.lazy import open_tiff_lazy
+
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, big, tile=(128, 128))
+    here = segment(big, "snic", n_segments=1500, block_size=256)
+    events = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        res = segment_result(open_tiff_lazy(path), "snic", n_segments=1500, block_size=256,
+                             out=tmp_path / "labels.zarr", scheduler=client, progress=events.append)
+        np.testing.assert_array_equal(np.asarray(res.labels[:]), here)
+        assert [e.step for e in events if e.stage == "blocks"] == list(range(1, 10))
+        with pytest.raises(ValueError, match="written by its workers: give out='labels.zarr'"):
+            segment(big, "snic", n_segments=1500, block_size=256, scheduler=client)
+        with pytest.raises(ValueError, match="this image is segmented whole: give block_size="):
+            segment(big, "slic", n_segments=100, scheduler=client)

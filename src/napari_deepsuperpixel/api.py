@@ -28,6 +28,7 @@ def segment_result(
     match_time: bool = False,
     block_size: Union[int, str, None] = "auto",
     out=None,
+    scheduler=None,
     **params,
 ) -> Result:
     """Like :func:`segment` but return a :class:`~napari_deepsuperpixel.Result` with extras.
@@ -35,7 +36,7 @@ def segment_result(
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
     For a stack, the extras of each slice (or volume) are collected in lists
-    under the same keys. ``block_size`` and ``out``: see :func:`segment`.
+    under the same keys. ``block_size``, ``out`` and ``scheduler``: see :func:`segment`.
     """
     from .io.prepare import prepare_image
     from .methods._compose import check_count, run_prepared
@@ -50,9 +51,14 @@ def segment_result(
     if mode == "slices" and not match_time and axes in (None, "YX", "YXC"):
         tiled = _tiled_result(image, info, p, block_size, out, device=device,
                               channel_axis=-1 if axes == "YXC" else (None if axes == "YX" else channel_axis),
-                              normalize=normalize, progress=progress, cancel_check=cancel_check)
+                              normalize=normalize, progress=progress, cancel_check=cancel_check,
+                              scheduler=scheduler)
         if tiled is not None:
             return tiled
+    if scheduler is not None:
+        raise ValueError("scheduler= runs the blocks of a run in blocks on a cluster, and this image is "
+                         "segmented whole: give block_size= (snic or watershed on a 2D image), or leave "
+                         "scheduler out (deepsuperpixel segment --scheduler sends whole images)")
     prepared = prepare_image(image, channel_axis=channel_axis, normalize=normalize, axes=axes)
     spacing = _check_volume_options(info, p, prepared, mode, spacing, time_spacing, match_time)
     ny, nx = prepared.data.shape[1:3]
@@ -117,7 +123,7 @@ def _open_zarr(path):
 
 
 def _tiled_result(image, info, p, block_size, out, *, device, channel_axis, normalize, progress,
-                  cancel_check) -> Optional[Result]:
+                  cancel_check, scheduler=None) -> Optional[Result]:
     """The result of a run in blocks (napari_deepsuperpixel.tiled), or ``None`` when the image is run whole."""
     from .io.lazy import is_lazy
     from .tiled import AUTO_PIXELS, choose_tile, segment_tiled, spatial_shape
@@ -138,7 +144,7 @@ def _tiled_result(image, info, p, block_size, out, *, device, channel_axis, norm
     (ny, nx), _ = spatial_shape(image, channel_axis)
     check_count(p, ny * nx, info.name)
     res = segment_tiled(image, info, p, tile=tile, channel_axis=channel_axis, normalize=normalize,
-                        progress=Progress(progress, cancel_check=cancel_check), out=out)
+                        progress=Progress(progress, cancel_check=cancel_check), out=out, scheduler=scheduler)
     res.extras.update(params=dataclasses.asdict(p), method=info.name)
     return res
 
@@ -191,6 +197,7 @@ def segment(
     match_time: bool = False,
     block_size: Union[int, str, None] = "auto",
     out=None,
+    scheduler=None,
     **params,
 ) -> np.ndarray:
     """Segment an image with a registered method.
@@ -251,6 +258,12 @@ def segment(
     out : str or Path, optional
         A ``.zarr`` path (it must not exist) to write the labels to, block by
         block in a tiled run; the zarr array is returned instead of numpy.
+    scheduler : str or distributed.Client, optional
+        For a run in blocks: the address of a Dask distributed scheduler
+        (``tcp://host:8786``) or a client, whose workers then segment, stitch
+        and relabel the blocks, reading the image and writing ``out`` (a
+        ``.zarr`` path on storage they share) themselves. Refused for an
+        image that is segmented whole.
     **params
         Method parameters (see ``list_methods()``), e.g. ``n_segments=400``.
 
@@ -283,5 +296,6 @@ def segment(
     return segment_result(
         image, method, seed=seed, device=device, progress=progress,
         channel_axis=channel_axis, normalize=normalize, axes=axes, mode=mode, spacing=spacing,
-        time_spacing=time_spacing, match_time=match_time, block_size=block_size, out=out, **params,
+        time_spacing=time_spacing, match_time=match_time, block_size=block_size, out=out, scheduler=scheduler,
+        **params,
     ).labels

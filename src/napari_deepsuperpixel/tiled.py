@@ -5,7 +5,10 @@
 when ``block_size`` asks for blocks). Peak memory is then bounded by the
 block (plus its halo) times the number of threads, not by the image, and
 the input is read block by block: a dask array, a zarr/OME-Zarr array or a
-TIFF opened through tifffile's zarr store is never loaded whole.
+TIFF opened through tifffile's zarr store is never loaded whole. The blocks
+run on dask's threads in this process, or, with ``scheduler=`` (an address or
+a :class:`distributed.Client`), on a cluster's workers, which read the image
+and write a zarr store themselves (:class:`_Runner`).
 
 How the labels stay consistent across block borders
 ---------------------------------------------------
@@ -44,8 +47,10 @@ whole.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -187,7 +192,7 @@ def _channels(image, cax):
     return [arr[..., c] for c in range(n)], arr.dtype
 
 
-def _ranges(chans, dtype, mode: str, percentiles) -> list:
+def _ranges(chans, dtype, mode: str, percentiles, scheduler="threads") -> list:
     """Per channel ``(lo, hi, clip)`` of the global normalisation (``None``: values used as they are)."""
     import dask
 
@@ -198,25 +203,25 @@ def _ranges(chans, dtype, mode: str, percentiles) -> list:
         lo = float(min(info.min, 0))
         return [(lo, float(info.max), False)] * len(chans)
     if mode == "minmax":
-        stats = dask.compute(*[(c.min(), c.max()) for c in chans], scheduler="threads")
+        stats = dask.compute(*[(c.min(), c.max()) for c in chans], scheduler=scheduler)
         return [(float(a), float(b), True) for a, b in stats]
     out = []
     for c in chans:
         n = c.shape[0] * c.shape[1]
         step = 1 if n <= _EXACT_PIXELS else int(math.floor(math.sqrt(n / _SAMPLE_PIXELS)))
-        sample = np.asarray(c[::step, ::step].compute(scheduler="threads"), np.float32)
+        sample = np.asarray(c[::step, ::step].compute(scheduler=scheduler), np.float32)
         lo, hi = np.percentile(sample, percentiles)
         out.append((float(lo), float(hi), True))
     return out
 
 
-def _check_finite(chans, dtype) -> None:
+def _check_finite(chans, dtype, scheduler="threads") -> None:
     import dask
     import dask.array as da
 
     if dtype.kind != "f":
         return
-    bad = sum(int(b) for b in dask.compute(*[(~da.isfinite(c)).sum() for c in chans], scheduler="threads"))
+    bad = sum(int(b) for b in dask.compute(*[(~da.isfinite(c)).sum() for c in chans], scheduler=scheduler))
     if bad:
         raise ValueError(f"image contains {bad} NaN or infinite value(s); replace them first "
                          "(e.g. np.nan_to_num(image))")
@@ -292,6 +297,89 @@ class _Counter:
             self.progress(self.done, self.total, self.stage)
 
 
+@dataclass(frozen=True)
+class _BlockSpec:
+    """What every block needs to know of the whole image (small, so it travels to a cluster's workers)."""
+
+    ranges: list
+    ys: np.ndarray
+    xs: np.ndarray
+    halo: int
+    y_edges: np.ndarray
+    x_edges: np.ndarray
+    method: str
+    input_space: str
+    params: object
+    cell_area: float
+    rgb: bool
+
+
+def _block_labels(*blocks, block_id=None, spec: _BlockSpec, counter: Optional[_Counter] = None) -> np.ndarray:
+    """The labels of one block with its halo (the ``map_overlap`` function)."""
+    from .io.prepare import to_feature_space
+
+    if counter is not None:
+        counter.start()
+    by, bx = block_id
+    y0, x0 = max(0, spec.y_edges[by] - spec.halo), max(0, spec.x_edges[bx] - spec.halo)
+    y1, x1 = y0 + blocks[0].shape[0], x0 + blocks[0].shape[1]
+    feats = to_feature_space(_normalised(blocks, spec.ranges), spec.rgb, spec.input_space)
+    local, glob = _block_seeds(spec.ys, spec.xs, y0, y1, x0, x1)
+    lab = _segment_block(feats, spec.method, spec.params, local, glob, spec.cell_area)
+    if counter is not None:
+        counter.finish()
+    return lab
+
+
+class _Runner:
+    """Runs the block tasks of one phase and reports them.
+
+    Without a client: dask's threaded scheduler in this process, ``threads``
+    blocks at a time, progress and Cancel from inside the tasks
+    (:class:`_Counter`). With a :class:`distributed.Client`: the tasks go to
+    its workers; progress is reported as blocks finish and Cancel, checked
+    between them, cancels the remaining ones.
+    """
+
+    def __init__(self, progress: Progress, threads: int, client=None):
+        self.progress, self.threads, self.client = progress, threads, client
+
+    def counter(self, total: int, stage: str) -> Optional[_Counter]:
+        """The in-task counter of a phase (``None`` on a cluster: its tasks report nothing)."""
+        return _Counter(self.progress, total, stage) if self.client is None else None
+
+    def run(self, tasks: list, stage: str) -> list:
+        import dask
+
+        if self.client is None:
+            return list(dask.compute(*tasks, scheduler="threads", num_workers=self.threads))
+        from distributed import as_completed
+
+        futures = self.client.compute(tasks)
+        try:
+            for done, fut in enumerate(as_completed(futures), 1):
+                fut.result()  # a failed block raises here
+                self.progress(done, len(tasks), stage)
+                self.progress.check()
+            return self.client.gather(futures)
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+
+def _shared(obj, what: str):
+    """``obj`` as one node of a task graph, named without hashing its data (an image-sized array)."""
+    import uuid
+
+    import dask
+
+    return dask.delayed(obj, name=f"{what}-{uuid.uuid4().hex}", traverse=False)
+
+
+def _write_block(labels: np.ndarray, target, y0: int, y1: int, x0: int, x1: int) -> None:
+    target[y0:y1, x0:x1] = labels
+
+
 def _stats(block: np.ndarray):
     """Connected components of a block and what stitching needs of them.
 
@@ -320,24 +408,35 @@ def _stats(block: np.ndarray):
     return cc, n, seed_of, sizes, edges, borders
 
 
-def _stitch_table(labels_store, ychunks, xchunks, counter, threads):
+def _block_stats(labels_store, y0, y1, x0, x1, counter: Optional[_Counter] = None):
+    """What the stitching needs of one block of the labels (:func:`_stats` without the components)."""
+    if counter is not None:
+        counter.start()
+    _, n, seed_of, sizes, edges, borders = _stats(np.asarray(labels_store[y0:y1, x0:x1]))
+    if counter is not None:
+        counter.finish()
+    return n, seed_of, sizes, edges, borders
+
+
+def _regions(ychunks, xchunks):
+    """``(by, bx)`` and ``(y0, y1, x0, x1)`` of every block, row by row."""
+    y_edges, x_edges = np.cumsum((0,) + tuple(ychunks)), np.cumsum((0,) + tuple(xchunks))
+    return [((by, bx), (int(y_edges[by]), int(y_edges[by + 1]), int(x_edges[bx]), int(x_edges[bx + 1])))
+            for by in range(len(ychunks)) for bx in range(len(xchunks))]
+
+
+def _stitch_table(labels_store, ychunks, xchunks, runner: _Runner):
     """The lookup table ``component -> final label`` of every block (or ``None``: nothing to change)."""
     import dask
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    y_edges, x_edges = np.cumsum((0,) + ychunks), np.cumsum((0,) + xchunks)
-
-    def one(by, bx):
-        counter.start()
-        block = np.asarray(labels_store[y_edges[by]:y_edges[by + 1], x_edges[bx]:x_edges[bx + 1]])
-        _, n, seed_of, sizes, edges, borders = _stats(block)
-        counter.finish()
-        return n, seed_of, sizes, edges, borders
-
-    keys = [(by, bx) for by in range(len(ychunks)) for bx in range(len(xchunks))]
-    stats = dict(zip(keys, dask.compute(*[dask.delayed(one)(*k) for k in keys], scheduler="threads",
-                                         num_workers=threads)))
+    regions = _regions(ychunks, xchunks)
+    keys = [k for k, _ in regions]
+    counter = runner.counter(len(regions), "stitch")
+    store = _shared(labels_store, "labels")
+    tasks = [dask.delayed(_block_stats, pure=False)(store, *r, counter=counter) for _, r in regions]
+    stats = dict(zip(keys, runner.run(tasks, "stitch")))
     offsets, total = {}, 0
     for k in keys:
         offsets[k] = total
@@ -409,7 +508,8 @@ def _stitch_table(labels_store, ychunks, xchunks, counter, threads):
 
 
 def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normalize: str = "auto",
-                  progress: Optional[Progress] = None, out=None, threads: int = BLOCK_THREADS) -> Result:
+                  progress: Optional[Progress] = None, out=None, threads: int = BLOCK_THREADS,
+                  scheduler=None) -> Result:
     """Segment a large 2D image block by block (see the module notes); called by ``segment_result``.
 
     Parameters
@@ -432,7 +532,15 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
         Where the labels go: a ``.zarr`` path (created; it must not exist) or
         an array with the image's YX shape; default a new numpy array.
     threads : int
-        Blocks segmented at the same time.
+        Blocks segmented at the same time (in this process).
+    scheduler : str or distributed.Client, optional
+        A Dask distributed scheduler's address (``tcp://host:8786``) or a
+        client: the blocks, the stitching and the relabelling then run on its
+        workers, which read the image and write ``out`` themselves, so ``out``
+        must be a ``.zarr`` path on storage they share (and the image numpy,
+        zarr, a TIFF opened by :func:`~napari_deepsuperpixel.io.lazy.open_image`
+        or a dask array built from such). Only the per-block tables come back
+        to this process.
 
     Returns
     -------
@@ -441,10 +549,7 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
         extras ``blocks`` (blocks along Y and X), ``block_size``, ``halo``,
         ``n_segments`` and ``fragments`` (pieces joined to a neighbour).
     """
-    import dask
-    import dask.array as da
-
-    from .io.prepare import DEFAULT_PERCENTILES, NORMALIZE_CHOICES, to_feature_space
+    from .io.prepare import NORMALIZE_CHOICES
 
     progress = progress or Progress()
     if normalize not in NORMALIZE_CHOICES:
@@ -452,68 +557,80 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
     if getattr(params, "min_size", 0) and params.min_size > 1:
         raise ValueError(f"min_size={params.min_size} is not available in blocks; pass min_size=0 or "
                          "block_size=None")
+    to_path = isinstance(out, (str, bytes)) or hasattr(out, "__fspath__")
+    if scheduler is not None and not to_path:
+        raise ValueError("blocks on a cluster are written by its workers: give out='labels.zarr' (a path on "
+                         "storage the workers share)")
     (ny, nx), cax = spatial_shape(image, channel_axis, quiet=False)
     chans, dtype = _channels(image, cax)
     if not (np.issubdtype(dtype, np.number) or dtype == bool) or np.iscomplexobj(np.zeros(0, dtype)):
         raise ValueError(f"image must be a real numeric array, got dtype {dtype}")
+    zarr_path = None
+    if to_path:
+        from pathlib import Path
+
+        zarr_path = Path(out)
+        if zarr_path.exists():
+            raise FileExistsError(f"refusing to overwrite {zarr_path}; remove it or choose another path")
+    elif out is not None and tuple(out.shape) != (ny, nx):
+        raise ValueError(f"out has shape {tuple(out.shape)}, the labels need {(ny, nx)}")
+    client, close = (None, lambda: None)
+    if scheduler is not None:
+        from .bench.executors import connect
+
+        client, close = connect(scheduler)
+    try:
+        return _segment_blocks(chans, dtype, cax, (ny, nx), info, params, tile, normalize, progress, out,
+                               zarr_path, _Runner(progress, threads, client))
+    finally:
+        close()
+
+
+def _segment_blocks(chans, dtype, cax, shape, info, params, tile, normalize, progress, out, zarr_path,
+                    runner: _Runner) -> Result:
+    """:func:`segment_tiled` after its checks: the pre-pass, the blocks, the stitching."""
+    import dask
+    import dask.array as da
+
+    from .io.prepare import DEFAULT_PERCENTILES
+
+    ny, nx = shape
     rgb = len(chans) == 3 and cax is not None and (dtype == np.uint8 or dtype.kind == "f")
     mode = normalize
     if mode == "auto":
         mode = "dtype" if dtype == np.bool_ or (dtype == np.uint8 and len(chans) == 3 and cax is not None) \
             else "percentile"
-    _check_finite(chans, dtype)
-    ranges = _ranges(chans, dtype, mode, DEFAULT_PERCENTILES)
+    pre = runner.client or "threads"
+    _check_finite(chans, dtype, pre)
+    ranges = _ranges(chans, dtype, mode, DEFAULT_PERCENTILES, pre)
     ys, xs = _grid(ny, nx, params.n_segments)
     n_seeds = ys.size * xs.size
-    cell_area = ny * nx / n_seeds
     halo = halo_for(ny, nx, params.n_segments)
     ych, xch = _block_chunks(ny, tile, halo), _block_chunks(nx, tile, halo)
-    y_edges, x_edges = np.cumsum((0,) + ych), np.cumsum((0,) + xch)
+    spec = _BlockSpec(ranges, ys, xs, halo, np.cumsum((0,) + ych), np.cumsum((0,) + xch), info.name,
+                      info.input_space, params, ny * nx / n_seeds, rgb)
     chans = [c.rechunk((ych, xch)) for c in chans]
-    n_blocks = len(ych) * len(xch)
-    counter = _Counter(progress, n_blocks, "blocks")
-
-    def block_fn(*blocks, block_id=None):
-        counter.start()
-        by, bx = block_id
-        y0, x0 = max(0, y_edges[by] - halo), max(0, x_edges[bx] - halo)
-        y1, x1 = y0 + blocks[0].shape[0], x0 + blocks[0].shape[1]
-        feats = to_feature_space(_normalised(blocks, ranges), rgb, info.input_space)
-        local, glob = _block_seeds(ys, xs, y0, y1, x0, x1)
-        lab = _segment_block(feats, info.name, params, local, glob, cell_area)
-        counter.finish()
-        return lab
-
-    labels = da.map_overlap(block_fn, *chans, depth=halo, boundary="none", trim=True, dtype=np.int32,
-                            meta=np.empty((0, 0), np.int32))
-    zarr_path = None
-    if out is None:
-        target = np.empty((ny, nx), np.int32)
-    elif isinstance(out, (str, bytes)) or hasattr(out, "__fspath__"):
-        from pathlib import Path
-
+    regions = _regions(ych, xch)
+    counter = runner.counter(len(regions), "blocks")
+    labels = da.map_overlap(functools.partial(_block_labels, spec=spec, counter=counter), *chans, depth=halo,
+                            boundary="none", trim=True, dtype=np.int32, meta=np.empty((0, 0), np.int32))
+    if zarr_path is not None:
         from .io.lazy import create_labels_zarr
 
-        zarr_path = Path(out)
-        if zarr_path.exists():
-            raise FileExistsError(f"refusing to overwrite {zarr_path}; remove it or choose another path")
         target = create_labels_zarr(zarr_path, (ny, nx), chunks=_zarr_chunk(tile))
     else:
-        target = out
-        if tuple(target.shape) != (ny, nx):
-            raise ValueError(f"out has shape {tuple(target.shape)}, the labels need {(ny, nx)}")
+        target = np.empty((ny, nx), np.int32) if out is None else out
     try:
-        with dask.config.set(scheduler="threads", num_workers=threads):
-            da.store(labels, target, lock=False)
+        store = _shared(target, "labels")
+        blocks = labels.to_delayed()
+        runner.run([dask.delayed(_write_block, pure=False)(blocks[k], store, *r) for k, r in regions], "blocks")
         progress.check()
-        counter = _Counter(progress, n_blocks, "stitch")
-        table, n_frag = _stitch_table(target, ych, xch, counter, threads)
+        table, n_frag = _stitch_table(target, ych, xch, runner)
         n_final = n_seeds
         if table is not None:
             (lut, offsets) = table
             n_final = int(lut.max())
-            counter = _Counter(progress, n_blocks, "relabel")
-            _relabel(target, lut, offsets, ych, xch, counter, threads)
+            _relabel(target, lut, offsets, ych, xch, runner)
     except (Cancelled, KeyboardInterrupt):
         if zarr_path is not None:
             import shutil
@@ -531,20 +648,24 @@ def _zarr_chunk(tile: int) -> int:
     return ZARR_CHUNK if tile % ZARR_CHUNK == 0 else tile
 
 
-def _relabel(target, lut, offsets, ych, xch, counter, threads) -> None:
-    """Rewrite every block through the stitching table (components recomputed, as in the stitching)."""
-    import dask
+def _relabel_block(target, lut, offset: int, y0, y1, x0, x1, counter: Optional[_Counter] = None) -> None:
+    """Rewrite one block through the stitching table (its components recomputed, as in the stitching)."""
+    from skimage.measure import label as cc_label
 
-    y_edges, x_edges = np.cumsum((0,) + ych), np.cumsum((0,) + xch)
-
-    def one(by, bx):
+    if counter is not None:
         counter.start()
-        sl = (slice(y_edges[by], y_edges[by + 1]), slice(x_edges[bx], x_edges[bx + 1]))
-        from skimage.measure import label as cc_label
-
-        cc = cc_label(np.asarray(target[sl]), background=-1, connectivity=1)
-        target[sl] = lut[cc + offsets[(by, bx)]]
+    cc = cc_label(np.asarray(target[y0:y1, x0:x1]), background=-1, connectivity=1)
+    target[y0:y1, x0:x1] = lut[cc + offset]
+    if counter is not None:
         counter.finish()
 
-    keys = [(by, bx) for by in range(len(ych)) for bx in range(len(xch))]
-    dask.compute(*[dask.delayed(one)(*k) for k in keys], scheduler="threads", num_workers=threads)
+
+def _relabel(target, lut, offsets, ych, xch, runner: _Runner) -> None:
+    """Rewrite every block through the stitching table."""
+    import dask
+
+    regions = _regions(ych, xch)
+    counter = runner.counter(len(regions), "relabel")
+    store, table = _shared(target, "labels"), _shared(lut, "stitch-table")
+    runner.run([dask.delayed(_relabel_block, pure=False)(store, table, offsets[k], *r, counter=counter)
+                for k, r in regions], "relabel")

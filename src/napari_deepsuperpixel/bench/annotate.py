@@ -200,7 +200,7 @@ def summarise(rows: list) -> str:
                 out.append(f"| {k} | {'+ SEN embedding' if deep else 'intensity'} | "
                            + " | ".join(f"{mean([r for r in sel if r['strokes'] == n], metric):.3f}" for n in strokes)
                            + " |")
-        out.append(f"| Otsu + connected components | - | " + " | ".join(f"{mean(otsu, metric):.3f}" for _ in strokes)
+        out.append("| Otsu + connected components | - | " + " | ".join(f"{mean(otsu, metric):.3f}" for _ in strokes)
                    + " |")
     if failed:
         out.append(f"\n{len(failed)} of {len(sc)} scribble runs could not train (one class only), "

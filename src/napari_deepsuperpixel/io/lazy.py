@@ -78,13 +78,38 @@ def open_zarr(path):
     return as_dask(_zarr_level0(node))
 
 
+class TiffLevel:
+    """A (pyramidal) TIFF's full-resolution level as an array read region by region (tifffile's zarr store).
+
+    It holds the file's path, not its open store: pickled to the workers of a
+    dask cluster, each opens the file itself (on storage they share).
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._level = None
+        level = self._open()
+        self.shape, self.dtype, self.chunks = tuple(level.shape), level.dtype, tuple(level.chunks)
+        self.ndim = len(self.shape)
+
+    def _open(self):
+        if self._level is None:
+            import tifffile
+
+            zarr = _need("zarr")
+            self._level = _zarr_level0(zarr.open(tifffile.imread(self.path, aszarr=True), mode="r"))
+        return self._level
+
+    def __getitem__(self, key):
+        return self._open()[key]
+
+    def __getstate__(self):
+        return {**self.__dict__, "_level": None}
+
+
 def open_tiff_lazy(path):
     """A (pyramidal) TIFF's full-resolution level as a dask array, read tile by tile through tifffile."""
-    import tifffile
-
-    zarr = _need("zarr")
-    store = tifffile.imread(path, aszarr=True)
-    return as_dask(_zarr_level0(zarr.open(store, mode="r")))
+    return as_dask(TiffLevel(path))
 
 
 def open_image(path):
