@@ -250,7 +250,37 @@ def test_blocks_on_a_dask_cluster_give_the_labels_of_the_threaded_run(big, tmp_p
                              out=tmp_path / "labels.zarr", scheduler=client, progress=events.append)
         np.testing.assert_array_equal(np.asarray(res.labels[:]), here)
         assert [e.step for e in events if e.stage == "blocks"] == list(range(1, 10))
+        # Cancel between blocks: the blocks still queued are cancelled and the half-written store removed
+        # (a block already running writes nothing once the store is gone)
+
+        def cancel_after_the_first_block(ev):
+            if ev.stage == "blocks":
+                raise Cancelled("stop")
+
+        with pytest.raises(Cancelled):
+            segment_result(open_tiff_lazy(path), "snic", n_segments=1500, block_size=256,
+                           out=tmp_path / "cancelled.zarr", scheduler=client, progress=cancel_after_the_first_block)
+        assert not (tmp_path / "cancelled.zarr").exists()
         with pytest.raises(ValueError, match="written by its workers: give out='labels.zarr'"):
             segment(big, "snic", n_segments=1500, block_size=256, scheduler=client)
         with pytest.raises(ValueError, match="this image is segmented whole: give block_size="):
             segment(big, "slic", n_segments=100, scheduler=client)
+
+
+def test_a_block_finishing_after_cancel_does_not_recreate_the_removed_store(tmp_path):
+    """A cancelled run removes its zarr store while blocks may still be running (on dask's
+    threads or a cluster's workers); zarr would recreate the folders of a chunk it writes, leaving
+    a broken store behind, so a block writes nothing once the store is gone."""
+    import shutil
+
+    from napari_deepsuperpixel import tiled
+    from napari_deepsuperpixel.io.lazy import create_labels_zarr
+
+    path = tmp_path / "labels.zarr"
+    target = create_labels_zarr(path, (64, 64), chunks=32)
+    tiled._write_block(np.ones((32, 32), np.int32), target, 0, 32, 0, 32, zarr_path=str(path))
+    assert int(target[0, 0]) == 1
+    shutil.rmtree(path)
+    tiled._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, zarr_path=str(path))
+    tiled._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, zarr_path=str(path))
+    assert not path.exists()

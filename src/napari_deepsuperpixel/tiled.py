@@ -376,8 +376,17 @@ def _shared(obj, what: str):
     return dask.delayed(obj, name=f"{what}-{uuid.uuid4().hex}", traverse=False)
 
 
-def _write_block(labels: np.ndarray, target, y0: int, y1: int, x0: int, x1: int) -> None:
-    target[y0:y1, x0:x1] = labels
+def _still_wanted(zarr_path) -> bool:
+    """False once a cancelled run has removed its zarr store: a block still running then writes
+    nothing (writing would recreate the store's folders)."""
+    import os
+
+    return zarr_path is None or os.path.isdir(zarr_path)
+
+
+def _write_block(labels: np.ndarray, target, y0: int, y1: int, x0: int, x1: int, zarr_path=None) -> None:
+    if _still_wanted(zarr_path):
+        target[y0:y1, x0:x1] = labels
 
 
 def _stats(block: np.ndarray):
@@ -623,14 +632,16 @@ def _segment_blocks(chans, dtype, cax, shape, info, params, tile, normalize, pro
     try:
         store = _shared(target, "labels")
         blocks = labels.to_delayed()
-        runner.run([dask.delayed(_write_block, pure=False)(blocks[k], store, *r) for k, r in regions], "blocks")
+        alive = None if zarr_path is None else str(zarr_path)
+        runner.run([dask.delayed(_write_block, pure=False)(blocks[k], store, *r, zarr_path=alive)
+                    for k, r in regions], "blocks")
         progress.check()
         table, n_frag = _stitch_table(target, ych, xch, runner)
         n_final = n_seeds
         if table is not None:
             (lut, offsets) = table
             n_final = int(lut.max())
-            _relabel(target, lut, offsets, ych, xch, runner)
+            _relabel(target, lut, offsets, ych, xch, runner, alive)
     except (Cancelled, KeyboardInterrupt):
         if zarr_path is not None:
             import shutil
@@ -648,24 +659,27 @@ def _zarr_chunk(tile: int) -> int:
     return ZARR_CHUNK if tile % ZARR_CHUNK == 0 else tile
 
 
-def _relabel_block(target, lut, offset: int, y0, y1, x0, x1, counter: Optional[_Counter] = None) -> None:
+def _relabel_block(target, lut, offset: int, y0, y1, x0, x1, counter: Optional[_Counter] = None,
+                   zarr_path=None) -> None:
     """Rewrite one block through the stitching table (its components recomputed, as in the stitching)."""
     from skimage.measure import label as cc_label
 
     if counter is not None:
         counter.start()
     cc = cc_label(np.asarray(target[y0:y1, x0:x1]), background=-1, connectivity=1)
-    target[y0:y1, x0:x1] = lut[cc + offset]
+    if _still_wanted(zarr_path):
+        target[y0:y1, x0:x1] = lut[cc + offset]
     if counter is not None:
         counter.finish()
 
 
-def _relabel(target, lut, offsets, ych, xch, runner: _Runner) -> None:
+def _relabel(target, lut, offsets, ych, xch, runner: _Runner, zarr_path=None) -> None:
     """Rewrite every block through the stitching table."""
     import dask
 
     regions = _regions(ych, xch)
     counter = runner.counter(len(regions), "relabel")
     store, table = _shared(target, "labels"), _shared(lut, "stitch-table")
-    runner.run([dask.delayed(_relabel_block, pure=False)(store, table, offsets[k], *r, counter=counter)
+    runner.run([dask.delayed(_relabel_block, pure=False)(store, table, offsets[k], *r, counter=counter,
+                                                         zarr_path=zarr_path)
                 for k, r in regions], "relabel")
