@@ -2,6 +2,7 @@
 worker processes, a Dask cluster, the summary table and resuming an interrupted batch."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,6 +111,40 @@ def test_the_batch_runs_on_a_dask_cluster(folder, tmp_path):
 
     np.testing.assert_array_equal(tifffile.imread(out / "field2_snic.tif"),
                                   segment(read_image(folder / "field2.png"), "snic", n_segments=30))
+
+
+def test_on_a_cluster_an_image_in_blocks_has_its_blocks_run_by_the_workers(folder, tmp_path, monkeypatch):
+    """With --scheduler, a TIFF that runs in blocks is not sent whole to one worker: this process
+    runs it with scheduler= (its blocks go to the workers, through a zarr store in the output
+    folder that is removed afterwards); the small images still go whole to the workers."""
+    distributed = pytest.importorskip("distributed")
+    import tifffile
+    from skimage import data
+
+    from napari_deepsuperpixel import segment, tiled
+
+    c = data.coins()
+    img = np.block([[c, c[:, ::-1]], [c[::-1], c]])[:700, :900]
+    tifffile.imwrite(folder / "big.tif", img, tile=(128, 128))
+    seen = []
+    original = tiled.segment_tiled
+
+    def recording(*a, **kw):
+        seen.append(kw.get("scheduler"))
+        return original(*a, **kw)
+
+    monkeypatch.setattr(tiled, "segment_tiled", recording)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        out = tmp_path / "out"
+        assert main(["segment", str(folder), "-m", "snic", "-p", "n_segments=1500", "--block-size", "256",
+                     "--format", "tif", "-q", "-o", str(out), "--scheduler", cluster.scheduler_address]) == 0
+    assert seen == [cluster.scheduler_address]  # the one image in blocks, its blocks on the cluster
+    np.testing.assert_array_equal(tifffile.imread(out / "big_snic.tif"),
+                                  segment(img, "snic", n_segments=1500, block_size=256))
+    rows = {Path(r["image"]).name: r for r in _summary(out)}
+    assert len(rows) == 5 and rows["big.tif"]["tiled"] == "True"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no store left behind
 
 
 def test_zarr_output_and_the_python_batch(folder, tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -70,14 +71,48 @@ def _write_zarr(path, image, labels, overwrite, axes=None):
 
 
 def _direct_zarr(task) -> Optional[Path]:
-    """A temporary zarr store the run writes its labels into (block by block), when zarr is asked for."""
+    """A temporary zarr store the run writes its labels into, block by block: when zarr is asked for
+    (it then takes the output's place), or when the blocks run on a cluster, whose workers write them
+    (removed once the other outputs are written)."""
     import os
 
-    if "zarr" not in task["formats"]:
-        return None
-    target = Path(task["targets"][task["formats"].index("zarr")])
-    check_writable([target], task["replace"])
-    return target.with_name(f".{target.name}.run{os.getpid()}")
+    if "zarr" in task["formats"]:
+        target = Path(task["targets"][task["formats"].index("zarr")])
+        check_writable([target], task["replace"])
+        return target.with_name(f".{target.name}.run{os.getpid()}")
+    if task.get("scheduler") is not None:
+        first = Path(task["targets"][0])
+        return first.with_name(f".{first.stem}.blocks{os.getpid()}.zarr")
+    return None
+
+
+def _runs_in_blocks(path, method: str, params: dict, block_size) -> bool:
+    """Whether a TIFF or zarr image file is segmented in blocks, from its shape alone (nothing read)."""
+    from . import get_method
+    from ._types import build_params
+    from .tiled import choose_tile
+
+    if isinstance(path, NamedImage) or Path(path).suffix.lower() not in (".tif", ".tiff", ".zarr"):
+        return False  # other formats are read whole anyway
+    try:
+        if Path(path).suffix.lower() == ".zarr":
+            from .io.lazy import open_zarr
+
+            shape = open_zarr(path).shape
+        else:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.series[0].shape
+    except Exception:  # noqa: BLE001 - unreadable here: the worker that reads it says why
+        return False
+
+    img = np.broadcast_to(np.zeros(1, np.uint8), tuple(shape))  # the shape, without the pixels
+    info = get_method(method)
+    try:
+        return choose_tile(img, method, build_params(info.params_cls, method, dict(params)), block_size) is not None
+    except ValueError:
+        return False
 
 
 #: what a batch can write per image: name -> (file suffix, writer), where
@@ -293,6 +328,7 @@ def segment_file(task: dict) -> dict:
     from .io.lazy import open_image
 
     path = task["image"]
+    scheduler = task.get("scheduler")
     named = task.get("data")
     img = named.data if named is not None else open_image(path)
     vol = dict(task.get("volume") or {})
@@ -305,14 +341,14 @@ def segment_file(task: dict) -> dict:
     try:
         res = segment_result(img, task["method"], seed=task["seed"], device=task["device"],
                              progress=task.get("progress"), cancel_check=task.get("cancel_check"),
-                             block_size=task.get("block_size", "auto"), out=direct,
+                             block_size=task.get("block_size", "auto"), out=direct, scheduler=scheduler,
                              channel_axis=named.channel_axis if named is not None else "auto", **vol,
                              **task["params"])
         seconds = time.perf_counter() - t0
         for fmt, target in zip(task["formats"], task["targets"]):
             if fmt != "zarr":
                 OUTPUTS[fmt][1](target, img, res.labels, task["replace"], vol.get("axes"))
-        if direct is not None:  # the store written by the run takes its place last
+        if direct is not None and "zarr" in task["formats"]:  # the store written by the run takes its place last
             atomic_write_dir(task["targets"][task["formats"].index("zarr")], lambda tmp: direct.rename(tmp))
     except (ValueError, TypeError, FloatingPointError) as e:
         raise type(e)(f"{path}: {e}") from e
@@ -355,6 +391,9 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
     scheduler : str or distributed.Client, optional
         A Dask distributed scheduler address (``tcp://host:8786``) or client;
         the images are then segmented on its workers (``workers`` is ignored).
+        A TIFF or zarr image that runs in blocks (``block_size``) is run from
+        this process instead, its blocks on the workers (they must share the
+        output folder: the labels go through a zarr store there).
     progress : callable, optional
         ``progress(done, total, image_name)`` after every finished image.
     image_progress : callable, optional
@@ -395,9 +434,22 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
 
     if any(isinstance(p, NamedImage) for p in plan.todo):
         workers, scheduler = 1, None  # images in memory are segmented in this process
-    with executor_for(total, workers, scheduler) as executor:
+    # on a cluster, an image that runs in blocks is run from here and its blocks go to the workers
+    plain_2d = not (volume or {}).get("axes") and (volume or {}).get("mode", "slices") == "slices"
+    blocks_here = [p for p in plan.todo if scheduler is not None and plain_2d
+                   and _runs_in_blocks(p, plan.method, plan.params, block_size)]
+    whole = [p for p in plan.todo if p not in blocks_here]
+
+    def here(p):
+        t = task(p)
+        t.update(scheduler=scheduler, cancel_check=cancel_check,
+                 progress=image_progress(p) if image_progress is not None else None)
+        return p, SerialExecutor().submit(segment_file, t)
+
+    with executor_for(len(whole), workers, scheduler) as executor:
         local = isinstance(executor, SerialExecutor)
-        for done, (p, fut) in enumerate(completed(executor, segment_file, plan.todo, task), 1):
+        runs = itertools.chain(completed(executor, segment_file, whole, task), (here(p) for p in blocks_here))
+        for done, (p, fut) in enumerate(runs, 1):
             row = fut.result()  # a failure stops the batch; what finished stays written and summarised
             rows.append(row)
             new.append(row)

@@ -183,7 +183,8 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="local worker processes segmenting images in parallel (default 1: this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="segment on an existing Dask distributed cluster, e.g. tcp://host:8786")
+                   help="segment on an existing Dask distributed cluster, e.g. tcp://host:8786 (a TIFF or zarr "
+                        "image that runs in blocks has its blocks segmented there)")
     p.add_argument("--block-size", type=_block_size_arg, default="auto", metavar="PIXELS",
                    help="segment large 2D images block by block with a halo (snic, watershed): a block side "
                         "in pixels, 'none', or 'auto' (default: blocks of 4096 above 8192 x 8192 pixels)")
