@@ -14,6 +14,7 @@ imports and reading included)::
     python benchmarks/bench_tiled.py untiled  --size 8192 --work /tmp/tiled -m snic
     python benchmarks/bench_tiled.py tiled    --size 8192 --work /tmp/tiled -m snic --tile 4096
     python benchmarks/bench_tiled.py compare  --size 8192 --work /tmp/tiled -m snic --tile 4096
+    python benchmarks/bench_tiled.py figure   --size 8192 --work /tmp/tiled -m snic --tile 4096
     python benchmarks/bench_tiled.py report   --work /tmp/tiled
 
 ``untiled`` reads the whole TIFF into memory and runs ``segment(..., block_size=None)``;
@@ -253,6 +254,30 @@ def cmd_compare(args):
     _record(args, f"compare {args.method} {s} {t}", res)
 
 
+def cmd_figure(args):
+    """Untiled and tiled boundaries around the first block corner, side by side (block borders in cyan)."""
+    import zarr
+
+    from napari_deepsuperpixel.io.files import overlay_boundaries, write_png
+    from napari_deepsuperpixel.io.lazy import open_tiff_lazy
+
+    s, t, r = args.size, args.tile, 384
+    ys = slice(t - r, t + r)
+    img = np.asarray(open_tiff_lazy(args.work / f"image_{s}.tif")[ys, ys])
+    un = np.load(args.work / f"untiled_{args.method}_{s}.npy", mmap_mode="r")[ys, ys]
+    ti = zarr.open_array(str(args.work / f"tiled_{args.method}_{s}_{t}.zarr"), mode="r")[ys, ys]
+    panels = []
+    for lab in (un, ti):
+        rgb = overlay_boundaries(img, np.asarray(lab))
+        if lab is ti:
+            rgb[r, :] = rgb[:, r] = (0, 255, 255)
+        panels.append(rgb)
+    gap = np.full((2 * r, 16, 3), 255, np.uint8)
+    out = args.work / f"block_corner_{args.method}_{s}_{t}.png"
+    write_png(out, np.concatenate([panels[0], gap, panels[1]], 1), overwrite=True)
+    print(f"wrote {out}")
+
+
 def cmd_report(args):
     rows = json.loads((args.work / "results.json").read_text())
     for k, v in rows.items():
@@ -261,7 +286,7 @@ def cmd_report(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("step", choices=["make", "untiled", "tiled", "compare", "report"])
+    ap.add_argument("step", choices=["make", "untiled", "tiled", "compare", "figure", "report"])
     ap.add_argument("--size", type=int, default=16384)
     ap.add_argument("--tile", type=int, default=4096)
     ap.add_argument("-m", "--method", default="snic", choices=["snic", "watershed"])
@@ -269,7 +294,7 @@ def main():
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     {"make": cmd_make, "untiled": cmd_untiled, "tiled": cmd_tiled, "compare": cmd_compare,
-     "report": cmd_report}[args.step](args)
+     "figure": cmd_figure, "report": cmd_report}[args.step](args)
 
 
 if __name__ == "__main__":
