@@ -163,3 +163,21 @@ def atomic_write_dir(path, write: Callable[[Path], object]) -> Path:
             if p.exists():
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     return path
+
+
+def connect_dask(scheduler):
+    """A :class:`distributed.Client` for ``scheduler`` (an address or a client) and a function that releases it.
+
+    A client passed in is used as it is and left open.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("a scheduler needs dask.distributed: pip install 'napari-deepsuperpixel[dask]'") from None
+    if isinstance(scheduler, Client):
+        return scheduler, lambda: None
+    if not isinstance(scheduler, str):
+        raise ValueError(f"scheduler must be an address such as 'tcp://host:8786' or a distributed.Client, "
+                         f"got {type(scheduler).__name__}")
+    client = Client(scheduler)
+    return client, client.close

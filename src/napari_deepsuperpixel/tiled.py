@@ -585,9 +585,9 @@ def segment_tiled(image, info, params, *, tile: int, channel_axis="auto", normal
         raise ValueError(f"out has shape {tuple(out.shape)}, the labels need {(ny, nx)}")
     client, close = (None, lambda: None)
     if scheduler is not None:
-        from .bench.executors import connect
+        from ._util import connect_dask
 
-        client, close = connect(scheduler)
+        client, close = connect_dask(scheduler)
     try:
         return _segment_blocks(chans, dtype, cax, (ny, nx), info, params, tile, normalize, progress, out,
                                zarr_path, _Runner(progress, threads, client))

@@ -11,6 +11,8 @@ import os
 from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
+from .._util import connect_dask
+
 
 class SerialExecutor(cf.Executor):
     """Runs each task in this process at submit time (``workers=1``)."""
@@ -46,24 +48,6 @@ def _limit_threads():
         os.environ.setdefault(var, "1")
 
 
-def connect(scheduler):
-    """A :class:`distributed.Client` for ``scheduler`` (an address or a client) and a function that releases it.
-
-    A client passed in is used as it is and left open.
-    """
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ValueError("a scheduler needs dask.distributed: pip install 'napari-deepsuperpixel[dask]'") from None
-    if isinstance(scheduler, Client):
-        return scheduler, lambda: None
-    if not isinstance(scheduler, str):
-        raise ValueError(f"scheduler must be an address such as 'tcp://host:8786' or a distributed.Client, "
-                         f"got {type(scheduler).__name__}")
-    client = Client(scheduler)
-    return client, client.close
-
-
 def make_executor(workers: Optional[int] = None, scheduler: Optional[str] = None):
     """A ``concurrent.futures`` executor and a function that releases it.
 
@@ -81,7 +65,7 @@ def make_executor(workers: Optional[int] = None, scheduler: Optional[str] = None
     (executor, close)
     """
     if scheduler is not None:
-        client, close = connect(scheduler)
+        client, close = connect_dask(scheduler)
         return client.get_executor(pure=False), close
     if workers is None:
         workers = os.cpu_count() or 1
