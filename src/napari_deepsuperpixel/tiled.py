@@ -410,7 +410,7 @@ def _stats(block: np.ndarray):
         keys.append(lo * (n + 1) + hi)
     key, count = np.unique(np.concatenate(keys), return_counts=True)
     edges = np.stack([key // (n + 1), key % (n + 1), count], 1)
-    # copies: a view would keep the block's whole component image (8 bytes a pixel) alive
+    # copies: a view would keep the block's component image and labels (12 bytes a pixel) alive
     # until the stitching ends, which for all blocks together is of the image's size
     borders = {"top": (cc[0].copy(), block[0].copy()), "bottom": (cc[-1].copy(), block[-1].copy()),
                "left": (cc[:, 0].copy(), block[:, 0].copy()), "right": (cc[:, -1].copy(), block[:, -1].copy())}
