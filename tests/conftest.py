@@ -82,11 +82,21 @@ def one_torch_thread():
 
 
 @pytest.fixture
-def viewer_widget(make_napari_viewer):
+def docked(make_napari_viewer):
+    """``docked(WidgetClass)``: a new viewer with that widget docked, as ``(viewer, widget)``."""
+
+    def make(widget_cls):
+        viewer = make_napari_viewer()
+        widget = widget_cls(viewer)
+        viewer.window.add_dock_widget(widget)
+        return viewer, widget
+
+    return make
+
+
+@pytest.fixture
+def viewer_widget(docked):
     """A viewer with the segmentation widget docked: ``(viewer, widget)``."""
     from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
 
-    viewer = make_napari_viewer()
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    return viewer, widget
+    return docked(SegmentWidget)

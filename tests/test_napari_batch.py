@@ -11,11 +11,8 @@ from napari_deepsuperpixel._napari._batch_widget import BatchWidget  # noqa: E40
 
 
 @pytest.fixture
-def batch(make_napari_viewer):
-    viewer = make_napari_viewer()
-    widget = BatchWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    return viewer, widget
+def batch(docked):
+    return docked(BatchWidget)
 
 
 @pytest.fixture

@@ -94,16 +94,10 @@ def _runs_in_blocks(path, method: str, params: dict, block_size) -> bool:
 
     if isinstance(path, NamedImage) or Path(path).suffix.lower() not in (".tif", ".tiff", ".zarr"):
         return False  # other formats are read whole anyway
-    try:
-        if Path(path).suffix.lower() == ".zarr":
-            from .io.lazy import open_zarr
+    from .io.lazy import TiffLevel, open_zarr
 
-            shape = open_zarr(path).shape
-        else:
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                shape = tif.series[0].shape
+    try:  # the lazy readers open the header only
+        shape = (open_zarr if Path(path).suffix.lower() == ".zarr" else TiffLevel)(path).shape
     except Exception:  # noqa: BLE001 - unreadable here: the worker that reads it says why
         return False
 
