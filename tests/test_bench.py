@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from napari_deepsuperpixel.bench.runner import load_items, run_benchmark
+from napari_deepsuperpixel.bench.data import load_items
+from napari_deepsuperpixel.bench.runner import run_benchmark
 
 
 def _write(path, arr):

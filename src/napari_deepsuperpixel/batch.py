@@ -405,7 +405,7 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
         The summary rows of this run's images, in the order they finished.
     """
     from ._types import Cancelled
-    from .bench.executors import SerialExecutor, completed, executor_for
+    from .parallel import SerialExecutor, completed, executor_for
 
     rows = list(plan.kept_rows)
     new = []

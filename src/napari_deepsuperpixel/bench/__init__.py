@@ -4,8 +4,7 @@ behind ``deepsuperpixel bench``) and reports across runs (:mod:`.report`, behind
 ``deepsuperpixel bench-report``).
 
 The runner's parts: :mod:`.data` (images and ground truth), :mod:`.cache` (the
-per-task cache both commands use), :mod:`.executors` (where tasks run, for both
-commands), :mod:`.summary` (per-value table, ODS/OIS/AP), :mod:`.outputs`
+per-task cache both commands use), :mod:`.summary` (per-value table, ODS/OIS/AP), :mod:`.outputs`
 (the files written). The per-image metrics are
 :func:`napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation`.
 

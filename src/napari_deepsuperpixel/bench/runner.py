@@ -33,16 +33,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..metrics.evaluate import BOUNDARY_KEYS as BOUNDARY_COLUMNS  # noqa: F401  (the table's column groups)
-from ..metrics.evaluate import REGION_KEYS as REGION_COLUMNS  # noqa: F401
-from ..metrics.evaluate import SEGF_KEYS as SEGF_COLUMNS  # noqa: F401
-from ..metrics.evaluate import SP_KEYS as SP_COLUMNS  # noqa: F401
 from ..metrics.evaluate import evaluate_segmentation
+from ..parallel import completed, executor_for
 from .cache import ResultCache, array_digest, cache_key, jsonable
-from .data import _Item, load_items  # noqa: F401  (load_items: part of this module's API)
-from .executors import SerialExecutor, completed, executor_for, make_executor  # noqa: F401
+from .data import _Item, load_items
 from .outputs import claim_output, write_outputs
-from .summary import merge_sweep_evals, summarise  # noqa: F401
+from .summary import summarise
 
 #: bump when cached rows change meaning (invalidates the ``OUT/cache`` entries)
 CACHE_VERSION = 1

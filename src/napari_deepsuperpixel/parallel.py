@@ -1,7 +1,10 @@
-"""Where benchmark tasks run: this process, local processes or a Dask cluster.
+"""Where independent tasks run: this process, local processes or a Dask cluster.
 
-Both ``deepsuperpixel bench`` and ``deepsuperpixel eval`` hand their tasks to
-:func:`make_executor` and collect them with :func:`completed`.
+``deepsuperpixel segment`` on many files (:mod:`napari_deepsuperpixel.batch`),
+``deepsuperpixel bench`` and ``deepsuperpixel eval`` hand their tasks to
+:func:`executor_for` (or :func:`make_executor`) and collect them with
+:func:`completed`. This module belongs to none of them: the batch does not
+depend on the benchmark package.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
-from .._util import connect_dask
+from ._util import connect_dask
 
 
 class SerialExecutor(cf.Executor):
