@@ -48,20 +48,6 @@ def _neighbour_views(labels: np.ndarray):
     return out
 
 
-def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
-    """Unique (a, b) label pairs (a < b) of 4- (6-) neighbouring pixels with different labels."""
-    pairs = []
-    for a, b in _neighbour_views(labels):
-        m = a != b
-        if m.any():
-            pairs.append(np.stack([a[m], b[m]], axis=1))
-    if not pairs:
-        return np.zeros((0, 2), np.int64)
-    p = np.concatenate(pairs).astype(np.int64)
-    p.sort(axis=1)
-    return np.unique(p, axis=0)
-
-
 def merge_small_segments(
     labels: np.ndarray, min_size: int, features: Optional[np.ndarray] = None, max_rounds: int = 50,
     *, max_segments: Optional[int] = None,

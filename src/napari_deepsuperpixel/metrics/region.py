@@ -36,24 +36,6 @@ import numpy as np
 from ._labels import check_labels, check_same_shape, dense_ids, gt_label_maps, joint_table
 
 
-def dense_labels(labels) -> tuple:
-    """Replace labels by their rank among the labels present.
-
-    Parameters
-    ----------
-    labels : array_like of int (>= 0)
-
-    Returns
-    -------
-    index : numpy.ndarray of int64
-        Same shape; ``values[index] == labels``.
-    values : numpy.ndarray
-        The sorted labels present.
-    """
-    index, values = dense_ids(labels)
-    return index.reshape(np.shape(labels)), values
-
-
 def contingency_table(seg, gt) -> tuple:
     """Joint histogram of two label maps.
 
