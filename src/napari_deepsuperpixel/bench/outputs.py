@@ -61,6 +61,7 @@ def write_outputs(out: Path, res, config: dict, sweep_name, is_bsds, plots: bool
     """
     from .._version import __version__
     from . import plots as _plots
+    from .tables import markdown_table
 
     files = {}
     sweep_header = f"param_{sweep_name}" if sweep_name else "setting"
@@ -87,13 +88,11 @@ def write_outputs(out: Path, res, config: dict, sweep_name, is_bsds, plots: bool
     if sweep_name:
         lines += [f"Sweep: {sweep_name} = " + ", ".join(str(v) for v in config["sweep"][sweep_name]), ""]
     lines += ["## Per sweep value (means over images)", "",
-              "| " + " | ".join([sweep_header] + [c[1] for c in pv_cols]) + " |",
-              "|" + "---|" * (1 + len(pv_cols))]
-    for d in res.per_value:
-        lines.append("| " + " | ".join([_fmt(d["sweep"], "{:g}")] + [_fmt(d.get(c[0]), c[2]) for c in pv_cols]) + " |")
-    lines += ["", "## Sweep values as thresholds (official BSDS aggregation)", "",
-              "| " + " | ".join(c[1] for c in sm_cols) + " |", "|" + "---|" * len(sm_cols),
-              "| " + " | ".join(_fmt(res.summary[c[0]]) for c in sm_cols) + " |", ""]
+              markdown_table([sweep_header] + [c[1] for c in pv_cols],
+                             [[_fmt(d["sweep"], "{:g}")] + [_fmt(d.get(c[0]), c[2]) for c in pv_cols]
+                              for d in res.per_value]),
+              "", "## Sweep values as thresholds (official BSDS aggregation)", "",
+              markdown_table([c[1] for c in sm_cols], [[_fmt(res.summary[c[0]]) for c in sm_cols]]), ""]
     if not is_bsds:
         lines += ["(Folder dataset: no BSDS boundary benchmark; covering/PRI/VI compare with the single mask, "
                   "its background being one segment.)", ""]

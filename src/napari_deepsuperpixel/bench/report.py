@@ -19,10 +19,11 @@ separate runs; ``FOLDER@VALUE`` keeps only the rows of sweep value ``VALUE``.
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from .tables import Z95, format_difference, markdown_table, paired_difference
 
 #: segmentation-metric columns of :func:`quality_tables` (key, header)
 SEGMENTATION_COLUMNS = (("n_segments", "segments"), ("covering", "Covering"), ("pri", "PRI"), ("vi", "VI"),
@@ -173,14 +174,11 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
            f"{', '.join(sorted(common))}.", ""]
     for title, cols, table in (("Segmentation metrics", SEGMENTATION_COLUMNS, seg_data),
                                ("Superpixel metrics", SUPERPIXEL_COLUMNS, sp_data)):
-        out += [f"**{title}**", "", "| run | setting | " + " | ".join(c[1] for c in cols) + " |",
-                "|---|---|" + "---:|" * len(cols)]
-        for label, rows in table.items():
-            for r in rows:
-                vals = [f"{float(r[c]):.1f}" if c in ("n_segments", "time_s") else f"{float(r[c]):.4f}"
-                        for c, _ in cols]
-                out.append(f"| {label} | {_setting(r)} | " + " | ".join(vals) + " |")
-        out.append("")
+        cells = [[label, _setting(r)] + [f"{float(r[c]):.1f}" if c in ("n_segments", "time_s")
+                                         else f"{float(r[c]):.4f}" for c, _ in cols]
+                 for label, rows in table.items() for r in rows]
+        out += [f"**{title}**", "", markdown_table(["run", "setting"] + [c[1] for c in cols], cells,
+                                                   "ll" + "r" * len(cols)), ""]
     if plot:
         _plot_asa_br(sp_data, Path(plot), overwrite)
     return "\n".join(out)
@@ -224,7 +222,7 @@ class Paired:
         Mean per-image difference against the first run (``None`` for the first run).
     half_width : float or None
         Half-width of the 95 % interval of ``diff`` (``1.96 sd / sqrt(n)``,
-        sample standard deviation).
+        sample standard deviation; :func:`.tables.paired_difference`).
     """
 
     mean: float
@@ -274,10 +272,8 @@ def paired_differences(runs: list) -> tuple:
             cells[key] = Paired(sum(vals) / len(vals))
             if run.label == base:
                 continue
-            d = [v - float(by_image[base][i][key]) for i, v in zip(common, vals)]
-            md = sum(d) / len(d)
-            sd = math.sqrt(sum((x - md) ** 2 for x in d) / max(1, len(d) - 1))
-            cells[key].diff, cells[key].half_width = md, 1.96 * sd / math.sqrt(len(d))
+            d = paired_difference(vals, [float(by_image[base][i][key]) for i in common], z=Z95)
+            cells[key].diff, cells[key].half_width = d.mean, d.half_width
         for key, _ in DATASET_COLUMNS:
             cells[key] = Paired(float(run.per_value[0][key]))
         table[run.label] = cells
@@ -294,18 +290,19 @@ def paired_table(runs: list) -> str:
     """
     common, table = paired_differences(runs)
     base = next(iter(table))
-    out = [f"{len(common)} images common to all runs; differences are per image against {base!r} "
-           "(mean and 95 % interval).", "",
-           "| run | " + " | ".join(c[1] for c in PAIRED_COLUMNS + DATASET_COLUMNS) + " |",
-           "|---|" + "---:|" * (len(PAIRED_COLUMNS) + len(DATASET_COLUMNS))]
+    rows = []
     for label, cells in table.items():
-        vals = []
+        vals = [label]
         for key, _ in PAIRED_COLUMNS:
             c = cells[key]
-            vals.append(f"{c.mean:.4g}" if c.diff is None else f"{c.mean:.4g} ({c.diff:+.3g} ± {c.half_width:.2g})")
+            vals.append(f"{c.mean:.4g}" if c.diff is None else
+                        f"{c.mean:.4g} ({format_difference(c.diff, c.half_width, '.3g', '.2g')})")
         vals += [f"{cells[key].mean:.4f}" for key, _ in DATASET_COLUMNS]
-        out.append(f"| {label} | " + " | ".join(vals) + " |")
-    return "\n".join(out)
+        rows.append(vals)
+    columns = PAIRED_COLUMNS + DATASET_COLUMNS
+    return "\n".join([f"{len(common)} images common to all runs; differences are per image against {base!r} "
+                      "(mean and 95 % interval).", "",
+                      markdown_table(["run"] + [c[1] for c in columns], rows, "l" + "r" * len(columns))])
 
 
 def region_table(evaluations: dict) -> str:
@@ -321,9 +318,9 @@ def region_table(evaluations: dict) -> str:
     """
     from ..metrics.bsds import collect
 
-    lines = ["| Method | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS |", "|---|---|---|---|---|---|---|"]
+    rows = []
     for variant, evals in evaluations.items():
         r = collect(list(evals)).region
-        lines.append(f"| {variant} | {r.cover_ods:.3f} | {r.cover_ois:.3f} | {r.pri_ods:.3f} | {r.pri_ois:.3f} | "
-                     f"{r.voi_ods:.3f} | {r.voi_ois:.3f} |")
-    return "\n".join(lines)
+        rows.append([variant] + [f"{v:.3f}" for v in (r.cover_ods, r.cover_ois, r.pri_ods, r.pri_ois, r.voi_ods,
+                                                        r.voi_ois)])
+    return markdown_table(["Method", "SC ODS", "SC OIS", "PRI ODS", "PRI OIS", "VI ODS", "VI OIS"], rows)
