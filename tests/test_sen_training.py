@@ -54,7 +54,9 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
 
     events = []
-    out = train_sen(image_dir, out=tmp_path / "sen.pt", progress=events.append, **TINY)
+    res = train_sen(image_dir, out=tmp_path / "sen.pt", progress=events.append, **TINY)
+    out = res.path
+    assert out == tmp_path / "sen.pt" and res.epochs_done == 1 and len(res.loss_history) == 1
     ck = load_checkpoint(out, method="sen")
     assert ck.epoch == 1 and ck.hyperparameters["model"]["base_channels"] == 4
     assert any(e.stage == "train" and np.isfinite(e.info["loss"]) for e in events)
@@ -65,7 +67,7 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     # never overwritten silently; resume extends the run
     with pytest.raises(FileExistsError, match="overwrite"):
         train_sen(image_dir, out=out, **TINY)
-    out2 = train_sen(image_dir, out=out, resume=True, **{**TINY, "epochs": 2})
+    out2 = train_sen(image_dir, out=out, resume=True, **{**TINY, "epochs": 2}).path
     assert load_checkpoint(out2, method="sen").epoch == 2
 
     # inference-only float16 export (how the shipped weights are made)
@@ -85,9 +87,9 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
 def test_training_is_seeded(image_dir, tmp_path):
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
 
-    a = load_checkpoint(train_sen(image_dir, out=tmp_path / "a.pt", seed=3, **TINY))
-    b = load_checkpoint(train_sen(image_dir, out=tmp_path / "b.pt", seed=3, **TINY))
-    c = load_checkpoint(train_sen(image_dir, out=tmp_path / "c.pt", seed=4, **TINY))
+    a = load_checkpoint(train_sen(image_dir, out=tmp_path / "a.pt", seed=3, **TINY).path)
+    b = load_checkpoint(train_sen(image_dir, out=tmp_path / "b.pt", seed=3, **TINY).path)
+    c = load_checkpoint(train_sen(image_dir, out=tmp_path / "c.pt", seed=4, **TINY))  # the result is a path too
     key = "unet.head.weight"
     assert torch.equal(a.state_dict[key], b.state_dict[key])
     assert not torch.equal(a.state_dict[key], c.state_dict[key])
@@ -102,3 +104,25 @@ def test_train_sen_cli(image_dir, tmp_path):
             "-p", "gbms_iter=1", "-p", "train_anchors=16", "--device", "cpu", "-q"]
     assert main(args) == 0 and out.is_file()
     assert main(args) == 3  # refuses to overwrite
+
+
+def test_hyperparameters_are_declared_and_checked_before_any_image_is_read(tmp_path):
+    import inspect
+
+    from napari_deepsuperpixel.training import TRAINERS
+    from napari_deepsuperpixel.training.sen import DEFAULTS, SENTrainParams
+
+    info = TRAINERS["sen"]
+    assert info.params_cls is SENTrainParams and all(p.help for p in info.parameters)
+    assert DEFAULTS["epochs"] == 40 and DEFAULTS["crop"] == 96 and DEFAULTS["precision"] == "fp32"
+    # the signature shows the declared hyperparameters with their defaults
+    sig = inspect.signature(train_sen).parameters
+    assert sig["crop"].default == 96 and sig["crop"].kind is inspect.Parameter.KEYWORD_ONLY
+    missing = tmp_path / "no_such_folder"  # the data is never looked at: the settings fail first
+    for bad, match in (({"crop": 8}, "'crop' of 'sen training' must be >= 16"),
+                       ({"precision": "half"}, "'precision'"),
+                       ({"lr": 0}, "'lr'"),
+                       ({"colour": "red"}, "unknown parameter")):
+        with pytest.raises(ValueError, match=match):
+            train_sen(missing, out=tmp_path / "x.pt", **bad)
+    assert not (tmp_path / "x.pt").exists()

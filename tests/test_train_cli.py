@@ -65,3 +65,26 @@ def test_train_cli_errors(image_dir, tmp_path, capsys):
         get_trainer("unet")
     with pytest.raises(SystemExit):
         main(["train", "nonsense", "-o", str(tmp_path / "d.pt")])
+
+
+def test_settings_and_the_template_are_checked_before_any_image_is_read(tmp_path, capsys):
+    from napari_deepsuperpixel.training import TRAINERS
+    from napari_deepsuperpixel.training.superae import DEFAULTS, train_superae
+
+    empty = tmp_path / "empty"  # no images: reading them would fail with another message
+    empty.mkdir()
+    for param, match in (("template=slic:n_segments=0", "template 'slic:n_segments=0': parameter 'n_segments'"),
+                         ("template=nosuchmethod", "unknown method 'nosuchmethod'"),
+                         ("template=ucm2:0.05", "is not a BSDS500 folder"),
+                         ("crop=4", "'crop' of 'superae training' must be >= 8"),
+                         ("lam=-1", "'lam'")):
+        assert main(["train", "superae", "--data", str(empty), "-o", str(tmp_path / "x.pt"), "-p", param]) == 2
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1, err
+        with pytest.raises(ValueError, match="template|crop|lam"):
+            train_superae(empty, out=tmp_path / "x.pt", **dict([param.split("=", 1)]))
+    assert not (tmp_path / "x.pt").exists()
+    # the same declaration drives the defaults, the widget panel and the CLI
+    assert [p.name for p in TRAINERS["superae"].parameters][:6] == ["epochs", "batch_size", "crop", "lr", "lam",
+                                                                   "template"]
+    assert (DEFAULTS["epochs"], DEFAULTS["batch_size"], DEFAULTS["crop"]) == (100, 10, 300)

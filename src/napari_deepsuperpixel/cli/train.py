@@ -8,22 +8,20 @@ Examples::
     deepsuperpixel train sen --data bsds --split train,val -o sen.pt
 
 Common options map to the keyword arguments every trainer accepts
-(``data, out, split, epochs, seed, device, resume, overwrite,
-checkpoint_every, progress``, plus ``batch_size`` when given); ``-p key=value``
-passes trainer-specific settings (e.g. ``crop``, ``lr``, ``template`` for
-SuperAE), converted to int/float where they look like numbers.
+(``data, out, split, seed, device, resume, overwrite, progress``, and the
+hyperparameters ``epochs``, ``batch_size`` and ``checkpoint_every`` when
+given); ``-p key=value`` sets any other field of the trainer's parameter
+dataclass (e.g. ``crop``, ``lr``, ``template`` of
+:class:`~napari_deepsuperpixel.training.superae.SuperAETrainParams`),
+converted to its declared type and checked before any image is loaded.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 
-from ..training import TRAINERS, get_trainer  # noqa: F401  (get_trainer: re-exported)
-
-
-from .._util import number_or_string as _number  # trainer settings given as -p key=value
+from ..training import TRAINERS, get_trainer, get_trainer_info
 
 
 def _progress_printer(quiet: bool):
@@ -81,25 +79,24 @@ def _cmd_train(args) -> int:
                   "file", file=sys.stderr)
             return 3
         check_output_file(export, "--export file")
-    kwargs = dict(data=args.data, out=out, split=[s for s in args.split.split(",") if s], seed=args.seed,
-                  device=args.device, resume=bool(args.resume), overwrite=args.overwrite,
-                  checkpoint_every=args.checkpoint_every)
+    hyper = {"checkpoint_every": args.checkpoint_every}
     if args.epochs is not None:
-        kwargs["epochs"] = args.epochs
+        hyper["epochs"] = args.epochs
     if args.batch_size is not None:
-        kwargs["batch_size"] = args.batch_size
-    extra = {k: _number(v) for k, v in parse_params(args.param).items()}
-    clash = sorted(set(extra) & set(kwargs))
+        hyper["batch_size"] = args.batch_size
+    extra = parse_params(args.param)
+    clash = sorted(set(extra) & set(hyper))
     if clash:
         raise ValueError(f"-p {', '.join(clash)}: use the dedicated option(s) instead")
-    kwargs.update(extra)
-    sig = inspect.signature(trainer)
-    accepts_var = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    if not accepts_var:
-        unknown = sorted(k for k in kwargs if k not in sig.parameters)
-        if unknown:
-            valid = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
-            raise ValueError(f"{args.model} trainer has no setting(s) {unknown}; valid: {', '.join(valid)}")
+    info = get_trainer_info(args.model)
+    valid = [p.name for p in info.parameters]
+    unknown = sorted(set(extra) - set(valid))
+    if unknown:
+        raise ValueError(f"{args.model} trainer has no setting(s) {unknown}; valid: {', '.join(valid)}")
+    hyper.update(extra)
+    info.build_params(args.data, hyper)  # every setting checked before any image is loaded
+    kwargs = dict(data=args.data, out=out, split=[s for s in args.split.split(",") if s], seed=args.seed,
+                  device=args.device, resume=bool(args.resume), overwrite=args.overwrite, **hyper)
     bar, cb = _progress_printer(args.quiet)
     kwargs["progress"] = cb
     try:
@@ -107,11 +104,9 @@ def _cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    path = Path(getattr(res, "path", None) or res)  # a TrainResult or the checkpoint path
-    hist = list(getattr(res, "loss_history", []) or [])
-    done = getattr(res, "epochs_done", None)
-    print(f"trained {args.model}" + (f": {done} epochs" if done is not None else "")
-          + (f", final loss {hist[-1]:.5f}" if hist else "") + f" -> {path}")
+    path, hist = Path(res.path), res.loss_history
+    print(f"trained {args.model}: {res.epochs_done} epochs" + (f", final loss {hist[-1]:.5f}" if hist else "")
+          + f" -> {path}")
     if args.export:
         from ..nn.checkpoint import export_weights
 

@@ -1,9 +1,18 @@
 """Training of the package's deep models (SuperAE, SEN) and the shared epoch loop.
 
 * :mod:`.loop` -- :func:`~.loop.train_loop`: seeded epochs, progress and
-  cancellation, periodic atomic checkpoints, exact resume.
+  cancellation, periodic atomic checkpoints, exact resume; its
+  :class:`~.loop.TrainResult` is what every trainer returns.
 * :mod:`.superae` -- :func:`~.superae.train_superae` (Deep Superpixel Cut's SuperAE).
-* :mod:`.sen` -- the Superpixel Embedding Network trainer.
+* :mod:`.sen` -- :func:`~.sen.train_sen` (the Superpixel Embedding Network).
+
+A trainer is declared like a method: a parameter dataclass whose fields are
+:func:`~napari_deepsuperpixel._types.param` declarations (the hyperparameters:
+defaults, ranges, help texts, which ones are advanced) and a training
+function. :data:`TRAINERS` lists them; the CLI (``deepsuperpixel train``,
+``-p key=value``) and the napari training dock both build and check their
+settings through :meth:`TrainerInfo.build_params`, so a bad value gives the
+same one-line ``ValueError`` before any image is loaded.
 
 Nothing here is imported by ``import napari_deepsuperpixel``; torch is only
 imported when a function runs.
@@ -11,14 +20,138 @@ imported when a function runs.
 
 from __future__ import annotations
 
-#: model name -> ``"module:function"`` of its trainer; every trainer takes
-#: ``data, out, split, epochs, seed, device, resume, overwrite,
-#: checkpoint_every, progress, cancel_check`` as keywords. The CLI
-#: (``deepsuperpixel train``) and the napari training widget both read this table.
+import inspect
+from dataclasses import dataclass
+
+#: what every trainer takes besides its hyperparameters (keyword arguments)
+RUN_OPTIONS = ("data", "out", "split", "seed", "device", "resume", "overwrite", "progress", "cancel_check")
+
+
+def _resolve(ref: str):
+    import importlib
+
+    mod, _, name = ref.partition(":")
+    return getattr(importlib.import_module(mod), name)
+
+
+@dataclass(frozen=True)
+class TrainerInfo:
+    """A trainable model: its hyperparameter dataclass and its training function.
+
+    Attributes
+    ----------
+    name : str
+        ``"superae"`` or ``"sen"`` (the ``deepsuperpixel train`` argument).
+    description : str
+        One line for menus and tooltips.
+    params_ref, trainer_ref : str
+        ``"module:Name"`` of the parameter dataclass and of the training
+        function (imported when first needed).
+    docs_page : str
+        Page under ``docs/``.
+    """
+
+    name: str
+    description: str
+    params_ref: str
+    trainer_ref: str
+    docs_page: str = "training.md"
+
+    @property
+    def params_cls(self):
+        """The hyperparameter dataclass."""
+        return _resolve(self.params_ref)
+
+    @property
+    def parameters(self) -> list:
+        """The hyperparameters as :class:`~napari_deepsuperpixel._types.ParamInfo`, in declaration order."""
+        from .._types import param_infos
+
+        return param_infos(self.params_cls)
+
+    def load(self):
+        """The training function."""
+        return _resolve(self.trainer_ref)
+
+    def build_params(self, data, overrides: dict):
+        """Hyperparameters from ``overrides``, checked against their declarations and ``data``.
+
+        Parameters
+        ----------
+        data : str or Path
+            The training data (``"bsds"`` or a folder): some settings depend
+            on it (SuperAE's ``ucm2`` templates need BSDS500).
+        overrides : dict
+            ``name -> value``; strings (the CLI's ``-p key=value``, the
+            dock's text fields) are converted to the declared types.
+
+        Returns
+        -------
+        dataclass instance
+
+        Raises
+        ------
+        ValueError
+            An unknown name or a bad value, in one line naming the setting.
+        """
+        return build_train_params(self.params_cls, self.name, data, overrides)
+
+
+def build_train_params(params_cls, name: str, data, overrides: dict):
+    """:func:`~napari_deepsuperpixel._types.build_params` for a trainer, then its ``check(data)``.
+
+    A hyperparameter dataclass may define ``check(self, data)`` for the rules
+    that depend on the training data; it raises ``ValueError``.
+    """
+    from .._types import build_params
+
+    params = build_params(params_cls, f"{name} training", dict(overrides))
+    check = getattr(params, "check", None)
+    if check is not None:
+        check(data)
+    return params
+
+
+def declare_trainer(params_cls):
+    """Decorator: the trainer's signature lists the hyperparameters of ``params_cls``.
+
+    A trainer takes its hyperparameters as ``**hyperparameters`` (checked by
+    :func:`build_train_params`); its ``inspect.signature`` (``help()``, editors,
+    scripts that filter keyword arguments) shows them as keyword-only
+    arguments with their declared defaults, and ``trainer.params_cls`` names
+    the dataclass.
+    """
+    from .._types import param_infos
+
+    def wrap(fn):
+        sig = inspect.signature(fn)
+        own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        extra = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default, annotation=p.type)
+                 for p in param_infos(params_cls)]
+        fn.__signature__ = sig.replace(parameters=own + extra)
+        fn.params_cls = params_cls
+        return fn
+
+    return wrap
+
+
+#: model name -> its declaration. The CLI (``deepsuperpixel train``) and the
+#: napari training dock both read this table.
 TRAINERS = {
-    "superae": "napari_deepsuperpixel.training.superae:train_superae",
-    "sen": "napari_deepsuperpixel.training.sen:train_sen",
+    "superae": TrainerInfo("superae", "Deep Superpixel Cut's autoencoder (SuperAE)",
+                           "napari_deepsuperpixel.training.superae:SuperAETrainParams",
+                           "napari_deepsuperpixel.training.superae:train_superae"),
+    "sen": TrainerInfo("sen", "Superpixel Embedding Network (SEN)",
+                       "napari_deepsuperpixel.training.sen:SENTrainParams",
+                       "napari_deepsuperpixel.training.sen:train_sen"),
 }
+
+
+def get_trainer_info(model: str) -> TrainerInfo:
+    """The :class:`TrainerInfo` of ``model`` (``ValueError`` for an unknown name)."""
+    if model not in TRAINERS:
+        raise ValueError(f"unknown model {model!r}; trainable models: {', '.join(TRAINERS)}")
+    return TRAINERS[model]
 
 
 def get_trainer(model: str):
@@ -38,12 +171,8 @@ def get_trainer(model: str):
     ValueError
         Unknown model name, or its trainer cannot be imported.
     """
-    import importlib
-
-    if model not in TRAINERS:
-        raise ValueError(f"unknown model {model!r}; trainable models: {', '.join(TRAINERS)}")
-    mod, _, fn = TRAINERS[model].partition(":")
+    info = get_trainer_info(model)
     try:
-        return getattr(importlib.import_module(mod), fn)
+        return info.load()
     except (ImportError, AttributeError) as e:
-        raise ValueError(f"the {model!r} trainer ({TRAINERS[model]}) is not available: {e}") from None
+        raise ValueError(f"the {model!r} trainer ({info.trainer_ref}) is not available: {e}") from None

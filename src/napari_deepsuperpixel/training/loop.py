@@ -105,7 +105,10 @@ class StepContext:
 
 @dataclass
 class TrainResult:
-    """Summary of a training run.
+    """Summary of a training run: what every trainer returns.
+
+    It also stands for its checkpoint file where a path is expected
+    (``os.PathLike``: ``load_checkpoint(train_sen(...))``, ``Path(result)``).
 
     Attributes
     ----------
@@ -123,6 +126,11 @@ class TrainResult:
     epochs_done: int
     loss_history: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
+
+    def __fspath__(self) -> str:
+        if self.path is None:
+            raise TypeError("this training run wrote no checkpoint (out=None)")
+        return str(self.path)
 
 
 def _check_resume_hparams(stored: dict, given: dict, may_change, path) -> None:

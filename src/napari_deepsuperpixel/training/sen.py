@@ -25,23 +25,55 @@ Choices (the paper gives none of these values)
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .._types import check_seed
+from .._types import check_seed, param
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
+from . import build_train_params, declare_trainer
 
-__all__ = ["train_sen", "export_sen_weights", "find_training_images", "pseudo_labels", "DEFAULTS"]
+__all__ = ["SENTrainParams", "train_sen", "export_sen_weights", "find_training_images", "pseudo_labels",
+           "DEFAULTS"]
+
+
+@dataclass
+class SENTrainParams:
+    """Hyperparameters of SEN training (the defaults are the settings of the shipped weights).
+
+    ``deepsuperpixel train sen -p key=value``, the keyword arguments of
+    :func:`train_sen` and the napari training dock's panel are all this class.
+    """
+
+    epochs: int = param(40, "Training length in epochs (one epoch = steps_per_epoch mini-batches)", min=1)
+    steps_per_epoch: int = param(20, "Mini-batches per epoch", min=1)
+    batch_size: int = param(4, "Crops per mini-batch", min=1)
+    crop: int = param(96, "Crop size in pixels (crops are square)", min=16)
+    lr: float = param(1e-3, "Adam learning rate", min=0.0, min_exclusive=True)
+    checkpoint_every: int = param(1, "Epochs between checkpoints", min=1, advanced=True)
+    max_images: Optional[int] = param(None, "Use only the first this many images (quick runs, tests)", min=1)
+    gbms_iter: int = param(3, "GBMS iterations of the network (SENNet)", min=0, advanced=True)
+    base_channels: int = param(16, "U-Net channels of the first level (SENNet)", min=1, advanced=True)
+    max_channels: int = param(128, "U-Net channels of the deepest levels (SENNet)", min=1, advanced=True)
+    alpha: float = param(0.05, "Loss margin alpha of Eq. 4 (variable_margin_loss)", min=0.0, advanced=True)
+    beta: float = param(1.0, "Loss margin beta of Eq. 4 (variable_margin_loss)", min=0.0, advanced=True)
+    beta_scale: float = param(40.0, "Colour scale of the variable beta margin (variable_margin_loss)", min=0.0,
+                              advanced=True)
+    train_anchors: int = param(128, "Random GBMS anchor pixels per crop during training (inference uses the "
+                                    "model's grid anchors); 128 keeps a CPU step cheap", min=1, advanced=True)
+    precision: str = param("fp32", "Arithmetic of the U-Net's forward pass: bf16 autocast, or auto (bf16 on a "
+                                   "GPU with bf16 or a CPU with AVX-512 BF16/AMX); GBMS, loss and weights stay "
+                                   "fp32. fp32 by default: bf16 measured 0.90x on a 2-core CPU (docs/training.md)",
+                           choices=("fp32", "bf16", "auto"), advanced=True)
+    prefetch: bool = param(False, "Make the next mini-batch in a background thread while a step runs (the same "
+                                  "batches); off by default: measured 0.91x on 2 cores", advanced=True)
 
 
 #: default training settings (also the settings of the shipped weights unless docs say otherwise)
-DEFAULTS = dict(epochs=40, steps_per_epoch=20, batch_size=4, crop=96, lr=1e-3, train_anchors=128)
-
-#: usual values of the open ``train_sen`` arguments (front ends offer them in a dropdown)
-PARAM_OPTIONS = {"precision": ("fp32", "bf16", "auto")}
+DEFAULTS = asdict(SENTrainParams())
 
 SP_SIZES = (64, 128, 256, 512, 1024)
 SLIC_COMPACTNESS = (5.0, 10.0, 20.0, 40.0)
@@ -231,53 +263,21 @@ def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optiona
                   "kappa": float(model.gbms.kappa.detach())}
 
 
-def train_sen(
-    data="bsds",
-    *,
-    split="train,val",
-    out=None,
-    epochs: int = DEFAULTS["epochs"],
-    steps_per_epoch: int = DEFAULTS["steps_per_epoch"],
-    batch_size: int = DEFAULTS["batch_size"],
-    crop: int = DEFAULTS["crop"],
-    lr: float = DEFAULTS["lr"],
-    seed: int = 0,
-    device="auto",
-    resume=False,
-    overwrite: bool = False,
-    progress=None,
-    cancel_check=None,
-    checkpoint_every: int = 1,
-    max_images: Optional[int] = None,
-    gbms_iter: int = 3,
-    base_channels: int = 16,
-    max_channels: int = 128,
-    alpha: float = 0.05,
-    beta: float = 1.0,
-    beta_scale: float = 40.0,
-    train_anchors: int = DEFAULTS["train_anchors"],
-    precision: str = "fp32",
-    prefetch: bool = False,
-    output=None,
-) -> Path:
+@declare_trainer(SENTrainParams)
+def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device="auto", resume=False,
+              overwrite: bool = False, progress=None, cancel_check=None, output=None, **hyperparameters):
     """Train SEN on a folder of images and write a checkpoint.
 
     Parameters
     ----------
     data : str or Path
         ``"bsds"`` or a folder (see :func:`find_training_images`).
-    split : str or sequence of str
-        Splits to train on (the shipped weights use ``"train,val"``).
     out : str or Path
         Checkpoint file; written every ``checkpoint_every`` epochs and at the
         end, atomically. An existing file is only replaced with
         ``overwrite=True`` (or continued with ``resume=True``).
-    epochs, steps_per_epoch : int
-        Training length (one epoch = ``steps_per_epoch`` mini-batches).
-    batch_size, crop : int
-        Crops per mini-batch and their size (pixels).
-    lr : float
-        Adam learning rate.
+    split : str or sequence of str
+        Splits to train on (the shipped weights use ``"train,val"``).
     seed : int
         Seed of crops, flips, pseudo labels, noise, anchors and initial weights.
     device : str
@@ -291,37 +291,17 @@ def train_sen(
         :class:`~napari_deepsuperpixel.Cancelled`.
     cancel_check : callable, optional
         Returns True to cancel.
-    checkpoint_every : int
-        Epochs between checkpoints.
-    max_images : int, optional
-        Use only the first this many images (quick runs, tests).
-    gbms_iter, base_channels, max_channels : int
-        Architecture (see :class:`~napari_deepsuperpixel.nn.unet.SENNet`).
-    alpha, beta, beta_scale : float
-        Loss margins (see :func:`~napari_deepsuperpixel.nn.sen_loss.variable_margin_loss`).
-    train_anchors : int
-        Random GBMS anchor pixels per crop during training (inference uses
-        the model's ``n_anchors`` grid anchors); 128 keeps a CPU step cheap.
-    precision : {"fp32", "bf16", "auto"}
-        Arithmetic of the U-Net's forward pass (``"bf16"``: bfloat16
-        autocast; ``"auto"``: bf16 on a GPU with bf16 or a CPU with AVX-512
-        BF16/AMX, else fp32); GBMS, loss, weights and optimizer state stay
-        fp32. Default fp32: on a 2-core AVX-512 BF16 CPU bf16 was slower
-        (0.90x; the U-Net forward pass is 8 % of a step), see docs/training.md.
-    prefetch : bool
-        Make the next mini-batch (crops, SLIC/SNIC pseudo labels, 7 % of a
-        step) in a background thread while the current step runs; the
-        batches are the same either way. Off by default: on 2 cores the
-        thread competes with torch's (measured 0.91x); turn it on where
-        cores are spare.
-
     output : str or Path, optional
         Deprecated name of ``out``.
+    **hyperparameters
+        The fields of :class:`SENTrainParams` (``epochs``, ``steps_per_epoch``,
+        ``batch_size``, ``crop``, ``lr``, ``gbms_iter``, ``precision``, ...),
+        checked before any image is loaded.
 
     Returns
     -------
-    pathlib.Path
-        The checkpoint written (``method="sen"``), loadable with
+    napari_deepsuperpixel.training.loop.TrainResult
+        ``path`` is the checkpoint written (``method="sen"``), loadable with
         ``checkpoint=`` in the ``sen`` and ``sen_contours`` methods.
 
     Raises
@@ -329,7 +309,7 @@ def train_sen(
     FileExistsError
         ``out`` exists and neither ``overwrite`` nor ``resume``.
     ValueError
-        No images, bad sizes, or a resume checkpoint with other settings.
+        A bad hyperparameter, no images, or a resume checkpoint with other settings.
 
     References
     ----------
@@ -338,8 +318,8 @@ def train_sen(
     """
     import torch
 
-    from ..nn.unet import SENNet
     from ..nn.optim import seed_everything
+    from ..nn.unet import SENNet
     from .loop import train_loop
 
     if output is not None:  # the name before 0.2
@@ -351,28 +331,26 @@ def train_sen(
         raise ValueError("train_sen needs out= (the checkpoint file to write)")
     output = Path(out)
     seed = check_seed(seed)
+    p = build_train_params(SENTrainParams, "sen", data, hyperparameters)
     if output.exists() and not overwrite and resume is False:
         raise FileExistsError(f"checkpoint {output} already exists; pass overwrite=True (--overwrite) to "
                               "replace it or resume=True (--resume) to continue it")
-    for name, v, lo in (("batch_size", batch_size, 1), ("crop", crop, 16)):
-        if int(v) < lo:
-            raise ValueError(f"{name} must be >= {lo}, got {v}")
     files = find_training_images(data, split)
-    if max_images is not None:
-        files = files[: int(max_images)]
-    images = [_load_rgb_uint8(p) for p in files]
+    if p.max_images is not None:
+        files = files[: p.max_images]
+    images = [_load_rgb_uint8(f) for f in files]
 
     seed_everything(seed)
-    model = SENNet(base_channels=base_channels, max_channels=max_channels, gbms_iter=gbms_iter)
-    opt = torch.optim.Adam(model.parameters(), lr=float(lr))
-    loss_kwargs = dict(alpha=float(alpha), beta=float(beta), beta_scale=float(beta_scale))
+    model = SENNet(base_channels=p.base_channels, max_channels=p.max_channels, gbms_iter=p.gbms_iter)
+    opt = torch.optim.Adam(model.parameters(), lr=p.lr)
+    loss_kwargs = dict(alpha=p.alpha, beta=p.beta, beta_scale=p.beta_scale)
     hp = {
         "model": model.hyperparameters(),
         "loss": loss_kwargs,
-        "batch_size": int(batch_size),
-        "crop": int(crop),
-        "lr": float(lr),
-        "train_anchors": int(train_anchors),
+        "batch_size": p.batch_size,
+        "crop": p.crop,
+        "lr": p.lr,
+        "train_anchors": p.train_anchors,
         "data": str(data),
         "split": split if isinstance(split, str) else ",".join(split),
         "n_images": len(images),
@@ -382,21 +360,20 @@ def train_sen(
     }
 
     def batch(ctx):
-        return _make_batch(images, ctx.rng, int(batch_size), int(crop))
+        return _make_batch(images, ctx.rng, p.batch_size, p.crop)
 
     def step(ctx, b):
         x, labels, lab, anchor_seed = b
         x = x.to(ctx.device).contiguous(memory_format=torch.channels_last)
         gen = torch.Generator().manual_seed(anchor_seed)
         return sen_step_loss(model, x, labels.to(ctx.device), lab.to(ctx.device), generator=gen,
-                             loss_kwargs=loss_kwargs, n_anchors=int(train_anchors), autocast=ctx.autocast)
+                             loss_kwargs=loss_kwargs, n_anchors=p.train_anchors, autocast=ctx.autocast)
 
     model.to(memory_format=torch.channels_last)
-    res = train_loop(model, opt, step, epochs=epochs, steps_per_epoch=steps_per_epoch, method="sen",
-                     hyperparameters=hp, out=output, checkpoint_every=checkpoint_every, resume=resume,
-                     overwrite=overwrite, seed=seed, device=device, progress=progress,
-                     cancel_check=cancel_check, precision=precision, batch_fn=batch, prefetch=prefetch)
-    return res.path
+    return train_loop(model, opt, step, epochs=p.epochs, steps_per_epoch=p.steps_per_epoch, method="sen",
+                      hyperparameters=hp, out=output, checkpoint_every=p.checkpoint_every, resume=resume,
+                      overwrite=overwrite, seed=seed, device=device, progress=progress,
+                      cancel_check=cancel_check, precision=p.precision, batch_fn=batch, prefetch=p.prefetch)
 
 
 def export_sen_weights(src, dst, *, half: bool = True, overwrite: bool = False) -> Path:

@@ -26,25 +26,62 @@ image, made once before training:
 
 from __future__ import annotations
 
-import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
+from .._types import ProgressCallback, check_seed, param
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
+from . import build_train_params, declare_trainer
 
-from .._types import ProgressCallback, check_seed
+__all__ = ["SuperAETrainParams", "load_training_images", "make_templates", "train_superae", "check_template",
+           "DEFAULTS"]
 
-__all__ = ["load_training_images", "make_templates", "train_superae", "DEFAULTS"]
-
-#: the paper's training settings (Sec. IV-B)
-DEFAULTS = dict(epochs=100, batch_size=10, crop=300, lr=1e-3, lam=1.0, template="ucm2:0.05")
-#: usual values of the open ``train_superae`` arguments (front ends offer them in a dropdown);
+#: usual templates (the dock offers them in a dropdown; any registered method is valid):
 #: ``ucm2:<level>`` needs BSDS500's ucm2 files, the others work on any image folder
-PARAM_OPTIONS = {"template": ("ucm2:0.05", "felzenszwalb", "slic", "snic", "watershed"),
-                 "precision": ("auto", "fp32", "bf16")}
+TEMPLATE_OPTIONS = ("ucm2:0.05", "felzenszwalb", "slic", "snic", "watershed")
+
+
+@dataclass
+class SuperAETrainParams:
+    """Hyperparameters of SuperAE training (defaults: the paper's settings, Sec. IV-B).
+
+    ``deepsuperpixel train superae -p key=value``, the keyword arguments of
+    :func:`train_superae` and the napari training dock's panel are all this class.
+    """
+
+    epochs: int = param(100, "Training length in epochs (each visits every image once); paper: 100", min=1)
+    batch_size: int = param(10, "Images per mini-batch; paper: 10", min=1)
+    crop: int = param(300, "Random crop size in pixels (clipped to the image, multiples of 4); paper: 300", min=8)
+    lr: float = param(1e-3, "Adam learning rate; paper: 1e-3", min=0.0, min_exclusive=True)
+    lam: float = param(1.0, "Weight lambda of the template term of Eq. 1; paper: 1", min=0.0)
+    template: str = param("ucm2:0.05", "Over-segmentation template of every image: 'ucm2:LEVEL' (BSDS500 only) "
+                                       "or 'METHOD' / 'METHOD:key=value,key=value' of a registered method",
+                          options=TEMPLATE_OPTIONS)
+    max_images: Optional[int] = param(None, "Use only the first this many images (quick runs, tests)", min=1)
+    checkpoint_every: int = param(1, "Epochs between checkpoints", min=1, advanced=True)
+    precision: str = param("auto", "Arithmetic of the autoencoder's forward pass: auto is bf16 autocast on a GPU "
+                                   "with bf16 or a CPU with AVX-512 BF16/AMX, else fp32; the loss and weights "
+                                   "stay fp32 (measured 2.5x faster per step on a 2-core CPU, docs/training.md)",
+                           choices=("auto", "fp32", "bf16"), advanced=True)
+    prefetch: bool = param(False, "Make the next mini-batch in a background thread while a step runs (cheap "
+                                  "crops of preloaded images: off by default)", advanced=True)
+
+    def __post_init__(self):
+        check_template(self.template)
+
+    def check(self, data) -> None:
+        """Refuse a ``ucm2`` template for training data that is not BSDS500 (before any image is read)."""
+        if _parse_template(self.template)[0] == "ucm2" and not _is_bsds(data):
+            raise ValueError(f"template {self.template!r} needs BSDS500's ucm2 files and {data} is not a BSDS500 "
+                             "folder: choose another 'template', e.g. felzenszwalb")
+
+
+def _is_bsds(data) -> bool:
+    return str(data).lower() == "bsds" or (Path(data) / "data" / "images").is_dir()
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -80,8 +117,7 @@ def load_training_images(data="bsds", split: Sequence[str] = ("train", "val"), m
     list of tuple
     """
     items = []
-    is_bsds = str(data).lower() == "bsds" or (Path(data) / "data" / "images").is_dir()
-    if is_bsds:
+    if _is_bsds(data):
         root = find_bsds500(data)
         for s in split:
             folder = root / "data" / "images" / s
@@ -118,6 +154,42 @@ def _parse_template(spec: str):
 
     params = parse_key_values(rest, "template") if rest else {}
     return name, params
+
+
+def check_template(spec: str) -> None:
+    """Check a template string before any work: a ``ucm2`` level, or a method and its parameters.
+
+    Parameters
+    ----------
+    spec : str
+        ``"ucm2:LEVEL"`` or ``"METHOD[:key=value,...]"`` (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        In one line: a ucm2 level that is not a number in [0, 1], an unknown
+        method, or a parameter that method refuses (the same rules as
+        ``nds.segment(image, METHOD, key=value)``).
+    """
+    import math
+
+    from .._types import build_params
+    from ..methods import get_method
+
+    kind, arg = _parse_template(spec)
+    if kind == "ucm2":
+        if not (math.isfinite(arg) and 0.0 <= arg <= 1.0):
+            raise ValueError(f"template {spec!r}: the ucm2 level must be in [0, 1], e.g. 'ucm2:0.05'")
+        return
+    try:
+        info = get_method(kind)
+        build_params(info.params_cls, info.name, arg)
+    except ValueError as e:
+        raise ValueError(f"template {spec!r}: {e}") from None
+
+
+#: the paper's training settings (Sec. IV-B)
+DEFAULTS = asdict(SuperAETrainParams())
 
 
 def make_templates(images, template: str = "ucm2:0.05") -> list:
@@ -184,28 +256,10 @@ def _batch(images, templates, idx, crop, rng):
     return x, t
 
 
-def train_superae(
-    data="bsds",
-    *,
-    out=None,
-    split: Sequence[str] = ("train", "val"),
-    epochs: int = DEFAULTS["epochs"],
-    batch_size: int = DEFAULTS["batch_size"],
-    crop: int = DEFAULTS["crop"],
-    lr: float = DEFAULTS["lr"],
-    lam: float = DEFAULTS["lam"],
-    template: str = DEFAULTS["template"],
-    max_images: Optional[int] = None,
-    seed: int = 0,
-    device="auto",
-    progress: Optional[ProgressCallback] = None,
-    cancel_check=None,
-    resume=False,
-    overwrite: bool = False,
-    checkpoint_every: int = 1,
-    precision: str = "auto",
-    prefetch: bool = False,
-):
+@declare_trainer(SuperAETrainParams)
+def train_superae(data="bsds", *, out=None, split: Sequence[str] = ("train", "val"), seed: int = 0, device="auto",
+                  resume=False, overwrite: bool = False, progress: Optional[ProgressCallback] = None,
+                  cancel_check=None, **hyperparameters):
     """Train SuperAE with Eq. 1 (Alg. 1 of Lin et al.) and write a checkpoint.
 
     Each epoch visits every training image once in a random order, in
@@ -222,35 +276,20 @@ def train_superae(
     split : sequence of str
         BSDS500 splits (paper: the whole dataset; the shipped weights use
         train + val so that test stays unseen).
-    epochs, batch_size, crop, lr, lam : number
-        Paper: 100, 10, 300, 1e-3, 1.
-    template : str
-        See the module docstring (default ``"ucm2:0.05"``).
-    max_images : int, optional
-        Use only the first images (for quick runs and tests).
     seed : int
         Seeds the weights and every crop/flip (see :mod:`.loop`).
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``.
-    progress, cancel_check : callable, optional
-        See :func:`napari_deepsuperpixel.training.loop.train_loop`.
     resume : bool or path
         Continue a previous run (same settings; ``epochs`` may grow).
     overwrite : bool
         Replace an existing ``out``.
-    checkpoint_every : int
-        Epochs between checkpoints.
-    precision : {"auto", "fp32", "bf16"}
-        Arithmetic of the autoencoder's forward pass: ``"auto"`` is bf16
-        autocast (channels-last tensors) on a GPU with bf16 or a CPU with
-        AVX-512 BF16/AMX, else fp32. The loss (Eq. 1), the weights and the
-        optimizer state stay fp32. Measured on a 2-core AVX-512 BF16 CPU:
-        2.5x faster per step than fp32 channels-last at crop 128 (3.7x
-        faster than before these changes), the same loss within the
-        tolerance in docs/training.md.
-    prefetch : bool
-        Make the next mini-batch in a background thread while a step runs
-        (crops of preloaded images: cheap, so off by default).
+    progress, cancel_check : callable, optional
+        See :func:`napari_deepsuperpixel.training.loop.train_loop`.
+    **hyperparameters
+        The fields of :class:`SuperAETrainParams` (``epochs``, ``batch_size``,
+        ``crop``, ``lr``, ``lam``, ``template``, ``precision``, ...), checked
+        (the template's method and its parameters too) before any image is loaded.
 
     Returns
     -------
@@ -267,28 +306,24 @@ def train_superae(
     from ..nn.superae import SuperAE, superae_loss
     from .loop import train_loop
 
-    for name, v, lo in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("crop", crop, 8)):
-        if int(v) < lo:
-            raise ValueError(f"{name} must be >= {lo}, got {v}")
     seed = check_seed(seed)
-    if not (float(lr) > 0 and math.isfinite(float(lr))) or not (float(lam) >= 0 and math.isfinite(float(lam))):
-        raise ValueError(f"lr must be > 0 and lam >= 0, got lr={lr}, lam={lam}")
+    p = build_train_params(SuperAETrainParams, "superae", data, hyperparameters)
     if out is not None:  # refuse before the (slow) data loading
         outp = Path(out)
         if outp.exists() and not overwrite and resume is not True and Path(str(resume)) != outp:
             raise FileExistsError(f"checkpoint {outp} already exists; use --overwrite to replace it "
                                   "or --resume to continue it")
     split = [s.strip() for s in (split.split(",") if isinstance(split, str) else split) if s.strip()]
-    images = load_training_images(data, split, max_images)
-    templates = make_templates(images, template)
+    images = load_training_images(data, split, p.max_images)
+    templates = make_templates(images, p.template)
     rgbs = [im for _, im, _ in images]
     n = len(rgbs)
-    bs = min(int(batch_size), n)
+    bs = min(p.batch_size, n)
     steps = -(-n // bs)
 
     seed_everything(seed)
     model = SuperAE()
-    opt = torch.optim.Adam(model.parameters(), lr=float(lr))
+    opt = torch.optim.Adam(model.parameters(), lr=p.lr)
     model.to(memory_format=torch.channels_last)
     order: dict = {}
 
@@ -297,7 +332,7 @@ def train_superae(
             order.clear()
             order[ctx.epoch] = ctx.rng.permutation(n)
         idx = order[ctx.epoch][ctx.step * bs:(ctx.step + 1) * bs]
-        return _batch(rgbs, templates, idx, int(crop), ctx.rng)
+        return _batch(rgbs, templates, idx, p.crop, ctx.rng)
 
     def step(ctx, b):
         x, t = b
@@ -306,12 +341,12 @@ def train_superae(
         t = torch.from_numpy(t).to(ctx.device)
         with ctx.autocast():
             recon = model(x)
-        return superae_loss(x, recon.float(), t, lam=float(lam))
+        return superae_loss(x, recon.float(), t, lam=p.lam)
 
-    hp = dict(architecture="superae", widths=[64, 128, 256], batch_size=bs, crop=int(crop), lr=float(lr),
-              lam=float(lam), template=str(template), data=str(data), split=list(split), n_images=n,
+    hp = dict(architecture="superae", widths=[64, 128, 256], batch_size=bs, crop=p.crop, lr=p.lr,
+              lam=p.lam, template=p.template, data=str(data), split=list(split), n_images=n,
               images=[name for name, _, _ in images][:1000])
-    return train_loop(model, opt, step, epochs=int(epochs), steps_per_epoch=steps, method="superae",
-                      hyperparameters=hp, out=out, checkpoint_every=checkpoint_every, resume=resume,
+    return train_loop(model, opt, step, epochs=p.epochs, steps_per_epoch=steps, method="superae",
+                      hyperparameters=hp, out=out, checkpoint_every=p.checkpoint_every, resume=resume,
                       overwrite=overwrite, seed=seed, device=device, progress=progress,
-                      cancel_check=cancel_check, precision=precision, batch_fn=batch, prefetch=prefetch)
+                      cancel_check=cancel_check, precision=p.precision, batch_fn=batch, prefetch=p.prefetch)
