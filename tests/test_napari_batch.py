@@ -94,8 +94,8 @@ def test_a_large_dask_layer_is_segmented_block_by_block_into_a_dask_labels_layer
     from napari_deepsuperpixel._napari._workers import SegmentJob, run_segment_job
 
     img = np.tile(data.coins(), (2, 2))[:600, :760]
-    monkeypatch.setattr(tiled, "AUTO_PIXELS", 300 * 300)
-    monkeypatch.setattr(tiled, "DEFAULT_BLOCK", 256)
+    monkeypatch.setattr(tiled.policy, "AUTO_PIXELS", 300 * 300)
+    monkeypatch.setattr(tiled.policy, "DEFAULT_BLOCK", 256)
     monkeypatch.setattr(tiled, "ZARR_PIXELS", 300 * 300)
     lazy = da.from_array(img, chunks=(128, 128))
     real_array = da.Array.__array__

@@ -73,9 +73,10 @@ def test_stitching_joins_the_pieces_of_a_too_small_halo(big, monkeypatch, n_segm
     """With a halo of 2 pixels the blocks disagree at their borders; the stitching still gives
     labels 1..N, each one connected, and reports the pieces it joined (also with more than
     46,341 pieces, whose pair numbers do not fit in int32)."""
-    from napari_deepsuperpixel import tiled
+    from napari_deepsuperpixel.tiled import blocks, policy
 
-    monkeypatch.setattr(tiled, "halo_for", lambda ny, nx, k: 2)
+    for module in (blocks, policy):
+        monkeypatch.setattr(module, "halo_for", lambda ny, nx, k: 2)
     res = segment_result(big, "snic", n_segments=n_segments, compactness=2.0, block_size=128)
     _connected_and_unique(res.labels)
     assert res.extras["fragments"] > 0
@@ -195,10 +196,10 @@ def test_clear_errors_before_any_work(big):
 
 
 def test_large_images_are_tiled_automatically(monkeypatch, big):
-    from napari_deepsuperpixel import tiled
+    from napari_deepsuperpixel.tiled import policy
 
-    monkeypatch.setattr(tiled, "AUTO_PIXELS", 500 * 500)
-    monkeypatch.setattr(tiled, "DEFAULT_BLOCK", 256)
+    monkeypatch.setattr(policy, "AUTO_PIXELS", 500 * 500)
+    monkeypatch.setattr(policy, "DEFAULT_BLOCK", 256)
     res = nds.segment_result(big, "snic", n_segments=1500)
     assert res.extras["blocks"] == (3, 3)
     assert "blocks" not in nds.segment_result(big, "slic", n_segments=100).extras  # SLIC: whole
@@ -218,12 +219,12 @@ def test_stitching_memory_is_bounded_by_the_blocks_not_the_image():
     grid = rng.integers(1, 10**6, size=(side // 16, side // 16)).astype(np.int32)
     labels = np.kron(grid, np.ones((16, 16), np.int32))  # squares of 16 x 16 pixels
     chunks = (tile,) * (side // tile)
-    runner = tiled._Runner(Progress(), threads=1)
-    tiled._stitch_table(labels[:512, :512], (tile, tile), (tile, tile), runner)  # imports
+    runner = tiled.runner._Runner(Progress(), threads=1)
+    tiled.stitch._stitch_table(labels[:512, :512], (tile, tile), (tile, tile), runner)  # imports
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        tiled._stitch_table(labels, chunks, chunks, runner)
+        tiled.stitch._stitch_table(labels, chunks, chunks, runner)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -278,9 +279,9 @@ def test_a_block_finishing_after_cancel_does_not_recreate_the_removed_store(tmp_
 
     path = tmp_path / "labels.zarr"
     target = create_labels_zarr(path, (64, 64), chunks=32)
-    tiled._write_block(np.ones((32, 32), np.int32), target, 0, 32, 0, 32, zarr_path=str(path))
+    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 0, 32, 0, 32, zarr_path=str(path))
     assert int(target[0, 0]) == 1
     shutil.rmtree(path)
-    tiled._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, zarr_path=str(path))
-    tiled._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, zarr_path=str(path))
+    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, zarr_path=str(path))
+    tiled.stitch._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, zarr_path=str(path))
     assert not path.exists()

@@ -15,12 +15,14 @@ from ._version import __version__
 
 from ._types import Cancelled, ProgressEvent, Result
 from .api import get_method, list_methods, segment, segment_result
+from .options import RunOptions
 
 __all__ = [
     "__version__",
     "Cancelled",
     "ProgressEvent",
     "Result",
+    "RunOptions",
     "get_method",
     "list_methods",
     "segment",

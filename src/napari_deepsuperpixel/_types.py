@@ -98,6 +98,19 @@ def part_progress(outer: "Progress", index: int, count: int, unit: str):
     return callback
 
 
+def collect_extras(extras: dict, part: dict, n_parts: int) -> None:
+    """Add the extras of one part of a run (a slice, a volume) to the run's ``extras``.
+
+    With one part the values are the part's own; with several, every key holds
+    a list with one value per part, in order.
+    """
+    for k, v in part.items():
+        if n_parts > 1:
+            extras.setdefault(k, []).append(v)
+        else:
+            extras[k] = v
+
+
 @dataclass
 class Result:
     """What a method returns.

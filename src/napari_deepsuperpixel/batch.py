@@ -90,6 +90,7 @@ def _runs_in_blocks(path, method: str, params: dict, block_size) -> bool:
     """Whether a TIFF or zarr image file is segmented in blocks, from its shape alone (nothing read)."""
     from . import get_method
     from ._types import build_params
+    from .io.layout import describe_image
     from .tiled import choose_tile
 
     if isinstance(path, NamedImage) or Path(path).suffix.lower() not in (".tif", ".tiff", ".zarr"):
@@ -104,7 +105,8 @@ def _runs_in_blocks(path, method: str, params: dict, block_size) -> bool:
     img = np.broadcast_to(np.zeros(1, np.uint8), tuple(shape))  # the shape, without the pixels
     info = get_method(method)
     try:
-        return choose_tile(img, method, build_params(info.params_cls, method, dict(params)), block_size) is not None
+        layout = describe_image(img)
+        return choose_tile(layout, info, build_params(info.params_cls, method, dict(params)), block_size) is not None
     except ValueError:
         return False
 

@@ -100,7 +100,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     extras : dict
         The runner's extras; lists of them for several time points.
     """
-    from ._types import part_progress
+    from ._types import collect_extras, part_progress
     from .methods._compose import run_prepared_volume
 
     vols = prepared.volume_data(with_t=mode == "spacetime")  # (T, Z, Y, X, C)
@@ -116,11 +116,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
         progress.check()
         out[t] = res.labels + offset
         offset = int(out[t].max())
-        for k, v in res.extras.items():
-            if nt > 1:
-                extras.setdefault(k, []).append(v)
-            else:
-                extras[k] = v
+        collect_extras(extras, res.extras, nt)
     return out.reshape(prepared.spatial_shape), extras
 
 

@@ -168,7 +168,6 @@ def prepare_image(
         raise ValueError(f"image is empty (shape {arr.shape})")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
-
     if axes is not None:
         if not (isinstance(channel_axis, str) and channel_axis == "auto"):
             raise ValueError(f"give axes ({axes!r}) or channel_axis ({channel_axis!r}), not both; "
@@ -198,64 +197,132 @@ def prepare_image(
         )
 
     n_ch = arr.shape[-1]
-    if n_ch == 4 and cax is not None and arr.dtype == np.uint8 and not keep_alpha:
+    if drops_alpha(n_ch, cax is not None, arr.dtype, keep_alpha):
         arr = arr[..., :3]  # RGBA: alpha dropped
         n_ch = 3
     if rgb is None:
-        # 3 channels of uint8 or float are colour; 3 channels of 16-bit data are
-        # more likely fluorescence channels and are not converted to CIELAB.
-        rgb = n_ch == 3 and cax is not None and (arr.dtype == np.uint8 or arr.dtype.kind == "f")
+        rgb = auto_rgb(n_ch, cax is not None, arr.dtype)
     elif rgb and n_ch != 3:
         raise ValueError(f"rgb=True needs 3 colour channels (or RGBA), the image has {n_ch}")
 
-    mode = normalize
-    if mode == "auto":
-        # uint8 colour photographs keep their colours; everything else (incl.
-        # dim 8-bit fluorescence, which often uses a tenth of the range) is
-        # stretched robustly per channel.
-        is_colour = n_ch == 3 and cax is not None
-        mode = "dtype" if arr.dtype == np.bool_ or (arr.dtype == np.uint8 and is_colour) else "percentile"
-
+    mode = normalisation_mode(normalize, arr.dtype, n_ch, cax is not None)
     data = _normalise(arr, mode, percentiles)
     spatial = tuple(lead_shape) + tuple(data.shape[1:3])
     return PreparedImage(data=np.ascontiguousarray(data), is_stack=is_stack, rgb=rgb,
                          spatial_shape=spatial, axes=label_axes)
 
 
+# The rules below are the one home of how an image's channels are read and scaled: prepare_image
+# applies them to an image in memory, the run in blocks (napari_deepsuperpixel.tiled) to a large
+# image block by block, with ranges computed once for the whole image.
+
+def drops_alpha(n_channels: int, has_channel_axis: bool, dtype, keep_alpha: bool = False) -> bool:
+    """Whether the fourth channel is an alpha channel to drop: 4 channels of ``uint8`` (RGBA)."""
+    return n_channels == 4 and has_channel_axis and np.dtype(dtype) == np.uint8 and not keep_alpha
+
+
+def auto_rgb(n_channels: int, has_channel_axis: bool, dtype) -> bool:
+    """Whether channels are RGB colour: 3 channels of ``uint8`` or float.
+
+    3 channels of 16-bit data are more likely fluorescence channels and are not
+    converted to CIELAB.
+    """
+    dtype = np.dtype(dtype)
+    return n_channels == 3 and has_channel_axis and (dtype == np.uint8 or dtype.kind == "f")
+
+
+def normalisation_mode(normalize: str, dtype, n_channels: int, has_channel_axis: bool) -> str:
+    """The normalisation ``normalize="auto"`` stands for (other values are returned as they are).
+
+    ``"dtype"`` for ``uint8`` colour (so photographs keep their colours) and for
+    bool; ``"percentile"`` for everything else (dim 8-bit fluorescence often
+    uses a tenth of the range).
+    """
+    if normalize not in NORMALIZE_CHOICES:
+        raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
+    if normalize != "auto":
+        return normalize
+    dtype = np.dtype(dtype)
+    colour = n_channels == 3 and has_channel_axis
+    return "dtype" if dtype == np.bool_ or (dtype == np.uint8 and colour) else "percentile"
+
+
+@dataclass(frozen=True)
+class ChannelRange:
+    """How one channel is scaled: ``(value * scale - lo) / (hi - lo)``, clipped to [0, 1] if ``clip``.
+
+    ``wide``: computed in float64 (float64 values beyond float32's range, which a
+    cast to float32 first would turn into inf); ``scale`` is 0.5 where even
+    float64's ``max - min`` would overflow.
+    """
+
+    lo: float
+    hi: float
+    clip: bool = True
+    scale: float = 1.0
+    wide: bool = False
+
+
+def _beyond_float32(values) -> bool:
+    dtype = np.asarray(values).dtype
+    return dtype.kind == "f" and dtype.itemsize > 4 and np.size(values) > 0 and \
+        float(np.max(np.abs(values))) > float(np.finfo(np.float32).max)
+
+
+def channel_range(values, mode: str, percentiles=DEFAULT_PERCENTILES) -> Optional[ChannelRange]:
+    """The scaling of one channel under ``mode`` (``None``: its values are used as they are).
+
+    ``values`` holds the channel's values, or a regular subsample of them (the
+    run in blocks passes a subsample for the percentiles and the exact
+    ``[min, max]`` for ``"minmax"``).
+    """
+    values = np.asarray(values)
+    if values.dtype == np.bool_ or mode == "none" or (mode == "dtype" and values.dtype.kind == "f"):
+        return None
+    if mode == "dtype":
+        info = np.iinfo(values.dtype)
+        lo = float(min(info.min, 0))
+        return ChannelRange(lo, float(info.max), clip=False)
+    wide = _beyond_float32(values)
+    ch = values.astype(np.float64 if wide else np.float32)
+    scale = 1.0
+    if wide and not np.isfinite(float(ch.max()) - float(ch.min())):
+        scale = 0.5  # max - min overflows float64 (values near 1.8e308): halve first
+        ch = ch * scale
+    if mode == "percentile":
+        lo, hi = np.percentile(ch, percentiles)
+    elif mode == "minmax":
+        lo, hi = float(ch.min()), float(ch.max())
+    else:
+        raise ValueError(f"unknown normalisation {mode!r}")
+    return ChannelRange(float(lo), float(hi), True, scale, wide)
+
+
+def apply_range(values, rng: Optional[ChannelRange]) -> np.ndarray:
+    """One channel scaled by :func:`channel_range`'s answer, as float32."""
+    if rng is None:
+        return np.asarray(values).astype(np.float32)
+    if rng.hi - rng.lo <= 0:
+        return np.zeros(np.shape(values), np.float32)  # a constant channel carries no information
+    if not rng.clip:  # the dtype's range
+        return ((np.asarray(values).astype(np.float32) - rng.lo) / float(rng.hi - rng.lo)).astype(np.float32)
+    ch = np.asarray(values).astype(np.float64 if rng.wide else np.float32)
+    if rng.scale != 1.0:
+        ch = ch * rng.scale
+    return np.clip((ch - rng.lo) / (rng.hi - rng.lo), 0.0, 1.0).astype(np.float32, copy=False)
+
+
 def _normalise(arr: np.ndarray, mode: str, percentiles) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr.astype(np.float32)
-    big = arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and arr.size and \
-        float(np.max(np.abs(arr))) > float(np.finfo(np.float32).max)
-    if big and mode in ("none", "dtype"):
+    if mode in ("none", "dtype") and _beyond_float32(arr):
         raise ValueError(
             f"image values reach {float(np.max(np.abs(arr))):.3g}, beyond float32's range; use "
             "normalize='percentile' or 'minmax' (or scale the image first)")
-    if mode == "none":
-        return arr.astype(np.float32)
-    if mode == "dtype":
-        if np.issubdtype(arr.dtype, np.integer):
-            info = np.iinfo(arr.dtype)
-            lo = float(min(info.min, 0))
-            return ((arr.astype(np.float32) - lo) / float(info.max - lo)).astype(np.float32)
-        return arr.astype(np.float32)  # floats are assumed to be in [0, 1] already
     out = np.empty(arr.shape, np.float32)
     # per channel, over all slices so that a stack is normalised consistently
-    # values beyond float32's range (e.g. 1e300 in float64) are scaled in float64 and cast
-    # afterwards: a cast first would make them inf
-    work = np.float64 if big else np.float32
     for c in range(arr.shape[-1]):
-        ch = arr[..., c].astype(work)
-        if work is np.float64 and not np.isfinite(float(ch.max()) - float(ch.min())):
-            ch = ch / 2.0  # max - min overflows float64 (values near 1.8e308): halve first
-        if mode == "percentile":
-            lo, hi = np.percentile(ch, percentiles)
-        else:  # minmax
-            lo, hi = float(ch.min()), float(ch.max())
-        if hi - lo <= 0:
-            out[..., c] = 0.0  # a constant channel carries no information
-        else:
-            out[..., c] = np.clip((ch - lo) / (hi - lo), 0.0, 1.0)
+        out[..., c] = apply_range(arr[..., c], channel_range(arr[..., c], mode, percentiles))
     return out
 
 

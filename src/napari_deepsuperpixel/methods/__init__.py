@@ -21,6 +21,21 @@ A method that can make supervoxels also names a *volume runner*::
 with ``volume`` a prepared ``(Z, Y, X, C)`` float32 volume and ``spacing``
 its physical voxel size ``(dz, dy, dx)``; ``segment(..., mode="3d")`` uses it
 and refuses methods without one (:func:`check_supports_3d`).
+
+A method whose superpixels grow from seeds that can be placed on the whole
+image's grid names a *block runner*, so that a large image can be segmented
+block by block (:mod:`napari_deepsuperpixel.tiled`)::
+
+    run_block(features, *, params, seeds, cell_area) -> labels
+
+with ``features`` one block (plus halo) in the method's input space, ``seeds``
+the flat indices of the block's seeds, ``cell_area`` the whole image's pixels
+per seed, and labels ``1..len(seeds)`` (seed ``i`` grows label ``i + 1``).
+
+Everything else the framework needs of a method is declared here too, never
+found by its name: ``memory_estimate_ref`` (what the volume runner needs, for
+the widgets' note) and ``warm_ref`` (a zero-argument function that compiles the
+method's kernels, which the widgets call in the background when they open).
 """
 
 from __future__ import annotations
@@ -60,6 +75,14 @@ class MethodInfo:
     volume_runner_ref : str, optional
         ``"module:function"`` of the volume runner (3D supervoxels, 6-connected,
         honouring ``spacing``); ``None``: the method works on 2D slices only.
+    block_runner_ref : str, optional
+        ``"module:function"`` of the block runner (see the module notes);
+        ``None``: the method runs on the whole image.
+    memory_estimate_ref : str, optional
+        ``"module:function"`` ``estimate(zyx_shape, n_channels, params, device) -> bytes``
+        of the volume runner's peak memory.
+    warm_ref : str, optional
+        ``"module:function"`` of a zero-argument warm-up (numba compilation).
     """
 
     name: str
@@ -71,6 +94,30 @@ class MethodInfo:
     uses_torch: bool = False
     docs: str = ""
     volume_runner_ref: Optional[str] = None
+    block_runner_ref: Optional[str] = None
+    memory_estimate_ref: Optional[str] = None
+    warm_ref: Optional[str] = None
+
+    @property
+    def supports_blocks(self) -> bool:
+        """Whether a large image can be segmented block by block (:mod:`napari_deepsuperpixel.tiled`)."""
+        return self.block_runner_ref is not None
+
+    @property
+    def block_runner(self) -> Callable:
+        if self.block_runner_ref is None:
+            raise ValueError(f"method {self.name!r} cannot run in blocks")
+        return _load(self.block_runner_ref)
+
+    @property
+    def memory_estimate(self) -> Optional[Callable]:
+        """The volume runner's memory estimate, or ``None`` when the method declares none."""
+        return None if self.memory_estimate_ref is None else _load(self.memory_estimate_ref)
+
+    def warm(self) -> None:
+        """Compile the method's kernels now (nothing for a method without ``warm_ref``)."""
+        if self.warm_ref is not None:
+            _load(self.warm_ref)()
 
     @property
     def docs_page(self) -> str:
@@ -120,9 +167,24 @@ REGISTRY: dict[str, MethodInfo] = {}
 
 
 def register(info: MethodInfo) -> None:
-    """Add a method to the registry (also usable by third-party code)."""
+    """Add a method to the registry (also usable by third-party code).
+
+    Raises
+    ------
+    ValueError
+        A name already registered, or a parameter named like a run option
+        (:data:`~napari_deepsuperpixel.options.RUN_OPTION_NAMES`: ``seed``,
+        ``device``, ``axes``, ...), which ``segment(image, method, **keywords)``
+        could not tell apart.
+    """
+    from ..options import RUN_OPTION_NAMES
+
     if info.name in REGISTRY:
         raise ValueError(f"method {info.name!r} is already registered")
+    clash = sorted({p.name for p in info.parameters} & set(RUN_OPTION_NAMES))
+    if clash:
+        raise ValueError(f"method {info.name!r} has parameter(s) {', '.join(clash)} named like run options "
+                         f"of segment(); rename them (run options: {', '.join(RUN_OPTION_NAMES)})")
     REGISTRY[info.name] = info
 
 
@@ -134,7 +196,8 @@ for _info in [
                volume_runner_ref=f"{_P}.classical:run_slic_volume"),
     MethodInfo("snic", "SNIC superpixels (Achanta & Susstrunk 2017), this package's numba implementation",
                "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic",
-               volume_runner_ref=f"{_P}.snic3d:run_snic_volume"),
+               volume_runner_ref=f"{_P}.snic3d:run_snic_volume", block_runner_ref=f"{_P}.snic:run_snic_block",
+               warm_ref=f"{_P}.snic:warm_kernels"),
     MethodInfo("felzenszwalb", "Felzenszwalb-Huttenlocher graph segmentation (scikit-image)",
                "superpixels", f"{_P}.classical:FelzenszwalbParams", f"{_P}.classical:run_felzenszwalb",
                input_space="rgb01", docs=_CLASSICAL),
@@ -146,11 +209,13 @@ for _info in [
                docs=_CLASSICAL),
     MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
                "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed",
-               docs=_CLASSICAL, volume_runner_ref=f"{_P}.classical:run_watershed_volume"),
+               docs=_CLASSICAL, volume_runner_ref=f"{_P}.classical:run_watershed_volume",
+               block_runner_ref=f"{_P}.classical:run_watershed_block"),
     MethodInfo("backprop", "Unsupervised segmentation by backpropagation (Kanezaki 2018; + Kim & Kanezaki 2020 continuity loss)",
                "segmentation", f"{_P}.backprop:BackpropParams", f"{_P}.backprop:run_backprop",
                input_space="rgb01", uses_torch=True,
-               volume_runner_ref=f"{_P}.backprop3d:run_backprop_volume"),
+               volume_runner_ref=f"{_P}.backprop3d:run_backprop_volume",
+               memory_estimate_ref=f"{_P}.backprop3d:estimate_memory"),
     MethodInfo("neural_superpixels", "Per-image CNN superpixels (Eliasof et al. 2022; RIM / edge-aware ablations)",
                "superpixels", f"{_P}.neural_superpixels:NeuralSuperpixelsParams",
                f"{_P}.neural_superpixels:run_neural_superpixels", input_space="rgb01", uses_torch=True),

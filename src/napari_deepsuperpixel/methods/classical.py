@@ -147,13 +147,30 @@ class WatershedParams:
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
-def run_watershed(image, *, params: WatershedParams, seed=0, device="cpu", progress=None) -> Result:
+def watershed_relief(image: np.ndarray) -> np.ndarray:
+    """The relief the watershed floods: the Sobel gradient magnitude of a ``(Y, X, C)`` image, over channels."""
     from skimage.filters import sobel
+
+    return np.sqrt(sum(sobel(image[..., c]) ** 2 for c in range(image.shape[-1])))
+
+
+def run_watershed(image, *, params: WatershedParams, seed=0, device="cpu", progress=None) -> Result:
     from skimage.segmentation import watershed
 
-    grad = np.sqrt(sum(sobel(image[..., c]) ** 2 for c in range(image.shape[-1])))
-    labels = watershed(grad, markers=int(params.n_segments), compactness=params.compactness)
+    labels = watershed(watershed_relief(image), markers=int(params.n_segments), compactness=params.compactness)
     return Result(labels)
+
+
+def run_watershed_block(features, *, params: WatershedParams, seeds, cell_area: float) -> np.ndarray:
+    """Block runner of ``watershed`` (:mod:`napari_deepsuperpixel.tiled`): the whole image's grid as markers.
+
+    ``cell_area`` is not needed: the flooding's compactness does not depend on the seed spacing.
+    """
+    from skimage.segmentation import watershed
+
+    markers = np.zeros(features.shape[:2], np.int32)
+    markers.flat[np.asarray(seeds)] = np.arange(1, np.size(seeds) + 1)
+    return watershed(watershed_relief(features), markers=markers, compactness=params.compactness)
 
 
 def run_watershed_volume(volume, *, params: WatershedParams, spacing=(1.0, 1.0, 1.0), seed=0, device="cpu",

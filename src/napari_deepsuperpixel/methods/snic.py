@@ -352,6 +352,16 @@ def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) 
     return Result(labels.astype(np.int32, copy=False), extras, connected=True)
 
 
+def run_snic_block(features, *, params: SnicParams, seeds, cell_area: float) -> np.ndarray:
+    """Block runner of ``snic`` (:mod:`napari_deepsuperpixel.tiled`).
+
+    SNIC grown from the given seeds with the whole image's spatial weight
+    (``cell_area`` pixels per seed), so that a superpixel crossing a block
+    border grows alike on both sides.
+    """
+    return snic(features, n_segments=1, compactness=params.compactness, seeds=seeds, cell_area=cell_area)
+
+
 def warm_kernels() -> None:
     """Compile (or load from numba's disk cache) the SNIC kernels now, on a tiny image.
 

@@ -1,0 +1,188 @@
+"""The one path from an image to its labels: a plan made and checked once, then one of three branches.
+
+:func:`plan_run` takes what a caller gave (the image, a method name, the
+:class:`~napari_deepsuperpixel.RunOptions` and the method's parameters) and
+answers every question once, before any work: the method and its built
+parameters, the image's axes (:class:`~napari_deepsuperpixel.io.layout.ImageLayout`,
+read from the shape alone), the branch (blocks, slices or volumes), the
+device, and every check (the segment count, the mode, the spacing, the
+output path). :meth:`RunPlan.run` then runs the chosen branch:
+
+``"blocks"``
+    a large 2D image block by block (:mod:`napari_deepsuperpixel.tiled`), read
+    block by block, never whole;
+``"slices"``
+    the image prepared whole (:func:`~napari_deepsuperpixel.io.prepare_image`)
+    and every 2D slice run by :func:`~napari_deepsuperpixel.methods._compose.run_prepared`;
+``"volumes"``
+    the image prepared whole and every volume run by the method's volume
+    runner (:func:`~napari_deepsuperpixel.volumes.run_volumes`).
+
+docs/architecture.md ("The walk of an image") follows one image through it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ._types import Progress, Result, build_params, collect_extras, part_progress
+from .io.layout import ImageLayout, describe_image
+from .options import RunOptions
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run needs, resolved and checked (:func:`plan_run`)."""
+
+    info: Any
+    params: Any
+    options: RunOptions
+    layout: ImageLayout
+    branch: str
+    tile: Optional[int] = None
+    device: Any = "cpu"
+    spacing: tuple = ()
+
+    def run(self, image, progress: Optional[Progress] = None) -> Result:
+        """Run the plan's branch on ``image`` (the image :func:`plan_run` described)."""
+        progress = progress or Progress()
+        if self.branch == "blocks":
+            from .tiled import segment_tiled
+
+            o = self.options
+            res = segment_tiled(image, self.layout, self.info, self.params, tile=self.tile, normalize=o.normalize,
+                                progress=progress, out=o.out, scheduler=o.scheduler)
+        else:
+            from .io.prepare import prepare_image
+
+            prepared = prepare_image(image, normalize=self.options.normalize, axes=self.layout.axes)
+            run = _run_volumes if self.branch == "volumes" else _run_slices
+            res = _written(run(self, prepared, progress), self.options.out)
+        res.extras.update(params=dataclasses.asdict(self.params), method=self.info.name)
+        return res
+
+
+def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
+    """Check a run before any work and choose its branch.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or parameter, an invalid value, a shape the options
+        cannot take (axes, mode, spacing, block size), a segment count above
+        the number of pixels, an unavailable device.
+    FileExistsError
+        ``options.out`` exists.
+    """
+    from .io.axes import resolve_spacing
+    from .methods import get_method
+    from .methods._compose import check_count
+    from .volumes import check_mode
+
+    info = get_method(method)
+    p = build_params(info.params_cls, method, params)
+    o = options
+    if o.out is not None:
+        from ._util import check_writable
+
+        check_writable([o.out], False)  # before any work: nothing a user has is replaced
+    layout = describe_image(image, axes=o.axes, channel_axis=o.channel_axis)
+    tile = None
+    if o.slices and not o.match_time:
+        from .tiled import choose_tile
+
+        tile = choose_tile(layout, info, p, o.block_size)
+    if tile is None:
+        _warn_whole_lazy(image, layout, info)
+        if o.scheduler is not None:
+            raise ValueError("scheduler= runs the blocks of a run in blocks on a cluster, and this image is "
+                             "segmented whole: give block_size= (a method that runs in blocks, on a 2D image), "
+                             "or leave scheduler out (deepsuperpixel segment --scheduler sends whole images)")
+    check_mode(info, o.mode, layout.label_axes, match_time=o.match_time)
+    spacing = resolve_spacing(o.spacing, layout.label_axes)
+    check_count(p, _units(layout, o.mode), method, unit="pixels per slice" if o.slices else "voxels per volume")
+    device = "cpu"
+    if info.uses_torch:
+        from .nn.device import resolve_device
+
+        device = resolve_device(o.device)
+    branch = "blocks" if tile is not None else ("slices" if o.slices else "volumes")
+    return RunPlan(info, p, o, layout, branch, tile, device, spacing)
+
+
+def _units(layout: ImageLayout, mode: str) -> int:
+    """The pixels of one slice, or the voxels of one volume, that a count must not exceed."""
+    sizes = dict(zip(layout.label_axes, layout.spatial_shape))
+    n = sizes["Y"] * sizes["X"]
+    if mode == "3d":
+        n *= sizes.get("Z", 1)
+    elif mode == "spacetime":
+        n *= sizes.get("T", 1)
+    return n
+
+
+def _warn_whole_lazy(image, layout: ImageLayout, info) -> None:
+    from .io.lazy import is_lazy
+    from .tiled import policy
+
+    if is_lazy(image) and layout.is_2d and layout.yx[0] * layout.yx[1] > policy.AUTO_PIXELS:
+        import warnings
+
+        from .tiled.policy import blocks_methods
+
+        warnings.warn(f"{info.name} runs on the whole image in memory; the methods that run in blocks "
+                      f"are {', '.join(blocks_methods())}", UserWarning, stacklevel=5)
+
+
+def _run_slices(plan: RunPlan, prepared, progress: Progress) -> Result:
+    """Every 2D slice on its own; labels distinct per slice (matched through time with ``match_time``)."""
+    from .methods._compose import run_prepared
+
+    nz = prepared.n_slices
+    ny, nx = prepared.data.shape[1:3]
+    labels = np.empty((nz, ny, nx), np.int32)
+    extras: dict = {}
+    offset = 0
+    for z in range(nz):
+        progress.check()
+        res = run_prepared(plan.info, plan.params, prepared.slice(z), prepared.rgb, seed=plan.options.seed,
+                           device=plan.device, progress=part_progress(progress, z, nz, "slice"))
+        progress.check()  # a method that could not be interrupted: its result is not returned
+        labels[z] = res.labels + offset
+        offset = int(labels[z].max())
+        collect_extras(extras, res.extras, nz)
+        if nz > 1:
+            progress(z + 1, nz, "slice")
+    result = labels.reshape(prepared.spatial_shape)
+    if plan.options.match_time:
+        from .volumes import match_labels_through_time
+
+        result = match_labels_through_time(result)
+    return Result(result, extras, connected=True)
+
+
+def _run_volumes(plan: RunPlan, prepared, progress: Progress) -> Result:
+    """``mode`` ``"3d"`` / ``"spacetime"``: the volume runner on each volume."""
+    from .volumes import match_labels_through_time, run_volumes
+
+    o = plan.options
+    labels, extras = run_volumes(plan.info, plan.params, prepared, mode=o.mode, spacing=plan.spacing,
+                                 time_spacing=o.time_spacing, seed=o.seed, device=plan.device, progress=progress)
+    if o.match_time:
+        labels = match_labels_through_time(labels)
+    return Result(labels, extras, connected=True)
+
+
+def _written(res: Result, out) -> Result:
+    """``res``, its labels written to the zarr store ``out`` (and opened from it) when given."""
+    if out is not None:
+        import zarr
+
+        from .io.lazy import write_labels_zarr
+
+        res.labels = zarr.open_array(str(write_labels_zarr(out, res.labels)), mode="r+")
+    return res
