@@ -43,19 +43,10 @@ import numpy as np
 SPACING = (2.0, 0.5, 0.5)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would include the parent's at the fork)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child(args) -> None:
     """One configuration in this process: print seconds, peak RSS and the labels' file."""
     import napari_deepsuperpixel as nds
+    from napari_deepsuperpixel.bench.memory import peak_rss_mb
 
     img = np.load(args.volume)
     rss0 = peak_rss_mb()
@@ -98,6 +89,7 @@ def main(argv=None) -> int:
         child(args)
         return 0
 
+    from napari_deepsuperpixel.bench.tables import markdown_table
     from napari_deepsuperpixel.datasets.synthetic import nuclei_volume
     from napari_deepsuperpixel.metrics.superpixel import achievable_segmentation_accuracy, undersegmentation_error_np
 
@@ -133,11 +125,10 @@ def main(argv=None) -> int:
                 if attempt or not k or abs(n - k) <= 0.05 * k or not args.match_counts:
                     break
                 request = int(round(request * k / n))  # ask again so that about K come back
-    print("| K | mode | method | requested | segments | time (s) | peak RSS (MB) | ASA | UE |\n"
-          "|---:|---|---|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['K']} | {r['mode']} | {r['method']} | {r['requested']} | {r['segments']} | {r['seconds']:.1f} | "
-              f"{r['peak_rss_mb']:.0f} | {r['asa']:.4f} | {r['ue']:.4f} |")
+    print(markdown_table(["K", "mode", "method", "requested", "segments", "time (s)", "peak RSS (MB)", "ASA", "UE"],
+                         [[r["K"], r["mode"], r["method"], r["requested"], r["segments"], f"{r['seconds']:.1f}",
+                           f"{r['peak_rss_mb']:.0f}", f"{r['asa']:.4f}", f"{r['ue']:.4f}"] for r in rows],
+                         "rllrrrrrr"))
     print(f"\n(peak RSS includes the loaded volume and the imports: {rows[0]['loaded_rss_mb']:.0f} MB before the run)")
     for k in sorted({r["K"] for r in rows if r["K"] != "-"}):
         snic = [r for r in rows if r["K"] == k and r["mode"] == "3d" and r["method"] == "snic"]

@@ -10,12 +10,14 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
 
 
-def main():
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)  # no options: --help only
     from napari_deepsuperpixel.annotate import (
         SuperpixelIndex,
         classify_superpixels,
@@ -23,6 +25,7 @@ def main():
         superpixel_features,
         to_instances,
     )
+    from napari_deepsuperpixel.bench.tables import markdown_table
 
     n, side = 2048, 14
     rng = np.random.default_rng(0)
@@ -33,9 +36,9 @@ def main():
     strokes[100, 100:300], strokes[500, 100:900], strokes[1200, 1000:1500] = 1, 2, 1
     rows = []
 
-    def timed(name, fn):
+    def timed(name, fn, *args, **kwargs):
         t0 = time.perf_counter()
-        out = fn()
+        out = fn(*args, **kwargs)
         rows.append((name, time.perf_counter() - t0))
         return out
 
@@ -44,14 +47,14 @@ def main():
                 lambda: classify_superpixels(None, sp, strokes, features=feats))
     timed("instances (with boundary contrast)", lambda: to_instances(res.labels, sp, 1, image=img))
     for weight in ("boundary", "color"):
-        tree = timed(f"merge tree ({weight})", lambda: merge_hierarchy(img, sp, weight=weight))
-        timed(f"one cut of the cached tree ({weight})", lambda: tree.cut(tree.max_height / 2))
+        tree = timed(f"merge tree ({weight})", merge_hierarchy, img, sp, weight=weight)
+        timed(f"one cut of the cached tree ({weight})", tree.cut, tree.max_height / 2)
     idx = timed("superpixel index (once per layer)", lambda: SuperpixelIndex(sp))
     timed("pixels of 10 superpixels (one paint event)", lambda: idx.pixels(range(1, 11)))
-    print(f"{int(sp.max())} superpixels on {n} x {n}\n\n| step | seconds |\n|---|---|")
-    for name, sec in rows:
-        print(f"| {name} | {sec:.3f} |")
+    print(f"{int(sp.max())} superpixels on {n} x {n}\n")
+    print(markdown_table(["step", "seconds"], [[name, f"{sec:.3f}"] for name, sec in rows]))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

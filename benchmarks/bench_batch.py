@@ -43,7 +43,7 @@ def run(images, method, out, **kw):
 CONFIGS = {"w1": "1 worker", "w2": "2 workers", "dask": "LocalCluster (2 x 1 thread)"}
 
 
-def main():
+def main(argv=None) -> int:
     import json
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -51,10 +51,11 @@ def main():
     ap.add_argument("--config", choices=list(CONFIGS), action="append")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/nds_batch"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     import numpy as np
 
     import napari_deepsuperpixel as nds
+    from napari_deepsuperpixel.bench.tables import markdown_table
 
     nds.segment(np.random.default_rng(0).random((32, 32)), args.method, n_segments=4)  # kernels compiled/cached
     images = [SHARED / "images"]
@@ -77,12 +78,11 @@ def main():
         store.write_text(json.dumps(results, indent=1))
     ref = results.get("w1", {}).get("seconds")
     print(f"{n} images, {args.method} at its defaults, median of {args.repeats}\n")
-    print("| configuration | seconds | images / s | speed-up vs 1 worker |")
-    print("|---|---|---|---|")
-    for cfg, r in results.items():
-        up = f"{ref / r['seconds']:.2f}x" if ref else "-"
-        print(f"| {CONFIGS[cfg]} | {r['seconds']:.1f} | {r['n'] / r['seconds']:.2f} | {up} |")
+    print(markdown_table(["configuration", "seconds", "images / s", "speed-up vs 1 worker"],
+                         [[CONFIGS[cfg], f"{r['seconds']:.1f}", f"{r['n'] / r['seconds']:.2f}",
+                           f"{ref / r['seconds']:.2f}x" if ref else "-"] for cfg, r in results.items()]))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -3,7 +3,7 @@
 Each (method, image) runs in a fresh process: the first ``segment`` call (imports,
 model loading, numba kernels from the on-disk cache or compiled) and a second, warm
 call are timed separately; peak RSS is the process's maximum resident memory
-(``getrusage``), measured after the second call, with the memory before the first call
+(:func:`napari_deepsuperpixel.bench.memory.peak_rss_mb`), measured after the second call, with the memory before the first call
 (Python, numpy, the image) given as well. A run over ``--timeout`` seconds is reported
 as such.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -86,15 +85,16 @@ def find_microscopy() -> Path:
 
 def child(method: str, image: str, out: str) -> None:
     from napari_deepsuperpixel import segment_result
+    from napari_deepsuperpixel.bench.memory import peak_rss_mb
 
     img = make_image(image)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss0 = peak_rss_mb()
     t0 = time.perf_counter()
     segment_result(img, method)
     t1 = time.perf_counter()
     res = segment_result(img, method)
     t2 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     extras = res.extras
     Path(out).write_text(json.dumps({
         "method": method, "image": image, "shape": list(img.shape), "dtype": str(img.dtype),
@@ -125,11 +125,12 @@ def run(methods, images, timeout: float, workdir: Path) -> list:
 
 
 def table(rows) -> str:
+    from napari_deepsuperpixel.bench.tables import markdown_table
+
     images = list(dict.fromkeys(r["image"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     by = {(r["method"], r["image"]): r for r in rows}
-    head = "| method | preset | " + " | ".join(f"{i}: first / warm s, peak MB" for i in images) + " |"
-    lines = [head, "|---|---|" + "---:|" * len(images)]
+    lines = []
     for m in methods:
         cells, preset = [], ""
         for i in images:
@@ -143,8 +144,9 @@ def table(rows) -> str:
                 cells.append(f"{r['first_s']:.2f} / **{r['warm_s']:.2f}**, {r['peak_rss_mb']:.0f}")
             else:
                 cells.append("")
-        lines.append(f"| {m} | {preset or '-'} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append([m, preset or "-"] + cells)
+    return markdown_table(["method", "preset"] + [f"{i}: first / warm s, peak MB" for i in images], lines,
+                          "ll" + "r" * len(images)) + "\n"
 
 
 def main(argv=None) -> int:

@@ -78,31 +78,28 @@ def run(limit: int, ns: list, out: Path, shard=(0, 1)) -> None:
 
 
 def table(out: Path) -> str:
+    from napari_deepsuperpixel.bench.tables import markdown_table, paired_difference
+
     rows = _rows(out)
-    lines = ["| N | images | output | segments (mean) | segments / N: median [min, max] | ASA | BR (r = 2) |",
-             "|---:|---:|---|---:|---|---:|---:|"]
+    counts, diffs = [], []
     for n in sorted({r["n"] for r in rows}):
         sel = [r for r in rows if r["n"] == n]
         for key, name in (("paper", "argmax + size merge (`limit_count=False`)"),
                           ("limited", "with the count limit (default)"), ("snic", "SNIC, n_segments = N")):
             seg = np.array([r[key]["segments"] for r in sel], float)
             ratio = seg / n
-            lines.append(f"| {n} | {len(sel)} | {name} | {seg.mean():.1f} | {np.median(ratio):.2f} "
-                         f"[{ratio.min():.2f}, {ratio.max():.2f}] | "
-                         f"{np.mean([r[key]['asa'] for r in sel]):.4f} | "
-                         f"{np.mean([r[key]['br'] for r in sel]):.4f} |")
-    lines += ["", "| N | images | paired difference (95 % interval) | ASA | BR (r = 2) |", "|---:|---:|---|---:|---:|"]
-    for n in sorted({r["n"] for r in rows}):
-        sel = [r for r in rows if r["n"] == n]
+            counts.append([n, len(sel), name, f"{seg.mean():.1f}",
+                           f"{np.median(ratio):.2f} [{ratio.min():.2f}, {ratio.max():.2f}]",
+                           f"{np.mean([r[key]['asa'] for r in sel]):.4f}",
+                           f"{np.mean([r[key]['br'] for r in sel]):.4f}"])
         for a, b, name in (("limited", "paper", "count limit − paper output"),
                            ("limited", "snic", "count limit − SNIC")):
-            cells = []
-            for m in ("asa", "br"):
-                d = np.array([r[a][m] - r[b][m] for r in sel])
-                half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-                cells.append(f"{d.mean():+.4f} ± {half:.4f}")
-            lines.append(f"| {n} | {len(sel)} | {name} | {cells[0]} | {cells[1]} |")
-    return "\n".join(lines)
+            diffs.append([n, len(sel), name] + [paired_difference([r[a][m] for r in sel], [r[b][m] for r in sel])
+                                                for m in ("asa", "br")])
+    return "\n".join([
+        markdown_table(["N", "images", "output", "segments (mean)", "segments / N: median [min, max]", "ASA",
+                        "BR (r = 2)"], counts, "rrlrlrr"), "",
+        markdown_table(["N", "images", "paired difference (95 % interval)", "ASA", "BR (r = 2)"], diffs, "rrlrr")])
 
 
 def main(argv=None) -> int:

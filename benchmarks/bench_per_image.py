@@ -6,7 +6,9 @@ Usage (from the repository root)::
     python benchmarks/bench_per_image.py --threads 1 --iters 3 -o docs/methods/per_image_speed.md
 
 Each configuration runs in its own Python process (so that the peak resident
-memory, ``ru_maxrss``, is its own) on BSDS500 ``test/100007.jpg`` (481 x 321).
+memory, :func:`napari_deepsuperpixel.bench.memory.peak_rss_mb`, is its own) on
+BSDS500 ``test/100007.jpg`` (481 x 321). The authors' scripts report none; their
+peak is read from outside while they run (:class:`~napari_deepsuperpixel.bench.memory.ChildPeakRss`).
 The time per iteration is the median over ``--iters`` iterations after one
 warm-up iteration, taken from the progress callback's timestamps.
 
@@ -59,6 +61,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def _bsds_image() -> Path:
     from napari_deepsuperpixel.datasets.bsds import find_bsds500
 
@@ -86,12 +89,6 @@ CONFIGS = {
     "neural_paper": ("neural_superpixels", {"preset": "paper"}),
     "neural_fast": ("neural_superpixels", {"preset": "fast"}),
 }
-
-
-def _peak_rss_gb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB on Linux
 
 
 def _median(xs):
@@ -162,8 +159,9 @@ def _reference_rim(img, n_iter):
 def _official(name: str, checkout: Path, iters: int, threads: int) -> dict:
     """Time the authors' unmodified script from ``checkout`` (see the module docstring)."""
     import importlib.util
-    import resource
     import tempfile
+
+    from napari_deepsuperpixel.bench.memory import ChildPeakRss
 
     env = os.environ.copy()
     env["PYTHONUNBUFFERED"] = "1"
@@ -184,14 +182,16 @@ def _official(name: str, checkout: Path, iters: int, threads: int) -> dict:
                    "--out_dir", tmp]
         stamps = []
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for line in proc.stdout:
-            if line.strip():
-                stamps.append(time.perf_counter())
-        err = proc.stderr.read()
-        if proc.wait() != 0:
+        with ChildPeakRss(proc) as child_peak:
+            for line in proc.stdout:
+                if line.strip():
+                    stamps.append(time.perf_counter())
+            err = proc.stderr.read()
+            rc = proc.wait()
+        if rc != 0:
             raise RuntimeError(f"{name} failed:\n{err[-2000:]}")
     times = [b - a for a, b in zip(stamps, stamps[1:])][-iters:]
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    peak = child_peak.mb / 1024
     return {"config": name, "s_per_iter": _median(times), "times": [round(t, 3) for t in times],
             "peak_rss_gb": round(peak, 3), "threads": threads or "default"}
 
@@ -200,6 +200,8 @@ def child(name: str, iters: int, threads: int, cancel: bool = False) -> dict:
     import numpy as np
     import torch
     from skimage import io
+
+    from napari_deepsuperpixel.bench.memory import peak_rss_mb
 
     if threads:
         torch.set_num_threads(threads)
@@ -223,7 +225,7 @@ def child(name: str, iters: int, threads: int, cancel: bool = False) -> dict:
         segment_result(img, method, progress=cb, max_iter=n, **params, **extra)
         times = list(np.diff(stamps)[1:])
     row = {"config": name, "s_per_iter": _median(times), "times": [round(t, 3) for t in times],
-           "peak_rss_gb": round(_peak_rss_gb(), 3), "threads": torch.get_num_threads()}
+           "peak_rss_gb": round(peak_rss_mb() / 1024, 3), "threads": torch.get_num_threads()}
     if cancel and not method.startswith("reference"):
         row["cancel_delay_s"] = round(_cancel_delay(img, method, {**params, **extra}, row["s_per_iter"]), 3)
     return row
@@ -298,12 +300,13 @@ def main(argv=None) -> int:
                     help="also measure the delay of a Cancel pressed in the middle of an iteration")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    from napari_deepsuperpixel.bench.tables import markdown_table
+
     if a.overlays:
         rows = overlays(Path(a.overlays), a.overwrite, a.threads)
-        print("| method | image | seconds | segments | iterations | threads |\n|---|---|---:|---:|---:|---:|")
-        for r in rows:
-            print(f"| {r['method']} | {r['image']} | {r['seconds']} | {r['segments']} | {r['iterations']} | "
-                  f"{r['threads']} |")
+        print(markdown_table(["method", "image", "seconds", "segments", "iterations", "threads"],
+                             [[r[k] for k in ("method", "image", "seconds", "segments", "iterations", "threads")]
+                              for r in rows], "llrrrr"))
         return 0
     if a._child:
         print(json.dumps(child(a._child, a.iters, a.threads, a.cancel)))
@@ -344,21 +347,21 @@ def main(argv=None) -> int:
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
-    lines = [
-        f"Image: BSDS500 test/100007.jpg (481 x 321). Median of {a.iters} iterations after 1 warm-up; "
-        f"torch threads {rows[0]['threads'] if rows else '?'}; load average at the end "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min).", "",
-        "| configuration | s / iteration | peak RSS (GB) | speed-up | against |"
-        + (" cancel delay (s) |" if a.cancel else ""),
-        "|---|---:|---:|---:|---|" + ("---:|" if a.cancel else ""),
-    ]
     by_name = {r["config"]: r["s_per_iter"] for r in rows}
+    cells = []
     for r in rows:
         fam = r["config"].split("_")[0]  # neural_* rows have no official counterpart
         base_name = next((b for b in (f"{fam}_official", f"{fam}_reference") if b in by_name), None)
         sp = f"{by_name[base_name] / r['s_per_iter']:.2f}x" if base_name else "-"
-        lines.append(f"| {r['config']} | {r['s_per_iter']:.3f} | {r['peak_rss_gb']:.2f} | {sp} | "
-                     f"{base_name or ''} |" + (f" {r.get('cancel_delay_s', '-')} |" if a.cancel else ""))
+        cells.append([r["config"], f"{r['s_per_iter']:.3f}", f"{r['peak_rss_gb']:.2f}", sp, base_name or ""]
+                     + ([r.get("cancel_delay_s", "-")] if a.cancel else []))
+    lines = [
+        f"Image: BSDS500 test/100007.jpg (481 x 321). Median of {a.iters} iterations after 1 warm-up; "
+        f"torch threads {rows[0]['threads'] if rows else '?'}; load average at the end "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min).", "",
+        markdown_table(["configuration", "s / iteration", "peak RSS (GB)", "speed-up", "against"]
+                       + (["cancel delay (s)"] if a.cancel else []), cells, "lrrrl" + ("r" if a.cancel else "")),
+    ]
     lines += ["", "The issue quoted, for the official code on this machine: "
               + "; ".join(f"{k} {v[0]} s / it, {v[1]} GB" for k, v in ISSUE_OFFICIAL.items()) + "."]
     text = "\n".join(lines) + "\n"

@@ -114,14 +114,12 @@ def cmd_quality(args):
         w.writeheader()
         w.writerows(rows)
     from napari_deepsuperpixel.bench.evaluate import evaluate_folder
+    from napari_deepsuperpixel.bench.tables import markdown_table
 
     summ = None if args.no_contours else evaluate_folder(gdir, cdir, out / "contours_eval", nthresh=99,
                                                          benchmark="boundary", overwrite=True, cache=False).boundary
     methods = ["sen"] + baselines
-    curve = {}
-    lines = [f"Quality on the first {len(samples)} BSDS500 {args.split} images (sorted ids {samples[0].name} .. "
-             f"{samples[-1].name}); mean over images of the mean over annotators; r = 2 px square window.",
-             "", "| metric | K | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    curve, table = {}, []
     for metric in ("bsds_f", "f1", "asa", "cue", "n"):
         for k in counts:
             vals = []
@@ -135,7 +133,10 @@ def cmd_quality(args):
                     v = float(np.mean([r[metric] for r in sel]))
                 curve[f"{m} {metric} @{k}"] = v
                 vals.append(f"{v:.4f}" if metric != "n" else f"{v:.1f}")
-            lines.append(f"| {metric} | {k} | " + " | ".join(vals) + " |")
+            table.append([metric, k] + vals)
+    lines = [f"Quality on the first {len(samples)} BSDS500 {args.split} images (sorted ids {samples[0].name} .. "
+             f"{samples[-1].name}); mean over images of the mean over annotators; r = 2 px square window.",
+             "", markdown_table(["metric", "K"] + methods, table, "lr" + "r" * len(methods))]
     if summ is not None:
         curve["sen_contours ODS F"] = summ.ods_f
         lines += ["", f"sen_contours (13 sizes {CONTOUR_COUNTS[0]}..{CONTOUR_COUNTS[-1]}, official BSDS boundary "
@@ -213,6 +214,7 @@ def cmd_speed(args):
     import torch
 
     from napari_deepsuperpixel import segment_result
+    from napari_deepsuperpixel.bench.tables import markdown_table
     from napari_deepsuperpixel.methods.sen import CONTOUR_COUNTS, boundary_strength, embed
     from napari_deepsuperpixel.methods.snic import snic
     from napari_deepsuperpixel.training.sen import train_sen
@@ -256,10 +258,10 @@ def cmd_speed(args):
         t0 = time.perf_counter()
         train_sen("bsds", output=Path(d) / "x.pt", epochs=1, steps_per_epoch=10, device="cpu", max_images=20)
         step_s = (time.perf_counter() - t0) / 10
+    stages = [[k, f"{statistics.median(v):.3f}"] for k, v in t.items()]
+    stages += [[f"astronaut 512x512 `{m}` (defaults)", f"{statistics.median(v):.3f}"] for m, v in demo.items()]
     lines = [f"CPU times on a 481x321 BSDS500 image (median of {args.repeats}; torch threads "
-             f"{torch.get_num_threads()}):", "", "| stage | seconds |", "|---|---:|"]
-    lines += [f"| {k} | {statistics.median(v):.3f} |" for k, v in t.items()]
-    lines += [f"| astronaut 512x512 `{m}` (defaults) | {statistics.median(v):.3f} |" for m, v in demo.items()]
+             f"{torch.get_num_threads()}):", "", markdown_table(["stage", "seconds"], stages, "lr")]
     lines += ["", f"training: {step_s:.2f} s per step of 4 crops 96x96 (incl. image loading of 20 images), "
                   f"i.e. about {20 * step_s:.0f} s per epoch of 20 steps"]
     (out / "speed.md").write_text("\n".join(lines) + "\n")

@@ -79,18 +79,17 @@ def _slic_rgb(rgb, lab, n):
     return slic(rgb, n_segments=n, compactness=10.0, start_label=1)
 
 
-def _time(fn) -> float:
+def _time(fn, *args) -> float:
     t = time.perf_counter()
-    fn()
+    fn(*args)
     return time.perf_counter() - t
 
 
 def run(images, counts, repeats):
     """Per-image best-of-``repeats`` times: ``{(method, count): [seconds per image]}`` and label counts."""
+    from skimage.color import rgb2lab
     from skimage.io import imread
     from skimage.util import img_as_float
-
-    from skimage.color import rgb2lab
 
     # the first two are compared; the third shows SNIC's own share (Lab given)
     methods = {"SNIC (ours, numba)": _snic_rgb, "SLIC (scikit-image)": _slic_rgb,
@@ -108,7 +107,7 @@ def run(images, counts, repeats):
             for r in range(repeats):
                 order = names if (i + r) % 2 == 0 else names[::-1]
                 for m in order:
-                    best[m] = min(best[m], _time(lambda: methods[m](rgb, lab, n)))
+                    best[m] = min(best[m], _time(methods[m], rgb, lab, n))
             for m in names:
                 times[(m, n)].append(best[m])
                 nlab[(m, n)].append(int(np.unique(methods[m](rgb, lab, n)).size))
@@ -117,22 +116,24 @@ def run(images, counts, repeats):
 
 
 def table(names, counts, times, nlab, n_images, repeats) -> str:
-    lines = [
-        f"Median wall time per 481x321 image over {n_images} BSDS500 test images "
-        f"(best of {repeats} runs per image; quartiles in brackets; RGB to CIELAB included unless noted), "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}.",
-        "",
-        "| n_segments | method | time [s] | segments (median) | SLIC time / SNIC time |",
-        "| ---: | --- | --- | ---: | ---: |",
-    ]
+    from napari_deepsuperpixel.bench.tables import markdown_table
+
+    rows = []
     for n in counts:
         ratio = np.median(times[(names[1], n)]) / np.median(times[(names[0], n)])
         for m in names:
             t = np.asarray(times[(m, n)])
             q1, q3 = np.percentile(t, [25, 75])
-            r = f"{ratio:.2f}" if m == names[0] else ""
-            lines.append(f"| {n} | {m} | {np.median(t):.4f} [{q1:.4f}, {q3:.4f}] | "
-                         f"{int(np.median(nlab[(m, n)]))} | {r} |")
+            rows.append([n, m, f"{np.median(t):.4f} [{q1:.4f}, {q3:.4f}]", int(np.median(nlab[(m, n)])),
+                         f"{ratio:.2f}" if m == names[0] else ""])
+    lines = [
+        f"Median wall time per 481x321 image over {n_images} BSDS500 test images "
+        f"(best of {repeats} runs per image; quartiles in brackets; RGB to CIELAB included unless noted), "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}.",
+        "",
+        markdown_table(["n_segments", "method", "time [s]", "segments (median)", "SLIC time / SNIC time"], rows,
+                       "rllrr"),
+    ]
     return "\n".join(lines) + "\n"
 
 

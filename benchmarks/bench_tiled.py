@@ -7,8 +7,8 @@ pixels so that the mosaic's seams do not fall on block borders; 8-bit values bec
 uint16 (x 257). The ground truth (nucleus masks) is built the same way, each copy with
 its own labels. The image is stored as a tiled TIFF (512 x 512 tiles) in ``--work``.
 
-Each step runs in its own process (peak RSS from ``getrusage``, the process's maximum,
-imports and reading included)::
+Each step runs in its own process (peak RSS: the process's maximum,
+:func:`napari_deepsuperpixel.bench.memory.peak_rss_mb`, imports and reading included)::
 
     python benchmarks/bench_tiled.py make     --size 8192 --work /tmp/tiled
     python benchmarks/bench_tiled.py untiled  --size 8192 --work /tmp/tiled -m snic
@@ -33,24 +33,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from napari_deepsuperpixel.bench.memory import RssSampler, cpu_seconds, peak_rss_mb
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "microscopy" / "dsb2018_stage1_subset"
 BASE, SHIFT, PIXELS_PER_SP = 2000, 700, 1600
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def _base():
@@ -130,13 +122,13 @@ def cmd_untiled(args):
 
     s = args.size
     nds.segment(np.zeros((64, 64), np.uint16) + np.arange(64, dtype=np.uint16), args.method, n_segments=4)  # kernels
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     img = tifffile.imread(args.work / f"image_{s}.tif")
     labels = nds.segment(img, args.method, block_size=None, **_params(args, s))
     sec = time.perf_counter() - t0
     np.save(args.work / f"untiled_{args.method}_{s}.npy", labels)
-    _record(args, f"untiled {args.method} {s}", {"seconds": round(sec, 1), "cpu_seconds": round(_cpu_s() - c0, 1),
-                                                   "peak_rss_mb": round(_peak_mb()), "segments": int(labels.max())})
+    _record(args, f"untiled {args.method} {s}", {"seconds": round(sec, 1), "cpu_seconds": round(cpu_seconds() - c0, 1),
+                                                   "peak_rss_mb": round(peak_rss_mb()), "segments": int(labels.max())})
 
 
 def cmd_tiled(args):
@@ -149,57 +141,28 @@ def cmd_tiled(args):
     nds.segment(np.zeros((64, 64), np.uint16) + np.arange(64, dtype=np.uint16), args.method, n_segments=4)
     out = args.work / f"tiled_{args.method}_{s}_{args.tile}.zarr"
     shutil.rmtree(out, ignore_errors=True)
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     img = open_tiff_lazy(args.work / f"image_{s}.tif")
     blocks = []
-    stage = ["blocks"]
-    phase_peak = {}
+    stage = ["blocks"]  # the stage of the last progress report (a block's is reported when the block ends)
 
     def progress(ev):
         blocks.append((ev.stage, time.perf_counter()))
         stage[0] = ev.stage
 
-    with _RssSampler(stage, phase_peak):
+    with RssSampler(lambda: stage[0]) as sampler:
         res = nds.segment_result(img, args.method, block_size=args.tile, out=out, progress=progress,
                                  **_params(args, s))
     sec = time.perf_counter() - t0
     firsts = [t for st, t in blocks if st == "blocks"]
     per_block = (firsts[-1] - t0) / len(firsts) if firsts else None
     _record(args, f"tiled {args.method} {s} {args.tile}", {
-        "seconds": round(sec, 1), "cpu_seconds": round(_cpu_s() - c0, 1), "peak_rss_mb": round(_peak_mb()),
+        "seconds": round(sec, 1), "cpu_seconds": round(cpu_seconds() - c0, 1), "peak_rss_mb": round(peak_rss_mb()),
         "segments": res.extras["n_segments"],
         "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
         "seconds_to_last_block": round(firsts[-1] - t0, 1) if firsts else None,
         "seconds_per_block_wall": round(per_block, 2) if per_block else None,
-        "rss_mb_by_phase": {k: round(v) for k, v in phase_peak.items()}})
-
-
-class _RssSampler:
-    """Samples the resident memory every 0.1 s and keeps its maximum per phase (``stage[0]``: the
-    stage of the last progress report; a block's stage is reported when the block ends)."""
-
-    def __init__(self, stage, peaks):
-        import threading
-
-        self.stage, self.peaks, self.stop = stage, peaks, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        import os
-
-        page = os.sysconf("SC_PAGE_SIZE") / 2**20
-        while not self.stop.wait(0.1):
-            with open("/proc/self/statm") as f:
-                rss = int(f.read().split()[1]) * page
-            self.peaks[self.stage[0]] = max(self.peaks.get(self.stage[0], 0.0), rss)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
+        "rss_mb_by_phase": {k: round(v) for k, v in sampler.peaks.items()}})
 
 
 def _crossing(a, b, ta, tb):
@@ -279,23 +242,26 @@ def cmd_figure(args):
 
 
 def cmd_report(args):
+    from napari_deepsuperpixel.bench.tables import markdown_table
+
     rows = json.loads((args.work / "results.json").read_text())
-    for k, v in rows.items():
-        print(f"| {k} | " + " | ".join(f"{a}={b}" for a, b in v.items()) + " |")
+    print(markdown_table(["run", "results"], [[k, ", ".join(f"{a}={b}" for a, b in v.items())]
+                                              for k, v in rows.items()]))
 
 
-def main():
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("step", choices=["make", "untiled", "tiled", "compare", "figure", "report"])
     ap.add_argument("--size", type=int, default=16384)
     ap.add_argument("--tile", type=int, default=4096)
     ap.add_argument("-m", "--method", default="snic", choices=["snic", "watershed"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/nds_tiled"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     {"make": cmd_make, "untiled": cmd_untiled, "tiled": cmd_tiled, "compare": cmd_compare,
      "figure": cmd_figure, "report": cmd_report}[args.step](args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

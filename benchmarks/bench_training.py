@@ -6,11 +6,13 @@ progress events (the first ``--warmup`` steps are dropped: one-off costs such
 as oneDNN kernel selection). Each configuration runs in its own process, in
 turn, ``--repeats`` times, and the table gives the median step time over all
 kept steps, plus the ratio to the first configuration (the reference), which
-is measured in the same session.
+is measured in the same session. ``--phases`` prints
+:func:`napari_deepsuperpixel.bench.phases.sen_step_phases` instead.
 
 Configurations are ``key=value`` lists passed to the trainer, e.g.
-``precision=fp32,prefetch=0``. Run the same script against an older checkout
-with ``PYTHONPATH=OLD/src`` to get "before" numbers; options that the older
+``precision=fp32,prefetch=0``. ``--src OLD/src`` runs the configurations with
+the package of an older checkout to get "before" numbers (this script's
+tables still come from the installed package); options that the older
 trainer does not know are dropped and said so.
 
 Usage (from the repository root)::
@@ -18,7 +20,7 @@ Usage (from the repository root)::
     python benchmarks/bench_training.py sen --configs precision=fp32,prefetch=0 precision=bf16,prefetch=1
     python benchmarks/bench_training.py superae --configs precision=fp32 precision=bf16 -p crop=128
     python benchmarks/bench_training.py sen --phases --steps 10   # where a SEN step's time goes
-    python benchmarks/bench_training.py sen --one precision=bf16   # one run, prints JSON (used internally)
+    python benchmarks/bench_training.py sen --configs precision=fp32 --src ../old/src   # an older checkout
 """
 
 from __future__ import annotations
@@ -33,13 +35,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-
-def _parse(items) -> dict:
-    """``"k=v,k=v"`` or ``["k=v", ...]`` -> a dict, numbers converted."""
-    from napari_deepsuperpixel._util import number_or_string, parse_key_values
-
-    return {k: number_or_string(v) for k, v in parse_key_values(items).items()}
 
 
 def run_one(method: str, kwargs: dict, steps: int) -> dict:
@@ -77,44 +72,17 @@ def run_one(method: str, kwargs: dict, steps: int) -> dict:
 
 
 def phases_sen(steps: int, crop: int = 96, batch_size: int = 4) -> str:
-    """Where a SEN training step goes: batch (crops + pseudo labels), U-Net, GBMS + loss, backward, Adam."""
-    import numpy as np
+    """Where a SEN training step goes, as a Markdown table (``bench.phases.sen_step_phases``)."""
     import torch
 
-    from napari_deepsuperpixel.nn.blocks import l2_normalize
-    from napari_deepsuperpixel.nn.sen_loss import superpixel_mean_colors, variable_margin_loss
-    from napari_deepsuperpixel.nn.unet import SENNet
-    from napari_deepsuperpixel.training.sen import _load_rgb_uint8, _make_batch, find_training_images
+    from napari_deepsuperpixel.bench.phases import sen_step_phases
+    from napari_deepsuperpixel.bench.tables import markdown_table
 
-    imgs = [_load_rgb_uint8(p) for p in find_training_images("bsds", "train")[:40]]
-    rng = np.random.default_rng(0)
-    torch.manual_seed(0)
-    model = SENNet()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    t = {k: [] for k in ("batch", "U-Net forward", "GBMS + loss forward", "backward", "Adam step")}
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        x, labels, lab, seed = _make_batch(imgs, rng, batch_size, crop)
-        t1 = time.perf_counter()
-        e0 = l2_normalize(model.unet(x), dim=1)
-        t2 = time.perf_counter()
-        outs = [e0] + model.gbms(e0, generator=torch.Generator().manual_seed(seed), n_anchors=128)
-        loss = variable_margin_loss(outs, labels, superpixel_mean_colors(labels, lab)).mean()
-        t3 = time.perf_counter()
-        opt.zero_grad()
-        loss.backward()
-        t4 = time.perf_counter()
-        opt.step()
-        t5 = time.perf_counter()
-        if i:  # the first step pays one-off costs
-            for k, a, b in zip(t, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
-                t[k].append(b - a)
-    med = {k: statistics.median(v) for k, v in t.items()}
+    med = sen_step_phases(steps, crop=crop, batch_size=batch_size)
     tot = sum(med.values())
-    lines = [f"| SEN step phase (crop {crop}, batch {batch_size}, {torch.get_num_threads()} threads) | "
-             "s (median) | share |", "|---|---:|---:|"]
-    lines += [f"| {k} | {v:.3f} | {100 * v / tot:.0f} % |" for k, v in med.items()]
-    return "\n".join(lines + [f"| total | {tot:.3f} | |"])
+    rows = [[k, f"{v:.3f}", f"{100 * v / tot:.0f} %"] for k, v in med.items()] + [["total", f"{tot:.3f}", ""]]
+    return markdown_table([f"SEN step phase (crop {crop}, batch {batch_size}, {torch.get_num_threads()} threads)",
+                           "s (median)", "share"], rows, "lrr")
 
 
 def main(argv=None) -> int:
@@ -126,22 +94,31 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=12, help="optimisation steps per run")
     ap.add_argument("--warmup", type=int, default=2, help="first steps of each run not counted")
     ap.add_argument("--repeats", type=int, default=2, help="runs per configuration, interleaved")
-    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # one run: trainer settings as JSON
+    ap.add_argument("--src", default=None, metavar="DIR",
+                    help="run the configurations with the package in DIR (e.g. an older checkout's src)")
     ap.add_argument("--phases", action="store_true", help="SEN only: time the phases of a step instead")
     ap.add_argument("--json", default=None, help="also write the raw step times here")
     a = ap.parse_args(argv)
-    shared = _parse(a.param)
+    if a.one is not None:  # a child: only the trainers are imported (they may come from --src)
+        print(json.dumps(run_one(a.method, json.loads(a.one), a.steps)))
+        return 0
+    from napari_deepsuperpixel.bench.settings import parse_settings
+    from napari_deepsuperpixel.bench.tables import markdown_table
+
+    shared = parse_settings(a.param, "-p")
     if a.phases:
         print(phases_sen(a.steps, int(shared.get("crop", 96)), int(shared.get("batch_size", 4))))
         return 0
-    if a.one is not None:
-        print(json.dumps(run_one(a.method, {**shared, **_parse(a.one)}, a.steps)))
-        return 0
+    env = os.environ.copy()
+    if a.src:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(a.src).resolve()), env.get("PYTHONPATH")]))
     raw = {c: [] for c in a.configs}
     for r in range(a.repeats):
         for c in a.configs:
-            cmd = [sys.executable, __file__, a.method, "--one", c, "-p", a.param, "--steps", str(a.steps)]
-            res = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+            settings = {**shared, **parse_settings(c, "--configs")}
+            cmd = [sys.executable, __file__, a.method, "--one", json.dumps(settings), "--steps", str(a.steps)]
+            res = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if res.returncode:
                 print(res.stderr[-2000:], file=sys.stderr)
                 return res.returncode
@@ -150,17 +127,16 @@ def main(argv=None) -> int:
             print(f"run {r + 1}/{a.repeats} {c}: median step {statistics.median(out['step_seconds'][a.warmup:]):.3f} s"
                   + (f" (not known to this trainer, dropped: {out['dropped']})" if out["dropped"] else ""),
                   file=sys.stderr, flush=True)
-    print(f"| {a.method} configuration ({a.param or 'defaults'}) | s / step (median) | steps / s | "
-          "pixels / s | vs first | loss at last step |")
-    print("|---|---:|---:|---:|---:|---:|")
-    ref = None
+    rows, ref = [], None
     for c in a.configs:
         times = [t for o in raw[c] for t in o["step_seconds"][a.warmup:]]
         med = statistics.median(times)
         ref = med if ref is None else ref
         px = raw[c][0]["pixels_per_step"]
         last = statistics.median(o["losses"][-1] for o in raw[c])
-        print(f"| {c} | {med:.3f} | {1 / med:.2f} | {px / med:,.0f} | {ref / med:.2f}x | {last:.4f} |")
+        rows.append([c, f"{med:.3f}", f"{1 / med:.2f}", f"{px / med:,.0f}", f"{ref / med:.2f}x", f"{last:.4f}"])
+    print(markdown_table([f"{a.method} configuration ({a.param or 'defaults'})", "s / step (median)", "steps / s",
+                          "pixels / s", "vs first", "loss at last step"], rows, "lrrrrr"))
     if a.json:
         Path(a.json).write_text(json.dumps(raw, indent=1))
     return 0

@@ -32,13 +32,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _kv(items) -> dict:
-    """``"k=v,k=v"`` or ``["k=v", ...]`` -> a dict, numbers converted."""
-    from napari_deepsuperpixel._util import number_or_string, parse_key_values
-
-    return {k: number_or_string(v) for k, v in parse_key_values(items).items()}
-
-
 #: the curve's metrics (keys of curve.json): SEN's official boundary F at 50 superpixels and ASA at 200 (as
 #: the issue and the paper's Table I / Fig. 8), DSC's region metrics (Table IV)
 DEFAULT_METRICS = {
@@ -54,6 +47,7 @@ def _pixels_per_epoch(method, hp, n_images):
 
 
 def cmd_train(a) -> int:
+    from napari_deepsuperpixel.bench.settings import parse_settings
     from napari_deepsuperpixel.training.sen import train_sen
     from napari_deepsuperpixel.training.superae import train_superae
 
@@ -61,7 +55,7 @@ def cmd_train(a) -> int:
     work.mkdir(parents=True, exist_ok=True)
     run = work / f"{a.method}_run.pt"
     kw = dict(data=a.data, split=a.split, seed=a.seed, device="cpu")
-    kw.update(_kv(a.param))  # e.g. device=cuda, crop=300
+    kw.update(parse_settings(a.param, "-p"))  # e.g. device=cuda, crop=300
     fn = train_sen if a.method == "sen" else train_superae
     log = work / "train_log.jsonl"
     for b in sorted(int(v) for v in a.budgets.split(",")):
@@ -71,7 +65,7 @@ def cmd_train(a) -> int:
             continue
         t0 = time.perf_counter()
 
-        def progress(ev):
+        def progress(ev, b=b):  # called during this budget's run only
             if ev.stage == "epoch":
                 with log.open("a") as f:
                     f.write(json.dumps({"epoch": ev.info["epoch"], "loss": ev.info["loss"],
@@ -116,6 +110,7 @@ def cmd_eval(a) -> int:
 
 
 def cmd_table(a) -> int:
+    from napari_deepsuperpixel.bench.tables import markdown_table
     from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
 
     work = Path(a.work)
@@ -135,11 +130,9 @@ def cmd_table(a) -> int:
     if base.exists():  # shipped weights ("sen ...") and the classical methods at the same counts
         rows.append(("shipped", 0, {k: v for k, v in json.loads(base.read_text()).items()}))
     keys = [k.strip() for k in (a.metrics or DEFAULT_METRICS[a.method]).split(",")]
-    print(f"| epochs | pixels seen | {' | '.join(keys)} |")
-    print("|---:|---:|" + "---:|" * len(keys))
-    for ep, px, v in rows:
-        cells = " | ".join(f"{v[k]:.4f}" if k in v else "" for k in keys)
-        print(f"| {ep} | {f'{px / 1e6:,.0f} M' if px else ''} | {cells} |")
+    print(markdown_table(["epochs", "pixels seen"] + keys,
+                         [[ep, f"{px / 1e6:,.0f} M" if px else ""] + [f"{v[k]:.4f}" if k in v else "" for k in keys]
+                          for ep, px, v in rows], "r" * (2 + len(keys))))
     return 0
 
 

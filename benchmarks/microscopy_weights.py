@@ -77,9 +77,9 @@ def cmd_train(a) -> int:
     work = Path(a.work)
     if not (work / "train").is_dir():
         sys.exit("run `split` first")
-    from napari_deepsuperpixel._util import number_or_string, parse_key_values
+    from napari_deepsuperpixel.bench.settings import parse_settings
 
-    kw = {k: number_or_string(v) for k, v in parse_key_values(a.param or []).items()}
+    kw = parse_settings(a.param, "-p")
     out = work / f"{a.method}_microscopy_run.pt"
 
     def progress(ev):
@@ -116,6 +116,7 @@ def cmd_eval(a) -> int:
     import numpy as np
 
     from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.bench.tables import markdown_table, paired_difference
     from napari_deepsuperpixel.datasets.folder import FolderDataset
     from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
 
@@ -148,15 +149,16 @@ def cmd_eval(a) -> int:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    lines = [f"Held-out DSB2018 images: {len(held)} (every fourth of each category); ASA and boundary recall "
-             "(r = 2) against the nucleus masks, background one segment; mean over images.", "",
-             "| method | K | segments (mean) | ASA | BR | s / image (median) |", "|---|---:|---:|---:|---:|---:|"]
+    cells = []
     for k in counts:
         for label in methods:
             sel = [r for r in rows if r["method"] == label and r["K"] == k]
-            lines.append(f"| {label} | {k} | {np.mean([r['n'] for r in sel]):.0f} | "
-                         f"{np.mean([r['asa'] for r in sel]):.4f} | {np.mean([r['br'] for r in sel]):.4f} | "
-                         f"{statistics.median(r['seconds'] for r in sel):.2f} |")
+            cells.append([label, k, f"{np.mean([r['n'] for r in sel]):.0f}", f"{np.mean([r['asa'] for r in sel]):.4f}",
+                          f"{np.mean([r['br'] for r in sel]):.4f}",
+                          f"{statistics.median(r['seconds'] for r in sel):.2f}"])
+    lines = [f"Held-out DSB2018 images: {len(held)} (every fourth of each category); ASA and boundary recall "
+             "(r = 2) against the nucleus masks, background one segment; mean over images.", "",
+             markdown_table(["method", "K", "segments (mean)", "ASA", "BR", "s / image (median)"], cells, "lrrrrr")]
     # paired differences of the microscopy weights against the BSDS weights and SNIC (95 % interval)
     for k in counts:
         for a_, b_ in (("sen (microscopy weights)", "sen (bsds weights)"), ("sen (microscopy weights)", "snic"),
@@ -166,11 +168,9 @@ def cmd_eval(a) -> int:
             common = sorted(set(A) & set(B))
             if len(common) < 2:
                 continue
-            cells = []
-            for key in ("asa", "br"):
-                d = np.array([A[n][key] - B[n][key] for n in common])
-                cells.append(f"{d.mean():+.4f} +- {1.96 * d.std(ddof=1) / np.sqrt(d.size):.4f}")
-            lines.append(f"\nK = {k}: {a_} - {b_}: ASA {cells[0]}, BR {cells[1]} ({len(common)} images)")
+            asa, br = (paired_difference([A[n][key] for n in common], [B[n][key] for n in common])
+                       for key in ("asa", "br"))
+            lines.append(f"\nK = {k}: {a_} - {b_}: ASA {asa}, BR {br} ({len(common)} images)")
     text = "\n".join(lines) + "\n"
     (work / "eval.md").write_text(text)
     print(text)

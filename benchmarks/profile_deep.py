@@ -53,12 +53,13 @@ def main(argv=None) -> int:
     from torch.profiler import ProfilerActivity, profile
 
     from napari_deepsuperpixel import segment_result
-    from napari_deepsuperpixel._util import parse_key_values
+    from napari_deepsuperpixel.bench.settings import parse_settings
+    from napari_deepsuperpixel.bench.tables import markdown_table
     from napari_deepsuperpixel.datasets.bsds import find_bsds500
     from napari_deepsuperpixel.io.files import read_image
 
     img = read_image(find_bsds500() / "data" / "images" / "test" / "100007.jpg")
-    params = parse_key_values(a.param)
+    params = parse_settings(a.param, "-p")
     if a.iters:
         params["max_iter"] = a.iters
     segment_result(img, a.method, **{**params, **({"max_iter": 2} if a.iters else {})})
@@ -76,12 +77,12 @@ def main(argv=None) -> int:
     groups: dict = {}
     for e in events:
         groups[_group(e.key)] = groups.get(_group(e.key), 0) + e.self_cpu_time_total
-    print("| group | self CPU share |\n|---|---:|")
-    for g, v in sorted(groups.items(), key=lambda kv: -kv[1]):
-        print(f"| {g} | {100 * v / self_total:.1f} % |")
-    print(f"\n| operator | calls | self CPU share |\n|---|---:|---:|")
-    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[: a.top]:
-        print(f"| `{e.key}` | {e.count} | {100 * e.self_cpu_time_total / self_total:.1f} % |")
+    print(markdown_table(["group", "self CPU share"], [[g, f"{100 * v / self_total:.1f} %"] for g, v in
+                                                       sorted(groups.items(), key=lambda kv: -kv[1])], "lr"))
+    print()
+    print(markdown_table(["operator", "calls", "self CPU share"],
+                         [[f"`{e.key}`", e.count, f"{100 * e.self_cpu_time_total / self_total:.1f} %"]
+                          for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[: a.top]], "lrr"))
     return 0
 
 

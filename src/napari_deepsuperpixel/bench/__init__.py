@@ -8,6 +8,13 @@ per-task cache both commands use), :mod:`.summary` (per-value table, ODS/OIS/AP)
 (the files written). The per-image metrics are
 :func:`napari_deepsuperpixel.metrics.evaluate.evaluate_segmentation`.
 
+What every report and the scripts in ``benchmarks/`` share: :mod:`.tables`
+(Markdown tables, paired differences with their interval, written
+``"+0.0123 ± 0.0045"``), :mod:`.memory` (peak resident memory, CPU time),
+:mod:`.settings` (``key=value`` settings) and :mod:`.phases` (the phases of a
+SEN training step). Tasks run on :mod:`napari_deepsuperpixel.parallel`, shared
+with the batch.
+
 Only the light runner API (numpy and stdlib) is imported here.
 """
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from .._util import check_output_folder
 from ..metrics.boundary import MAX_DIST
 from ..metrics.bsds import OFFICIAL_FILES
-from .cache import ResultCache, cache_key, file_digest
 from ..parallel import completed, executor_for
+from .cache import ResultCache, cache_key, file_digest
 
 #: bump when per-image results change meaning (invalidates caches)
 CACHE_VERSION = "1"

@@ -219,7 +219,7 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
 
     results: dict = {}
     todo = []
-    for k, (it, v, ps, key) in enumerate(tasks):
+    for k, (it, _, _, key) in enumerate(tasks):
         row = cache.load(it.name, key)
         if isinstance(row, dict) and isinstance(row.get("time_s"), (int, float)):  # else: recompute
             results[k] = row
@@ -259,7 +259,7 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
             bar.close()
 
     rows = []
-    for k, (it, v, ps, key) in enumerate(tasks):
+    for k, (it, v, _, _) in enumerate(tasks):
         rows.append({"image": it.name, "sweep": v, **results[k]})
     per_value, summary = summarise(rows, sweep_values, is_bsds=is_bsds)
     summary.update(method=method, sweep_param=sweep_name, data=description, n_images=len(items))
