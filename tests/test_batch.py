@@ -155,7 +155,7 @@ def test_zarr_output_and_the_python_batch(folder, tmp_path):
     assert done[-1] == (4, 4) and len(rows) == 4
     z = zarr.open_array(str(tmp_path / "out" / "field0_snic.zarr"), mode="r")
     assert z.dtype == np.int32 and z.shape == (96, 128) and int(np.asarray(z[:]).min()) == 1
-    with pytest.raises(FileExistsError, match="--skip-existing"):
+    with pytest.raises(FileExistsError, match="skip_existing=True"):
         plan_batch([folder], "snic", tmp_path / "out", params={"n_segments": 30}, formats=["zarr"])
 
 

@@ -117,4 +117,4 @@ def test_segment_writes_bsds_segs_and_per_segment_csv(tmp_path, capsys):
     rows = list(csv.DictReader(open(out / "coffee_slic.csv")))
     assert len(rows) == labels.max() and sum(int(float(r["area"])) for r in rows) == labels.size
     assert main(["segment", str(img), "--format", "png", "-o", str(out)]) == 2
-    assert "--format png: choose from tif, overlay, mat, csv, zarr" in capsys.readouterr().err
+    assert "unknown output format(s) png: choose from tif, overlay, mat, csv, zarr" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Parameter roles, renamed parameters, and methods that run other methods (methods/_compose.py)."""
+"""Parameter roles, renamed parameters, and methods that run other methods (methods/compose.py)."""
 
 import warnings
 
@@ -8,7 +8,7 @@ import pytest
 from napari_deepsuperpixel import Cancelled, list_methods, segment, segment_result
 from napari_deepsuperpixel._types import ROLES, build_params, param, params_with_role
 from napari_deepsuperpixel.methods import get_method
-from napari_deepsuperpixel.methods._compose import run_method
+from napari_deepsuperpixel.methods.compose import run_method
 from napari_deepsuperpixel.postprocess import split_components
 
 

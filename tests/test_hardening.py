@@ -209,7 +209,7 @@ def test_one_seed_rule_for_every_method(method, seed):
 
 def test_seed_rule_accepts_integers():
     assert check_seed(np.int64(7)) == 7 and check_seed(3.0) == 3 and check_seed(2**32 - 1) == 2**32 - 1
-    from napari_deepsuperpixel.methods._compose import run_method
+    from napari_deepsuperpixel.methods.compose import run_method
     from napari_deepsuperpixel.nn.optim import seed_everything
     from napari_deepsuperpixel.training.loop import train_loop
 

@@ -56,14 +56,14 @@ def atomic_write_json(path, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, default=str))
 
 
-def check_writable(paths: Iterable, overwrite: bool) -> None:
-    """Raise ``FileExistsError`` listing the existing outputs unless ``overwrite``."""
+def check_writable(paths: Iterable, overwrite: bool, remedies=None) -> None:
+    """Raise :class:`~napari_deepsuperpixel.errors.OutputExistsError` (a ``FileExistsError``) listing
+    the existing outputs unless ``overwrite``; ``remedies`` as the error's (default: ``overwrite``)."""
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing and not overwrite:
-        raise FileExistsError(
-            "refusing to overwrite existing output(s): " + ", ".join(existing)
-            + " (pass --overwrite / overwrite=True to replace them)"
-        )
+        from .errors import OutputExistsError
+
+        raise OutputExistsError(existing, remedies=remedies)
 
 
 def check_output_folder(folder, what: str = "output folder") -> Path:

@@ -28,6 +28,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from ._util import atomic_write_dir, atomic_write_text, check_writable
+from .errors import InputError, InputFileError
+from .options import RunOptions
 
 #: the summary table written in the output folder
 SUMMARY_NAME = "summary.csv"
@@ -70,18 +72,18 @@ def _write_zarr(path, image, labels, overwrite, axes=None):
     write_labels_zarr(path, labels, overwrite=overwrite)
 
 
-def _direct_zarr(task) -> Optional[Path]:
+def _direct_zarr(task: "BatchTask") -> Optional[Path]:
     """A temporary zarr store the run writes its labels into, block by block: when zarr is asked for
     (it then takes the output's place), or when the blocks run on a cluster, whose workers write them
     (removed once the other outputs are written)."""
     import os
 
-    if "zarr" in task["formats"]:
-        target = Path(task["targets"][task["formats"].index("zarr")])
-        check_writable([target], task["replace"])
+    if "zarr" in task.formats:
+        target = Path(task.targets[task.formats.index("zarr")])
+        check_writable([target], task.replace)
         return target.with_name(f".{target.name}.run{os.getpid()}")
-    if task.get("scheduler") is not None:
-        first = Path(task["targets"][0])
+    if task.options.scheduler is not None:
+        first = Path(task.targets[0])
         return first.with_name(f".{first.stem}.blocks{os.getpid()}.zarr")
     return None
 
@@ -134,7 +136,7 @@ def check_formats(items) -> list:
     names = [f.strip() for item in (items or DEFAULT_FORMATS) for f in str(item).split(",") if f.strip()]
     bad = sorted(set(names) - set(OUTPUTS))
     if bad:
-        raise ValueError(f"--format {', '.join(bad)}: choose from {', '.join(OUTPUTS)}")
+        raise InputError(f"unknown output format(s) {', '.join(bad)}: choose from {', '.join(OUTPUTS)}")
     return list(dict.fromkeys(names))
 
 
@@ -270,7 +272,7 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
     from ._util import check_output_folder
 
     if skip_existing and overwrite:
-        raise ValueError("give --skip-existing (keep finished images) or --overwrite (replace them), not both")
+        raise InputError("keep finished images (skip_existing) or replace them (overwrite), not both")
     params = dict(params or {})
     build_params(get_method(method).params_cls, method, params)
     formats = check_formats(formats)
@@ -293,11 +295,9 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
         done = {str(p) for p in plan.skipped}
         plan.kept_rows = [r for r in read_summary(summary) if r.get("image") in done]
     else:
-        try:
-            check_writable([t for p in plan.todo for t in plan.targets(p)] + [summary], overwrite)
-        except FileExistsError as e:
-            raise FileExistsError(f"{e}; or pass --skip-existing to keep them and segment only the other "
-                                  "images") from None
+        check_writable([t for p in plan.todo for t in plan.targets(p)] + [summary], overwrite,
+                       remedies=[("overwrite", "replace them"),
+                                 ("skip_existing", "keep them and segment only the other images")])
     return plan
 
 
@@ -312,50 +312,76 @@ def _peak_rss_mb() -> Optional[float]:
     return round(peak / (1 << 20) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def segment_file(task: dict) -> dict:
-    """Segment one image file and write its outputs: the task a batch worker runs.
+@dataclass(frozen=True)
+class BatchTask:
+    """One image of a batch: what a worker needs to segment it and write its outputs (picklable).
 
-    ``task`` holds ``image`` (path), ``method``, ``params``, ``seed``,
-    ``device``, ``block_size``, ``formats``, ``targets`` (paths) and
-    ``replace``, and optionally ``progress`` and ``cancel_check`` (in this
-    process only). Returns the image's summary row.
+    ``image`` is the path (or the :class:`NamedImage`, segmented in this
+    process); ``options`` the run options of every image of the batch.
+    """
+
+    image: object
+    method: str
+    params: dict
+    options: RunOptions
+    formats: tuple
+    targets: tuple
+    replace: bool
+
+
+def segment_file(task: BatchTask, progress=None, cancel_check=None) -> dict:
+    """Segment one image file and write its outputs: what a batch worker runs.
+
+    ``progress`` and ``cancel_check`` are used in this process only (as
+    :func:`~napari_deepsuperpixel.segment_result`'s). Returns the image's summary row.
+
+    Raises
+    ------
+    InputFileError
+        The image could not be read or segmented (a ``ValueError`` naming the file and why).
     """
     from . import segment_result
     from .io.lazy import open_image
 
-    path = task["image"]
-    scheduler = task.get("scheduler")
-    named = task.get("data")
-    img = named.data if named is not None else open_image(path)
-    vol = dict(task.get("volume") or {})
-    if vol.get("axes"):  # the writers get the image in the labels' axis order (T Z Y X, then C)
-        from .io.axes import to_canonical
-
-        img, vol["axes"] = to_canonical(np.asarray(img), vol["axes"])
+    path = task.image
+    options = task.options
     direct = _direct_zarr(task)
     t0 = time.perf_counter()
     try:
-        res = segment_result(img, task["method"], seed=task["seed"], device=task["device"],
-                             progress=task.get("progress"), cancel_check=task.get("cancel_check"),
-                             block_size=task.get("block_size", "auto"), out=direct, scheduler=scheduler,
-                             channel_axis=named.channel_axis if named is not None else "auto", **vol,
-                             **task["params"])
+        if isinstance(path, NamedImage):
+            img = path.data
+            options = options.replace(channel_axis=path.channel_axis) if options.axes is None else options
+        else:
+            img = open_image(path)
+        if options.axes:  # the writers get the image in the labels' axis order (T Z Y X, then C)
+            from .io.axes import to_canonical
+
+            img, axes = to_canonical(np.asarray(img), options.axes)
+            options = options.replace(axes=axes)
+        res = segment_result(img, task.method, options=options.replace(out=direct), progress=progress,
+                             cancel_check=cancel_check, **task.params)
         seconds = time.perf_counter() - t0
-        for fmt, target in zip(task["formats"], task["targets"]):
+        for fmt, target in zip(task.formats, task.targets):
             if fmt != "zarr":
-                OUTPUTS[fmt][1](target, img, res.labels, task["replace"], vol.get("axes"))
-        if direct is not None and "zarr" in task["formats"]:  # the store written by the run takes its place last
-            atomic_write_dir(task["targets"][task["formats"].index("zarr")], lambda tmp: direct.rename(tmp))
-    except (ValueError, TypeError, FloatingPointError) as e:
-        raise type(e)(f"{path}: {e}") from e
+                OUTPUTS[fmt][1](target, img, res.labels, task.replace, options.axes)
+        if direct is not None and "zarr" in task.formats:  # the store written by the run takes its place last
+            atomic_write_dir(task.targets[task.formats.index("zarr")], lambda tmp: direct.rename(tmp))
+    except (ValueError, FloatingPointError) as e:  # the input's fault (a TypeError is a bug: not wrapped)
+        raise InputFileError(path, e) from e
     finally:
         if direct is not None and direct.exists():
             import shutil
 
             shutil.rmtree(direct, ignore_errors=True)
-    return {"image": str(path), "method": task["method"], "params": json.dumps(task["params"], sort_keys=True),
-            "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb(),
-            "tiled": bool(res.extras.get("blocks")), "outputs": ";".join(Path(t).name for t in task["targets"])}
+    return {"image": str(path), "method": task.method, "params": json.dumps(task.params, sort_keys=True),
+            "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3),
+            "peak_rss_mb": _peak_rss_mb(), "tiled": bool(res.extras.get("blocks")),
+            "outputs": ";".join(Path(t).name for t in task.targets)}
+
+
+def _run_task(task: BatchTask) -> dict:
+    """:func:`segment_file` in a worker process or on a cluster (no progress, no cancel)."""
+    return segment_file(task)
 
 
 def write_summary(path, rows) -> Path:
@@ -367,21 +393,18 @@ def write_summary(path, rows) -> Path:
     return atomic_write_text(path, buf.getvalue())
 
 
-def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: Optional[int] = 1,
-              scheduler=None, block_size="auto", volume: Optional[dict] = None,
-              progress: Optional[Callable] = None,
-              image_progress: Optional[Callable] = None, cancel_check: Optional[Callable] = None,
-              on_result: Optional[Callable] = None) -> list:
+def run_batch(plan: BatchPlan, *, options: Optional[RunOptions] = None, workers: Optional[int] = 1,
+              scheduler=None, progress: Optional[Callable] = None, image_progress: Optional[Callable] = None,
+              cancel_check: Optional[Callable] = None, on_result: Optional[Callable] = None) -> list:
     """Segment the images of a :func:`plan_batch` plan and write their outputs and the summary.
 
     Parameters
     ----------
     plan : BatchPlan
-    seed, device, block_size
-        As :func:`napari_deepsuperpixel.segment_result`.
-    volume : dict, optional
-        ``axes``, ``mode``, ``spacing``, ``time_spacing``, ``match_time`` for
-        :func:`napari_deepsuperpixel.segment_result` (stacks, volumes, time-lapses).
+    options : RunOptions, optional
+        The run options of every image (seed, device, axes, mode, spacing,
+        block size...; :class:`~napari_deepsuperpixel.RunOptions`). Its
+        ``scheduler`` and ``out`` must stay unset: the batch chooses them.
     workers : int, optional
         Local worker processes (1: this process; ``None``: the number of CPUs).
     scheduler : str or distributed.Client, optional
@@ -409,6 +432,10 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
     from ._types import Cancelled
     from .parallel import SerialExecutor, completed, executor_for
 
+    options = options or RunOptions()
+    if options.scheduler is not None or options.out is not None:
+        raise InputError("a batch chooses where each image's labels go and where its blocks run: give the "
+                         "scheduler to run_batch(scheduler=...), and leave options.out and options.scheduler unset")
     rows = list(plan.kept_rows)
     new = []
     total = len(plan.todo)
@@ -417,35 +444,31 @@ def run_batch(plan: BatchPlan, *, seed: int = 0, device: str = "auto", workers: 
             write_summary(plan.summary, rows)
         return new
 
-    def task(p):
-        t = {"image": str(p), "method": plan.method, "params": plan.params, "seed": seed, "device": device,
-             "block_size": block_size, "volume": volume or {}, "formats": plan.formats, "targets": [str(x) for x in plan.targets(p)],
-             "replace": plan.replace}
-        if isinstance(p, NamedImage):
-            t["data"] = p
-        if local:
-            t["progress"] = image_progress(p) if image_progress is not None else None
-            t["cancel_check"] = cancel_check
-        return t
+    def task(p, opts=options) -> BatchTask:
+        return BatchTask(p, plan.method, plan.params, opts, tuple(plan.formats),
+                         tuple(str(x) for x in plan.targets(p)), plan.replace)
+
+    def progress_of(p):
+        return image_progress(p) if image_progress is not None else None
 
     if any(isinstance(p, NamedImage) for p in plan.todo):
         workers, scheduler = 1, None  # images in memory are segmented in this process
     # on a cluster, an image that runs in blocks is run from here and its blocks go to the workers
-    plain_2d = not (volume or {}).get("axes") and (volume or {}).get("mode", "slices") == "slices"
+    plain_2d = not options.axes and options.slices
     blocks_here = [p for p in plan.todo if scheduler is not None and plain_2d
-                   and _runs_in_blocks(p, plan.method, plan.params, block_size)]
+                   and _runs_in_blocks(p, plan.method, plan.params, options.block_size)]
     whole = [p for p in plan.todo if p not in blocks_here]
 
     def here(p):
-        t = task(p)
-        t.update(scheduler=scheduler, cancel_check=cancel_check,
-                 progress=image_progress(p) if image_progress is not None else None)
-        return p, SerialExecutor().submit(segment_file, t)
+        t = task(p, options.replace(scheduler=scheduler))
+        return p, SerialExecutor().submit(segment_file, t, progress_of(p), cancel_check)
 
     with executor_for(len(whole), workers, scheduler) as executor:
-        local = isinstance(executor, SerialExecutor)
-        runs = itertools.chain(completed(executor, segment_file, whole, task), (here(p) for p in blocks_here))
-        for done, (p, fut) in enumerate(runs, 1):
+        if isinstance(executor, SerialExecutor):  # in this process: progress and Cancel inside each run
+            runs = ((p, executor.submit(segment_file, task(p), progress_of(p), cancel_check)) for p in whole)
+        else:
+            runs = completed(executor, _run_task, whole, task)
+        for done, (p, fut) in enumerate(itertools.chain(runs, (here(p) for p in blocks_here)), 1):
             row = fut.result()  # a failure stops the batch; what finished stays written and summarised
             rows.append(row)
             new.append(row)

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from ._types import check_seed
-from .volumes import MODES
+
+#: the ``mode`` values (:mod:`napari_deepsuperpixel.volumes`)
+MODES = ("slices", "3d", "spacetime")
 
 
 @dataclass(frozen=True)

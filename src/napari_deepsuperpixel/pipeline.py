@@ -13,7 +13,7 @@ output path). :meth:`RunPlan.run` then runs the chosen branch:
     block by block, never whole;
 ``"slices"``
     the image prepared whole (:func:`~napari_deepsuperpixel.io.prepare_image`)
-    and every 2D slice run by :func:`~napari_deepsuperpixel.methods._compose.run_prepared`;
+    and every 2D slice run by :func:`~napari_deepsuperpixel.methods.compose.run_prepared`;
 ``"volumes"``
     the image prepared whole and every volume run by the method's volume
     runner (:func:`~napari_deepsuperpixel.volumes.run_volumes`).
@@ -80,7 +80,7 @@ def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
     """
     from .io.axes import resolve_spacing
     from .methods import get_method
-    from .methods._compose import check_count
+    from .methods.compose import check_count
     from .volumes import check_mode
 
     info = get_method(method)
@@ -140,7 +140,7 @@ def _warn_whole_lazy(image, layout: ImageLayout, info) -> None:
 
 def _run_slices(plan: RunPlan, prepared, progress: Progress) -> Result:
     """Every 2D slice on its own; labels distinct per slice (matched through time with ``match_time``)."""
-    from .methods._compose import run_prepared
+    from .methods.compose import run_prepared
 
     nz = prepared.n_slices
     ny, nx = prepared.data.shape[1:3]

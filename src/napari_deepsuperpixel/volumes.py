@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: the ``mode`` values of :func:`napari_deepsuperpixel.segment`
-MODES = ("slices", "3d", "spacetime")
+from .options import MODES  # noqa: F401  (the modes of napari_deepsuperpixel.segment)
 
 
 def check_mode(info, mode: str, axes: str, *, match_time: bool = False) -> None:
@@ -101,7 +100,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
         The runner's extras; lists of them for several time points.
     """
     from ._types import collect_extras, part_progress
-    from .methods._compose import run_prepared_volume
+    from .methods.compose import run_prepared_volume
 
     vols = prepared.volume_data(with_t=mode == "spacetime")  # (T, Z, Y, X, C)
     d = volume_spacing(prepared.axes, spacing, mode, time_spacing)

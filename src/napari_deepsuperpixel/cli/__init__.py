@@ -64,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: exceptions that are the user's to fix (bad input, missing or unreadable file, unwritable output,
-#: a diverged run): one line ``error: ...`` and exit code 2
-USER_ERRORS = (ValueError, TypeError, OSError, FloatingPointError)
+#: a diverged run): one line ``error: ...`` and exit code 2. A TypeError is a bug (exit 1, "report it").
+USER_ERRORS = (ValueError, OSError, FloatingPointError)
 
 
 def _interrupted(e: BaseException) -> bool:
@@ -80,7 +80,12 @@ def _interrupted(e: BaseException) -> bool:
 
 
 def error_message(e: BaseException) -> str:
-    """One line for a user error: the message, with the file for OS errors that only carry a code."""
+    """One line for a user error: the message with its remedies as flags, the file for OS errors that
+    only carry a code."""
+    from ..errors import UserError, cli_words
+
+    if isinstance(e, UserError):
+        return " ".join(e.render(cli_words).split())
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
         hint = {FileNotFoundError: "check the path", PermissionError: "choose a path you may read/write",
                 NotADirectoryError: "a part of the path is a file, not a folder; choose another path",

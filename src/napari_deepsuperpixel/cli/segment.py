@@ -67,42 +67,43 @@ def _spacing(text):
         raise argparse.ArgumentTypeError(f"--spacing takes comma-separated numbers (e.g. 2,0.5,0.5), got {text!r}")
 
 
-def _volume_options(args) -> dict:
-    """The axes/mode/spacing keywords of :func:`~napari_deepsuperpixel.segment_result` from the arguments."""
-    return {"axes": args.axes, "mode": args.mode, "spacing": args.spacing, "time_spacing": args.time_spacing,
-            "match_time": args.match_time}
+def run_options(args):
+    """The :class:`~napari_deepsuperpixel.RunOptions` of ``deepsuperpixel segment``'s arguments."""
+    from ..options import RunOptions
+
+    return RunOptions(seed=args.seed, device=args.device, axes=args.axes, mode=args.mode, spacing=args.spacing,
+                      time_spacing=args.time_spacing, match_time=args.match_time, block_size=args.block_size)
 
 
 def _cmd_segment(args) -> int:
     from ..batch import plan_batch, run_batch
+    from ..errors import InputFileError, UserError
+    from ..io.axes import parse_axes
+    from ..io.lazy import open_image
 
     # everything that can be refused is refused here, before the first image is segmented
+    options = run_options(args)
     try:
         plan = plan_batch(args.images, args.method, args.output, params=parse_params(args.param),
                           formats=args.format, skip_existing=args.skip_existing, overwrite=args.overwrite,
                           summary=args.summary)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except FileExistsError as e:
-        print(f"error: {e}", file=sys.stderr)
+        from . import error_message
+
+        print(f"error: {error_message(e)}", file=sys.stderr)
         return 3
     if args.mode != "slices":
         from ..methods import check_supports_3d, get_method
 
         check_supports_3d(get_method(args.method))
-    from ..io.axes import parse_axes
-    from ..io.lazy import open_image
-
-    if args.axes is not None:
-        parse_axes(args.axes)
     for p in plan.todo:
-        img = open_image(p)  # every input decodes (large ones: their header) before any work starts
-        if args.axes is not None:
-            try:
-                parse_axes(args.axes, len(img.shape))
-            except ValueError as e:
-                raise ValueError(f"{p}: {e} (shape {tuple(img.shape)})") from None
+        try:
+            img = open_image(p)  # every input decodes (large ones: their header) before any work starts
+            if options.axes is not None:
+                parse_axes(options.axes, len(img.shape))
+        except (ValueError, UserError) as e:
+            shape = f" (shape {tuple(img.shape)})" if "img" in locals() and img is not None else ""
+            raise InputFileError(p, ValueError(f"{e}{shape}")) from e
     from ..methods._presets import chosen_preset
 
     params = plan.params
@@ -139,9 +140,8 @@ def _cmd_segment(args) -> int:
 
         overall = tqdm(total=len(plan.todo), desc=f"segment {args.method}", unit="image", leave=False)
     try:
-        run_batch(plan, seed=args.seed, device=args.device, workers=args.workers, scheduler=args.scheduler,
-                  block_size=args.block_size, volume=_volume_options(args), image_progress=image_progress,
-                  on_result=on_result,
+        run_batch(plan, options=options, workers=args.workers, scheduler=args.scheduler,
+                  image_progress=image_progress, on_result=on_result,
                   progress=(lambda done, total, name: overall.update(1)) if overall is not None else None)
     finally:
         for bar in bars.values():

@@ -277,7 +277,7 @@ def fine_superpixels(image: np.ndarray, method: str, n_superpixels: int, *, comp
     (Y, X) int64 array
         Superpixel ids ``0..K-1``, each one 4-connected region.
     """
-    from ._compose import run_method
+    from .compose import run_method
 
     kw = superpixel_overrides(method, n_superpixels, compactness)
     res = run_method(image, method, kw, seed=seed, device=device, progress=progress)
