@@ -134,9 +134,9 @@ def test_train_runs_in_a_worker_and_adds_classes_objects_and_features(scene, qtb
     scr = w.add_scribble_layer()
     scr.data[15, 25:28] = 1                # on the bright square
     scr.data[2, 2:5] = 2                   # on the background
-    worker = w.train()
-    assert worker is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
+    w.train_button.clicked.emit()
+    assert w.running and w.status.value == "computing features and training..."
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert threads and threads[0] is not threading.main_thread()
     classes = viewer.layers["cells classes"].data
     truth = np.where(np.isin(_blocks(40, 60, 10), [9, 10, 15, 16]), 1, 2)
@@ -147,9 +147,10 @@ def test_train_runs_in_a_worker_and_adds_classes_objects_and_features(scene, qtb
     assert list(feats["label"]) == list(range(1, 25)) and "intensity_mean" in feats and "confidence" in feats
     assert "cells least confident" in viewer.layers
     # retraining reuses the cached feature table
-    w.train()
-    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
-    assert w._last["features"] is w._features[1]
+    w.train_button.clicked.emit()
+    assert w.status.value == "training..."
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
+    assert w.status.value.startswith("trained on 2 superpixels")
     out = w.export_csv(tmp_path / "sp.csv")
     header = out.read_text().splitlines()[0].split(",")
     assert header[0] == "label" and "predicted_class" in header and len(out.read_text().splitlines()) == 25
@@ -158,12 +159,13 @@ def test_train_runs_in_a_worker_and_adds_classes_objects_and_features(scene, qtb
 def test_merge_slider_shows_fewer_segments_for_a_higher_threshold(scene, qtbot):
     viewer, w = scene
     w.weight.value = "color"
-    assert w.build_tree() is not None
-    qtbot.waitUntil(lambda: w._tree is not None and w._worker is None, timeout=60_000)
+    assert not w.threshold.enabled  # no tree yet
+    w.tree_button.clicked.emit()
+    qtbot.waitUntil(lambda: w.threshold.enabled and not w.running, timeout=60_000)
     counts = []
     for t in (0.0, 0.5, w.threshold.max):
         w.threshold.value = t
-        qtbot.waitUntil(lambda: w._cut_worker is None and "sp merged" in viewer.layers, timeout=10_000)
+        qtbot.waitUntil(lambda: "sp merged" in viewer.layers, timeout=10_000)
         qtbot.waitUntil(lambda: viewer.layers["sp merged"].metadata.get("merge_threshold") == t, timeout=10_000)
         counts.append(len(np.unique(viewer.layers["sp merged"].data)))
     # at 0 the blocks of equal colour have merged (square and background), at the top everything

@@ -1,9 +1,15 @@
 """The Batch widget and dask-backed layers in a real viewer (run with ``xvfb-run -a python -m pytest``)."""
 
 import csv
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
+
+from napari_deepsuperpixel import Result
+from napari_deepsuperpixel._types import param
+from napari_deepsuperpixel.methods import REGISTRY, MethodInfo, register
 
 napari = pytest.importorskip("napari")
 da = pytest.importorskip("dask.array")
@@ -51,30 +57,47 @@ def test_batch_over_a_folder_writes_files_summary_and_table(batch, qtbot, folder
     assert "0 image(s) segmented" in w.status.value
 
 
-def test_batch_over_open_layers_and_cancel_between_images(batch, qtbot, folder, tmp_path):
+@dataclass
+class SlowParams:
+    """A test method that takes a second per image and reports progress all along."""
+
+    n_iter: int = param(20, "iterations of 0.05 s", min=1)
+
+
+def run_slow(image, *, params, seed=0, device="cpu", progress=None):
+    for i in range(params.n_iter):
+        time.sleep(0.05)
+        progress(i + 1, params.n_iter, "iterate")
+    return Result(np.ones(image.shape[:2], np.int32))
+
+
+@pytest.fixture
+def slow_method():
+    register(MethodInfo("test_slow_batch", "a second per image", "superpixels",
+                        f"{__name__}:SlowParams", f"{__name__}:run_slow"))
+    yield "test_slow_batch"
+    REGISTRY.pop("test_slow_batch", None)
+
+
+def test_batch_over_open_layers_and_cancel_between_images(batch, qtbot, folder, tmp_path, slow_method):
     viewer, w = batch
     from napari_deepsuperpixel.io.files import read_image
 
     for i in range(3):
         viewer.add_image(read_image(folder / f"img{i}.png"), name=f"layer{i}")
     w.source.value = "open layers"
-    w.reset_choices()
+    w.reset_choices()  # also lists the method registered after the dock opened
     w.layers.value = [viewer.layers[f"layer{i}"] for i in range(3)]
     w.output.value = tmp_path / "out"
-    w.method.value = "snic"
-    w.params.set_values({"n_segments": 25})
-    w._on_row = _cancel_after_first(w, w._on_row)
-    assert w.run() is not None
+    w.method.value = slow_method
+    w.run_button.clicked.emit()
+    assert w.running and not w.run_button.enabled and w.cancel_button.enabled
+    qtbot.waitUntil(lambda: len(w.rows) == 1, timeout=30_000)  # the first image is written
+    w.cancel_button.clicked.emit()  # while the second runs
     _wait(qtbot, w)
-    assert "cancelled" in w.status.value
-    assert len(list((tmp_path / "out").glob("layer*_snic.tif"))) == 1  # stopped between images
-
-
-def _cancel_after_first(w, on_row):
-    def wrapped(row):
-        w._cancel_event.set()
-        on_row(row)
-    return wrapped
+    assert "cancelled after 1 image(s)" in w.status.value
+    assert len(list((tmp_path / "out").glob(f"layer*_{slow_method}.tif"))) == 1  # stopped within the second
+    assert w.run_button.enabled and not w.cancel_button.enabled
 
 
 def test_existing_outputs_are_refused_without_resume(batch, folder, tmp_path):

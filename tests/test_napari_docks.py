@@ -140,24 +140,27 @@ def test_default_prediction_is_the_newest_result(viewer):
     assert _docked(viewer, MetricsWidget(viewer)).prediction.value is viewer.layers["img snic"]
 
 
-def test_first_compute_says_it_compiles(viewer, qtbot):
+def test_first_compute_says_it_compiles(viewer, qtbot, monkeypatch):
+    import threading
+
+    import napari_deepsuperpixel.metrics as metrics
+
+    compiled = threading.Event()  # the kernels "compile" until the test says so
+    monkeypatch.setattr(metrics, "warm_kernels", lambda: compiled.wait(60))
     pred, gt = _pred_and_gt()
     viewer.add_labels(gt, name="gt")
     viewer.add_labels(pred, name="pred", metadata={"method": "x"})
     w = _docked(viewer, MetricsWidget(viewer))
-    w._warming.join(timeout=120)
-
-    class StillWarming:
-        def is_alive(self):
-            return True
-
-    w._warming = StillWarming()
     w.ground_truth.value = [viewer.layers["gt"]]
-    w.compute()
+    w.compute_button.clicked.emit()
     assert "compiling" in w.status.value and "first run only" in w.status.value
     assert not w.progress.native.isHidden()  # a busy bar: a sign of life
+    compiled.set()
     qtbot.waitUntil(lambda: not w.running, timeout=60_000)
     assert w.progress.native.isHidden()
+    w.compute_button.clicked.emit()  # compiled now: no such note
+    assert w.status.value == "computing..."
+    qtbot.waitUntil(lambda: not w.running, timeout=60_000)
 
 
 def test_choice_parameters_are_dropdowns_and_optional_ones_optional_fields(viewer):

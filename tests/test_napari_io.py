@@ -7,7 +7,7 @@ import pytest
 from scipy.io import loadmat, savemat
 
 from napari_deepsuperpixel._napari import _reader, _sample_data, _writer
-from napari_deepsuperpixel._napari._features import segment_table
+from napari_deepsuperpixel.io.tables import segment_table
 
 
 @pytest.fixture

@@ -109,12 +109,11 @@ def test_metrics_widget_rejects_missing_ground_truth(make_napari_viewer):
     assert "ground truth" in w.status.value
 
 
-def test_metrics_widget_compiles_its_kernels_when_it_opens(make_napari_viewer):
+def test_metrics_widget_compiles_its_kernels_when_it_opens(make_napari_viewer, qtbot):
     """The first Compute must not wait for numba: opening the widget warms the metric kernels."""
     import sys
 
     w = MetricsWidget(make_napari_viewer())
-    w._warming.join(timeout=120)
-    assert not w._warming.is_alive()
+    qtbot.waitUntil(lambda: not w.warming, timeout=120_000)
     assert "napari_deepsuperpixel.metrics._boundary_kernels" in sys.modules
     assert "napari_deepsuperpixel.metrics._ucm_kernels" in sys.modules

@@ -7,7 +7,7 @@ import pytest
 
 napari = pytest.importorskip("napari")
 pytest.importorskip("napari_deepsuperpixel.training.superae")
-from napari_deepsuperpixel._napari._training_widget import TrainingWidget, trainer_parameters  # noqa: E402
+from napari_deepsuperpixel._napari._training_widget import TrainingWidget  # noqa: E402
 
 
 @pytest.fixture
@@ -38,16 +38,36 @@ def _setup(w, folder, out, epochs):
     w.device.value = "cpu"
 
 
-def test_panel_follows_the_trainer_signature(widget):
-    from napari_deepsuperpixel.training.superae import DEFAULTS, train_superae
+def test_panel_follows_the_trainer_declaration(widget):
+    from napari_deepsuperpixel.training import TRAINERS
+    from napari_deepsuperpixel.training.superae import DEFAULTS
 
     w = widget
-    w.trainer.value = "superae"
-    names = [p.name for p in trainer_parameters(train_superae)]
-    assert [x.name for x in w.params] == names
-    assert {"epochs", "batch_size", "crop", "lr", "template"} <= set(names)
+    for name in ("sen", "superae"):
+        w.trainer.value = name
+        infos = TRAINERS[name].parameters
+        assert [x.name for x in w.params] == [p.name for p in infos]
+        assert all(x.tooltip == p.help for x, p in zip(w.params, infos))
+        # the advanced ones stay hidden until asked for
+        hidden = {x.name for x in w.params if x.native.isHidden()}
+        assert hidden == {p.name for p in infos if p.advanced}
+        assert f"({len(hidden)})" in w.advanced.text
+    assert {"epochs", "batch_size", "crop", "lr", "template"} <= {x.name for x in w.params}
     assert w.params.epochs.value == DEFAULTS["epochs"] and w.params.epochs.tooltip
+    assert w.params.precision.value == "auto" and set(w.params.precision.choices) == {"auto", "fp32", "bf16"}
     assert w.train() is None and "checkpoint" in w.status.value
+
+
+def test_bad_settings_are_refused_before_training(widget, tiny_folder, tmp_path):
+    w = widget
+    _setup(w, tiny_folder, tmp_path / "x.pt", epochs=1)
+    w.params.set_values({"template": "slic:n_segments=0"})
+    w.train_button.clicked.emit()
+    assert not w.running and "'n_segments'" in w.status.value and "template" in w.status.value
+    w.params.set_values({"template": "ucm2:0.05"})
+    w.train_button.clicked.emit()
+    assert not w.running and "choose another 'template'" in w.status.value
+    assert not (tmp_path / "x.pt").exists()
 
 
 @pytest.mark.slow

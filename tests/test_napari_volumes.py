@@ -68,9 +68,7 @@ def test_widget_matches_labels_through_time(viewer_widget, qtbot):
     frame = np.zeros((40, 40), np.float32)
     frame[10:30, 10:30] = 1
     movie = np.stack([frame] * 3)
-    layer = viewer.add_image(movie, name="movie")
-    layer.axis_labels = ("t", "y", "x")
-    w._on_image(layer)
+    viewer.add_image(movie, name="movie", axis_labels=("t", "y", "x"))  # the layer names its axes
     assert w.volume.axes.value == "TYX" and w.volume.match_time.enabled
     w.method.value = "felzenszwalb"
     w.volume.match_time.value = True

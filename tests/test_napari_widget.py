@@ -93,9 +93,9 @@ def test_parameter_panel_follows_the_method(viewer_widget):
     w.method.value = "felzenszwalb"
     w.method.value = "slic"
     assert w.params.values()["n_segments"] == 77  # values survive switching methods
-    w.preset.value = "fine"
+    w.detail.value = "fine"
     assert w.params.values()["n_segments"] == 1000
-    w.preset.value = "default"
+    w.detail.value = "default"
     assert w.params.values()["n_segments"] == 400
     assert w.device.value == "auto" and "cpu" in w.device.choices and not w.device.enabled
 
@@ -317,8 +317,7 @@ def test_saving_a_result_layer_through_napari_writers(viewer_widget, qtbot, rgb_
 def test_opening_the_widget_compiles_snic_in_the_background(viewer_widget, qtbot):
     """The first SNIC click must not wait for numba: the widget warms the kernels when it opens."""
     _, widget = viewer_widget
-    widget._warming.join(timeout=120)
-    assert not widget._warming.is_alive()
+    qtbot.waitUntil(lambda: not widget.warming, timeout=120_000)
     import sys
 
     assert "napari_deepsuperpixel.methods._snic_kernels" in sys.modules

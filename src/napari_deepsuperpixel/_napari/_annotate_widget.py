@@ -8,21 +8,17 @@ is :func:`~._annotate_job.run_train_job` and the merge tree is
 
 from __future__ import annotations
 
-from magicgui.widgets import ComboBox, Container, FloatSlider, Label, PushButton, SpinBox
+from magicgui.widgets import ComboBox, FloatSlider, Label, SpinBox
 
+from ._dock import Dock
 from ._superpixel_paint import MODES
 
 
-class AnnotateWidget(Container):
+class AnnotateWidget(Dock):
     """Turn superpixels into objects and training annotations.
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-        Injected by napari.
+    A :class:`~._dock.Dock` (``napari_viewer`` injected by napari).
 
-    Notes
-    -----
     * **Paint**: choose the superpixel layer and a target Labels layer (or
       press *new target layer*), set *mode* to ``paint``: a click or a drag on
       the target fills whole superpixels with its selected label; ``erase``
@@ -38,33 +34,36 @@ class AnnotateWidget(Container):
       ``features`` get the feature table (``label`` column), *export CSV* saves it.
     """
 
+    DOCS_PAGE = "annotate.md"
+
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
-        self.viewer = napari_viewer
-        self._worker = None
+        # the first 'train' must not wait for scikit-learn's import
+        super().__init__(napari_viewer, labels=True, warm="napari_deepsuperpixel.annotate.classify:warm")
         self._cut_worker = None
         self._pending_cut = None
         self._painter = None
         self._tree = None
         self._features = (None, None)  # (cache key, table)
-        self._last = None  # the last training output
 
-        self.superpixels = ComboBox(label="superpixels", choices=self._labels_layers,
-                                    tooltip="The superpixel Labels layer (e.g. from 'Superpixels & segmentation')")
-        self.image = ComboBox(label="image", choices=self._image_layers,
+        self.superpixels = self.watch(ComboBox(label="superpixels", choices=self.labels_layers, tooltip="The "
+                                               "superpixel Labels layer (e.g. from 'Superpixels & segmentation')"),
+                                      self._reset_painter)
+        self.image = ComboBox(label="image", choices=self.image_layers,
                               tooltip="The image the features and the merge tree are computed from")
-        self.target = ComboBox(label="target", choices=self._labels_layers,
-                               tooltip="Labels layer painted by superpixel")
-        self.new_target = PushButton(text="new target layer")
-        self.mode = ComboBox(label="mode", choices=list(MODES), value="off",
-                             tooltip="paint/erase: a click or drag fills whole superpixels; select: toggle for merging")
-        self.merge_button = PushButton(text="merge selected")
+        self.target = self.watch(ComboBox(label="target", choices=self.labels_layers,
+                                          tooltip="Labels layer painted by superpixel"), self._reset_painter)
+        self.new_target = self.button("new target layer", self.add_target_layer)
+        self.mode = self.watch(ComboBox(label="mode", choices=list(MODES), value="off", tooltip="paint/erase: a "
+                                        "click or drag fills whole superpixels; select: toggle for merging"),
+                               self._on_mode)
+        self.merge_button = self.button("merge selected", self.merge_selected)
         self.weight = ComboBox(label="merge by", choices=["boundary", "color"],
                                tooltip="boundary: mean edge strength on the shared border; color: mean intensity distance")
-        self.tree_button = PushButton(text="build merge tree")
-        self.threshold = FloatSlider(label="merge threshold", min=0.0, max=1.0, value=0.0, enabled=False)
-        self.scribble_button = PushButton(text="add scribble layer")
-        self.scribbles = ComboBox(label="scribbles", choices=self._labels_layers,
+        self.tree_button = self.button("build merge tree", self.build_tree)
+        self.threshold = self.watch(FloatSlider(label="merge threshold", min=0.0, max=1.0, value=0.0,
+                                                enabled=False), self.request_cut)
+        self.scribble_button = self.button("add scribble layer", self.add_scribble_layer)
+        self.scribbles = ComboBox(label="scribbles", choices=self.labels_layers,
                                   tooltip="Strokes: 0 = not annotated, 1..C = classes")
         self.embedding = ComboBox(label="deep features", choices=self._embedding_choices,
                                   tooltip="Optional Image layer of per-pixel features (e.g. an embedding) "
@@ -73,44 +72,19 @@ class AnnotateWidget(Container):
                                     tooltip="The class whose connected superpixels become objects")
         self.classifier = ComboBox(label="classifier", choices=["random_forest", "hist_gradient_boosting"])
         self.n_uncertain = SpinBox(label="show least confident", value=20, min=0, max=100000)
-        self.train_button = PushButton(text="train")
-        self.export_button = PushButton(text="export CSV", enabled=False)
+        self.train_button = self.button("train", self.train)
+        self.export_button = self.button("export CSV", self._export_dialog, enabled=False)
         self.status = Label(label="")
         self.extend([self.superpixels, self.image, self.target, self.new_target, self.mode, self.merge_button,
                      self.weight, self.tree_button, self.threshold, self.scribble_button, self.scribbles,
                      self.embedding, self.object_class, self.classifier, self.n_uncertain, self.train_button,
                      self.export_button, self.status])
         self.status.native.setWordWrap(True)
-        self.new_target.clicked.connect(self.add_target_layer)
-        self.mode.changed.connect(self._on_mode)
-        self.superpixels.changed.connect(self._reset_painter)
-        self.target.changed.connect(self._reset_painter)
-        self.merge_button.clicked.connect(self.merge_selected)
-        self.tree_button.clicked.connect(self.build_tree)
-        self.threshold.changed.connect(self.request_cut)
-        self.scribble_button.clicked.connect(self.add_scribble_layer)
-        self.train_button.clicked.connect(self.train)
-        self.export_button.clicked.connect(self._export_dialog)
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
-        from ._workers import warm_in_background
-
-        # the first 'train' must not wait for scikit-learn's import
-        self._warming = warm_in_background("napari_deepsuperpixel.annotate.classify:warm")
+        self.follow_layers()
 
     # -- choices --------------------------------------------------------------------------------
-    def _labels_layers(self, _widget=None):
-        from napari.layers import Labels
-
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Labels)]
-
-    def _image_layers(self, _widget=None):
-        from napari.layers import Image
-
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
-
     def _embedding_choices(self, _widget=None):
-        return [("none", None)] + self._image_layers()
+        return [("none", None)] + self.image_layers()
 
     def _sp_layer(self):
         layer = self.superpixels.value
@@ -207,13 +181,13 @@ class AnnotateWidget(Container):
                                  "erase": "click or drag: whole superpixels are cleared",
                                  "select": "click superpixels, then 'merge selected'", "off": ""}[mode]
         except ValueError as err:
-            self.status.value = f"\u26a0 {err}"
+            self.warn(err)
             self.mode.value = "off"
 
     def merge_selected(self):
         """Write the selected superpixels into the target as one new object."""
         if self._painter is None or not self._painter.selected:
-            self.status.value = "\u26a0 nothing selected: set mode to 'select' and click superpixels"
+            self.warn("nothing selected: set mode to 'select' and click superpixels")
             return 0
         n = len(self._painter.selected)
         label = self._painter.merge_selected()
@@ -224,24 +198,20 @@ class AnnotateWidget(Container):
     def build_tree(self):
         """Build the merge tree in a worker; the slider works when it returns."""
         import numpy as np
-        from napari.qt.threading import create_worker
 
         from ..annotate import merge_hierarchy
-        from ._workers import start_worker
 
-        if self._worker is not None:
-            return None
-        try:
+        def inputs():
             sp = np.asarray(self._sp_layer().data)
-            img = self._image_data(sp.shape)
-        except ValueError as err:
-            self.status.value = f"\u26a0 {err}"
+            return sp, self._image_data(sp.shape)
+
+        chosen = self.ready(inputs)
+        if chosen is None:
             return None
+        sp, img = chosen
         self.status.value = "building the merge tree..."
-        worker = create_worker(merge_hierarchy, img, sp, weight=self.weight.value, _start_thread=False,
-                               _ignore_errors=True)
-        return start_worker(self, worker, on_returned=self._on_tree, on_errored=self._on_errored,
-                            start_button=self.tree_button)
+        return self.start(merge_hierarchy, img, sp, weight=self.weight.value, on_returned=self._on_tree,
+                          on_errored=self._on_errored, button=self.tree_button)
 
     def _on_tree(self, tree):
         self._tree = tree
@@ -325,31 +295,23 @@ class AnnotateWidget(Container):
         Returns
         -------
         worker or None
-            The started worker; ``None`` when an input is missing (the status says which).
+            The started worker; ``None`` while one runs or when an input is missing (the status says which).
         """
-        from napari.qt.threading import create_worker
-
         from ._annotate_job import run_train_job
-        from ._workers import start_worker
 
-        if self._worker is not None:
+        chosen = self.ready(self.make_train_job)
+        if chosen is None:
             return None
-        try:
-            job, key = self.make_train_job()
-        except ValueError as err:
-            self.status.value = f"\u26a0 {err}"
-            return None
+        job, key = chosen
         self.status.value = "training..." if job.features is not None else "computing features and training..."
-        worker = create_worker(run_train_job, job, _start_thread=False, _ignore_errors=True)
-        return start_worker(self, worker, on_returned=lambda out: self._on_trained(out, key, job),
-                            on_errored=self._on_errored, start_button=self.train_button)
+        return self.start(run_train_job, job, on_returned=lambda out: self._on_trained(out, key, job),
+                          on_errored=self._on_errored, button=self.train_button)
 
     def _on_trained(self, out, key, job):
         from ._annotate_job import table_for_layer
         from ._layers import _put
 
         self._features = (key, out["features"])
-        self._last = out
         sp = self._sp_layer()
         base = self.image.value.name
         geo = self._result_geometry()
@@ -387,4 +349,4 @@ class AnnotateWidget(Container):
             self.status.value = f"saved {self.export_csv(path)}"
 
     def _on_errored(self, err):
-        self.status.value = f"\u26a0 {type(err).__name__}: {err}"
+        self.warn(f"{type(err).__name__}: {err}")

@@ -9,40 +9,22 @@ between images and a results table.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from magicgui.widgets import (
-    CheckBox,
-    ComboBox,
-    Container,
-    FileEdit,
-    Label,
-    LineEdit,
-    ProgressBar,
-    PushButton,
-    Select,
-    SpinBox,
-    Table,
-)
+from magicgui.widgets import CheckBox, ComboBox, FileEdit, Label, LineEdit, ProgressBar, Select, SpinBox, Table
 from superqt.utils import ensure_main_thread
 
-from ._param_panel import ParamPanel
+from ._dock import Dock, usable_methods
 
 SOURCES = ("folder", "open layers")
 TABLE_COLUMNS = ("image", "segments", "seconds", "outputs")
 
 
-class BatchWidget(Container):
+class BatchWidget(Dock):
     """Segment many images with one method and its parameters, writing files and a summary table.
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-        Injected by napari.
+    A :class:`~._dock.Dock` (``napari_viewer`` injected by napari).
 
-    Notes
-    -----
     * *folder*: every image in the folder (png, jpg, tif, .zarr) or those
       matching *pattern* (e.g. ``*.tif``, ``**/*.png`` for subfolders), in
       ``workers`` processes; *open layers*: the selected Image layers, in this
@@ -57,21 +39,18 @@ class BatchWidget(Container):
 
         from ..batch import DEFAULT_FORMATS, OUTPUTS
 
-        super().__init__(labels=True)
-        self.viewer = napari_viewer
-        self._worker = None
-        self._cancel_event = threading.Event()
+        super().__init__(napari_viewer, labels=True)
         self.rows: list = []  # the summary rows of the current run, as the table shows them
-        self.source = ComboBox(label="images", choices=list(SOURCES), value="folder",
-                               tooltip="A folder of image files, or the open Image layers")
+        self.source = self.watch(ComboBox(label="images", choices=list(SOURCES), value="folder",
+                                          tooltip="A folder of image files, or the open Image layers"),
+                                 self._on_source)
         self.folder = FileEdit(label="input folder", mode="d")
         self.pattern = LineEdit(label="pattern", value="",
                                 tooltip="Only files matching this pattern, e.g. *.tif or **/*.png (empty: all images)")
-        self.layers = Select(label="layers", choices=self._image_layers, visible=False)
+        self.layers = Select(label="layers", choices=self.image_layers, visible=False)
         self.output = FileEdit(label="output folder", mode="d")
-        self.method = ComboBox(label="method", choices=self._method_choices, value="snic")
-        self.params = ParamPanel(label="")
-        self.advanced = CheckBox(text="show advanced parameters", value=False)
+        self.method = ComboBox(label="method", choices=lambda _w=None: usable_methods(), value="snic")
+        panel = self.param_panel()
         self.formats = Select(label="write", choices=list(OUTPUTS), value=[DEFAULT_FORMATS[0]],
                               tooltip="tif: int32 labels; overlay: boundaries on the image; mat: BSDS segs; "
                                       "csv: per-segment table; zarr: labels as a zarr store (large images)")
@@ -79,34 +58,19 @@ class BatchWidget(Container):
                                tooltip="Worker processes for a folder (open layers run in napari's process)")
         self.skip = CheckBox(text="skip finished images (resume)", value=True,
                              tooltip="Images whose outputs all exist are not segmented again")
-        self.run_button = PushButton(text="Run batch")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.run_button = self.button("Run batch", self.run)
+        self.cancel_button = self.button("Cancel", self.cancel, enabled=False)
         self.progress = ProgressBar(label="images", min=0, max=1, value=0)
         self.status = Label(label="")
         self.status.native.setWordWrap(True)
         self.table = Table(value={c: [] for c in TABLE_COLUMNS}, label="results")
-        self.extend([self.source, self.folder, self.pattern, self.layers, self.output, self.method, self.params,
-                     self.advanced, self.formats, self.workers, self.skip, self.run_button, self.cancel_button,
+        self.extend([self.source, self.folder, self.pattern, self.layers, self.output, self.method, *panel,
+                     self.formats, self.workers, self.skip, self.run_button, self.cancel_button,
                      self.progress, self.status, self.table])
-        self.source.changed.connect(self._on_source)
         self.method.changed.connect(self._on_method)
-        self.advanced.changed.connect(self.params.show_advanced)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
-        self.native.destroyed.connect(lambda *_: self._cancel_event.set())
+        self.follow_layers()
+        self.stop_on_close()
         self._on_method(self.method.value)
-
-    def _method_choices(self, _widget=None):
-        from .. import list_methods
-
-        return [(f"{m.name} ({m.kind})", m.name) for m in list_methods()]
-
-    def _image_layers(self, _widget=None):
-        from napari.layers import Image
-
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
 
     def _on_source(self, source) -> None:
         folder = source == "folder"
@@ -116,15 +80,7 @@ class BatchWidget(Container):
     def _on_method(self, name) -> None:
         from .. import get_method
 
-        info = get_method(name)
-        self.params.set_parameters(info.parameters)
-        self.advanced.text = f"show advanced parameters ({self.params.n_advanced})"
-        self.advanced.visible = self.params.n_advanced > 0
-
-    @property
-    def running(self) -> bool:
-        """Whether a batch is in progress."""
-        return self._worker is not None
+        self.show_parameters(get_method(name).parameters)
 
     def _inputs(self) -> list:
         from ..batch import NamedImage
@@ -161,42 +117,29 @@ class BatchWidget(Container):
 
     def run(self):
         """Start the batch in a worker thread (the Run button). Returns the worker, or ``None``."""
-        from napari.qt.threading import create_worker
-
         from ..batch import run_batch
-        from ._workers import start_worker
 
-        if self._worker is not None:
+        plan = self.ready(self.make_plan, errors=(ValueError, OSError))
+        if plan is None:
             return None
-        try:
-            plan = self.make_plan()
-        except (ValueError, OSError) as err:
-            self.status.value = f"\u26a0 {err}"
-            return None
-        self._cancel_event = threading.Event()
         self.rows = []
         self.table.value = {c: [] for c in TABLE_COLUMNS}
         total = len(plan.todo)
         self.progress.max, self.progress.value = max(total, 1), 0
         skipped = f", {len(plan.skipped)} already done" if plan.skipped else ""
         self.status.value = f"segmenting {total} image(s) with {plan.method}{skipped}..."
-        worker = create_worker(run_batch, plan, workers=int(self.workers.value), progress=self._on_progress,
-                               on_result=self._on_row, cancel_check=self._cancel_event.is_set,
-                               _start_thread=False, _ignore_errors=True)
-        return start_worker(self, worker, on_returned=lambda rows: self._on_done(rows, plan),
-                            on_errored=self._on_errored, start_button=self.run_button,
-                            cancel_button=self.cancel_button)
+        return self.start(run_batch, plan, workers=int(self.workers.value), progress=self._on_progress,
+                          on_result=self._on_row, on_returned=lambda rows: self._on_done(rows, plan),
+                          on_errored=self._on_errored, button=self.run_button, cancel_button=self.cancel_button)
 
     def cancel(self) -> None:
         """Stop after the image being segmented (with one worker: at its next progress report)."""
-        if self._worker is not None:
-            self._cancel_event.set()
-            self.status.value = "cancelling after the current image..."
+        self.request_cancel("cancelling after the current image...")
 
     @ensure_main_thread
     def _on_progress(self, done, total, name) -> None:
         self.progress.max, self.progress.value = max(total, 1), done
-        if not self._cancel_event.is_set():
+        if not self.cancelled:
             self.status.value = f"{done}/{total}: {name}"
 
     @ensure_main_thread
@@ -206,11 +149,9 @@ class BatchWidget(Container):
                             for c in TABLE_COLUMNS}
 
     def _on_done(self, rows, plan) -> None:
-        self.progress.value = self.progress.max
+        self.progress_done()
         self.status.value = f"{len(rows)} image(s) segmented -> {plan.outdir} (summary: {plan.summary.name})"
 
     def _on_errored(self, err) -> None:
-        from ._workers import show_failure
-
-        show_failure(self, err, cancelled=f"cancelled after {len(self.rows)} image(s); "
-                                          "Run batch again to resume", notify="Batch failed")
+        self.show_failure(err, cancelled=f"cancelled after {len(self.rows)} image(s); Run batch again to resume",
+                          notify="Batch failed")

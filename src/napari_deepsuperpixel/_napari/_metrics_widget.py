@@ -11,22 +11,11 @@ import csv
 import textwrap
 from pathlib import Path
 
-from magicgui.widgets import (
-    CheckBox,
-    ComboBox,
-    Container,
-    FileEdit,
-    FloatSpinBox,
-    Label,
-    ProgressBar,
-    PushButton,
-    Select,
-    Table,
-)
-
+from magicgui.widgets import CheckBox, ComboBox, FileEdit, FloatSpinBox, Label, ProgressBar, Select, Table
 from qtpy.QtCore import Qt
 
 from ..metrics.boundary import MAX_DIST
+from ._dock import Dock, row
 from ._metrics_job import COLUMNS, FALSE_POSITIVE, MATCHED, MISSED
 
 
@@ -36,16 +25,11 @@ METRIC_COLUMN = "metric"
 _GROUND_TRUTH, _BACKGROUND = "ground_truth", "background"
 
 
-class MetricsWidget(Container):
+class MetricsWidget(Dock):
     """Compare a prediction Labels layer with one or more ground-truth Labels layers.
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-        Injected by napari.
+    A :class:`~._dock.Dock` (``napari_viewer`` injected by napari).
 
-    Notes
-    -----
     Each *Compute* adds (or updates) one table column named after the
     prediction layer: one row per metric, with its full name, an arrow
     (↑ higher / ↓ lower is better) and a tooltip with its definition and
@@ -59,17 +43,19 @@ class MetricsWidget(Container):
     as the official benchmark does.
     """
 
+    DOCS_PAGE = "metrics.md"
+
     def __init__(self, napari_viewer):
-        super().__init__(labels=False)  # the inputs (self.body) carry the labels
-        self.viewer = napari_viewer
-        self._worker = None
+        # the inputs (self.body) carry the labels; the boundary matching and ucm kernels
+        # compile as the dock opens, not on the first Compute
+        super().__init__(napari_viewer, warm="napari_deepsuperpixel.metrics:warm_kernels")
         self.rows: dict = {}
-        self.prediction = ComboBox(label="prediction", choices=self._labels_layers,
+        self.prediction = ComboBox(label="prediction", choices=self.labels_layers,
                                    tooltip="The segmentation / superpixels to evaluate (default: the newest result)")
-        self.ground_truth = Select(label="ground truth", choices=self._labels_layers,
+        self.ground_truth = Select(label="ground truth", choices=self.labels_layers,
                                    tooltip="One Labels layer per annotator (ctrl/shift-click for several)")
         self.ground_truth.native.setMaximumHeight(78)  # about four names; the list scrolls
-        self.image = ComboBox(label="image (for EV)", choices=self._image_layers, nullable=True,
+        self.image = ComboBox(label="image (for EV)", choices=self.image_layers, nullable=True,
                               tooltip="Optional: explained variation needs the image")
         self.ignore_background = CheckBox(
             text="ignore background (ground-truth label 0)", value=False,
@@ -88,44 +74,29 @@ class MetricsWidget(Container):
         self.show_matches = CheckBox(text="show matched / unmatched boundaries", value=False,
                                      tooltip="green: matched, red: false positive, yellow: missed")
         self.overwrite = CheckBox(text="overwrite an existing CSV file", value=False)
-        self.docs_button = PushButton(text="Metrics docs", tooltip="Open the metrics page (definitions, "
-                                      "references, background convention) in the browser")
-        self.defaults_button = PushButton(text="Restore defaults", tooltip="Set every option back to its default")
-        self.help_row = Container(layout="horizontal", labels=False,
-                                  widgets=[self.docs_button, self.defaults_button])
-        self.help_row.margins = (0, 0, 0, 0)
-        self.compute_button = PushButton(text="Compute")
+        help_row = self.help_row("Metrics docs", "Open the metrics page (definitions, references, background "
+                                 "convention) in the browser", "Set every option back to its default")
+        self.compute_button = self.button("Compute", self.compute)
         self.progress = ProgressBar(label="", min=0, max=1, value=0, visible=False)
         self.status = Label(label="")
         self.table = Table(label="")
         self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv")
         self.csv_path.line_edit.native.setPlaceholderText("CSV file to save the table to")
-        self.save_button = PushButton(text="Save CSV", tooltip="Save the table as CSV (one row per prediction)")
-        from ._layout import fit_widgets, make_scrollable, scroll_body
-
+        self.save_button = self.button("Save CSV", self._on_save, tooltip="Save the table as CSV (one row per "
+                                       "prediction)")
         # the options scroll; Compute, the table and Save stay visible
-        self.body = scroll_body([self.prediction, self.ground_truth, self.image, self.ignore_background,
-                                 self.objects, self.max_dist, self.r, self.show_matches, self.overwrite,
-                                 self.help_row])
-        self.save_row = Container(layout="horizontal", labels=False, widgets=[self.csv_path, self.save_button])
-        self.save_row.margins = (0, 0, 0, 0)
-        self.extend([self.body, self.compute_button, self.progress, self.status, self.table, self.save_row])
-        make_scrollable(self, self.body, min_height=80, stretch=0)
+        self.lay_out([self.prediction, self.ground_truth, self.image, self.ignore_background, self.objects,
+                      self.max_dist, self.r, self.show_matches, self.overwrite, help_row],
+                     [self.compute_button, self.progress, self.status, self.table, row(self.csv_path,
+                                                                                    self.save_button)],
+                     min_height=80, stretch=0)
         self.native.layout().setStretchFactor(self.table.native, 1)  # the table takes the spare height
         self._setup_table()
-        self.status.native.setWordWrap(True)
-        fit_widgets(self)
-        self.compute_button.clicked.connect(self.compute)
-        self.save_button.clicked.connect(self._on_save)
-        self.docs_button.clicked.connect(self.open_docs)
-        self.defaults_button.clicked.connect(self.restore_defaults)
-        self.viewer.layers.events.inserted.connect(self._on_inserted)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
-        self._select_default_prediction()
-        from ._workers import warm_in_background
+        from ._layout import fit_widgets
 
-        # the boundary matching and ucm kernels compile here, not on the first Compute
-        self._warming = warm_in_background("napari_deepsuperpixel.metrics:warm_kernels")
+        fit_widgets(self)
+        self.follow_layers(on_inserted=self._on_inserted)
+        self._select_default_prediction()
 
     def _setup_table(self) -> None:
         from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QStyledItemDelegate
@@ -145,16 +116,9 @@ class MetricsWidget(Container):
         h.setTextElideMode(Qt.ElideMiddle)
 
     # -- layers ---------------------------------------------------------------------------
-    def _labels_layers(self, _widget=None):
-        from napari.layers import Labels
-
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if isinstance(layer, Labels) and not layer.metadata.get("boundary_matches")]
-
-    def _image_layers(self, _widget=None):
-        from napari.layers import Image
-
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
+    def labels_layers(self, _widget=None):
+        """Dropdown choices: the Labels layers, without the boundary-match layers this dock adds."""
+        return self.layers_of("Labels", keep=lambda layer: not layer.metadata.get("boundary_matches"))
 
     def default_prediction(self):
         """The newest result: the last Labels layer a method made, else the last Labels layer.
@@ -162,7 +126,7 @@ class MetricsWidget(Container):
         Ground-truth layers (opened with the BSDS reader, or selected as
         ground truth) come only when nothing else is there.
         """
-        layers = [layer for _, layer in self._labels_layers()]
+        layers = [layer for _, layer in self.labels_layers()]
         selected = set(map(id, self.ground_truth.value))
         for test in (lambda la: "method" in la.metadata,
                      lambda la: id(la) not in selected and "bsds_boundaries" not in la.metadata,
@@ -182,27 +146,10 @@ class MetricsWidget(Container):
         layer = getattr(event, "value", None)
         from napari.layers import Labels
 
-        if isinstance(layer, Labels) and self._worker is None and layer is self.default_prediction():
+        if isinstance(layer, Labels) and not self.running and layer is self.default_prediction():
             self.prediction.value = layer
 
-    @property
-    def running(self) -> bool:
-        """Whether a computation is in progress."""
-        return self._worker is not None
-
     # -- buttons ----------------------------------------------------------------------------
-    def docs_page(self) -> str:
-        """The documentation address of the metrics (``docs/metrics.md``)."""
-        from ._layout import docs_url
-
-        return docs_url("metrics.md")
-
-    def open_docs(self) -> None:
-        """Open the metrics documentation page (the *Metrics docs* button)."""
-        from ._layout import open_url
-
-        open_url(self.docs_page())
-
     def restore_defaults(self) -> None:
         """Set the options back to their defaults (the *Restore defaults* button); the table stays."""
         self.max_dist.value = MAX_DIST
@@ -218,36 +165,34 @@ class MetricsWidget(Container):
         Returns
         -------
         worker or None
-            ``None`` when the selection is invalid (the status line says why).
+            ``None`` while a computation runs or when the selection is invalid (the status line says why).
         """
-        from napari.qt.threading import create_worker
-
         from ._metrics_job import compute_metrics
-        from ._workers import start_worker
 
-        if self._worker is not None:
+        def selection():
+            pred = self.prediction.value
+            gts = [g for g in self.ground_truth.value if g is not pred]
+            if pred is None or not gts:
+                raise ValueError("pick a prediction layer and at least one other Labels layer as ground truth")
+            return pred, gts
+
+        chosen = self.ready(selection)
+        if chosen is None:
             return None
-        pred = self.prediction.value
-        gts = [g for g in self.ground_truth.value if g is not pred]
-        if pred is None or not gts:
-            self.status.value = "⚠ pick a prediction layer and at least one other Labels layer as ground truth"
-            return None
+        pred, gts = chosen
         bnds = [g.metadata.get("bsds_boundaries") for g in gts]
-        bnds = bnds if all(b is not None for b in bnds) else None
         img = self.image.value
-        first = self._warming.is_alive()
-        self.status.value = ("compiling the metric kernels (first run only), then computing..." if first
+        self.status.value = ("compiling the metric kernels (first run only), then computing..." if self.warming
                              else "computing...")
         self.progress.visible = True
         self.progress.max = 0  # busy
-        worker = create_worker(compute_metrics, pred.data, [g.data for g in gts], gt_boundaries=bnds,
-                               image=None if img is None else img.data, max_dist=float(self.max_dist.value),
-                               r=float(self.r.value), match_map=bool(self.show_matches.value),
-                               objects=bool(self.objects.value),
-                               ignore_background=bool(self.ignore_background.value),
-                               _start_thread=False, _ignore_errors=True)
-        return start_worker(self, worker, on_returned=lambda out: self._on_returned(out, pred, gts),
-                            on_errored=self._on_errored, start_button=self.compute_button)
+        return self.start(compute_metrics, pred.data, [g.data for g in gts],
+                          gt_boundaries=bnds if all(b is not None for b in bnds) else None,
+                          image=None if img is None else img.data, max_dist=float(self.max_dist.value),
+                          r=float(self.r.value), match_map=bool(self.show_matches.value),
+                          objects=bool(self.objects.value), ignore_background=bool(self.ignore_background.value),
+                          on_returned=lambda out: self._on_returned(out, pred, gts), on_errored=self._on_errored,
+                          button=self.compute_button)
 
     def _done(self) -> None:
         self.progress.max = 1
@@ -255,7 +200,7 @@ class MetricsWidget(Container):
 
     def _on_errored(self, err) -> None:
         self._done()
-        self.status.value = f"⚠ {err}"
+        self.warn(err)
 
     def _on_returned(self, out, pred, gts) -> None:
         from ._layout import elide
@@ -362,7 +307,7 @@ class MetricsWidget(Container):
             p = self.save_csv(self.csv_path.value, overwrite=bool(self.overwrite.value))
             self.status.value = f"saved {p}"
         except (ValueError, FileExistsError, OSError) as err:
-            self.status.value = f"⚠ {err}"
+            self.warn(err)
 
 
 #: table rows whose :data:`~napari_deepsuperpixel.metrics.info.METRIC_INFO` key differs

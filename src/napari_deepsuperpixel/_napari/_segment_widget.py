@@ -7,32 +7,18 @@ what comes back as layers.
 
 from __future__ import annotations
 
-import threading
-
-from magicgui.widgets import (
-    CheckBox,
-    ComboBox,
-    Container,
-    Label,
-    ProgressBar,
-    PushButton,
-    Select,
-    SpinBox,
-)
+from magicgui.widgets import CheckBox, ComboBox, Label, ProgressBar, Select, SpinBox
 from superqt.utils import ensure_main_thread
 
 from ._axes import VolumeOptions
-from ._param_panel import ParamPanel
-from ._presets import PRESETS, has_granularity, preset_values
+from ._detail import DETAIL_LEVELS, detail_values, has_detail_levels
+from ._dock import Dock, row, usable_methods
 
 
-class SegmentWidget(Container):
+class SegmentWidget(Dock):
     """Run any registered method on an Image layer (or several layers as channels).
 
-    Parameters
-    ----------
-    napari_viewer : napari.Viewer
-        Injected by napari.
+    A :class:`~._dock.Dock` (``napari_viewer`` injected by napari).
 
     Notes
     -----
@@ -47,6 +33,8 @@ class SegmentWidget(Container):
       the methods that can (per-iteration progress), with the layer's
       ``scale`` as voxel size; *match labels through time* keeps labels of a
       time-lapse by overlap.
+    * *detail* (default / coarse / fine) scales the method's count and
+      scale parameters (:mod:`._detail`).
     * A multiscale (pyramid) layer is segmented at full resolution (level 0).
     * An RGB layer is colour. napari opens a multichannel file with
       ``channel_axis`` as one layer per channel: tick *use several layers as
@@ -57,40 +45,37 @@ class SegmentWidget(Container):
         from ..io.prepare import NORMALIZE_CHOICES
         from ..nn.device import available_devices
 
-        super().__init__(labels=False)  # the inputs (self.body) carry the labels
-        self.viewer = napari_viewer
-        self._worker = None
-        self._cancel_event = threading.Event()
+        # the inputs (self.body) carry the labels; the SNIC kernels compile as the dock opens
+        super().__init__(napari_viewer, warm="napari_deepsuperpixel.methods.snic:warm_kernels")
         self._remembered: dict = {}  # method -> parameter values the user set this session
-        self._preset_note = ""
-
-        choices = self._method_choices()
+        self._run_note = ""  # the method's chosen preset and memory estimate, said while it runs
+        self.unavailable: dict = {}
+        choices = usable_methods(self.unavailable)
         if not choices:
             raise RuntimeError(f"no usable method is registered: {self.unavailable}")
         names = [name for _, name in choices]
         self.method = ComboBox(label="method", choices=self._method_choices,
                                value="slic" if "slic" in names else names[0],
                                tooltip="The algorithm; its parameters appear below")
-        self.docs_button = PushButton(text="Method docs", tooltip="Open the selected method's page "
-                                      "(paper, parameters, when to use it) in the browser")
-        self.defaults_button = PushButton(text="Restore defaults", tooltip="Set every field back to its default")
-        self.help_row = Container(layout="horizontal", labels=False,
-                                  widgets=[self.docs_button, self.defaults_button])
-        self.help_row.margins = (0, 0, 0, 0)
+        help_row = self.help_row("Method docs", "Open the selected method's page (paper, parameters, when to "
+                                 "use it) in the browser")
         self.about = Label(label="")
-        self.image = ComboBox(label="image", choices=self._image_layers,
+        self.about.native.setWordWrap(True)  # long descriptions must not widen the dock
+        self.image = ComboBox(label="image", choices=self.image_layers,
                               tooltip="Image layer to segment (RGB, grayscale, 16-bit, stacks)")
-        self.as_channels = CheckBox(text="use several layers as channels", value=False,
-                                    tooltip="For a multichannel image opened with channel_axis "
-                                            "(one layer per channel): select the channel layers")
-        self.channels = Select(label="channels", choices=self._image_layers, visible=False)
+        self.as_channels = self.watch(CheckBox(text="use several layers as channels", value=False,
+                                               tooltip="For a multichannel image opened with channel_axis "
+                                                       "(one layer per channel): select the channel layers"),
+                                      self._on_as_channels)
+        self.channels = Select(label="channels", choices=self.image_layers, visible=False)
         self.slice_only = CheckBox(text="only the displayed slice", value=False,
                                    tooltip="For a stack: segment only the slice shown in the viewer")
         self.volume = VolumeOptions()  # axes, 2D per slice / 3D volume, match labels through time
-        self.preset = ComboBox(label="granularity", choices=list(PRESETS),
-                               tooltip="default: the method's defaults; coarse/fine: fewer/more segments")
-        self.params = ParamPanel(label="")
-        self.advanced = CheckBox(text="show advanced parameters", value=False)
+        self.detail = self.watch(ComboBox(label="detail", choices=list(DETAIL_LEVELS),
+                                          tooltip="default: the method's defaults; coarse/fine: fewer/more "
+                                                  "segments (scales its count and size parameters)"),
+                                 self._on_detail)
+        panel = self.param_panel()
         self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1,
                             tooltip="Random seed; the same seed gives the same result on this machine "
                                     "(deep methods: also with the same number of CPU threads)")
@@ -104,63 +89,30 @@ class SegmentWidget(Container):
         self.add_extras = CheckBox(text="add extra layers (embedding, contours...)",
                                    value=False, tooltip="When the method provides them: embedding (PCA "
                                    "to RGB), reconstruction, intermediate superpixels, contour strength")
-        self.run_button = PushButton(text="Run")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.run_button = self.button("Run", self.run)
+        self.cancel_button = self.button("Cancel", self.cancel, enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = Label(label="")
-        from ._layout import fit_widgets, make_scrollable, scroll_body
-
         # the inputs scroll; Run, Cancel, progress and status stay visible below them
-        self.body = scroll_body([self.method, self.help_row, self.about, self.image, self.as_channels,
-                                 self.channels, self.slice_only, self.volume, self.preset, self.params,
-                                 self.advanced, self.seed, self.device, self.normalize, self.keep,
-                                 self.add_extras])
-        self.buttons = Container(layout="horizontal", labels=False, widgets=[self.run_button, self.cancel_button])
-        self.buttons.margins = (0, 0, 0, 0)
-        self.extend([self.body, self.buttons, self.progress, self.status])
-        make_scrollable(self, self.body, min_height=100)
-
-        for lab in (self.about, self.status):
-            lab.native.setWordWrap(True)  # long descriptions must not widen the dock
+        self.lay_out([self.method, help_row, self.about, self.image, self.as_channels, self.channels,
+                      self.slice_only, self.volume, self.detail, *panel, self.seed, self.device, self.normalize,
+                      self.keep, self.add_extras],
+                     [row(self.run_button, self.cancel_button), self.progress, self.status], min_height=100)
         self.method.changed.connect(self._on_method)
-        self.preset.changed.connect(self._on_preset)
-        self.advanced.changed.connect(self.params.show_advanced)
-        self.as_channels.changed.connect(self._on_as_channels)
         self.image.changed.connect(self._on_image)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.docs_button.clicked.connect(self.open_docs)
-        self.defaults_button.clicked.connect(self.restore_defaults)
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
+        self.follow_layers()
         # the image field follows the layer selected in the layer list
         self.viewer.layers.selection.events.active.connect(self._on_active_layer)
-        # closing the widget stops a running method instead of leaving it running unseen
-        self.native.destroyed.connect(lambda *_: self._cancel_event.set())
+        self.stop_on_close()
         self._on_method(self.method.value)
-        fit_widgets(self)
-        from ._workers import warm_in_background
+        from ._layout import fit_widgets
 
-        self._warming = warm_in_background("napari_deepsuperpixel.methods.snic:warm_kernels")
+        fit_widgets(self)
 
     # -- choices and method switching -------------------------------------------------
     def _method_choices(self, _widget=None):
-        from .. import list_methods
-
-        out, self.unavailable = [], {}
-        for m in list_methods():
-            try:
-                m.parameters  # imports the parameter class (not the runner)
-            except Exception as err:  # a broken optional method must not break the widget
-                self.unavailable[m.name] = f"{type(err).__name__}: {err}"
-                continue
-            out.append((f"{m.name} ({m.kind})", m.name))
-        return out
-
-    def _image_layers(self, _widget=None):
-        from napari.layers import Image
-
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
+        self.unavailable = {}
+        return usable_methods(self.unavailable)
 
     def _on_method(self, name) -> None:
         from .. import get_method
@@ -172,19 +124,12 @@ class SegmentWidget(Container):
         self._current_method = name
         self.about.value = info.description
         self.about.tooltip = info.description
-        self.params.set_parameters(info.parameters)
-        n_adv = self.params.n_advanced
-        self.advanced.text = f"show advanced parameters ({n_adv})"
-        self.advanced.visible = n_adv > 0
-        self.preset.enabled = has_granularity(info.parameters)
-        self.preset.value = "default"
+        self.show_parameters(info.parameters)
+        self.detail.enabled = has_detail_levels(info.parameters)
+        self.detail.value = "default"
         self.device.enabled = info.uses_torch
         self.params.set_values(self._remembered.get(name, {}))
         self.docs_button.tooltip = f"Open {self.docs_page()} in the browser"
-        from ._layout import fit_scroll_width, fit_widgets
-
-        fit_widgets(self.params)
-        fit_scroll_width(self)
         self._on_image(self.image.value)
 
     def docs_page(self) -> str:
@@ -194,16 +139,10 @@ class SegmentWidget(Container):
 
         return docs_url(get_method(self.method.value).docs_page)
 
-    def open_docs(self) -> None:
-        """Open the selected method's documentation page (the *Method docs* button)."""
-        from ._layout import open_url
-
-        open_url(self.docs_page())
-
     def restore_defaults(self) -> None:
         """Set the parameters and options back to their defaults (the *Restore defaults* button)."""
         self._remembered.pop(self.method.value, None)
-        self.preset.value = "default"
+        self.detail.value = "default"
         self.params.set_values(self.params.defaults())
         self.seed.value = 0
         self.device.value = "auto"
@@ -216,7 +155,7 @@ class SegmentWidget(Container):
         from napari.layers import Image
 
         layer = self.viewer.layers.selection.active
-        if isinstance(layer, Image) and self._worker is None:
+        if isinstance(layer, Image) and not self.running:
             self.image.reset_choices()
             self.image.value = layer
 
@@ -226,12 +165,12 @@ class SegmentWidget(Container):
         data = _full_resolution(layer) if layer is not None else None
         self.volume.update(layer, get_method(self.method.value), None if data is None else data.shape)
         if self.volume.note:
-            self.status.value = f"⚠ {self.volume.note}"
+            self.warn(self.volume.note)
 
-    def _on_preset(self, preset) -> None:
+    def _on_detail(self, level) -> None:
         from .. import get_method
 
-        self.params.set_values(preset_values(get_method(self.method.value).parameters, preset))
+        self.params.set_values(detail_values(get_method(self.method.value).parameters, level))
 
     def _on_as_channels(self, on) -> None:
         self.channels.visible = bool(on)
@@ -302,39 +241,33 @@ class SegmentWidget(Container):
         Returns
         -------
         worker or None
-            The started ``FunctionWorker``; ``None`` when the inputs are invalid
-            (the status line then says what to change).
+            The started ``FunctionWorker``; ``None`` while a run is in progress
+            or when the inputs are invalid (the status line then says what to change).
         """
-        from napari.qt.threading import create_worker
-
         from .. import get_method
         from ..methods._presets import chosen_preset
-        from ._workers import Eta, ProgressThrottle, run_segment_job, start_worker
+        from ._workers import Eta, ProgressThrottle, run_segment_job
 
-        if self._worker is not None:
-            return None
-        try:
+        def prepare():
             job, layer = self.make_job()
-            preset = chosen_preset(job.method, job.params, job.device)
-        except ValueError as err:
-            self.status.value = f"⚠ {err}"
+            return job, layer, chosen_preset(job.method, job.params, job.device)
+
+        ready = self.ready(prepare)
+        if ready is None:
             return None
-        self._cancel_event = threading.Event()
+        job, layer, preset = ready
         self._eta, self._warned_long = Eta(), False
-        self._preset_note = f" (preset {preset})" if preset else ""
+        self._run_note = f" (preset {preset})" if preset else ""
         if job.mode != "slices" and get_method(job.method).uses_torch:  # a 3D deep run: say what it needs
             from ._axes import memory_note
 
-            self._preset_note += memory_note(get_method(job.method), job)
+            self._run_note += memory_note(get_method(job.method), job)
         # busy (indeterminate) until the method reports its first step, then determinate
         self.progress.value, self.progress.max = 0, 0
-        self.status.value = f"running {job.method}{self._preset_note}..."
-        worker = create_worker(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
-                               cancel_check=self._cancel_event.is_set, _start_thread=False,
-                               _ignore_errors=True)
-        return start_worker(self, worker, on_returned=lambda out: self._on_returned(out, job, layer),
-                            on_errored=self._on_errored, start_button=self.run_button,
-                            cancel_button=self.cancel_button)
+        self.status.value = f"running {job.method}{self._run_note}..."
+        return self.start(run_segment_job, job, progress=ProgressThrottle(self._on_progress),
+                          on_returned=lambda out: self._on_returned(out, job, layer), on_errored=self._on_errored,
+                          button=self.run_button, cancel_button=self.cancel_button)
 
     def cancel(self) -> None:
         """Ask the running method to stop at its next progress report.
@@ -344,29 +277,20 @@ class SegmentWidget(Container):
         runs on in the background; after 1 s without an answer the status says
         so, and its result is discarded when it returns (no layer is added).
         """
-        if self._worker is not None:
-            self._cancel_event.set()
-            self.status.value = "cancelling..."
+        if self.request_cancel():
             from qtpy.QtCore import QTimer
 
             QTimer.singleShot(1000, self._cancel_pending)
 
     def _cancel_pending(self) -> None:
-        if self._worker is not None and self._cancel_event.is_set():
+        if self.running and self.cancelled:
             self.status.value = (f"cancelled: {self.method.value} is inside a call that cannot be interrupted; "
                                  "it finishes in the background and its result is discarded")
 
-    @property
-    def running(self) -> bool:
-        """Whether a run is in progress."""
-        return self._worker is not None
-
     @ensure_main_thread
     def _on_progress(self, ev) -> None:
-        if self._worker is None:
+        if not self.running:
             return
-        self.progress.max = max(int(ev.total), 1)
-        self.progress.value = min(int(ev.step), self.progress.max)
         bits = [ev.stage] if ev.stage else []
         if "n_slices" in ev.info:
             bits.append(f"slice {ev.info.get('slice', 0) + 1}/{ev.info['n_slices']}")
@@ -384,29 +308,25 @@ class SegmentWidget(Container):
                 self._warned_long = True
                 from napari.utils.notifications import show_info
 
-                show_info(f"{self.method.value}{self._preset_note}: estimated {format_seconds(whole)} "
+                show_info(f"{self.method.value}{self._run_note}: estimated {format_seconds(whole)} "
                           f"for this run; Cancel stops it")
-        if not self._cancel_event.is_set():
-            self.status.value = f"{ev.step}/{ev.total} " + ", ".join(bits)
+        self.show_progress(ev, f"{ev.step}/{ev.total} " + ", ".join(bits))
 
     def _on_returned(self, out, job, layer) -> None:
         from ._layers import add_result_layers
 
-        if self._cancel_event.is_set():  # cancelled while in an uninterruptible call
+        if self.cancelled:  # cancelled while in an uninterruptible call
             self.progress.max, self.progress.value = 1, 0
             self.status.value = "cancelled (the result was discarded)"
             return
 
         labels_layer = add_result_layers(self.viewer, out, job, layer, keep=bool(self.keep.value))
-        self.progress.max = max(self.progress.max, 1)
-        self.progress.value = self.progress.max
+        self.progress_done()
         self.status.value = (f"{labels_layer.name}: {len(out['features']['label'])} segments "
-                             f"in {out['seconds']:.1f} s{self._preset_note}")
+                             f"in {out['seconds']:.1f} s{self._run_note}")
 
     def _on_errored(self, err) -> None:
-        from ._workers import show_failure
-
-        show_failure(self, err, notify="Segmentation failed")
+        self.show_failure(err, notify="Segmentation failed")
 
 
 def _full_resolution(layer):

@@ -113,7 +113,7 @@ def run_segment_job(job: SegmentJob, progress: Optional[Callable] = None,
     """
     from .. import segment_result
     from ._extras import extras_to_layers
-    from ._features import segment_table
+    from ..io.tables import segment_table
 
     t0 = time.perf_counter()
     image, cax = job_image(job)
@@ -221,48 +221,6 @@ def format_seconds(s: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
-def start_worker(host, worker, *, on_returned: Callable, on_errored: Callable, start_button,
-                 cancel_button=None):
-    """Connect a widget's callbacks to a not yet started napari worker and start it.
-
-    While it runs, ``host._worker`` is the worker, ``start_button`` is disabled
-    and ``cancel_button`` (if any) enabled; when it finishes (returned, failed
-    or cancelled) ``host._worker`` is ``None`` again and the buttons are back.
-
-    Parameters
-    ----------
-    host : object
-        The widget; its ``_worker`` attribute tells whether a run is in progress.
-    worker : napari.qt.threading.FunctionWorker
-        Created with ``_start_thread=False``.
-    on_returned, on_errored : callable
-        Receive the worker's return value / exception.
-    start_button, cancel_button : magicgui widget
-        Buttons with an ``enabled`` property.
-
-    Returns
-    -------
-    FunctionWorker
-        ``worker``, started.
-    """
-
-    def finished():
-        host._worker = None
-        start_button.enabled = True
-        if cancel_button is not None:
-            cancel_button.enabled = False
-
-    worker.returned.connect(on_returned)
-    worker.errored.connect(on_errored)
-    worker.finished.connect(finished)
-    host._worker = worker
-    start_button.enabled = False
-    if cancel_button is not None:
-        cancel_button.enabled = True
-    worker.start()
-    return worker
-
-
 def gui_message(text: str, toggles: Optional[dict] = None) -> str:
     """An error text for a widget: command-line flags replaced by the widget's field names.
 
@@ -288,37 +246,6 @@ def gui_message(text: str, toggles: Optional[dict] = None) -> str:
         text = re.sub(rf"(?:pass |use )?(?:--{opt}\b|\b{opt}=True)(?: / (?:--{opt}\b|{opt}=True))?",
                       f"tick '{label}'", text)
     return text
-
-
-def show_failure(host, err, *, cancelled: str = "cancelled", notify: Optional[str] = None,
-                 toggles: Optional[dict] = None) -> None:
-    """Show how a widget's run ended in its progress bar and status line.
-
-    Parameters
-    ----------
-    host : object
-        The widget, with ``progress`` (a progress bar) and ``status`` (a label).
-    err : BaseException
-        The worker's exception; :class:`~napari_deepsuperpixel.Cancelled` is a cancellation.
-    cancelled : str
-        Status text after a cancellation.
-    notify : str, optional
-        Also show a napari error notification ``"<notify>: <err>"``.
-    toggles : dict, optional
-        The widget's check boxes named instead of command-line flags (see :func:`gui_message`).
-    """
-    from .. import Cancelled
-
-    host.progress.max, host.progress.value = 1, 0
-    if isinstance(err, Cancelled):
-        host.status.value = cancelled
-        return
-    msg = gui_message(str(err), toggles)
-    host.status.value = f"\u26a0 {type(err).__name__}: {msg}"
-    if notify:
-        from napari.utils.notifications import show_error
-
-        show_error(f"{notify}: {msg}")
 
 
 def warm_in_background(*refs: str) -> threading.Thread:

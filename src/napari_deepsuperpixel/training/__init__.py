@@ -26,17 +26,21 @@ from dataclasses import dataclass
 #: what every trainer takes besides its hyperparameters (keyword arguments)
 RUN_OPTIONS = ("data", "out", "split", "seed", "device", "resume", "overwrite", "progress", "cancel_check")
 
+#: the arithmetic of a training step (``precision`` of :func:`.loop.train_loop`; the same
+#: as ``nn.optim.PRECISION_CHOICES``, which imports torch)
+PRECISIONS = ("auto", "fp32", "bf16")
 
-def _resolve(ref: str):
-    import importlib
 
-    mod, _, name = ref.partition(":")
-    return getattr(importlib.import_module(mod), name)
+def precision_param(default: str, help: str):
+    """The ``precision`` hyperparameter of a trainer: one of :data:`PRECISIONS`, advanced."""
+    from .._types import param
+
+    return param(default, help, choices=PRECISIONS, advanced=True)
 
 
 @dataclass(frozen=True)
 class TrainerInfo:
-    """A trainable model: its hyperparameter dataclass and its training function.
+    """A trainable model: its training function, whose ``params_cls`` declares the hyperparameters.
 
     Attributes
     ----------
@@ -44,34 +48,31 @@ class TrainerInfo:
         ``"superae"`` or ``"sen"`` (the ``deepsuperpixel train`` argument).
     description : str
         One line for menus and tooltips.
-    params_ref, trainer_ref : str
-        ``"module:Name"`` of the parameter dataclass and of the training
-        function (imported when first needed).
+    trainer_ref : str
+        ``"module:function"`` of the training function (imported when first
+        needed), a function decorated with :func:`declare_trainer`.
     docs_page : str
         Page under ``docs/``.
     """
 
     name: str
     description: str
-    params_ref: str
     trainer_ref: str
     docs_page: str = "training.md"
 
-    @property
-    def params_cls(self):
-        """The hyperparameter dataclass."""
-        return _resolve(self.params_ref)
+    def load(self):
+        """The training function."""
+        import importlib
+
+        mod, _, fn = self.trainer_ref.partition(":")
+        return getattr(importlib.import_module(mod), fn)
 
     @property
     def parameters(self) -> list:
         """The hyperparameters as :class:`~napari_deepsuperpixel._types.ParamInfo`, in declaration order."""
         from .._types import param_infos
 
-        return param_infos(self.params_cls)
-
-    def load(self):
-        """The training function."""
-        return _resolve(self.trainer_ref)
+        return param_infos(self.load().params_cls)
 
     def build_params(self, data, overrides: dict):
         """Hyperparameters from ``overrides``, checked against their declarations and ``data``.
@@ -94,7 +95,7 @@ class TrainerInfo:
         ValueError
             An unknown name or a bad value, in one line naming the setting.
         """
-        return build_train_params(self.params_cls, self.name, data, overrides)
+        return build_train_params(self.load().params_cls, self.name, data, overrides)
 
 
 def build_train_params(params_cls, name: str, data, overrides: dict):
@@ -139,11 +140,8 @@ def declare_trainer(params_cls):
 #: napari training dock both read this table.
 TRAINERS = {
     "superae": TrainerInfo("superae", "Deep Superpixel Cut's autoencoder (SuperAE)",
-                           "napari_deepsuperpixel.training.superae:SuperAETrainParams",
                            "napari_deepsuperpixel.training.superae:train_superae"),
-    "sen": TrainerInfo("sen", "Superpixel Embedding Network (SEN)",
-                       "napari_deepsuperpixel.training.sen:SENTrainParams",
-                       "napari_deepsuperpixel.training.sen:train_sen"),
+    "sen": TrainerInfo("sen", "Superpixel Embedding Network (SEN)", "napari_deepsuperpixel.training.sen:train_sen"),
 }
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from .._types import check_seed, param
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
-from . import build_train_params, declare_trainer
+from . import build_train_params, declare_trainer, precision_param
 
 __all__ = ["SENTrainParams", "train_sen", "export_sen_weights", "find_training_images", "pseudo_labels",
            "DEFAULTS"]
@@ -64,10 +64,9 @@ class SENTrainParams:
                               advanced=True)
     train_anchors: int = param(128, "Random GBMS anchor pixels per crop during training (inference uses the "
                                     "model's grid anchors); 128 keeps a CPU step cheap", min=1, advanced=True)
-    precision: str = param("fp32", "Arithmetic of the U-Net's forward pass: bf16 autocast, or auto (bf16 on a "
-                                   "GPU with bf16 or a CPU with AVX-512 BF16/AMX); GBMS, loss and weights stay "
-                                   "fp32. fp32 by default: bf16 measured 0.90x on a 2-core CPU (docs/training.md)",
-                           choices=("fp32", "bf16", "auto"), advanced=True)
+    precision: str = precision_param("fp32", "Arithmetic of the U-Net's forward pass (bf16: bfloat16 autocast; "
+                                             "auto: bf16 where the device has it); fp32 by default, bf16 measured "
+                                             "0.90x on a 2-core CPU (docs/training.md)")
     prefetch: bool = param(False, "Make the next mini-batch in a background thread while a step runs (the same "
                                   "batches); off by default: measured 0.91x on 2 cores", advanced=True)
 

@@ -35,7 +35,7 @@ import numpy as np
 from .._types import ProgressCallback, check_seed, param
 from ..datasets.bsds import find_bsds500
 from ..io.files import IMAGE_SUFFIXES
-from . import build_train_params, declare_trainer
+from . import build_train_params, declare_trainer, precision_param
 
 __all__ = ["SuperAETrainParams", "load_training_images", "make_templates", "train_superae", "check_template",
            "DEFAULTS"]
@@ -47,10 +47,13 @@ TEMPLATE_OPTIONS = ("ucm2:0.05", "felzenszwalb", "slic", "snic", "watershed")
 
 @dataclass
 class SuperAETrainParams:
-    """Hyperparameters of SuperAE training (defaults: the paper's settings, Sec. IV-B).
+    """Hyperparameters of SuperAE training.
 
-    ``deepsuperpixel train superae -p key=value``, the keyword arguments of
-    :func:`train_superae` and the napari training dock's panel are all this class.
+    The defaults are the paper's (Lin et al., ICPR 2020, Sec. IV-B: 100
+    epochs, batches of 10 crops of 300 x 300, Adam at 1e-3, lambda 1); the
+    template level is this package's choice (see the module docstring).
+    The keyword arguments of :func:`train_superae`, ``deepsuperpixel train
+    superae -p key=value`` and the napari training dock's panel are this class.
     """
 
     epochs: int = param(100, "Training length in epochs (each visits every image once); paper: 100", min=1)
@@ -63,10 +66,10 @@ class SuperAETrainParams:
                           options=TEMPLATE_OPTIONS)
     max_images: Optional[int] = param(None, "Use only the first this many images (quick runs, tests)", min=1)
     checkpoint_every: int = param(1, "Epochs between checkpoints", min=1, advanced=True)
-    precision: str = param("auto", "Arithmetic of the autoencoder's forward pass: auto is bf16 autocast on a GPU "
-                                   "with bf16 or a CPU with AVX-512 BF16/AMX, else fp32; the loss and weights "
-                                   "stay fp32 (measured 2.5x faster per step on a 2-core CPU, docs/training.md)",
-                           choices=("auto", "fp32", "bf16"), advanced=True)
+    precision: str = precision_param("auto", "Arithmetic of the autoencoder's forward pass: auto is bf16 "
+                                             "autocast on a GPU with bf16 or a CPU with AVX-512 BF16/AMX, else "
+                                             "fp32; the loss and weights stay fp32 (measured 2.5x faster per step "
+                                             "on a 2-core CPU, docs/training.md)")
     prefetch: bool = param(False, "Make the next mini-batch in a background thread while a step runs (cheap "
                                   "crops of preloaded images: off by default)", advanced=True)
 
@@ -227,7 +230,7 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
             out.append(lab.astype(np.int32))
         return out
     from ..io.prepare import prepare_image
-    from ..methods._compose import run_method
+    from ..methods.compose import run_method
 
     for name, rgb, _ in images:
         prep = prepare_image(rgb)
