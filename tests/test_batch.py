@@ -182,3 +182,43 @@ def test_block_size_in_the_command_writes_the_tiled_labels_as_zarr_and_tiled_tif
     assert row["tiled"] == "True" and int(row["segments"]) == expected.max()
     with pytest.raises(SystemExit, match="2"):  # a usage error, before any work
         main(["segment", str(tmp_path / "big.png"), "--block-size", "12", "-o", str(out)])
+
+
+def _decode_error(*_a, **_k):
+    raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+
+def test_a_file_raising_unicode_decode_error_gives_one_clear_line(tmp_path, monkeypatch, capsys):
+    """The error of one file names the file and keeps its reason (wrapping it by its own type raised a
+    TypeError for exceptions such as UnicodeDecodeError and JSONDecodeError)."""
+    from skimage import io as skio
+
+    from napari_deepsuperpixel.batch import plan_batch, run_batch
+    from napari_deepsuperpixel.cli import main
+
+    img = tmp_path / "field.png"
+    skio.imsave(img, (np.random.default_rng(0).random((40, 50)) * 255).astype(np.uint8), check_contrast=False)
+    monkeypatch.setattr("napari_deepsuperpixel.io.lazy.open_image", _decode_error)
+    assert main(["segment", str(img), "-m", "slic", "-o", str(tmp_path / "out")]) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "field.png" in lines[0], lines
+    assert "can't decode byte 0xff" in lines[0] and "Traceback" not in lines[0]
+    plan = plan_batch([img], "slic", tmp_path / "py")
+    with pytest.raises(ValueError, match=r"field\.png: 'utf-8' codec can't decode"):
+        run_batch(plan)
+
+
+def test_a_type_error_from_a_bug_is_not_taken_for_a_user_error(tmp_path, monkeypatch, capsys):
+    from skimage import io as skio
+
+    from napari_deepsuperpixel.cli import main
+
+    img = tmp_path / "field.png"
+    skio.imsave(img, np.zeros((40, 50), np.uint8), check_contrast=False)
+
+    def broken(*_a, **_k):
+        raise TypeError("unsupported operand type(s)")
+
+    monkeypatch.setattr("napari_deepsuperpixel.segment_result", broken)
+    assert main(["segment", str(img), "-m", "slic", "-o", str(tmp_path / "out")]) == 1
+    assert "report it" in capsys.readouterr().err
