@@ -125,6 +125,86 @@ def split_sweep(ds, splits=(np.inf, 0.2, 0.1, 0.05, 0.02)):
     return "\n".join(lines) + "\n"
 
 
+def all_fluorescence(root=DATA, max_pixels=None):
+    """The names of the fluorescence images (all 44, or those of at most ``max_pixels``)."""
+    with open(root / "metadata.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] == "fluorescence"
+                and (max_pixels is None or int(r["height"]) * int(r["width"]) <= max_pixels)]
+    return sorted(Path(r["image"]).stem for r in rows)
+
+
+def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_sets, splits):
+    """Scribbles -> segment_objects on one image: every (seed, N, fraction, features, split), and the baselines.
+
+    Per seed the strokes are one ordered sequence (N = 20 holds the strokes of N = 5); the object size is
+    measured from the first stroke of each class (what a first training sees), the superpixels and their
+    features are made once for it and reused by every later N (a retraining).
+    """
+    from napari_deepsuperpixel.annotate.objects import make_superpixels, object_features
+    from napari_deepsuperpixel.annotate.size import estimate_object_size
+    from napari_deepsuperpixel.bench import annotate as ba
+
+    touching = ba.touching_objects(gt)
+    rows.append({"exp": "baseline", "image": name, "method": "otsu+cc", **ba.otsu_baseline(image, gt)})
+    rows.append({"exp": "baseline", "image": name, "method": "otsu+dt-watershed",
+                 **ba.otsu_watershed_baseline(image, gt)})
+    cache = {}
+    for s in seeds:
+        classes, order = ba.stroke_sequence(gt, max(strokes), seed=s)
+        size = estimate_object_size(image, np.where(order == 1, classes, 0), object_class=ba.NUCLEUS)
+        for frac in fractions:
+            t0 = time.perf_counter()
+            sp = make_superpixels(image, gt.shape, size, fraction=frac)
+            key = (frac, int(sp.max()))
+            if key not in cache:
+                cache[key] = (sp, object_features(image, sp, filters="filters" in feature_sets),
+                              time.perf_counter() - t0)
+            sp, feats, t_first = cache[key]
+            for n in strokes:
+                st = np.where((order > 0) & (order <= n), classes, 0)
+                if np.unique(st[st > 0]).size < 2:
+                    continue
+                for fs in feature_sets:
+                    for r in ba.objects_run(image, gt, st, superpixels=sp, features=feats, splits=splits,
+                                            filters=fs == "filters", object_size=size, touching=touching,
+                                            seed=s):
+                        rows.append({"exp": "objects", "image": name, "seed": s, "strokes": n, "fraction": frac,
+                                     "features": fs, "object_size": size, "n_superpixels": int(sp.max()),
+                                     "first_seconds": t_first, **r})
+
+
+def summarise_objects(rows) -> str:
+    """Markdown tables of the ``--objects`` experiment (means over images, then seeds)."""
+    def mean(sel, key):
+        vals = [r[key] for r in sel if np.isfinite(r[key])]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    obj = [r for r in rows if r["exp"] == "objects"]
+    base = [r for r in rows if r["exp"] == "baseline"]
+    strokes = sorted({r["strokes"] for r in obj})
+    out = []
+    for metric, title in (("f1", "object F1 at IoU 0.5, all objects"),
+                          ("f1_touching", "object F1 at IoU 0.5, touching objects"),
+                          ("ap", "mean AP over IoU 0.5-0.9"), ("pixel_accuracy", "pixel accuracy")):
+        out += ["", f"**{title}** against strokes per class", "",
+                "| pipeline | " + " | ".join(f"N={n}" for n in strokes) + " |", "|---|" + "---|" * len(strokes)]
+        for m in dict.fromkeys(r["method"] for r in base):
+            v = mean([r for r in base if r["method"] == m], metric)
+            out.append(f"| {m} | " + " | ".join(f"{v:.3f}" for _ in strokes) + " |")
+        for cfg in dict.fromkeys((r["fraction"], r["features"], r["split"]) for r in obj):
+            sel = [r for r in obj if (r["fraction"], r["features"], r["split"]) == cfg]
+            out.append(f"| superpixels {cfg[0]:g} x size, {cfg[1]}, split {cfg[2]} | "
+                       + " | ".join(f"{mean([r for r in sel if r['strokes'] == n], metric):.3f}" for n in strokes)
+                       + " |")
+    out += ["", "**seconds per retraining** (train + predict + split, cached features; median) and first call "
+            "(superpixels + features; median)", "", "| pipeline | retrain | first |", "|---|---|---|"]
+    for cfg in dict.fromkeys((r["fraction"], r["features"], r["split"]) for r in obj):
+        sel = [r for r in obj if (r["fraction"], r["features"], r["split"]) == cfg]
+        out.append(f"| {cfg[0]:g} x size, {cfg[1]}, {cfg[2]} | {np.median([r['seconds'] for r in sel]):.2f} | "
+                   f"{np.median([r['first_seconds'] for r in sel]):.2f} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv=None):
     from napari_deepsuperpixel.bench.annotate import summarise
     from napari_deepsuperpixel.datasets.folder import FolderDataset
@@ -138,7 +218,38 @@ def main(argv=None):
     ap.add_argument("--rows", type=Path, help="per-image rows as JSON")
     ap.add_argument("--split-sweep", action="store_true",
                     help="only the class oracle of to_instances against its split threshold")
+    ap.add_argument("--objects", action="store_true",
+                    help="scribbles -> segment_objects (object size, splits, features) against Otsu baselines")
+    ap.add_argument("--all", action="store_true", help="--objects: every fluorescence image (else --n-images)")
+    ap.add_argument("--max-pixels", type=int, help="--objects --all: leave out larger images")
+    ap.add_argument("--seeds", type=int, default=5, help="--objects: stroke seeds 0..S-1")
+    ap.add_argument("--strokes", type=int, nargs="+", default=list(STROKES))
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.5], help="superpixel side / object size")
+    ap.add_argument("--features", nargs="+", default=["intensity"], choices=["intensity", "filters"])
+    ap.add_argument("--splits", nargs="+", default=["none", "contrast", "shape"])
     a = ap.parse_args(argv)
+    if a.objects:
+        names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
+        rows, t0 = [], time.perf_counter()
+        done = set()
+        if a.rows and a.rows.exists():  # resume
+            rows = json.loads(a.rows.read_text())
+            done = {r["image"] for r in rows if r["exp"] == "baseline"}
+        from napari_deepsuperpixel.datasets.folder import FolderDataset as _FD
+        for name, image, (gt,) in _FD(a.data, names=[n for n in names if n not in done]):
+            t1 = time.perf_counter()
+            objects_image(name, image, gt, rows, seeds=range(a.seeds), strokes=a.strokes, fractions=a.fractions,
+                          feature_sets=a.features, splits=a.splits)
+            print(f"{name} {image.shape}: {time.perf_counter() - t1:.1f} s", flush=True)
+            if a.rows:
+                a.rows.write_text(json.dumps(rows, default=float))
+        text = summarise_objects(rows) + (f"\n{len(names)} images; {a.seeds} stroke seeds; "
+                                          f"{time.perf_counter() - t0:.0f} s in all.\n")
+        print(text)
+        if a.out:
+            a.out.parent.mkdir(parents=True, exist_ok=True)
+            a.out.write_text(text)
+        return
     names = pick_images(a.n_images, a.data)
     ds = FolderDataset(a.data, names=names)
     if a.split_sweep:

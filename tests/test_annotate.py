@@ -146,3 +146,146 @@ def test_superpixel_index_finds_pixels_and_strokes():
     np.testing.assert_array_equal(mask, np.isin(sp, [1, 4]))
     assert idx.label_at((-1, 3)) == 0 and idx.label_at((7.4, 2.6)) == 3
     assert idx.labels_along((2, 2), (2, 8)) == [1, 2]
+
+
+# --- objects from scribbles: size from the data, touching objects split, segment_objects ---------------------
+
+def _discs(shape, centres, radius):
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    lab = np.zeros(shape, np.int32)
+    for k, (cy, cx) in enumerate(centres, start=1):
+        lab[((yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2) & (lab == 0)] = k
+    return lab
+
+
+def test_shape_split_separates_two_touching_discs_and_keeps_a_textured_disc_whole():
+    from napari_deepsuperpixel.annotate.split import object_radius, shape_split
+
+    two = _discs((60, 80), [(30, 27), (30, 51)], 12)      # centres 24 apart: they overlap by a waist
+    assert np.unique(two).size == 3 and two[30, 39] > 0             # one connected mask
+    out = shape_split(two > 0)
+    assert out.max() == 2
+    assert out[30, 27] != out[30, 51] and out[30, 27] > 0 and out[30, 51] > 0
+    # every pixel of each disc's core lies in one object
+    assert np.unique(out[two == 1][np.hypot(*np.nonzero(two == 1) - np.array([[30], [27]])) < 8]).size == 1
+    # a single disc with a ragged outline (texture cut into its mask) stays one object
+    rng = np.random.default_rng(0)
+    one = _discs((60, 60), [(30, 30)], 15) > 0
+    ragged = one & ~((rng.random(one.shape) < 0.15) & ~_discs((60, 60), [(30, 30)], 12).astype(bool))
+    out = shape_split(ragged)
+    core = _discs((60, 60), [(30, 30)], 11) > 0
+    assert np.unique(out[core]).size == 1 and out[30, 30] > 0      # the disc is one object
+    others = np.bincount(out[(out > 0) & (out != out[30, 30])])
+    assert others.max(initial=0) < 5                                # pixels cut off the outline, no more
+    assert 10 <= object_radius(one) <= 16
+
+
+def test_segment_objects_two_touching_discs_become_two_and_a_textured_disc_one():
+    from napari_deepsuperpixel.annotate import segment_objects
+
+    rng = np.random.default_rng(1)
+    lab = _discs((80, 120), [(40, 30), (40, 53), (40, 95)], 12)   # two touching, one alone
+    img = np.where(lab > 0, 0.8, 0.1) + rng.normal(0, 0.03, lab.shape)
+    img[lab == 3] += 0.15 * np.sin(np.arange(120) / 1.5)[None, :].repeat(80, 0)[lab == 3]  # texture
+    strokes = np.zeros(lab.shape, np.int32)
+    strokes[40, 26:34], strokes[8, 10:40] = 1, 2
+    res = segment_objects(img, strokes, object_class=1)
+    assert res.objects.dtype == np.int32 and res.objects.shape == lab.shape
+    assert res.n_objects == 3
+    assert len({res.objects[40, 30], res.objects[40, 53], res.objects[40, 95]}) == 3
+    assert 18 <= res.object_size <= 30                              # measured diameter of discs of 24
+    assert res.classes.shape == lab.shape and res.confidence.dtype == np.float32
+    assert res.superpixels.max() > 20                               # superpixels smaller than the discs
+    # a retraining reuses the superpixels and the table
+    again = segment_objects(img, strokes, superpixels=res.superpixels, features=res.features)
+    np.testing.assert_array_equal(again.objects, res.objects)
+
+
+def test_object_size_is_measured_from_the_image_and_the_strokes():
+    from napari_deepsuperpixel.annotate.size import estimate_object_size, superpixel_count
+
+    for radius in (5, 15):
+        cs = [(y, x) for y in range(3 * radius, 200 - 2 * radius, 4 * radius)
+              for x in range(3 * radius, 200 - 2 * radius, 4 * radius)]
+        lab = _discs((200, 200), cs, radius)
+        img = np.where(lab > 0, 200, 20).astype(np.uint8)
+        assert estimate_object_size(img) == pytest.approx(2 * radius, rel=0.25)
+        # dark objects on a bright background: the strokes give the polarity
+        strokes = np.zeros(lab.shape, np.int32)
+        strokes[cs[0]], strokes[1, 1] = 1, 2
+        assert estimate_object_size(255 - img, strokes) == pytest.approx(2 * radius, rel=0.25)
+    assert superpixel_count((100, 100), 20, fraction=0.5) == 100
+    with pytest.raises(ValueError, match="object_size"):
+        superpixel_count((10, 10), 0)
+
+
+def test_more_strokes_never_lower_f1_on_a_seeded_synthetic_image():
+    from napari_deepsuperpixel.annotate import segment_objects
+    from napari_deepsuperpixel.bench.annotate import instance_scores, stroke_sequence
+
+    rng = np.random.default_rng(3)
+    cs = [(y, x) for y in range(14, 150, 26) for x in range(14, 150, 26)]
+    cs = [(y + int(rng.integers(-3, 4)), x + int(rng.integers(-3, 4))) for y, x in cs]
+    gt = _discs((160, 160), cs, 9)
+    bright = rng.uniform(0.4, 1.0, gt.max() + 1)
+    img = np.where(gt > 0, bright[gt], 0.08) + rng.normal(0, 0.04, gt.shape)
+    img = np.clip(img, 0, None)
+    classes, order = stroke_sequence(gt, 20, seed=0)
+    sp = None
+    f1 = []
+    for n in (1, 2, 5, 10, 20):
+        st = np.where((order > 0) & (order <= n), classes, 0)
+        res = segment_objects(img, st, superpixels=sp, object_size=18)
+        sp = res.superpixels
+        f1.append(instance_scores(res.objects, gt)["f1"])
+    assert f1[0] > 0.5
+    assert all(b >= a - 0.02 for a, b in zip(f1, f1[1:])), f1
+
+
+def test_segment_objects_on_a_stack_and_a_volume():
+    from napari_deepsuperpixel.annotate import segment_objects
+
+    lab2 = _discs((48, 64), [(24, 18), (24, 46)], 9)
+    stack = np.stack([lab2, np.roll(lab2, 3, axis=1)]).astype(float) * 0.8 + 0.1
+    strokes = np.zeros(stack.shape, np.int32)
+    strokes[0, 24, 15:21], strokes[0, 3, 3:30] = 1, 2
+    res = segment_objects(stack, strokes, object_size=18)         # slice by slice
+    assert res.objects.shape == stack.shape and res.n_objects == 4
+    assert res.objects[0, 24, 18] != res.objects[1, 24, 21]        # labels distinct across slices
+    assert not set(np.unique(res.superpixels[0])) & set(np.unique(res.superpixels[1]))
+    # a volume: two touching balls make two 3D objects
+    zz, yy, xx = np.mgrid[:24, :32, :48]
+    vol = (((zz - 12) ** 2 + (yy - 16) ** 2 + (xx - 14) ** 2 <= 64)
+           | ((zz - 12) ** 2 + (yy - 16) ** 2 + (xx - 29) ** 2 <= 64)).astype(float)
+    st3 = np.zeros(vol.shape, np.int32)
+    st3[12, 16, 11:17], st3[2, 2, 2:40] = 1, 2
+    r3 = segment_objects(vol, st3, mode="3d", object_size=16)
+    assert r3.objects.shape == vol.shape and r3.n_objects == 2
+    assert r3.objects[12, 16, 14] != r3.objects[12, 16, 29]
+
+
+def test_segment_objects_refuses_bad_input_with_a_clear_message():
+    from napari_deepsuperpixel.annotate import segment_objects
+
+    img = np.zeros((20, 20))
+    st = np.zeros((20, 20), int)
+    st[1, 1] = 2
+    with pytest.raises(ValueError, match="object_class=1 has no strokes"):
+        segment_objects(img, st)
+    st[5, 5] = 1
+    with pytest.raises(ValueError, match="split must be one of"):
+        segment_objects(img, st, split="magic")
+    with pytest.raises(ValueError, match="scribbles have shape|image has shape"):
+        segment_objects(np.zeros((10, 10)), st)
+
+
+def test_instance_scores_count_touching_objects_and_average_precision():
+    from napari_deepsuperpixel.bench.annotate import instance_scores, touching_objects
+
+    gt = _discs((40, 70), [(20, 14), (20, 31), (20, 58)], 8)      # 1 and 2 touch, 3 alone
+    assert touching_objects(gt).tolist() == [1, 2]
+    perfect = instance_scores(gt, gt)
+    assert perfect["f1"] == 1 and perfect["ap"] == 1 and perfect["f1_touching"] == 1
+    merged = np.where(gt == 2, 1, gt)                               # the touching pair as one object
+    m = instance_scores(merged, gt)
+    assert m["f1_touching"] == 0 and m["f1"] == pytest.approx(2 * 1 / (2 + 3))

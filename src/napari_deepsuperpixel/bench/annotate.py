@@ -46,6 +46,72 @@ def object_f1(instances, ground_truth, *, threshold: float = 0.5) -> dict:
     return segment_f_measure(m, threshold=threshold)
 
 
+#: IoU thresholds of the mean average precision (the DSB2018 metric's, up to 0.9)
+AP_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.901, 0.05), 2))
+
+
+def touching_objects(ground_truth, *, gap: int = 1) -> np.ndarray:
+    """Labels of the ground-truth objects that touch another one (or lie at most ``gap`` pixels from it).
+
+    DSB2018 masks often leave one background pixel between nuclei that touch in
+    the image, hence ``gap=1`` by default.
+    """
+    from scipy import ndimage as ndi
+
+    gt = np.asarray(ground_truth)
+    fp = np.ones((2 * gap + 3,) * gt.ndim, bool)
+    hi = ndi.grey_dilation(gt, footprint=fp)
+    top = int(gt.max(initial=0)) + 1  # background as a label above every object
+    lo = ndi.grey_erosion(np.where(gt > 0, gt, top).astype(np.int64), footprint=fp)
+    near = (gt > 0) & ((hi != gt) | ((lo != gt) & (lo < top)))
+    return np.unique(gt[near])
+
+
+def instance_scores(instances, ground_truth, *, thresholds=AP_THRESHOLDS, touching=None) -> dict:
+    """Object F1 at IoU 0.5 (all objects and touching ones) and mean average precision.
+
+    A predicted and a ground-truth object match when their IoU exceeds the
+    threshold (above 0.5 a match is one-to-one); background (0) is left out.
+    ``f1`` = 2 TP / (n_pred + n_gt) at IoU 0.5, as :func:`object_f1`.
+    ``f1_touching``: the same over the ground-truth objects of ``touching``
+    (default :func:`touching_objects`) and the predicted objects whose largest
+    overlap is one of them. ``ap``: the mean over ``thresholds`` of
+    TP / (TP + FP + FN) (the DSB2018 score). ``n_touching``: how many
+    ground-truth objects touch.
+    """
+    pred, gt = np.asarray(instances).ravel().astype(np.int64), np.asarray(ground_truth).ravel().astype(np.int64)
+    np_, ng = int(pred.max(initial=0)) + 1, int(gt.max(initial=0)) + 1
+    sp, sg = np.bincount(pred, minlength=np_), np.bincount(gt, minlength=ng)
+    both = (pred > 0) & (gt > 0)
+    keys, inter = np.unique(pred[both] * ng + gt[both], return_counts=True)
+    pi, gi = keys // ng, keys % ng
+    iou = inter / (sp[pi] + sg[gi] - inter)
+    n_pred, n_gt = int(np.count_nonzero(sp[1:])), int(np.count_nonzero(sg[1:]))
+    out = {}
+    ap = []
+    for t in thresholds:
+        tp = int(np.count_nonzero(iou > t))
+        ap.append(tp / max(n_pred + n_gt - tp, 1))
+    tp5 = int(np.count_nonzero(iou > 0.5))
+    out["f1"] = 2 * tp5 / max(n_pred + n_gt, 1) if n_pred + n_gt else 1.0
+    out["ap"] = float(np.mean(ap))
+    touch = touching_objects(ground_truth) if touching is None else np.asarray(touching)
+    touch = touch[touch > 0]
+    is_t = np.zeros(ng, bool)
+    is_t[touch] = True
+    # each predicted object's largest-overlap ground-truth object
+    best = np.zeros(np_, np.int64)
+    if keys.size:
+        order = np.lexsort((-inter, pi))
+        first = np.concatenate([[True], pi[order][1:] != pi[order][:-1]])
+        best[pi[order][first]] = gi[order][first]
+    pred_t = int(np.count_nonzero(is_t[best[1:]] & (sp[1:] > 0)))
+    tp_t = int(np.count_nonzero((iou > 0.5) & is_t[gi]))
+    out["f1_touching"] = 2 * tp_t / (pred_t + touch.size) if pred_t + touch.size else float("nan")
+    out["n_touching"] = int(touch.size)
+    return out
+
+
 def pixel_accuracy(foreground, ground_truth) -> float:
     """Fraction of pixels whose nucleus/background call agrees with the ground truth."""
     return float(np.mean(np.asarray(foreground, bool) == (np.asarray(ground_truth) > 0)))
@@ -127,6 +193,68 @@ def simulate_strokes(ground_truth, n_per_class: int, *, seed: int = 0, length: i
     return out
 
 
+def stroke_sequence(ground_truth, n_per_class: int, *, seed: int = 0, **kw) -> tuple:
+    """Strokes in the order a user paints them: ``strokes_upto(k)`` holds the first ``k`` of each class.
+
+    The strokes of :func:`simulate_strokes` (same arguments), numbered: more
+    strokes *add* to fewer, so that a run at N = 20 sees the strokes of N = 5.
+
+    Returns
+    -------
+    classes, order : numpy.ndarray of int32
+        The class of every painted pixel and the number (1..n) of its stroke
+        within its class (0 = not painted).
+    """
+    classes = np.zeros(np.shape(ground_truth), np.int32)
+    order = np.zeros(np.shape(ground_truth), np.int32)
+    rng = np.random.default_rng(seed)
+    for k in range(1, n_per_class + 1):
+        one = simulate_strokes(ground_truth, 1, seed=int(rng.integers(2 ** 31)), **kw)
+        new = (one > 0) & (classes == 0)
+        classes[new], order[new] = one[new], k
+    return classes, order
+
+
+def objects_run(image, ground_truth, strokes, *, superpixels, features, splits=("none", "contrast", "shape"),
+                refine=(False, True), filters: bool = False, object_size: float, touching=None,
+                seed: int = 0) -> list:
+    """:func:`~napari_deepsuperpixel.annotate.segment_objects` on given superpixels and features, every split.
+
+    One classification, then each of ``splits`` without and with the outline
+    refinement; returns one dict per (split, refine) with
+    :func:`instance_scores`, ``pixel_accuracy`` (of the mask that is split)
+    and ``seconds`` (train, predict, refine and split: a retraining with cached
+    features).
+    """
+    import time
+
+    from ..annotate.classify import classify_superpixels
+    from ..annotate.objects import feature_columns, refined_mask, split_objects
+
+    cols = [c for c in feature_columns(features) if filters or not c.startswith("filter_")]
+    t0 = time.perf_counter()
+    res = classify_superpixels(None, superpixels, strokes, features=features, columns=cols, seed=seed)
+    t_cls = time.perf_counter() - t0
+    out = []
+    for ref in refine:
+        t1 = time.perf_counter()
+        mask = res.labels == NUCLEUS
+        if ref:
+            mask = refined_mask(image, strokes, mask, object_size, object_class=NUCLEUS)
+        t_ref = time.perf_counter() - t1
+        acc = pixel_accuracy(mask, ground_truth)
+        for split in splits:
+            if split == "contrast" and ref:
+                continue  # the contrast split works on the superpixel classes, not on a refined mask
+            t2 = time.perf_counter()
+            obj = split_objects(image, superpixels, res, mask, object_class=NUCLEUS, scribbles=strokes,
+                                split=split, features=features)
+            out.append({"split": split + ("+refine" if ref else ""),
+                        "seconds": t_cls + t_ref + time.perf_counter() - t2, "pixel_accuracy": acc,
+                        **instance_scores(obj, ground_truth, touching=touching)})
+    return out
+
+
 def scribble_run(image, superpixels, ground_truth, strokes, *, features, classifier="random_forest",
                  seed: int = 0) -> dict:
     """Classify from ``strokes``, make nuclei instances, score them.
@@ -159,15 +287,39 @@ def scribble_run(image, superpixels, ground_truth, strokes, *, features, classif
 
 
 def otsu_baseline(image, ground_truth) -> dict:
-    """Otsu's threshold (bright nuclei) and 8-connected components: ``f1``, ``pixel_accuracy``."""
+    """Otsu's threshold (bright nuclei) and 8-connected components: :func:`instance_scores`, ``pixel_accuracy``."""
     from skimage.filters import threshold_otsu
     from skimage.measure import label
 
     img = np.asarray(image, np.float64)
     img = img.mean(axis=-1) if img.ndim == 3 else img
     fg = img > threshold_otsu(img)
-    return {"f1": object_f1(label(fg, connectivity=2), ground_truth)["f"],
-            "pixel_accuracy": pixel_accuracy(fg, ground_truth)}
+    return {**instance_scores(label(fg, connectivity=2), ground_truth), "pixel_accuracy": pixel_accuracy(fg, ground_truth)}
+
+
+def otsu_watershed_baseline(image, ground_truth, *, sigma: float = 1.0, min_distance: int = 5) -> dict:
+    """Otsu's threshold, then a seeded watershed of the Gaussian-smoothed distance transform.
+
+    Seeds: the local maxima of the smoothed distance at least ``min_distance``
+    pixels apart (the fixed-size split a biologist tries first). Returns
+    :func:`instance_scores` and ``pixel_accuracy``.
+    """
+    from scipy import ndimage as ndi
+    from skimage.feature import peak_local_max
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label
+    from skimage.segmentation import watershed
+
+    img = np.asarray(image, np.float64)
+    img = img.mean(axis=-1) if img.ndim == 3 else img
+    fg = img > threshold_otsu(img)
+    dist = ndi.gaussian_filter(ndi.distance_transform_edt(fg), sigma)
+    comp = label(fg, connectivity=2)
+    peaks = peak_local_max(dist, min_distance=min_distance, labels=comp, exclude_border=False)
+    markers = np.zeros(fg.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    inst = watershed(-dist, markers, mask=fg)
+    return {**instance_scores(inst, ground_truth), "pixel_accuracy": pixel_accuracy(fg, ground_truth)}
 
 
 def summarise(rows: list) -> str:
