@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 
 class Cancelled(Exception):
@@ -49,13 +49,31 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], Any]
 
 
+@runtime_checkable
+class Reporter(Protocol):
+    """What a running method reports to: the one progress protocol inside the package.
+
+    ``progress(step, total, stage, **info)`` reports (and raises
+    :class:`Cancelled` when the user cancelled); ``progress.check()`` only
+    checks for cancellation, between the reports of a long step. Every runner
+    and helper takes a Reporter (default :data:`NO_PROGRESS`) and calls it
+    unconditionally; user callbacks (:data:`ProgressCallback`, receiving
+    :class:`ProgressEvent`) are adapted by :class:`Progress` at the entrance.
+    """
+
+    def __call__(self, step: int, total: int, stage: str = "", **info) -> None: ...
+
+    def check(self) -> None: ...
+
+
 class Progress:
-    """Wrapper that methods use to report progress and honour cancellation.
+    """The Reporter of a run: forwards reports to a user callback and honours cancellation.
 
     Methods call ``progress(step, total, stage=..., **info)``. A user callback
     receives :class:`ProgressEvent` objects and may raise :class:`Cancelled`.
     ``cancel_check`` (a zero-argument callable returning ``True`` when the run
-    should stop) is an alternative to raising from the callback.
+    should stop) is an alternative to raising from the callback. ``Progress()``
+    reports to nobody and never cancels (:data:`NO_PROGRESS`).
     """
 
     def __init__(
@@ -79,23 +97,54 @@ class Progress:
             raise Cancelled("run cancelled")
 
 
-def part_progress(outer: "Progress", index: int, count: int, unit: str):
-    """The progress callback of part ``index`` of ``count`` (one slice of a stack, one frame).
+#: the Reporter that reports to nobody and never cancels
+NO_PROGRESS = Progress()
+
+
+class _CallableReporter:
+    """A bare ``fn(step, total, stage, **info)`` as a :class:`Reporter` (its ``check`` does nothing)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, step, total, stage="", **info):
+        self.fn(step, total, stage, **info)
+
+    def check(self) -> None:
+        pass
+
+
+def reporter(progress) -> Reporter:
+    """``progress`` as a :class:`Reporter`: ``None`` is :data:`NO_PROGRESS`; a callable without
+    ``check`` (``fn(step, total, stage, **info)``) gets a ``check`` that does nothing."""
+    if progress is None:
+        return NO_PROGRESS
+    if isinstance(progress, Reporter):
+        return progress
+    return _CallableReporter(progress)
+
+
+class PartProgress:
+    """The Reporter of part ``index`` of ``count`` (one slice of a stack, one frame, one volume).
 
     With ``count > 1`` the part's steps are mapped into the whole run's
     (``index * total + step`` of ``count * total``) and the events carry
     ``<unit>`` and ``n_<unit>s``; with one part the events pass unchanged.
-    Cancel polling (``.check``) is the outer one's.
+    Cancellation is the outer one's.
     """
-    def callback(step, total, stage="", **info):
-        if count > 1:
-            info = {**info, unit: index, f"n_{unit}s": count}
-            outer(index * max(total, 1) + step, count * max(total, 1), stage or unit, **info)
-        else:
-            outer(step, total, stage, **info)
 
-    callback.check = outer.check  # type: ignore[attr-defined]
-    return callback
+    def __init__(self, outer, index: int, count: int, unit: str):
+        self.outer, self.index, self.count, self.unit = reporter(outer), index, count, unit
+
+    def __call__(self, step, total, stage="", **info):
+        if self.count > 1:
+            info = {**info, self.unit: self.index, f"n_{self.unit}s": self.count}
+            self.outer(self.index * max(total, 1) + step, self.count * max(total, 1), stage or self.unit, **info)
+        else:
+            self.outer(step, total, stage, **info)
+
+    def check(self) -> None:
+        self.outer.check()
 
 
 def collect_extras(extras: dict, part: dict, n_parts: int) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._types import Progress, Result, build_params, collect_extras, part_progress
+from ._types import PartProgress, Progress, Result, build_params, collect_extras
 from .io.layout import ImageLayout, describe_image
 from .options import RunOptions
 
@@ -150,7 +150,7 @@ def _run_slices(plan: RunPlan, prepared, progress: Progress) -> Result:
     for z in range(nz):
         progress.check()
         res = run_prepared(plan.info, plan.params, prepared.slice(z), prepared.rgb, seed=plan.options.seed,
-                           device=plan.device, progress=part_progress(progress, z, nz, "slice"))
+                           device=plan.device, progress=PartProgress(progress, z, nz, "slice"))
         progress.check()  # a method that could not be interrupted: its result is not returned
         labels[z] = res.labels + offset
         offset = int(labels[z].max())

@@ -99,7 +99,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     extras : dict
         The runner's extras; lists of them for several time points.
     """
-    from ._types import collect_extras, part_progress
+    from ._types import PartProgress, collect_extras
     from .methods.compose import run_prepared_volume
 
     vols = prepared.volume_data(with_t=mode == "spacetime")  # (T, Z, Y, X, C)
@@ -111,7 +111,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     for t in range(nt):
         progress.check()
         res = run_prepared_volume(info, params, vols[t], prepared.rgb, spacing=d, seed=seed, device=device,
-                                  progress=part_progress(progress, t, nt, "frame"))
+                                  progress=PartProgress(progress, t, nt, "frame"))
         progress.check()
         out[t] = res.labels + offset
         offset = int(out[t].max())

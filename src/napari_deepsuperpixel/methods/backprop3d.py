@@ -158,7 +158,7 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
     from ..nn.optim import deterministic, run_device, run_loop, seed_everything
     from ..postprocess import split_components
     from . import check_supports_3d, get_method
-    from .compose import nested_progress, run_prepared_volume
+    from .compose import NestedProgress, run_prepared_volume
     from ._presets import resolve_preset
 
     vol = np.asarray(volume, np.float32)
@@ -190,7 +190,7 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
         sp_spacing = (spacing[0] * nz / pz, spacing[1] * ny / py, spacing[2] * nx / px)
         res = run_prepared_volume(info, build_params(info.params_cls, info.name, kw), np.clip(small, 0, 1),
                                   small.shape[-1] == 3, spacing=sp_spacing, seed=seed, device=dev,
-                                  progress=nested_progress(progress, info.name))
+                                  progress=NestedProgress(progress, info.name))
         n_sp = int(res.labels.max())
         sp = torch.from_numpy(res.labels.reshape(-1).astype(np.int64) - 1).to(dev)
 

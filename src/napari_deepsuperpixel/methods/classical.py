@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._types import Result, param
+from .._types import NO_PROGRESS, Result, param
 
 
 @dataclass
@@ -30,7 +30,7 @@ class SlicParams:
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
-def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=None) -> Result:
+def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     """Run SLIC with the paper's distance in CIELAB units.
 
     scikit-image rescales any input to [0, 1] (over all channels) before
@@ -57,7 +57,7 @@ def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=None) 
 
 
 def run_slic_volume(volume, *, params: SlicParams, spacing=(1.0, 1.0, 1.0), seed=0, device="cpu",
-                    progress=None) -> Result:
+                    progress=NO_PROGRESS) -> Result:
     """Volume runner of ``slic``: scikit-image's SLIC in 3D on a ``(Z, Y, X, C)`` volume.
 
     scikit-image places the seeds on a grid in voxels and measures the space
@@ -67,15 +67,13 @@ def run_slic_volume(volume, *, params: SlicParams, spacing=(1.0, 1.0, 1.0), seed
     """
     from skimage.segmentation import slic
 
-    if progress is not None:
-        progress(0, 1, "slic 3d")
+    progress(0, 1, "slic 3d")
     value_range = float(volume.max() - volume.min())
     labels = slic(volume, n_segments=params.n_segments,
                   compactness=params.compactness / value_range if value_range > 0 else params.compactness,
                   max_num_iter=params.max_iter, sigma=params.sigma, spacing=np.asarray(spacing, float),
                   channel_axis=-1, convert2lab=False, enforce_connectivity=True, start_label=1)
-    if progress is not None:
-        progress(1, 1, "slic 3d")
+    progress(1, 1, "slic 3d")
     return Result(labels)
 
 
@@ -94,7 +92,7 @@ class FelzenszwalbParams:
                            role="min_size")
 
 
-def run_felzenszwalb(image, *, params: FelzenszwalbParams, seed=0, device="cpu", progress=None) -> Result:
+def run_felzenszwalb(image, *, params: FelzenszwalbParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     from skimage.segmentation import felzenszwalb
 
     labels = felzenszwalb(
@@ -118,7 +116,7 @@ class QuickshiftParams:
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
 
-def run_quickshift(image, *, params: QuickshiftParams, seed=0, device="cpu", progress=None) -> Result:
+def run_quickshift(image, *, params: QuickshiftParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     from skimage.segmentation import quickshift
 
     labels = quickshift(
@@ -154,7 +152,7 @@ def watershed_relief(image: np.ndarray) -> np.ndarray:
     return np.sqrt(sum(sobel(image[..., c]) ** 2 for c in range(image.shape[-1])))
 
 
-def run_watershed(image, *, params: WatershedParams, seed=0, device="cpu", progress=None) -> Result:
+def run_watershed(image, *, params: WatershedParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     from skimage.segmentation import watershed
 
     labels = watershed(watershed_relief(image), markers=int(params.n_segments), compactness=params.compactness)
@@ -174,7 +172,7 @@ def run_watershed_block(features, *, params: WatershedParams, seeds, cell_area: 
 
 
 def run_watershed_volume(volume, *, params: WatershedParams, spacing=(1.0, 1.0, 1.0), seed=0, device="cpu",
-                         progress=None) -> Result:
+                         progress=NO_PROGRESS) -> Result:
     """Volume runner of ``watershed``: compact watershed in 3D on a ``(Z, Y, X, C)`` volume.
 
     The relief is the Sobel gradient with each axis's derivative divided by
@@ -190,8 +188,7 @@ def run_watershed_volume(volume, *, params: WatershedParams, spacing=(1.0, 1.0, 
 
     from .snic3d import grid_seeds_3d
 
-    if progress is not None:
-        progress(0, 1, "watershed 3d")
+    progress(0, 1, "watershed 3d")
     sq = np.zeros(volume.shape[:3], np.float64)
     for c in range(volume.shape[-1]):
         for axis, d in enumerate(spacing):
@@ -201,6 +198,5 @@ def run_watershed_volume(volume, *, params: WatershedParams, spacing=(1.0, 1.0, 
     markers[seeds] = np.arange(1, seeds.size + 1, dtype=np.int32)
     labels = watershed(np.sqrt(sq), markers=markers.reshape(sq.shape), compactness=params.compactness,
                        connectivity=1)
-    if progress is not None:
-        progress(1, 1, "watershed 3d")
+    progress(1, 1, "watershed 3d")
     return Result(labels)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._types import Result, build_params, check_seed, params_with_role
+from .._types import NO_PROGRESS, Result, build_params, check_seed, params_with_role, reporter
 
 
 def check_count(params, n_pixels: int, method: str, unit: str = "pixels per slice") -> None:
@@ -50,26 +50,26 @@ def min_size_of(info, params) -> int:
     return int(getattr(params, names[0]) or 0) if names else 0
 
 
-def nested_progress(progress, method: str):
-    """A progress callback for a method run inside another one.
+class NestedProgress:
+    """The Reporter of a method run inside another one.
 
-    The inner method's reports reach ``progress`` with the stage prefixed by
-    the inner method's name (``"slic: ..."``), and its cancellation checks
-    reach ``progress.check``. ``None`` stays ``None``.
+    The inner method's reports reach ``outer`` with the stage prefixed by the
+    inner method's name (``"slic: ..."``), and its cancellation checks reach
+    ``outer.check``.
     """
-    if progress is None:
-        return None
 
-    def inner(step, total, stage="", **info):
-        progress(step, total, f"{method}: {stage}" if stage else method, **info)
+    def __init__(self, outer, method: str):
+        self.outer, self.method = reporter(outer), method
 
-    check = getattr(progress, "check", None)
-    inner.check = check if check is not None else (lambda: None)  # type: ignore[attr-defined]
-    return inner
+    def __call__(self, step, total, stage="", **info):
+        self.outer(step, total, f"{self.method}: {stage}" if stage else self.method, **info)
+
+    def check(self) -> None:
+        self.outer.check()
 
 
 def run_prepared(info, params, image: np.ndarray, rgb: bool, *, seed: int = 0, device="cpu",
-                 progress=None) -> Result:
+                 progress=NO_PROGRESS) -> Result:
     """Run a registered method on one prepared ``(Y, X, C)`` slice.
 
     Parameters
@@ -99,7 +99,7 @@ def run_prepared(info, params, image: np.ndarray, rgb: bool, *, seed: int = 0, d
     from ..postprocess import enforce_connectivity
 
     feats = to_feature_space(image, rgb, info.input_space)
-    res = info.runner(feats, params=params, seed=seed, device=device, progress=progress)
+    res = info.runner(feats, params=params, seed=seed, device=device, progress=reporter(progress))
     lab = np.asarray(res.labels)
     if lab.shape != image.shape[:2]:
         raise RuntimeError(f"method {info.name!r} returned labels of shape {lab.shape}, "
@@ -111,7 +111,7 @@ def run_prepared(info, params, image: np.ndarray, rgb: bool, *, seed: int = 0, d
 
 
 def run_prepared_volume(info, params, volume: np.ndarray, rgb: bool, *, spacing=(1.0, 1.0, 1.0), seed: int = 0,
-                        device="cpu", progress=None) -> Result:
+                        device="cpu", progress=NO_PROGRESS) -> Result:
     """Run a registered method's volume runner on one prepared ``(Z, Y, X, C)`` volume.
 
     The same steps as :func:`run_prepared` in 3D: the input space, the volume
@@ -129,7 +129,8 @@ def run_prepared_volume(info, params, volume: np.ndarray, rgb: bool, *, spacing=
 
     runner = info.volume_runner  # refuses a 2D-only method
     feats = to_feature_space(volume, rgb, info.input_space)
-    res = runner(feats, params=params, spacing=tuple(spacing), seed=seed, device=device, progress=progress)
+    res = runner(feats, params=params, spacing=tuple(spacing), seed=seed, device=device,
+                 progress=reporter(progress))
     lab = np.asarray(res.labels)
     if lab.shape != volume.shape[:3]:
         raise RuntimeError(f"method {info.name!r} returned labels of shape {lab.shape}, expected {volume.shape[:3]}")
@@ -158,7 +159,7 @@ def run_method(image: np.ndarray, name: str, overrides: Optional[dict] = None, *
         For torch methods; ``"auto"`` is resolved here.
     progress : callable, optional
         The calling method's progress callback: the inner method's reports are
-        forwarded through :func:`nested_progress` and Cancel stops it too.
+        forwarded through :class:`NestedProgress` and Cancel stops it too.
 
     Returns
     -------
@@ -186,4 +187,4 @@ def run_method(image: np.ndarray, name: str, overrides: Optional[dict] = None, *
     if rgb is None:
         rgb = image.shape[-1] == 3
     return run_prepared(info, params, image, rgb, seed=seed, device=device,
-                        progress=nested_progress(progress, name))
+                        progress=NestedProgress(progress, name))

@@ -27,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._types import Result, param
+from .._types import NO_PROGRESS, PartProgress, Result, param, reporter
 from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 #: the shipped weight sets, selectable by name with ``checkpoint=`` (a name or a file, as cellpose's
@@ -173,22 +173,19 @@ def embed(image, *, checkpoint: str = "", device="cpu", clustering: bool = True,
     img = _as_rgb(image)
     model = load_sen(checkpoint).to(device)
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
-    report = progress if progress is not None else None
+    progress = reporter(progress)
     with torch.inference_mode():
         if tile_size and max(x.shape[-2:]) > tile_size:
             e = l2_normalize(tiled(model.unet, x, tile=int(tile_size), overlap=DEFAULT_OVERLAP,
-                                   progress=report, stage="embed"), dim=1)
+                                   progress=progress, stage="embed"), dim=1)
         else:
             e = model.unet(x)
-            if report is not None:
-                report(1, 1, "embed")
+            progress(1, 1, "embed")
         n_iter = model.gbms.n_iter if clustering else 0
         for i in range(n_iter):  # one GBMS iteration at a time: the same as n_iter at once
-            if report is not None and hasattr(report, "check"):
-                report.check()
+            progress.check()
             e = model.gbms(e, n_iter=1, n_anchors=gbms_anchors)[-1]
-            if report is not None:
-                report(i + 1, n_iter, "cluster")
+            progress(i + 1, n_iter, "cluster")
     return e[0].permute(1, 2, 0).float().cpu().numpy()
 
 
@@ -217,6 +214,7 @@ def boundary_strength(emb: np.ndarray, counts=CONTOUR_COUNTS, compactness: float
     """
     from .snic import snic
 
+    progress = reporter(progress)
     h, w = emb.shape[:2]
     acc = np.zeros((h, w), np.float32)
     out = {}
@@ -228,16 +226,14 @@ def boundary_strength(emb: np.ndarray, counts=CONTOUR_COUNTS, compactness: float
         b[:-1, :] |= lab[:-1, :] != lab[1:, :]
         b[:, :-1] |= lab[:, :-1] != lab[:, 1:]
         acc += b
-        if progress is not None:
-            progress(i + 1, len(counts), "contours")
+        progress(i + 1, len(counts), "contours")
     return acc / max(len(counts), 1), out
 
 
 def _run(image, params, device, progress, contours: bool) -> Result:
     from .snic import snic
 
-    if progress is not None:
-        progress(0, 1, "embed")
+    progress(0, 1, "embed")
     emb = embed(image, checkpoint=params.checkpoint, device=device, clustering=params.clustering,
                 gbms_anchors=params.gbms_anchors, tile_size=params.tile_size, progress=progress)
     extras = {"embedding": emb}
@@ -254,7 +250,7 @@ def _run(image, params, device, progress, contours: bool) -> Result:
     return Result(np.asarray(labels, np.int32), extras, connected=True)
 
 
-def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=None) -> Result:
+def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=NO_PROGRESS) -> Result:
     """Registry runner of ``sen``: SEN embeddings -> SNIC superpixels (Eq. 7).
 
     ``image`` is ``(Y, X, C)`` float32 in [0, 1] with C = 1 or 3; ``seed`` is
@@ -273,7 +269,7 @@ def run_sen(image, *, params: SenParams, seed: int = 0, device="cpu", progress=N
 
 
 def run_sen_volume(volume, *, params: SenParams, spacing=(1.0, 1.0, 1.0), seed: int = 0, device="cpu",
-                   progress=None) -> Result:
+                   progress=NO_PROGRESS) -> Result:
     """Volume runner of ``sen``: embeddings of each slice, clustered in 3D by SNIC (Eq. 7).
 
     The network is 2D (it was trained on photographs), so each ``(Y, X)`` slice
@@ -295,37 +291,20 @@ def run_sen_volume(volume, *, params: SenParams, spacing=(1.0, 1.0, 1.0), seed: 
 
     vol = np.asarray(volume)
     nz = vol.shape[0]
-
-    def slice_progress(z):
-        if progress is None:
-            return None
-
-        def cb(step, total, stage="embed", **info):
-            progress(z * max(total, 1) + step, nz * max(total, 1), stage, slice=z, n_slices=nz, **info)
-
-        cb.check = getattr(progress, "check", lambda: None)  # type: ignore[attr-defined]
-        return cb
-
     embs = []
     for z in range(nz):
-        if progress is not None and hasattr(progress, "check"):
-            progress.check()
+        progress.check()
         embs.append(embed(vol[z], checkpoint=params.checkpoint, device=device, clustering=params.clustering,
                           gbms_anchors=params.gbms_anchors, tile_size=params.tile_size,
-                          progress=slice_progress(z)))
+                          progress=PartProgress(progress, z, nz, "slice")))
     emb = np.stack(embs)
-
-    def prog(step, total, stage="snic 3d"):
-        if progress is not None:
-            progress(step, total, stage)
-
     labels = snic3d(emb, int(params.n_segments), params.compactness, spacing=tuple(spacing), distance="cosine",
-                    progress=prog)
+                    progress=progress)
     return Result(np.asarray(labels, np.int32), {"embedding": emb}, connected=True)
 
 
 def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device="cpu",
-                     progress=None) -> Result:
+                     progress=NO_PROGRESS) -> Result:
     """Registry runner of ``sen_contours``: superpixels plus a boundary-strength map.
 
     As :func:`run_sen`, with ``extras["contours"]``: ``(Y, X)`` float32 in

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._types import Result, param
+from .._types import NO_PROGRESS, Result, param, reporter
 
 #: feature distances accepted by :func:`snic`
 DISTANCES = ("sqeuclidean", "cosine")
@@ -275,15 +275,14 @@ def snic(
     from ._snic_kernels import grow
 
     best = np.full(n_pix, np.inf)
-    if progress is not None:
-        progress(0, n_pix, "snic")
+    progress = reporter(progress)
+    progress(0, n_pix, "snic")
     assigned = 0
     while assigned < n_pix and hn > 0:
         stop = min(n_pix, assigned + _CHUNK)
         hd, hp, hn, assigned = grow(flat, fnorm, best, ny, nx, labels, sums, ysum, xsum, counts,
                                     hd, hp, hn, assigned, stop, wspace, cosine)
-        if progress is not None:
-            progress(assigned, n_pix, "snic")
+        progress(assigned, n_pix, "snic")
     if assigned != n_pix:  # cannot happen on a grid graph; guard against silent holes
         raise RuntimeError(f"SNIC labelled {assigned} of {n_pix} pixels")
     labels = labels.reshape(ny, nx)
@@ -307,7 +306,7 @@ class SnicParams:
                          role="min_size")
 
 
-def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) -> Result:
+def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     """Registry runner: SNIC on one prepared ``(Y, X, C)`` slice.
 
     Parameters
@@ -336,12 +335,8 @@ def run_snic(image, *, params: SnicParams, seed=0, device="cpu", progress=None) 
     .. [1] R. Achanta and S. Süsstrunk, "Superpixels and Polygons using
        Simple Non-Iterative Clustering", CVPR 2017.
     """
-    def prog(step, total, stage="snic"):
-        if progress is not None:
-            progress(step, total, stage)
-
     labels, centroids = snic(image, params.n_segments, params.compactness, return_centroids=True,
-                             progress=prog)
+                             progress=progress)
     extras = {"centroids": centroids}
     if params.min_size > 1:
         from ..postprocess import merge_small_segments

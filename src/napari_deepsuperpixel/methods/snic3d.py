@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._types import Result
+from .._types import NO_PROGRESS, Result, reporter
 from .snic import _CHUNK, SnicParams, _checked
 
 __all__ = ["grid_shape_3d", "grid_seeds_3d", "snic3d", "run_snic_volume"]
@@ -144,15 +144,14 @@ def snic3d(features, n_segments: int = 2000, compactness: float = 20.0, *, spaci
 
     from ._snic_kernels import grow3d
 
-    if progress is not None:
-        progress(0, n_vox, "snic 3d")
+    progress = reporter(progress)
+    progress(0, n_vox, "snic 3d")
     assigned = 0
     while assigned < n_vox and hn > 0:
         stop = min(n_vox, assigned + _CHUNK)
         heap, hn, assigned = grow3d(flat, fnorm, best, bestk, nz, ny, nx, labels, sums, zsum, ysum, xsum, counts,
                                     heap, hn, assigned, stop, wz, wy, wx, cosine)
-        if progress is not None:
-            progress(assigned, n_vox, "snic 3d")
+        progress(assigned, n_vox, "snic 3d")
     if assigned != n_vox:  # cannot happen on a grid graph
         raise RuntimeError(f"SNIC labelled {assigned} of {n_vox} voxels")
     labels = labels.reshape(nz, ny, nx)
@@ -164,7 +163,7 @@ def snic3d(features, n_segments: int = 2000, compactness: float = 20.0, *, spaci
 
 
 def run_snic_volume(volume, *, params: SnicParams, spacing=(1.0, 1.0, 1.0), seed=0, device="cpu",
-                    progress=None) -> Result:
+                    progress=NO_PROGRESS) -> Result:
     """Volume runner of ``snic``: 3D SNIC on a prepared ``(Z, Y, X, C)`` volume.
 
     Returns
@@ -173,12 +172,8 @@ def run_snic_volume(volume, *, params: SnicParams, spacing=(1.0, 1.0, 1.0), seed
         ``labels`` (int32 ``(Z, Y, X)``, 1..N, each 6-connected), ``extras["centroids"]``
         (``(N, 3 + C)``, when no small segment was merged); ``connected=True``.
     """
-    def prog(step, total, stage="snic 3d"):
-        if progress is not None:
-            progress(step, total, stage)
-
     labels, cents = snic3d(volume, params.n_segments, params.compactness, spacing=spacing,
-                           return_centroids=True, progress=prog)
+                           return_centroids=True, progress=progress)
     extras = {"centroids": cents}
     if params.min_size > 1:
         from ..postprocess import merge_small_segments

@@ -355,23 +355,23 @@ def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
     """
     import time
 
+    from .._types import reporter
+
     res = LoopResult()
-    if progress is not None:
-        progress(0, n_iter, stage=stage)
-    check = getattr(progress, "check", None)
+    progress = reporter(progress)
+    progress(0, n_iter, stage=stage)
     t0 = time.perf_counter()
     for it in range(n_iter):
-        with cancel_points(check):
+        with cancel_points(progress.check):
             out = step(it)
         loss = float(out.loss)
         check_finite_loss(loss, method, it + 1, fix)
         res.loss_history.append(loss)
         res.n_iter = it + 1
-        if progress is not None:
-            info = {"loss": loss}
-            if out.n_labels is not None:
-                info["n_labels"] = int(out.n_labels)
-            progress(it + 1, n_iter, stage=stage, **info)
+        info = {"loss": loss}
+        if out.n_labels is not None:
+            info["n_labels"] = int(out.n_labels)
+        progress(it + 1, n_iter, stage=stage, **info)
         if out.stop:
             res.stopped_early = it + 1 < n_iter
             break

@@ -82,13 +82,13 @@ def tiled(fn: Callable, x: "torch.Tensor", *, tile: int, overlap: int,
     _, _, h, w = x.shape
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     n = len(ys) * len(xs)
-    check = getattr(progress, "check", None)
+    from .._types import reporter
+
+    progress = reporter(progress)
     if n == 1:
-        if check is not None:
-            check()
+        progress.check()
         out = fn(x)
-        if progress is not None:
-            progress(1, 1, stage)
+        progress(1, 1, stage)
         return out
     acc = None
     norm = torch.zeros(1, 1, h, w, device=x.device)
@@ -97,8 +97,7 @@ def tiled(fn: Callable, x: "torch.Tensor", *, tile: int, overlap: int,
         y1 = min(y0 + tile, h)
         wy = _ramp(y1 - y0, y0, y1, h, overlap, x.device)
         for x0 in xs:
-            if check is not None:
-                check()
+            progress.check()
             x1 = min(x0 + tile, w)
             out = fn(x[:, :, y0:y1, x0:x1]).float()
             if acc is None:
@@ -107,6 +106,5 @@ def tiled(fn: Callable, x: "torch.Tensor", *, tile: int, overlap: int,
             acc[:, :, y0:y1, x0:x1] += out * wgt
             norm[:, :, y0:y1, x0:x1] += wgt
             done += 1
-            if progress is not None:
-                progress(done, n, stage)
+            progress(done, n, stage)
     return acc / norm
