@@ -118,3 +118,18 @@ def test_extras_name_the_method_and_its_parameters_on_every_branch(mosaic):
     stack = np.stack([mosaic[:100, :100]] * 2).astype(np.float32)
     res = segment_result(stack, "slic", n_segments=20, axes="ZYX", mode="3d")
     assert res.extras["method"] == "slic"
+
+
+def test_image_like_extras_have_the_labels_shape_for_an_image_and_a_stack():
+    """One shape whatever the input: a stack's per-slice embeddings come back as one (Z, Y, X, D) array,
+    like a 3D run's; per-run values are lists with one entry per slice."""
+    from napari_deepsuperpixel._types import collect_extras
+
+    parts = [{"embedding": np.full((4, 5, 3), z, np.float32), "n_iter": z} for z in range(2)]
+    ex = collect_extras(parts, (4, 5), (2, 4, 5))
+    assert ex["embedding"].shape == (2, 4, 5, 3) and ex["embedding"][1].min() == 1
+    assert ex["n_iter"] == [0, 1]
+    one = collect_extras(parts[:1], (4, 5), (4, 5))
+    assert one["embedding"].shape == (4, 5, 3) and one["n_iter"] == 0
+    tlapse = collect_extras(parts, (4, 5), (2, 1, 4, 5))  # a TZYX image of one slice per frame
+    assert tlapse["embedding"].shape == (2, 1, 4, 5, 3)

@@ -147,17 +147,32 @@ class PartProgress:
         self.outer.check()
 
 
-def collect_extras(extras: dict, part: dict, n_parts: int) -> None:
-    """Add the extras of one part of a run (a slice, a volume) to the run's ``extras``.
+def collect_extras(parts: list, part_shape: tuple, spatial_shape: tuple) -> dict:
+    """The extras of a run from those of its parts (its slices or volumes), in one shape for any input.
 
-    With one part the values are the part's own; with several, every key holds
-    a list with one value per part, in order.
+    An image-like extra (an array whose leading axes are the part's
+    ``part_shape``: an embedding, a reconstruction, a boundary map, the
+    intermediate superpixels) has the labels' shape ``spatial_shape`` (plus
+    its own trailing axes), whether the input was one image or a stack: the
+    parts' arrays are stacked. Any other extra (a loss history, an iteration
+    count) is the part's value for one part, and a list with one value per
+    part for several.
     """
-    for k, v in part.items():
-        if n_parts > 1:
-            extras.setdefault(k, []).append(v)
+    import numpy as np
+
+    extras: dict = {}
+    for k in dict.fromkeys(key for part in parts for key in part):
+        vals = [part.get(k) for part in parts]
+        if len(parts) == 1:
+            extras[k] = vals[0]
+            continue
+        n = len(part_shape)
+        if all(isinstance(v, np.ndarray) and v.shape[:n] == tuple(part_shape) for v in vals) and \
+                len({v.shape for v in vals}) == 1:
+            extras[k] = np.stack(vals).reshape(tuple(spatial_shape) + vals[0].shape[n:])
         else:
-            extras[k] = v
+            extras[k] = vals
+    return extras
 
 
 @dataclass

@@ -23,8 +23,13 @@ def segment_result(image, method: str = "slic", *, options: Optional[RunOptions]
     ``cancel_check`` is an optional zero-argument callable; when it returns
     True the run stops with :class:`~napari_deepsuperpixel.Cancelled`.
     ``extras`` holds ``method`` and ``params`` (the parameters used) and the
-    method's extras: for one 2D image (or one volume) the values themselves,
-    for a stack a list per key with one value per slice (or volume).
+    method's extras, in one shape for any input: an image-like extra (an
+    ``embedding``, a ``reconstruction``, ``contours``, the intermediate
+    ``superpixels``) has the labels' shape plus its own trailing axes, also
+    for a stack (``(Z, Y, X, 16)`` for a ZYX stack's SEN embedding, slice by
+    slice or in 3D); any other extra (``loss_history``, ``n_iter``...) is the
+    value of the run for one image or volume, and a list with one value per
+    slice or volume for a stack.
     """
     from .pipeline import plan_run
 

@@ -145,7 +145,7 @@ def _run_slices(plan: RunPlan, prepared, progress: Progress) -> Result:
     nz = prepared.n_slices
     ny, nx = prepared.data.shape[1:3]
     labels = np.empty((nz, ny, nx), np.int32)
-    extras: dict = {}
+    parts = []
     offset = 0
     for z in range(nz):
         progress.check()
@@ -154,10 +154,11 @@ def _run_slices(plan: RunPlan, prepared, progress: Progress) -> Result:
         progress.check()  # a method that could not be interrupted: its result is not returned
         labels[z] = res.labels + offset
         offset = int(labels[z].max())
-        collect_extras(extras, res.extras, nz)
+        parts.append(res.extras)
         if nz > 1:
             progress(z + 1, nz, "slice")
     result = labels.reshape(prepared.spatial_shape)
+    extras = collect_extras(parts, (ny, nx), prepared.spatial_shape)
     if plan.options.match_time:
         from .volumes import match_labels_through_time
 

@@ -97,7 +97,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
         ``prepared.spatial_shape``, ``1..N``, each label one 6-connected region
         of one volume (labels of different time points are distinct).
     extras : dict
-        The runner's extras; lists of them for several time points.
+        The runner's extras, in the shape :func:`~napari_deepsuperpixel._types.collect_extras` gives.
     """
     from ._types import PartProgress, collect_extras
     from .methods.compose import run_prepared_volume
@@ -106,7 +106,7 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
     d = volume_spacing(prepared.axes, spacing, mode, time_spacing)
     nt = vols.shape[0]
     out = np.empty(vols.shape[:4], np.int32)
-    extras: dict = {}
+    parts = []
     offset = 0
     for t in range(nt):
         progress.check()
@@ -115,8 +115,8 @@ def run_volumes(info, params, prepared, *, mode: str, spacing: tuple, time_spaci
         progress.check()
         out[t] = res.labels + offset
         offset = int(out[t].max())
-        collect_extras(extras, res.extras, nt)
-    return out.reshape(prepared.spatial_shape), extras
+        parts.append(res.extras)
+    return out.reshape(prepared.spatial_shape), collect_extras(parts, vols.shape[1:4], prepared.spatial_shape)
 
 
 def match_labels_through_time(labels, *, min_iou: float = 0.3) -> np.ndarray:
