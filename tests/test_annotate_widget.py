@@ -166,7 +166,8 @@ def test_merge_slider_shows_fewer_segments_for_a_higher_threshold(scene, qtbot):
     for t in (0.0, 0.5, w.threshold.max):
         w.threshold.value = t
         qtbot.waitUntil(lambda: "sp merged" in viewer.layers, timeout=10_000)
-        qtbot.waitUntil(lambda: viewer.layers["sp merged"].metadata.get("merge_threshold") == t, timeout=10_000)
+        qtbot.waitUntil(lambda t=t: viewer.layers["sp merged"].metadata.get("merge_threshold") == t,
+                        timeout=10_000)
         counts.append(len(np.unique(viewer.layers["sp merged"].data)))
     # at 0 the blocks of equal colour have merged (square and background), at the top everything
     assert counts == [2, 2, 1]

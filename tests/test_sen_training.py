@@ -113,7 +113,7 @@ def test_hyperparameters_are_declared_and_checked_before_any_image_is_read(tmp_p
     from napari_deepsuperpixel.training.sen import DEFAULTS, SENTrainParams
 
     info = TRAINERS["sen"]
-    assert info.params_cls is SENTrainParams and all(p.help for p in info.parameters)
+    assert train_sen.params_cls is SENTrainParams and all(p.help for p in info.parameters)
     assert DEFAULTS["epochs"] == 40 and DEFAULTS["crop"] == 96 and DEFAULTS["precision"] == "fp32"
     # the signature shows the declared hyperparameters with their defaults
     sig = inspect.signature(train_sen).parameters

@@ -6,7 +6,6 @@ import torch
 
 from napari_deepsuperpixel.nn.sen_loss import cosine_distance, pair_offsets, variable_margin_loss
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

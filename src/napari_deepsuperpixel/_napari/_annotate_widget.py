@@ -38,7 +38,7 @@ class AnnotateWidget(Dock):
 
     def __init__(self, napari_viewer):
         # the first 'train' must not wait for scikit-learn's import
-        super().__init__(napari_viewer, labels=True, warm="napari_deepsuperpixel.annotate.classify:warm")
+        super().__init__(napari_viewer, labels=True, warm=["napari_deepsuperpixel.annotate.classify:warm"])
         self._cut_worker = None
         self._pending_cut = None
         self._painter = None

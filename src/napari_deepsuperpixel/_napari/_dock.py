@@ -42,7 +42,7 @@ def usable_methods(unavailable: Optional[dict] = None) -> list:
     out = []
     for m in list_methods():
         try:
-            m.parameters  # imports the parameter class (not the runner)
+            _ = m.parameters  # imports the parameter class (not the runner)
         except Exception as err:
             if unavailable is not None:
                 unavailable[m.name] = f"{type(err).__name__}: {err}"
@@ -61,15 +61,16 @@ class Dock(Container):
     labels : bool
         Whether the outer container labels its widgets (docks whose inputs
         scroll label them in their body instead).
-    warm : str, optional
-        ``"module:function"`` compiling the dock's numba kernels, run in a
-        background thread as the dock opens (see :attr:`warming`).
+    warm : sequence, optional
+        Zero-argument warm-ups compiling the dock's numba kernels (callables or
+        ``"module:function"``), run in a background thread as the dock opens
+        (see :attr:`warming`).
     """
 
     #: the dock's page under ``docs/`` (the *docs* button)
     DOCS_PAGE = "usage.md"
 
-    def __init__(self, napari_viewer, *, labels: bool = False, warm: Optional[str] = None):
+    def __init__(self, napari_viewer, *, labels: bool = False, warm=()):
         super().__init__(labels=labels)
         self.viewer = napari_viewer
         self._worker = None
@@ -78,7 +79,7 @@ class Dock(Container):
         if warm:
             from ._workers import warm_in_background
 
-            self._warming = warm_in_background(warm)
+            self._warming = warm_in_background(*warm)
 
     # -- building --------------------------------------------------------------------------------
     @staticmethod

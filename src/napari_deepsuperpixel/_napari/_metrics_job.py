@@ -102,8 +102,8 @@ def compute_metrics(pred, gts, *, gt_boundaries=None, image=None, max_dist: floa
     .. [1] P. Arbelaez, M. Maire, C. Fowlkes and J. Malik, "Contour Detection and
        Hierarchical Image Segmentation", IEEE TPAMI 33(5), 898-916, 2011.
     """
-    from ..metrics.ground_truth import GroundTruth
     from ..metrics.evaluate import evaluate_segmentation
+    from ..metrics.ground_truth import GroundTruth
 
     pred, gts = _check(pred, gts)
     if pred.ndim == 3:

@@ -18,7 +18,6 @@ from ..metrics.boundary import MAX_DIST
 from ._dock import Dock, row
 from ._metrics_job import COLUMNS, FALSE_POSITIVE, MATCHED, MISSED
 
-
 #: the table's first column: the metric names
 METRIC_COLUMN = "metric"
 #: rows of the table above the metrics: what was compared, and how label 0 was read
@@ -48,7 +47,7 @@ class MetricsWidget(Dock):
     def __init__(self, napari_viewer):
         # the inputs (self.body) carry the labels; the boundary matching and ucm kernels
         # compile as the dock opens, not on the first Compute
-        super().__init__(napari_viewer, warm="napari_deepsuperpixel.metrics:warm_kernels")
+        super().__init__(napari_viewer, warm=["napari_deepsuperpixel.metrics:warm_kernels"])
         self.rows: dict = {}
         self.prediction = ComboBox(label="prediction", choices=self.labels_layers,
                                    tooltip="The segmentation / superpixels to evaluate (default: the newest result)")

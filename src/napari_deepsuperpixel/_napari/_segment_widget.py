@@ -42,11 +42,13 @@ class SegmentWidget(Dock):
     """
 
     def __init__(self, napari_viewer):
+        from .. import list_methods
         from ..io.prepare import NORMALIZE_CHOICES
         from ..nn.device import available_devices
 
-        # the inputs (self.body) carry the labels; the SNIC kernels compile as the dock opens
-        super().__init__(napari_viewer, warm="napari_deepsuperpixel.methods.snic:warm_kernels")
+        # the inputs (self.body) carry the labels; the methods that declare a warm-up (SNIC's
+        # numba kernels) compile as the dock opens
+        super().__init__(napari_viewer, warm=[m.warm for m in list_methods() if m.warm_ref is not None])
         self._remembered: dict = {}  # method -> parameter values the user set this session
         self._run_note = ""  # the method's chosen preset and memory estimate, said while it runs
         self.unavailable: dict = {}

@@ -112,8 +112,8 @@ def run_segment_job(job: SegmentJob, progress: Optional[Callable] = None,
         and ``result`` (the :class:`~napari_deepsuperpixel.Result`).
     """
     from .. import segment_result
-    from ._extras import extras_to_layers
     from ..io.tables import segment_table
+    from ._extras import extras_to_layers
 
     t0 = time.perf_counter()
     image, cax = job_image(job)
@@ -248,24 +248,27 @@ def gui_message(text: str, toggles: Optional[dict] = None) -> str:
     return text
 
 
-def warm_in_background(*refs: str) -> threading.Thread:
-    """Compile the numba kernels behind ``refs`` in a daemon thread, when a widget opens.
+def warm_in_background(*jobs) -> threading.Thread:
+    """Compile numba kernels in a daemon thread, when a widget opens.
 
-    Each ref is ``"module:function"`` of a zero-argument warm-up function
-    (e.g. :func:`napari_deepsuperpixel.methods.snic.warm_kernels`), so that a
-    user's first click does not wait for compilation. A failure here is not
-    the user's problem (the real run reports it), so it is only logged.
+    Each job is a zero-argument warm-up: a callable (e.g. a method's
+    :meth:`~napari_deepsuperpixel.methods.MethodInfo.warm`) or the
+    ``"module:function"`` of one (e.g. ``"napari_deepsuperpixel.metrics:warm_kernels"``),
+    so that a user's first click does not wait for compilation. A failure here
+    is not the user's problem (the real run reports it), so it is only logged.
     """
     def warm():
         import importlib
         import logging
 
-        for ref in refs:
-            mod, _, fn = ref.partition(":")
+        for job in jobs:
             try:
-                getattr(importlib.import_module(mod), fn)()
+                if isinstance(job, str):
+                    mod, _, fn = job.partition(":")
+                    job = getattr(importlib.import_module(mod), fn)
+                job()
             except Exception:  # pragma: no cover - environment-specific
-                logging.getLogger(__name__).debug("warming %s failed", ref, exc_info=True)
+                logging.getLogger(__name__).debug("warming %s failed", job, exc_info=True)
 
     thread = threading.Thread(target=warm, name="deepsuperpixel-warm-kernels", daemon=True)
     thread.start()

@@ -23,9 +23,6 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-#: what every trainer takes besides its hyperparameters (keyword arguments)
-RUN_OPTIONS = ("data", "out", "split", "seed", "device", "resume", "overwrite", "progress", "cancel_check")
-
 #: the arithmetic of a training step (``precision`` of :func:`.loop.train_loop`; the same
 #: as ``nn.optim.PRECISION_CHOICES``, which imports torch)
 PRECISIONS = ("auto", "fp32", "bf16")

@@ -232,7 +232,7 @@ def make_templates(images, template: str = "ucm2:0.05") -> list:
     from ..io.prepare import prepare_image
     from ..methods.compose import run_method
 
-    for name, rgb, _ in images:
+    for _name, rgb, _ in images:
         prep = prepare_image(rgb)
         out.append(run_method(prep.slice(0), kind, arg, rgb=prep.rgb, device="cpu").labels.astype(np.int32))
     return out
