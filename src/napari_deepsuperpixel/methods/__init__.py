@@ -45,12 +45,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .._types import ParamInfo, Result, param, param_infos
+from .._types import NO_PROGRESS, ParamInfo, Reporter, Result, param, param_infos
 
 #: the extension API: what a method author needs (docs/architecture.md, "Adding a method"); a method
 #: that runs another one composes through :func:`napari_deepsuperpixel.methods.compose.run_method`
-__all__ = ["MethodInfo", "ParamInfo", "Result", "param", "param_infos", "register", "get_method", "list_methods",
-           "check_supports_3d", "REGISTRY"]
+__all__ = ["MethodInfo", "ParamInfo", "Result", "Reporter", "NO_PROGRESS", "param", "param_infos", "register",
+           "get_method", "list_methods", "check_supports_3d", "REGISTRY"]
 
 
 @dataclass(frozen=True)
