@@ -185,6 +185,96 @@ def cmd_quality(args) -> None:
           f"{np.median(ndsc, 0).tolist()}, median DSC seconds/run {float(np.median(secs)):.1f}")
 
 
+def _parse_variant(text: str):
+    """``"name:key=value,key=value"`` -> ``(name, {key: value})`` (values through the package's parser)."""
+    import ast
+
+    from napari_deepsuperpixel.keyvalues import parse_key_values
+
+    def value(v: str):
+        if v.lower() in ("true", "false"):
+            return v.lower() == "true"
+        try:
+            return ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            return v  # a word, e.g. cut=ncut
+
+    name, _, kv = text.partition(":")
+    return name, {k: value(v) for k, v in (parse_key_values(kv, "variant") if kv else {}).items()}
+
+
+def cmd_screen(args) -> None:
+    """DSC variants (keyword arguments of ``deep_superpixel_cut``) on the same SuperAE superpixels.
+
+    One superpixel setting per image (``--sp-params`` of ``--sp-method`` on the
+    reconstruction, the ``dsc`` default), so ODS = OIS; each variant's
+    segmentation is split into 4-connected regions as ``segment`` does. Prints
+    SC / PRI / VI and the number of final regions (median, range) per variant.
+    Rows are cached per image and variant in ``--cache``.
+    """
+    import torch
+
+    from napari_deepsuperpixel.bench.cache import ResultCache, cache_key, file_digest, jsonable
+    from napari_deepsuperpixel.bench.summary import merge_sweep_evals
+    from napari_deepsuperpixel.datasets.bsds import load_ground_truth
+    from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.metrics.bsds import collect
+    from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
+
+    torch.set_num_threads(1)
+    model = dsc.load_superae(args.checkpoint)
+    variants = [_parse_variant(v) for v in args.variant]
+    cache = ResultCache(args.cache, "json")
+    items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)[args.skip:]
+    per = {name: {} for name, _ in variants}
+    for i, (img_name, ip, gp) in enumerate(items):
+        img = gt = sp = None
+        for name, kw in variants:
+            cfg = dict(kw=kw, sp_method=args.sp_method, sp_params=args.sp_params, checkpoint=args.checkpoint,
+                       k=args.k, dsc_iter=args.dsc_iter, max_side=args.max_side)
+            if name == "superpixels":
+                cfg = dict(cfg, superpixels_only=True)
+            key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
+            res = cache.load(img_name + "_screen", key)
+            if res is None:
+                if img is None:
+                    img = _rgb01(ip)
+                    gt = load_ground_truth(gp)
+                    sp, _ = dsc.superae_superpixels(img, checkpoint=args.checkpoint,
+                                                    superpixel_method=args.sp_method,
+                                                    superpixel_params=args.sp_params)
+                opts = dict(n_classes=args.k, n_iter=args.dsc_iter, max_side=args.max_side, seed=0)
+                opts.update(kw)
+                t0 = time.perf_counter()
+                if name == "superpixels":  # the SuperAE superpixels themselves, as a reference row
+                    lab, hist = sp, []
+                else:
+                    lab, hist = dsc.deep_superpixel_cut(img, sp, model, **opts)
+                secs = time.perf_counter() - t0
+                c = _connected(lab)
+                res = jsonable({"row": evaluate_segmentation(c, None, gt.segmentations),
+                                "n_classes": int(np.unique(lab).size), "n_regions": int(c.max()),
+                                "n_sp": int(np.unique(sp).size), "iters": len(hist), "seconds": secs})
+                cache.save(img_name + "_screen", key, res, image=img_name)
+                print(f"[{i + 1}/{len(items)}] {img_name} {name}: {res['n_classes']} classes, "
+                      f"{res['n_regions']} regions, {res['iters']} iterations, {secs:.1f} s", flush=True)
+            per[name][img_name] = res
+    print(f"\nBSDS500 {args.split}, images {args.skip + 1}-{args.skip + len(items)}, superpixels {args.sp_method} "
+          f"{args.sp_params} on the reconstruction, K={args.k}, {args.dsc_iter} iterations, max_side "
+          f"{args.max_side}\n")
+    print("| variant | SC | PRI | VI | classes (median) | regions median [range] | iterations (median) | s / image |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, _ in variants:
+        rs = per[name]
+        r = collect([merge_sweep_evals(n, [v["row"]]) for n, v in rs.items()]).region
+        ncls = [v["n_classes"] for v in rs.values()]
+        nreg = [v["n_regions"] for v in rs.values()]
+        its = [v["iters"] for v in rs.values()]
+        secs = [v["seconds"] for v in rs.values()]
+        print(f"| {name} | {r.cover_ods:.3f} | {r.pri_ods:.3f} | {r.voi_ods:.3f} | {np.median(ncls):.0f} | "
+              f"{np.median(nreg):.0f} [{min(nreg)}, {max(nreg)}] | {np.median(its):.0f} | {np.median(secs):.1f} |")
+
+
 def cmd_count(args) -> None:
     """Superpixels per image on the SuperAE reconstruction against the EGB scale (to set the default)."""
     import torch
@@ -279,6 +369,19 @@ def main(argv=None):
     q.add_argument("--shard", type=lambda s: tuple(int(v) for v in s.split("/")), default=None,
                    help="I/N: compute only images with index %% N == I (run N processes, then once without)")
     q.set_defaults(func=cmd_quality)
+    sc = sub.add_parser("screen", help="DSC variants on the same superpixels (tuning on val)")
+    sc.add_argument("--n-images", type=int, default=5)
+    sc.add_argument("--skip", type=int, default=0, help="leave out the first N of those images")
+    sc.add_argument("--split", default="val", help="BSDS500 split (tune on val, report on test)")
+    sc.add_argument("--variant", action="append", required=True,
+                    help="NAME:key=value,... keyword arguments of deep_superpixel_cut (repeatable); "
+                         "the name 'superpixels' scores the SuperAE superpixels themselves")
+    sc.add_argument("--sp-method", default="felzenszwalb")
+    sc.add_argument("--sp-params", default="scale=350,sigma=0.5,min_size=50")
+    sc.add_argument("--k", type=int, default=32)
+    sc.add_argument("--dsc-iter", type=int, default=32)
+    sc.add_argument("--cache", default="/tmp/bench_dsc_cache")
+    sc.set_defaults(func=cmd_screen)
     c = sub.add_parser("count")
     c.add_argument("--n-images", type=int, default=20)
     c.add_argument("--split", default="val")

@@ -172,3 +172,93 @@ def test_shipped_weights_load_and_smooth(small):
     assert np.abs(rec - img).mean() < 0.1  # a reconstruction of the image...
     gy = lambda a: np.abs(np.diff(a, axis=0)).mean()  # noqa: E731
     assert gy(rec) < gy(img)  # ...that is smoother than the image
+
+
+# ----------------------------------------------------------------------------- collapse, normalised cut, stop rule
+def _regions_image(seed=0):
+    """48 x 48: 3 x 3 regions of 16 px in 6 colours (+ noise), and 8 x 8 block superpixels."""
+    rng = np.random.default_rng(seed)
+    cols = np.array([[0.9, 0.1, 0.1], [0.1, 0.8, 0.2], [0.1, 0.2, 0.9], [0.9, 0.9, 0.2], [0.5, 0.5, 0.5],
+                     [0.9, 0.4, 0.9]])
+    reg = (np.arange(48)[:, None] // 16) * 3 + np.arange(48)[None, :] // 16
+    img = np.clip(cols[reg % 6] + rng.normal(0, 0.03, (48, 48, 3)), 0, 1).astype(np.float32)
+    sp = (np.arange(48)[:, None] // 8) * 6 + np.arange(48)[None, :] // 8
+    return img, sp, reg % 6
+
+
+def _defaults():
+    p = dsc.DscParams()
+    return dict(logit_bn=p.logit_bn, cut=p.cut, min_labels=p.min_labels)
+
+
+@pytest.fixture(scope="module")
+def random_superae():
+    torch.manual_seed(0)
+    return SuperAE().eval()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dsc_does_not_collapse_at_the_defaults(random_superae, seed):
+    """Six colours in nine regions: the paper's settings collapse to <= 3 classes, the defaults keep the colours."""
+    from sklearn.metrics import adjusted_rand_score
+
+    img, sp, truth = _regions_image()
+    old, _ = dsc.deep_superpixel_cut(img, sp, random_superae, n_classes=8, n_iter=50, seed=seed,
+                                     logit_bn=False, cut="cut", min_labels=0)
+    new, _ = dsc.deep_superpixel_cut(img, sp, random_superae, n_classes=8, n_iter=50, seed=seed, **_defaults())
+    assert np.unique(old).size <= 3 and adjusted_rand_score(truth.ravel(), old.ravel()) < 0.5
+    assert np.unique(new).size >= 5 and adjusted_rand_score(truth.ravel(), new.ravel()) > 0.75
+
+
+def test_normalised_cut_prefers_the_right_two_regions():
+    """Two-region image: the soft normalised cut is lower for the true partition than for one region.
+
+    The paper's unnormalised cut (Eq. 8) is 0 for both: one region is a trivial minimum.
+    """
+    rng = np.random.default_rng(0)
+    img = np.zeros((32, 32, 3), np.float32)
+    img[:, 16:] = 1.0
+    img += rng.normal(0, 0.02, img.shape).astype(np.float32)
+    sp = (np.arange(32)[:, None] // 8) * 4 + np.arange(32)[None, :] // 8  # 16 blocks, 8 per side
+    idx = torch.from_numpy(sp.ravel().astype(np.int64))
+    g = dsc.superpixel_pool(torch.from_numpy(img.reshape(-1, 3)), idx, 16)
+    cent = torch.from_numpy(dsc._centroids(sp, 16)).float()
+    w = dsc.similarity_matrix(g, cent, sigma=0.5, d=2 * np.sqrt(32 * 32 / 16))
+    right = (g[:, 0] > 0.5).long()
+    two = torch.nn.functional.one_hot(right, 2).float()
+    one = torch.nn.functional.one_hot(torch.zeros(16, dtype=torch.long), 2).float()
+    n_two, n_one = float(dsc.soft_ncut_loss(two, w)), float(dsc.soft_ncut_loss(one, w))
+    assert n_two < 0.01 and n_one == pytest.approx(1.0)  # K - 1 = 1: the worst value
+    wrong = torch.nn.functional.one_hot(torch.from_numpy((np.arange(16) // 4 % 2).astype(np.int64)), 2).float()
+    assert n_two < float(dsc.soft_ncut_loss(wrong, w))  # a top/bottom split cuts through both regions
+    assert float(dsc.soft_cut_loss(one, w)) == pytest.approx(0.0, abs=1e-6)  # Eq. 8: one region is optimal
+    # soft: a uniform association lies between; the formula K - sum assoc(A,A)/assoc(A,V) by hand
+    q = torch.full((16, 2), 0.5)
+    by_hand = 2 - sum(float(q[:, k] @ w @ q[:, k] / (q[:, k] @ w @ torch.ones(16))) for k in range(2))
+    assert float(dsc.soft_ncut_loss(q, w)) == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_min_labels_stop(random_superae):
+    """Kanezaki's rule: stop at the first iteration whose pseudo labels have <= min_labels classes."""
+    img, sp, _ = _regions_image()
+    kw = dict(n_classes=8, n_iter=50, seed=0, logit_bn=False, cut="cut")
+    _, full = dsc.deep_superpixel_cut(img, sp, random_superae, min_labels=0, **kw)
+    events = []
+    lab, hist = dsc.deep_superpixel_cut(img, sp, random_superae, min_labels=3, **kw,
+                                        progress=lambda step, total, stage, **info: events.append(info["n_labels"]))
+    assert len(full) == 50 and 0 < len(hist) < 50  # collapses to <= 3 classes, then stops
+    assert np.unique(lab).size <= 3
+    assert all(n > 3 for n in events) and len(events) == len(hist)
+    # with min_labels >= K it stops before the first update
+    lab, hist = dsc.deep_superpixel_cut(img, sp, random_superae, min_labels=8, **kw)
+    assert hist == [] and lab.shape == (48, 48)
+
+
+def test_dsc_options_reach_the_runner(small, tiny_ckpt):
+    kw = dict(checkpoint=tiny_ckpt, max_iter=3, superpixel_method="slic", superpixel_params="n_segments=20",
+              n_classes=6, device="cpu")
+    r = nds.segment_result(small, "dsc", logit_bn=False, cut="cut", min_labels=6, **kw)
+    assert r.extras["loss_history"] == []  # stopped at once: <= 6 classes of 6
+    assert r.extras["resolved_params"]["cut"] == "cut"
+    with pytest.raises(ValueError, match="cut"):
+        nds.segment(small, "dsc", cut="normalized", **kw)

@@ -114,6 +114,13 @@ class DscParams:
     alpha: float = param(1.0, "Weight of the pseudo-label cross entropy L1", min=0.0)
     beta_scale: float = param(5.0, "beta = beta_scale / M^2, weight of the soft cut L2", min=0.0)
     d_factor: float = param(2.0, "Neighbour distance d = d_factor * sqrt(N / M) (pixels)", min=0.0)
+    logit_bn: bool = param(True, "Batch-normalise each of the K logits over the image before the softmax "
+                           "(Kanezaki's response normalisation; not in the paper)")
+    cut: str = param("cut", "Graph term L2: 'cut', the paper's soft cut (Eq. 8, beta = beta_scale / M^2), or "
+                     "'ncut', the soft normalised cut (beta = beta_scale / K; not in the paper)",
+                     choices=("cut", "ncut"))
+    min_labels: int = param(3, "Stop when the pseudo labels have at most this many classes (Kanezaki's rule; "
+                            "0 = run all iterations)", min=0)
     max_side: Optional[int] = param(None, _ph("Run the network at most this many pixels wide (0 = full size)",
                                               "max_side"), min=0)
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
@@ -197,10 +204,10 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     """
     import torch
 
-    from .._util import parse_key_values
+    from ..keyvalues import parse_key_values
     from ..nn.superae import reconstruct
     from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, tiled
-    from ._compose import run_method
+    from .compose import run_method
 
     if superpixel_method not in SUPERPIXEL_METHODS:
         raise ValueError(f"superpixel_method must be one of {SUPERPIXEL_METHODS}, got {superpixel_method!r}")
@@ -323,10 +330,40 @@ def soft_cut_loss(q, w):
     return (q * (w @ (1.0 - q))).sum()
 
 
+def soft_ncut_loss(q, w, eps: float = 1e-8):
+    """The soft normalised cut ``K - sum_k assoc(A_k, A_k) / assoc(A_k, V)``.
+
+    ``assoc(A_k, A_k) = Q_k^T W Q_k`` and ``assoc(A_k, V) = Q_k^T W 1``
+    (Shi & Malik's normalised cut with the soft association ``Q`` of Eq. 6 in
+    place of the indicator; the form W-Net uses). Unlike the cut of Eq. 8 it
+    is *worst* (``K - 1``) when everything is in one partition, and ``0`` for
+    ``K`` partitions with no weight between them. Not in the DSC paper: an
+    option of this package (``cut="ncut"``).
+
+    Parameters
+    ----------
+    q : torch.Tensor
+        ``(M, K)`` superpixel-to-partition association (rows sum to 1).
+    w : torch.Tensor
+        ``(M, M)`` similarity (non-negative, symmetric).
+    eps : float
+        Added to ``assoc(A_k, V)``: an empty partition contributes 0 to the sum.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar in ``[0, K]``.
+    """
+    wq = w @ q  # (M, K)
+    assoc_kk = (q * wq).sum(0)
+    assoc_kv = wq.sum(0)  # = Q_k^T W 1 for symmetric W
+    return q.shape[1] - (assoc_kk / (assoc_kv + eps)).sum()
+
+
 class _DscHead:
     """1x1 conv over [image, e1, up(e2), up(e3)] computed per layer, then upsampled and summed."""
 
-    def __init__(self, model, k: int, seed: int, device):
+    def __init__(self, model, k: int, seed: int, device, logit_bn: bool = False):
         import torch
 
         c0 = model.in_channels
@@ -337,9 +374,12 @@ class _DscHead:
         self.weight = ((torch.rand(k, cin, generator=gen) * 2 - 1) * bound).to(device).requires_grad_()
         self.bias = ((torch.rand(k, generator=gen) * 2 - 1) * bound).to(device).requires_grad_()
         self.splits = chans
+        # per-channel batch normalisation of the logits over the image's pixels (training-mode statistics,
+        # learnable scale and shift starting at 1 and 0), as Kanezaki's response layer
+        self.bn = torch.nn.BatchNorm2d(k).to(device) if logit_bn else None
 
     def parameters(self):
-        return [self.weight, self.bias]
+        return [self.weight, self.bias] + (list(self.bn.parameters()) if self.bn is not None else [])
 
     def __call__(self, model, x):
         """Logits ``(K, H, W)`` for image ``x`` ``(1, C, H, W)``."""
@@ -357,8 +397,10 @@ class _DscHead:
             if y.shape[-2:] != xp.shape[-2:]:
                 y = F.interpolate(y, size=xp.shape[-2:], mode="bilinear", align_corners=False)
             out = y if out is None else out + y
-        out = out + self.bias[None, :, None, None]
-        return out[0, :, :h, :w]
+        out = (out + self.bias[None, :, None, None])[:, :, :h, :w]
+        if self.bn is not None:  # statistics of the image's own pixels (not the padding)
+            out = self.bn(out)
+        return out[0]
 
 
 def _centroids(sp_np: np.ndarray, n_sp: int) -> np.ndarray:
@@ -370,8 +412,8 @@ def _centroids(sp_np: np.ndarray, n_sp: int) -> np.ndarray:
 
 
 def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, lr=0.05, momentum=0.9,
-                        sigma=10.0, alpha=1.0, beta_scale=5.0, d_factor=2.0, max_side=0, seed=0,
-                        device="cpu", progress=None):
+                        sigma=10.0, alpha=1.0, beta_scale=5.0, d_factor=2.0, max_side=0, logit_bn=True,
+                        cut="cut", min_labels=3, seed=0, device="cpu", progress=None):
     """Alg. 2 of Lin et al.: partition ``superpixels`` of ``image`` by per-image SGD.
 
     Parameters
@@ -392,6 +434,17 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         superpixel under its centre (superpixel centroids and ``d`` stay in
         full-size pixels); the final majority vote (Eq. 4) is taken at full
         size over the upsampled logits, so every superpixel gets a class.
+    logit_bn : bool
+        Batch-normalise each of the K logits over the image's pixels before
+        the softmax (not in the paper; Kanezaki's response normalisation).
+    cut : {"cut", "ncut"}
+        The graph term L2: the paper's soft cut (Eq. 8, ``beta = beta_scale /
+        M^2``) or the soft normalised cut :func:`soft_ncut_loss` (``beta =
+        beta_scale / K``; not in the paper).
+    min_labels : int
+        Stop as soon as the pseudo labels take at most this many classes
+        (Kanezaki's stop rule; 0 = run all ``n_iter`` iterations); those
+        pseudo labels are the output.
     seed : int
         Seeds the 1x1 projection.
     device : torch.device or str
@@ -411,6 +464,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
 
     from ..nn.optim import check_finite_loss
 
+    if cut not in ("cut", "ncut"):
+        raise ValueError(f"cut must be 'cut' (Eq. 8) or 'ncut' (normalised cut), got {cut!r}")
     rgb = _to_rgb(image)
     h, w = rgb.shape[:2]
     if superpixels.shape != (h, w):
@@ -421,7 +476,7 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     n = h * w
     net = copy.deepcopy(model).to(device)
     net.train()
-    head = _DscHead(net, int(n_classes), seed, device)
+    head = _DscHead(net, int(n_classes), seed, device, logit_bn=bool(logit_bn))
     opt = torch.optim.SGD(list(net.parameters()) + head.parameters(), lr=float(lr), momentum=float(momentum))
     x = _tensor(rgb, device)
     centers_all = _centroids(sp_np, m)
@@ -447,8 +502,9 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     mw = present.size
     sp = torch.from_numpy(work_idx.ravel().astype(np.int64)).to(device)
     centers = torch.from_numpy(centers_all[present]).float().to(device)
-    beta = float(beta_scale) / mw**2
     k = int(n_classes)
+    beta = float(beta_scale) / (mw**2 if cut == "cut" else k)
+    cut_loss = soft_cut_loss if cut == "cut" else soft_ncut_loss
     history = []
     logits = None
     for t in range(int(n_iter)):
@@ -458,12 +514,16 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         f = logits.reshape(k, -1).T  # (N, K)
         p = torch.softmax(f, dim=1)
         target, sp_lab = pseudo_labels(f.detach(), sp, mw)
+        n_labels = int(torch.unique(sp_lab).numel())
+        if min_labels and n_labels <= int(min_labels):
+            # Kanezaki's stop rule; these pseudo labels (Y~ of this iteration) are the output
+            break
         l1 = F.cross_entropy(f, target)
         with torch.no_grad():
             g = superpixel_pool(f, sp, mw)
             wmat = similarity_matrix(g, centers, sigma, d)
         q = superpixel_pool(p, sp, mw)
-        l2 = soft_cut_loss(q, wmat)
+        l2 = cut_loss(q, wmat)
         loss = float(alpha) * l1 + beta * l2
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -471,8 +531,7 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         history.append(float(loss.detach()))
         check_finite_loss(history[-1], "dsc", t + 1, "lower lr or momentum")
         if progress is not None:
-            progress(t + 1, int(n_iter), "iterate", loss=history[-1],
-                     n_labels=int(torch.unique(sp_lab).numel()))
+            progress(t + 1, int(n_iter), "iterate", loss=history[-1], n_labels=n_labels)
     # Y~ of the last iteration (Eq. 4); with max_side the vote is taken at full size over the
     # upsampled logits so that superpixels too small to appear at the working size get a class too
     with torch.no_grad():
@@ -543,6 +602,7 @@ def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) ->
     labels, hist = deep_superpixel_cut(
         image, sp, model, n_classes=p.n_classes, n_iter=p.max_iter, lr=p.lr,
         momentum=p.momentum, sigma=p.sigma, alpha=p.alpha, beta_scale=p.beta_scale,
-        d_factor=p.d_factor, max_side=p.max_side, seed=seed, device=device, progress=progress)
+        d_factor=p.d_factor, max_side=p.max_side, logit_bn=p.logit_bn, cut=p.cut, min_labels=p.min_labels,
+        seed=seed, device=device, progress=progress)
     return Result(labels, {"loss_history": hist, "superpixels": sp, "reconstruction": rec, "preset": p.preset,
                            "resolved_params": dataclasses.asdict(p)})
