@@ -27,7 +27,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._util import atomic_write_dir, atomic_write_text, check_writable
+from .io.writes import atomic_write_dir, atomic_write_text, check_writable
 from .errors import InputError, InputFileError
 from .options import RunOptions
 
@@ -269,7 +269,7 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
     """
     from . import get_method
     from ._types import build_params
-    from ._util import check_output_folder
+    from .io.writes import check_output_folder
 
     if skip_existing and overwrite:
         raise InputError("keep finished images (skip_existing) or replace them (overwrite), not both")

@@ -14,8 +14,6 @@ import os
 from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
-from ._util import connect_dask
-
 
 class SerialExecutor(cf.Executor):
     """Runs each task in this process at submit time (``workers=1``)."""
@@ -98,3 +96,21 @@ def executor_for(n_tasks: int, workers: Optional[int] = None, scheduler=None):
         yield executor
     finally:
         close()
+
+
+def connect_dask(scheduler):
+    """A :class:`distributed.Client` for ``scheduler`` (an address or a client) and a function that releases it.
+
+    A client passed in is used as it is and left open.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("a scheduler needs dask.distributed: pip install 'napari-deepsuperpixel[dask]'") from None
+    if isinstance(scheduler, Client):
+        return scheduler, lambda: None
+    if not isinstance(scheduler, str):
+        raise ValueError(f"scheduler must be an address such as 'tcp://host:8786' or a distributed.Client, "
+                         f"got {type(scheduler).__name__}")
+    client = Client(scheduler)
+    return client, client.close

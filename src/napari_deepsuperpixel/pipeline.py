@@ -87,7 +87,7 @@ def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
     p = build_params(info.params_cls, method, params)
     o = options
     if o.out is not None:
-        from ._util import check_writable
+        from .io.writes import check_writable
 
         check_writable([o.out], False)  # before any work: nothing a user has is replaced
     layout = describe_image(image, axes=o.axes, channel_axis=o.channel_axis)

@@ -282,7 +282,7 @@ class MetricsWidget(Dock):
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
-        from .._util import atomic_write
+        from ..io.writes import atomic_write
 
         if not self.rows:
             raise ValueError("the table is empty: compute some metrics first")

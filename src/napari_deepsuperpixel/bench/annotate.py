@@ -247,8 +247,8 @@ def objects_run(image, ground_truth, strokes, *, superpixels, features, splits=(
             if split == "contrast" and ref:
                 continue  # the contrast split works on the superpixel classes, not on a refined mask
             t2 = time.perf_counter()
-            obj = split_objects(image, superpixels, res, mask, object_class=NUCLEUS, scribbles=strokes,
-                                split=split, features=features)
+            obj = split_objects(image, superpixels, res.labels, mask, object_class=NUCLEUS, scribbles=strokes,
+                                split=split)
             out.append({"split": split + ("+refine" if ref else ""),
                         "seconds": t_cls + t_ref + time.perf_counter() - t2, "pixel_accuracy": acc,
                         **instance_scores(obj, ground_truth, touching=touching)})

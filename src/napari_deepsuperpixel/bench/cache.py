@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._util import atomic_write, atomic_write_json
+from ..io.writes import atomic_write, atomic_write_json
 
 FORMATS = ("json", "npz")
 

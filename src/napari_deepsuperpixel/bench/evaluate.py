@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._util import check_output_folder
+from ..io.writes import check_output_folder
 from ..metrics.boundary import MAX_DIST
 from ..metrics.bsds import OFFICIAL_FILES
 from ..parallel import completed, executor_for

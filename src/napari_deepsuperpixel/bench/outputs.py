@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import atomic_write, atomic_write_json, atomic_write_text
+from ..io.writes import atomic_write, atomic_write_json, atomic_write_text
 from ..metrics.evaluate import (
     BOUNDARY_COUNT_KEYS,
     BOUNDARY_KEYS,
@@ -138,7 +138,7 @@ def claim_output(out: Path, config: dict, overwrite: bool) -> None:
     written does not block the next command in the same folder (the per-image
     cache is keyed by content, so whatever it computed is reused where it matches).
     """
-    from .._util import check_output_folder
+    from ..io.writes import check_output_folder
 
     check_output_folder(out, "benchmark output folder")
     manifest = out / "bench.json"

@@ -22,7 +22,7 @@ def _figure(w=5.0, h=4.0, ncols=1):
 
 
 def _save(fig, path) -> Path:
-    from .._util import atomic_write
+    from ..io.writes import atomic_write
 
     return atomic_write(path, lambda tmp: fig.savefig(tmp, bbox_inches="tight"))
 

@@ -185,7 +185,7 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
 
 
 def _plot_asa_br(data: dict, path: Path, overwrite: bool) -> None:
-    from .._util import check_writable
+    from ..io.writes import check_writable
 
     check_writable([path], overwrite)
     import matplotlib
@@ -204,7 +204,7 @@ def _plot_asa_br(data: dict, path: Path, overwrite: bool) -> None:
         ax.grid(alpha=0.3)
     axs[0].legend()
     fig.tight_layout()
-    from .._util import atomic_write
+    from ..io.writes import atomic_write
 
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)

@@ -187,13 +187,13 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
               "reduce": reduce}
     # everything is validated (data, counts against the image sizes, the output folder) before the
     # configuration is recorded, so that a refused command never blocks its corrected rerun
-    from .._util import check_output_folder
+    from ..io.writes import check_output_folder
 
     check_output_folder(out, "benchmark output folder")  # (creates it, writes nothing in it)
     description, items = load_items(data, split=split, limit=limit)
     if not items:
         raise ValueError(f"no images in {description}")
-    from ..methods._compose import check_count
+    from ..methods.compose import check_count
 
     smallest = min(items, key=lambda it: int(np.prod(np.shape(it.image)[:2])))
     for v, ps in zip(sweep_values, param_sets):

@@ -28,6 +28,6 @@ def parse_settings(items, what: str = "--param") -> dict:
     >>> parse_settings("crop=128,precision=bf16,lr=0.5")
     {'crop': 128, 'precision': 'bf16', 'lr': 0.5}
     """
-    from .._util import number_or_string, parse_key_values
+    from ..keyvalues import number_or_string, parse_key_values
 
     return {k: number_or_string(v) for k, v in parse_key_values(items or [], what).items()}

@@ -22,7 +22,7 @@ SUBCOMMAND_MODULES = (
 )
 
 
-from .._util import parse_key_values as parse_params  # noqa: F401  (the CLI's -p KEY=VALUE)
+from ..keyvalues import parse_key_values as parse_params  # noqa: F401  (the CLI's -p KEY=VALUE)
 
 
 class _Parser(argparse.ArgumentParser):

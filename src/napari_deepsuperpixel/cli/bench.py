@@ -21,7 +21,7 @@ def _parse_sweep(items):
 
 
 def _cmd_bench(args) -> int:
-    from .._util import parse_key_values as parse_params
+    from ..keyvalues import parse_key_values as parse_params
     from ..bench.runner import run_benchmark
 
     res = run_benchmark(
@@ -106,7 +106,7 @@ RUN_HELP = ("LABEL=FOLDER[,FOLDER...]: a label and `deepsuperpixel bench` output
 
 
 def _cmd_report(args) -> int:
-    from .._util import check_output_file
+    from ..io.writes import check_output_file
     from ..bench import report
 
     if args.report == "tables" and args.plot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .._util import parse_key_values as parse_params
+from ..keyvalues import parse_key_values as parse_params
 
 
 def _cmd_methods(args) -> int:

@@ -53,8 +53,8 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_train(args) -> int:
-    from .._util import check_output_file
-    from .._util import parse_key_values as parse_params
+    from ..io.writes import check_output_file
+    from ..keyvalues import parse_key_values as parse_params
 
     trainer = get_trainer(args.model)
     out = Path(args.output)

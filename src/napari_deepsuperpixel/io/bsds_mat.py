@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import atomic_write, check_writable
+from .writes import atomic_write, check_writable
 
 _UINT16_MAX = np.iinfo(np.uint16).max
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import atomic_write, check_writable  # noqa: F401  (check_writable: re-exported)
+from .writes import atomic_write, check_writable  # noqa: F401  (check_writable: re-exported)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 

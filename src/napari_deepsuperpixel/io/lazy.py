@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import atomic_write_dir, check_writable
+from .writes import atomic_write_dir, check_writable
 
 #: TIFF files larger than this are opened lazily by :func:`open_image` (smaller ones are read)
 LAZY_FILE_BYTES = 256 * 2**20
@@ -182,7 +182,7 @@ def write_labels_tiled_tif(path, labels, *, overwrite: bool = False, tile: int =
     """Write 2D int32 labels (numpy, zarr or dask) as a tiled, zlib-compressed TIFF, tile by tile, atomically."""
     import tifffile
 
-    from .._util import atomic_write
+    from .writes import atomic_write
 
     path = Path(path)
     check_writable([path], overwrite)

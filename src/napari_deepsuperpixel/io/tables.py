@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util import atomic_write, check_writable
+from .writes import atomic_write, check_writable
 
 
 def segment_table(labels, image=None, *, channel_names=None) -> dict:

@@ -413,7 +413,7 @@ def write_official_files(outdir, names, evals, *, overwrite: bool = False) -> Su
     summary = collect([evals[i] for i in order], [names[i] for i in order])
     texts = official_file_texts(summary)
     outdir = Path(outdir)
-    from .._util import atomic_write_text, check_writable
+    from ..io.writes import atomic_write_text, check_writable
 
     check_writable([outdir / f for f in texts], overwrite)
     for fname, text in texts.items():

@@ -206,7 +206,7 @@ def content_hash(method: str, hyperparameters: dict, state_dict: dict) -> str:
 def _atomic_torch_save(obj, path: Path) -> None:
     import torch
 
-    from .._util import atomic_write
+    from ..io.writes import atomic_write
 
     def write(tmp):
         with open(tmp, "wb") as f:

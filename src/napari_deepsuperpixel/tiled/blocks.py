@@ -218,7 +218,7 @@ def segment_tiled(image, layout, info, params, *, tile: int, normalize: str = "a
         raise ValueError(f"out has shape {tuple(out.shape)}, the labels need {(ny, nx)}")
     client, close = (None, lambda: None)
     if scheduler is not None:
-        from .._util import connect_dask
+        from ..parallel import connect_dask
 
         client, close = connect_dask(scheduler)
     try:

@@ -153,7 +153,7 @@ def _parse_template(spec: str):
         except ValueError:
             raise ValueError(f"template {spec!r}: the ucm2 level must be a number, e.g. 'ucm2:0.05'") from None
         return "ucm2", level
-    from .._util import parse_key_values
+    from ..keyvalues import parse_key_values
 
     params = parse_key_values(rest, "template") if rest else {}
     return name, params

@@ -1,8 +1,7 @@
-"""Small infrastructure shared by the whole package (standard library only).
+"""Writing files safely: atomic writes, the refusal to overwrite, writable outputs checked before work.
 
-One home each for: atomic file writes, the refusal to overwrite, and the
-``key=value`` parameter strings used by the CLI and by methods that take the
-parameters of another method as one string.
+One home for these rules; every writer of the package (label files, tables,
+checkpoints, benchmark outputs, zarr stores) goes through them.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def check_writable(paths: Iterable, overwrite: bool, remedies=None) -> None:
     the existing outputs unless ``overwrite``; ``remedies`` as the error's (default: ``overwrite``)."""
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing and not overwrite:
-        from .errors import OutputExistsError
+        from ..errors import OutputExistsError
 
         raise OutputExistsError(existing, remedies=remedies)
 
@@ -104,42 +103,6 @@ def check_output_file(path, what: str = "output file") -> Path:
     return path
 
 
-def parse_key_values(items, what: str = "--param") -> dict:
-    """Parse ``["k=v", ...]`` (or one ``"k=v,k=v"`` string) into a dict of strings.
-
-    The values stay strings; :func:`napari_deepsuperpixel._types.build_params`
-    converts them to each parameter's declared type. Dashes in keys become
-    underscores.
-
-    Raises
-    ------
-    ValueError
-        An item without ``=`` or with an empty key (the message names ``what``).
-    """
-    if isinstance(items, str):
-        items = [kv for kv in items.split(",") if kv.strip()]
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"{what} expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        k = k.strip().replace("-", "_")
-        if not k:
-            raise ValueError(f"{what} expects key=value, got {item!r}")
-        out[k] = v.strip()
-    return out
-
-
-def number_or_string(value: str):
-    """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else unchanged (for ``key=value`` settings of free-form functions)."""
-    for t in (int, float):
-        try:
-            return t(value)
-        except (TypeError, ValueError):
-            pass
-    return value
-
-
 def atomic_write_dir(path, write: Callable[[Path], object]) -> Path:
     """:func:`atomic_write` for a folder (e.g. a zarr store).
 
@@ -163,21 +126,3 @@ def atomic_write_dir(path, write: Callable[[Path], object]) -> Path:
             if p.exists():
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     return path
-
-
-def connect_dask(scheduler):
-    """A :class:`distributed.Client` for ``scheduler`` (an address or a client) and a function that releases it.
-
-    A client passed in is used as it is and left open.
-    """
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ValueError("a scheduler needs dask.distributed: pip install 'napari-deepsuperpixel[dask]'") from None
-    if isinstance(scheduler, Client):
-        return scheduler, lambda: None
-    if not isinstance(scheduler, str):
-        raise ValueError(f"scheduler must be an address such as 'tcp://host:8786' or a distributed.Client, "
-                         f"got {type(scheduler).__name__}")
-    client = Client(scheduler)
-    return client, client.close
