@@ -215,14 +215,20 @@ def test_training_choices(make_napari_viewer, tmp_path):
     assert kw["data"] == str(folder) and kw["template"] == "felzenszwalb"
 
 
-def test_error_texts_name_widget_fields():
+def test_error_texts_name_widget_fields(tmp_path):
+    """A library error carries its remedies as options; the dock names them by its check boxes (the command
+    line says --overwrite, Python overwrite=True)."""
     from napari_deepsuperpixel._napari._workers import gui_message
+    from napari_deepsuperpixel.cli import error_message
+    from napari_deepsuperpixel.errors import OutputExistsError
+    from napari_deepsuperpixel.training.loop import CHECKPOINT_REMEDIES
 
-    msg = gui_message("checkpoint a.pt already exists; pass overwrite=True (--overwrite) to replace it or "
-                      "resume=True (--resume) to continue it",
-                      {"overwrite": "overwrite existing checkpoint", "resume": "resume this checkpoint"})
-    assert "--" not in msg and "=True" not in msg
+    err = OutputExistsError([tmp_path / "a.pt"], what="checkpoint", remedies=CHECKPOINT_REMEDIES)
+    msg = gui_message(err, {"overwrite": "overwrite existing checkpoint", "resume": "resume this checkpoint"})
+    assert "--" not in msg and "=True" not in msg and "a.pt" in msg
     assert "tick 'overwrite existing checkpoint'" in msg and "tick 'resume this checkpoint'" in msg
+    assert "--overwrite" in error_message(err) and "--resume" in error_message(err)
+    assert "overwrite=True" in str(err) and "--" not in str(err)
 
 
 def test_docs_links_open_the_right_page(viewer, monkeypatch):

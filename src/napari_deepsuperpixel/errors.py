@@ -72,9 +72,9 @@ class InputFileError(InputError):
 class OutputExistsError(UserError, FileExistsError):
     """Outputs exist and would be replaced; nothing was written."""
 
-    def __init__(self, paths: Sequence, *, remedies: Optional[Sequence[tuple]] = None):
+    def __init__(self, paths: Sequence, *, what: str = "output(s)", remedies: Optional[Sequence[tuple]] = None):
         paths = [str(p) for p in paths]
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-        super().__init__(f"refusing to overwrite existing output(s): {shown}",
+        super().__init__(f"refusing to overwrite existing {what}: {shown}",
                          remedies=[("overwrite", "replace them")] if remedies is None else remedies)
         self.paths = paths

@@ -283,7 +283,7 @@ class Dock(Container):
         if isinstance(err, Cancelled):
             self.status.value = cancelled
             return
-        msg = gui_message(str(err), toggles)
+        msg = gui_message(err, toggles)
         self.warn(f"{type(err).__name__}: {msg}")
         if notify:
             from napari.utils.notifications import show_error

@@ -221,31 +221,31 @@ def format_seconds(s: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
-def gui_message(text: str, toggles: Optional[dict] = None) -> str:
-    """An error text for a widget: command-line flags replaced by the widget's field names.
+def gui_message(err: BaseException, toggles: Optional[dict] = None) -> str:
+    """An error text in a widget's words: the remedies of a user error named by the widget's fields.
 
     Parameters
     ----------
-    text : str
-        A message written for scripts and the command line, e.g.
-        ``"... pass overwrite=True (--overwrite) to replace it"``.
+    err : BaseException
+        A :class:`~napari_deepsuperpixel.errors.UserError` carries its remedies
+        as options (``overwrite``, ``resume``...), which are rendered here as
+        the widget's check boxes; any other error is shown as its text.
     toggles : dict, optional
         ``option -> check box text`` of the widget, e.g.
-        ``{"overwrite": "overwrite existing checkpoint"}``.
+        ``{"overwrite": "overwrite existing checkpoint"}``; an option the widget
+        has no field for is named in plain words.
 
     Returns
     -------
     str
-        E.g. ``"... tick 'overwrite existing checkpoint' to replace it"``;
-        other parenthesised flags such as ``" (--data DIR)"`` are dropped.
+        E.g. ``"refusing to overwrite existing checkpoint: a.pt; tick 'overwrite existing checkpoint' to replace it"``.
     """
-    import re
+    from ..errors import UserError
 
-    text = re.sub(r"\s*\((?:--[\w-]+(?: [^)]*)?|\w+=\w+)\)", "", str(text))
-    for opt, label in (toggles or {}).items():
-        text = re.sub(rf"(?:pass |use )?(?:--{opt}\b|\b{opt}=True)(?: / (?:--{opt}\b|{opt}=True))?",
-                      f"tick '{label}'", text)
-    return text
+    if not isinstance(err, UserError):
+        return " ".join(str(err).split()) or type(err).__name__
+    labels = toggles or {}
+    return err.render(lambda opt: f"tick '{labels[opt]}'" if opt in labels else opt.replace("_", " "))
 
 
 def warm_in_background(*jobs) -> threading.Thread:

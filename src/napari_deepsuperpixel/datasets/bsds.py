@@ -76,7 +76,7 @@ def find_bsds500(data="bsds") -> Path:
         if (c / "data" / "images").is_dir():
             return c.resolve()
     raise FileNotFoundError(
-        f"BSDS500 not found; set {BSDS_ENV}=/path/to/BSDS500 or pass its folder (--data DIR) "
+        f"BSDS500 not found; set {BSDS_ENV}=/path/to/BSDS500 or give its folder "
         f"(looked in: {', '.join(str(c) for c in cands)})"
     )
 

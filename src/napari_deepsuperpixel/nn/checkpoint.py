@@ -37,6 +37,8 @@ half-written checkpoint. An existing file is only replaced with
 
 from __future__ import annotations
 
+from ..errors import InputError
+
 import functools
 import hashlib
 import json
@@ -62,8 +64,11 @@ __all__ = [
 ]
 
 
-class CheckpointError(ValueError):
-    """A file is not a valid checkpoint, is corrupt, or is for another method."""
+class CheckpointError(InputError):
+    """A file is not a valid checkpoint, is corrupt, or is for another method (a ``ValueError``)."""
+
+    def __init__(self, message: str, *, remedies=()):
+        super().__init__(message, remedies=remedies)
 
 
 @dataclass
@@ -268,7 +273,9 @@ def save_checkpoint(
     if path.is_dir():
         raise ValueError(f"checkpoint path {path} is a folder; give a file name such as {path / 'model.pt'}")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"checkpoint {path} already exists; pass overwrite=True (--overwrite) to replace it")
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError([path], what="checkpoint", remedies=[("overwrite", "replace it")])
     hp = dict(hyperparameters or {})
     _canonical_json(hp)
     sd = {k: (v.detach().cpu().clone() if isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}

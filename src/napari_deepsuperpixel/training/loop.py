@@ -51,6 +51,9 @@ from typing import Any, Callable, Optional, Union
 
 from .._types import Progress, ProgressCallback, check_seed
 
+#: what fixes an existing checkpoint (rendered by each front end: --overwrite, a check box...)
+CHECKPOINT_REMEDIES = (("overwrite", "replace it"), ("resume", "continue it"))
+
 __all__ = ["StepContext", "TrainResult", "epoch_rng", "train_loop"]
 
 
@@ -276,10 +279,9 @@ def train_loop(
     if resume_path is not None and not resume_path.exists():
         raise FileNotFoundError(f"nothing to resume: checkpoint {resume_path} does not exist")
     if out is not None and out.exists() and not overwrite and resume_path != out:
-        raise FileExistsError(
-            f"checkpoint {out} already exists; use --overwrite (overwrite=True) to replace it "
-            "or --resume (resume=True) to continue it"
-        )
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError([out], what="checkpoint", remedies=CHECKPOINT_REMEDIES)
 
     model.to(dev)
     start_epoch, history = 0, []
@@ -308,7 +310,8 @@ def train_loop(
         except (TypeError, RuntimeError, ValueError, KeyError, AttributeError, IndexError) as e:
             msg = " ".join(str(e).split())[:300]
             raise CheckpointError(f"cannot resume from {resume_path}: its weights or optimizer state do not fit "
-                                  f"this run ({type(e).__name__}: {msg}); start a new run (--overwrite)") from None
+                                  f"this run ({type(e).__name__}: {msg})",
+                                  remedies=[("overwrite", "start a new run")]) from None
         start_epoch = int(ts.get("epoch", 0))
         history = [float(v) for v in ts.get("loss_history", [])]
 

@@ -332,8 +332,10 @@ def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device
     seed = check_seed(seed)
     p = build_train_params(SENTrainParams, "sen", data, hyperparameters)
     if output.exists() and not overwrite and resume is False:
-        raise FileExistsError(f"checkpoint {output} already exists; pass overwrite=True (--overwrite) to "
-                              "replace it or resume=True (--resume) to continue it")
+        from ..errors import OutputExistsError
+        from .loop import CHECKPOINT_REMEDIES
+
+        raise OutputExistsError([output], what="checkpoint", remedies=CHECKPOINT_REMEDIES)
     files = find_training_images(data, split)
     if p.max_images is not None:
         files = files[: p.max_images]

@@ -314,8 +314,10 @@ def train_superae(data="bsds", *, out=None, split: Sequence[str] = ("train", "va
     if out is not None:  # refuse before the (slow) data loading
         outp = Path(out)
         if outp.exists() and not overwrite and resume is not True and Path(str(resume)) != outp:
-            raise FileExistsError(f"checkpoint {outp} already exists; use --overwrite to replace it "
-                                  "or --resume to continue it")
+            from ..errors import OutputExistsError
+            from .loop import CHECKPOINT_REMEDIES
+
+            raise OutputExistsError([outp], what="checkpoint", remedies=CHECKPOINT_REMEDIES)
     split = [s.strip() for s in (split.split(",") if isinstance(split, str) else split) if s.strip()]
     images = load_training_images(data, split, p.max_images)
     templates = make_templates(images, p.template)
