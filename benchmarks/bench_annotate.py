@@ -133,7 +133,7 @@ def all_fluorescence(root=DATA, max_pixels=None):
     return sorted(Path(r["image"]).stem for r in rows)
 
 
-def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_sets, splits):
+def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_sets, pipelines):
     """Scribbles -> segment_objects on one image: every (seed, N, fraction, features, split), and the baselines.
 
     Per seed the strokes are one ordered sequence (N = 20 holds the strokes of N = 5); the object size is
@@ -165,7 +165,7 @@ def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_s
                 if np.unique(st[st > 0]).size < 2:
                     continue
                 for fs in feature_sets:
-                    for r in ba.objects_run(image, gt, st, superpixels=sp, features=feats, splits=splits,
+                    for r in ba.objects_run(image, gt, st, superpixels=sp, features=feats, pipelines=pipelines,
                                             filters=fs == "filters", object_size=size, touching=touching,
                                             seed=s):
                         rows.append({"exp": "objects", "image": name, "seed": s, "strokes": n, "fraction": frac,
@@ -226,10 +226,15 @@ def main(argv=None):
     ap.add_argument("--strokes", type=int, nargs="+", default=list(STROKES))
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.5], help="superpixel side / object size")
     ap.add_argument("--features", nargs="+", default=["intensity"], choices=["intensity", "filters"])
-    ap.add_argument("--splits", nargs="+", default=["none", "contrast", "shape"])
+    ap.add_argument("--pipelines", nargs="+",
+                    help="--objects: split[+refine][+clean] names (default: all of bench.annotate.PIPELINES)")
     a = ap.parse_args(argv)
     if a.objects:
         names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
+        from napari_deepsuperpixel.bench.annotate import PIPELINES
+
+        pipelines = PIPELINES if not a.pipelines else [
+            (p.split("+refine")[0].split("+clean")[0], "+refine" in p, "+clean" in p) for p in a.pipelines]
         rows, t0 = [], time.perf_counter()
         done = set()
         if a.rows and a.rows.exists():  # resume
@@ -239,7 +244,7 @@ def main(argv=None):
         for name, image, (gt,) in _FD(a.data, names=[n for n in names if n not in done]):
             t1 = time.perf_counter()
             objects_image(name, image, gt, rows, seeds=range(a.seeds), strokes=a.strokes, fractions=a.fractions,
-                          feature_sets=a.features, splits=a.splits)
+                          feature_sets=a.features, pipelines=pipelines)
             print(f"{name} {image.shape}: {time.perf_counter() - t1:.1f} s", flush=True)
             if a.rows:
                 a.rows.write_text(json.dumps(rows, default=float))

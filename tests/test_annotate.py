@@ -289,3 +289,26 @@ def test_instance_scores_count_touching_objects_and_average_precision():
     merged = np.where(gt == 2, 1, gt)                               # the touching pair as one object
     m = instance_scores(merged, gt)
     assert m["f1_touching"] == 0 and m["f1"] == pytest.approx(2 * 1 / (2 + 3))
+
+
+def test_learned_boundary_separates_objects_touching_along_a_dark_line():
+    from napari_deepsuperpixel.annotate import segment_objects
+
+    rng = np.random.default_rng(0)
+    img = np.full((60, 120), 0.1)
+    img[20:40, 10:50] = 0.8
+    img[20:40, 29:31] = 0.35            # two rectangles touching along a dark line: no waist to find
+    img[20:40, 70:110] = 0.8            # one rectangle of the same shape, no line
+    img += rng.normal(0, 0.02, img.shape)
+    strokes = np.zeros(img.shape, np.int32)
+    strokes[30, 75:105], strokes[30, 14:26] = 1, 1
+    strokes[5, 5:100], strokes[52, 5:100] = 2, 2
+    shape = segment_objects(img, strokes, split="shape", object_size=20)
+    assert shape.objects[30, 20] == shape.objects[30, 40]           # the shape alone cannot tell
+    for split in ("learned", "shape+learned"):
+        res = segment_objects(img, strokes, split=split, object_size=20)
+        o = res.objects
+        assert res.n_objects == 3, split
+        assert o[30, 20] > 0 and o[30, 40] > 0 and o[30, 20] != o[30, 40]
+        assert o[30, 75] == o[30, 105] > 0                          # the plain rectangle stays one
+        assert np.unique(o[o > 0]).tolist() == [1, 2, 3]

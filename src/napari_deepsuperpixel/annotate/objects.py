@@ -19,11 +19,16 @@ provides:
    (:func:`~napari_deepsuperpixel.annotate.split.refine_mask`); on DSB2018
    this raised object F1 by 0.03 to 0.08 and kept it from falling with more
    strokes (docs/annotate.md, "More strokes never hurt");
-6. **objects**: the pixels of ``object_class`` split into objects by ``split``:
+6. **objects**: the pixels of ``object_class`` split into objects by ``split``,
+   then objects smaller than ``min_fraction`` of a typical one joined to a
+   touching object or dropped (:func:`~napari_deepsuperpixel.annotate.split.remove_small`):
    ``"shape"`` (:func:`~napari_deepsuperpixel.annotate.split.shape_split`),
    ``"contrast"`` (:func:`~napari_deepsuperpixel.annotate.to_instances`, along
-   darker or brighter lines between superpixels) or ``"none"`` (connected
-   components).
+   darker or brighter lines between superpixels), ``"learned"`` (an edge
+   classifier on the superpixel graph trained from the strokes and the
+   object outlines, :mod:`napari_deepsuperpixel.annotate.boundary`),
+   ``"shape+learned"`` (the same, also taught by the shape split's objects)
+   or ``"none"`` (connected components).
 
 A stack ``(Z, Y, X)`` is segmented slice by slice by default (superpixels and
 objects per slice, one classifier trained on the strokes of every slice);
@@ -41,7 +46,7 @@ import numpy as np
 
 from .size import DEFAULT_FRACTION
 
-SPLITS = ("shape", "contrast", "none")
+SPLITS = ("shape", "contrast", "learned", "shape+learned", "none")
 MODES = ("slices", "3d")
 DEFAULT_SPLIT = "shape"
 DEFAULT_FILTERS = False
@@ -115,7 +120,7 @@ def make_superpixels(image, shape, object_size: float, *, fraction: float = DEFA
 
     img = np.asarray(image)
     if len(shape) == 2 or mode == "3d":
-        n = superpixel_count(shape, object_size, fraction=fraction)
+        n = superpixel_count(shape, object_size, fraction=fraction, spacing=spacing)
         kw = {} if len(shape) == 2 else {"mode": "3d", "axes": "ZYX" if img.ndim == 3 else "ZYXC"}
         if len(shape) == 3 and spacing is not None:
             kw["spacing"] = tuple(spacing)
@@ -157,8 +162,8 @@ def feature_columns(features) -> list:
 def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None, object_size: Optional[float] = None,
                     superpixel_fraction: float = DEFAULT_FRACTION, features=None, filters: bool = DEFAULT_FILTERS,
                     embedding=None, split: str = DEFAULT_SPLIT, split_h: Optional[float] = None,
-                    refine: bool = True, classifier="random_forest", mode: str = "slices", spacing=None,
-                    seed: int = 0) -> ObjectSegmentation:
+                    refine: bool = True, min_fraction: Optional[float] = None, classifier="random_forest",
+                    mode: str = "slices", spacing=None, seed: int = 0) -> ObjectSegmentation:
     """Objects of one class from a few strokes per class (module docstring).
 
     Parameters
@@ -174,7 +179,7 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
         Superpixels to use (labels distinct across slices); default: SNIC sized
         from the object size.
     object_size : float, optional
-        Typical object diameter in pixels; default: measured
+        Typical object diameter in pixels (in ``spacing``'s units when given); default: measured
         (:func:`~napari_deepsuperpixel.annotate.size.estimate_object_size`).
     superpixel_fraction : float
         Superpixel side as a fraction of the object diameter.
@@ -186,7 +191,7 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
     embedding : array_like, optional
         Per-pixel deep features (e.g. SEN's ``extras["embedding"]``) averaged
         per superpixel as more columns.
-    split : {"shape", "contrast", "none"}
+    split : {"shape", "contrast", "learned", "shape+learned", "none"}
         How touching objects are separated.
     split_h : float, optional
         The shape split's seed height as a fraction of the object radius
@@ -195,6 +200,11 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
     refine : bool
         Redraw each object's outline at a local level (step 5); for
         single-channel intensities (a multichannel image uses the channels' mean).
+    min_fraction : float, optional
+        Objects smaller than this fraction of a typical object's area join a
+        touching object or become background
+        (:func:`~napari_deepsuperpixel.annotate.split.remove_small`; default
+        0.15, 0 keeps all).
     classifier : str or scikit-learn estimator
         See :func:`~napari_deepsuperpixel.annotate.make_classifier`.
     mode : {"slices", "3d"}
@@ -264,42 +274,78 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
     if refine:
         mask = refined_mask(img, sc, mask, object_size, object_class=object_class, per_slice=per_slice,
                             spacing=spacing if mode == "3d" else None)
-    objects = split_objects(img, sp, res, mask, object_class=object_class, scribbles=sc, split=split,
-                            split_h=split_h, per_slice=per_slice, spacing=spacing if mode == "3d" else None,
-                            features=features)
+    objects = split_objects(img, sp, res.labels, mask, object_class=object_class, scribbles=sc, split=split,
+                            split_h=split_h, per_slice=per_slice, spacing=spacing if mode == "3d" else None)
+    objects = cleaned(objects, object_size, min_fraction=min_fraction, per_slice=per_slice, spacing=spacing)
     return ObjectSegmentation(objects=objects, classes=res.labels, superpixels=sp.astype(np.int32, copy=False),
                               confidence=conf[sp], object_size=float(object_size), features=features,
                               classification=res)
 
 
-def refined_mask(image, scribbles, mask, object_size, *, object_class, per_slice=False, spacing=None):
-    """:func:`~napari_deepsuperpixel.annotate.split.refine_mask` of ``mask``, the polarity from the strokes."""
+def object_gray(image, scribbles, *, object_class, ndim, per_slice=False, spacing=None) -> np.ndarray:
+    """The image as one normalised channel, smoothed (1 pixel), negated when the objects are the darker class."""
     from scipy import ndimage as ndi
 
     from .size import _gray
-    from .split import refine_mask
 
-    gray = _gray(image, mask.ndim)
-    sigma = 1.0 if spacing is None else 1.0 / np.asarray(spacing, float) * float(np.min(spacing))
+    gray = _gray(image, ndim)
     if per_slice:
         gray = np.stack([ndi.gaussian_filter(gray[z], 1.0) for z in range(gray.shape[0])])
     else:
+        sigma = 1.0 if spacing is None else float(np.min(spacing)) / np.asarray(spacing, float)
         gray = ndi.gaussian_filter(gray, sigma)
     obj, other = scribbles == object_class, (scribbles > 0) & (scribbles != object_class)
-    bright = bool(np.median(gray[obj]) >= np.median(gray[other]))
+    if obj.any() and other.any() and np.median(gray[obj]) < np.median(gray[other]):
+        gray = 1.0 - gray
+    return gray
+
+
+def refined_mask(image, scribbles, mask, object_size, *, object_class, per_slice=False, spacing=None):
+    """:func:`~napari_deepsuperpixel.annotate.split.refine_mask` of ``mask``, the polarity from the strokes."""
+    from .split import refine_mask
+
+    gray = object_gray(image, scribbles, object_class=object_class, ndim=mask.ndim, per_slice=per_slice,
+                       spacing=spacing)
     if per_slice:
-        return np.stack([refine_mask(gray[z], mask[z], 0.5 * object_size, bright=bright)
-                         for z in range(mask.shape[0])])
-    return refine_mask(gray, mask, 0.5 * object_size, bright=bright, spacing=spacing)
+        return np.stack([refine_mask(gray[z], mask[z], 0.5 * object_size) for z in range(mask.shape[0])])
+    return refine_mask(gray, mask, 0.5 * object_size, spacing=spacing)
 
 
-def split_objects(image, superpixels, classification, mask, *, object_class, scribbles, split=DEFAULT_SPLIT,
-                  split_h=None, per_slice=False, spacing=None, features=None) -> np.ndarray:
-    """The objects of ``mask`` (the pixels of ``object_class``), separated by ``split`` (module docstring)."""
+def cleaned(objects, object_size, *, min_fraction=None, per_slice=False, spacing=None) -> np.ndarray:
+    """:func:`~napari_deepsuperpixel.annotate.split.remove_small` per slice or on the whole, labels 1..N overall."""
+    from .split import DEFAULT_MIN_FRACTION, remove_small
+
+    frac = DEFAULT_MIN_FRACTION if min_fraction is None else float(min_fraction)
+    if not frac >= 0:
+        raise ValueError(f"min_fraction must be >= 0 (0 keeps every object), got {min_fraction}")
+    r = 0.5 * float(object_size)
+    if spacing is not None:
+        r = r / float(np.prod(spacing)) ** (1.0 / len(spacing))  # the radius in voxels of the mean size
+    if not per_slice:
+        return remove_small(objects, r, min_fraction=frac)
+    out = np.zeros(objects.shape, np.int32)
+    offset = 0
+    for z in range(objects.shape[0]):
+        lab = remove_small(objects[z], r, min_fraction=frac)
+        out[z] = np.where(lab > 0, lab + offset, 0)
+        offset = int(out[z].max(initial=offset))
+    return out
+
+
+def split_objects(image, superpixels, class_labels, mask, *, object_class, scribbles, split=DEFAULT_SPLIT,
+                  split_h=None, per_slice=False, spacing=None, gray=None) -> np.ndarray:
+    """The objects of ``mask`` (the pixels of ``object_class``), separated by ``split`` (module docstring).
+
+    ``class_labels``: the per-pixel classes (for ``split="contrast"``); ``gray``:
+    :func:`object_gray` when already computed (for the learned splits).
+    """
     from scipy import ndimage as ndi
 
     from .split import DEFAULT_H, shape_split
 
+    if split in ("learned", "shape+learned") and gray is None:
+        gray = object_gray(image, scribbles, object_class=object_class, ndim=mask.ndim, per_slice=per_slice,
+                           spacing=spacing)
     h = DEFAULT_H if split_h is None else float(split_h)
     if per_slice:
         out = np.zeros(mask.shape, np.int32)
@@ -307,8 +353,9 @@ def split_objects(image, superpixels, classification, mask, *, object_class, scr
         for z in range(mask.shape[0]):
             if not mask[z].any():
                 continue
-            lab = split_objects(image[z], superpixels[z], classification, mask[z], object_class=object_class,
-                                scribbles=scribbles[z], split=split, split_h=split_h, features=features)
+            lab = split_objects(image[z], superpixels[z], class_labels[z], mask[z], object_class=object_class,
+                                scribbles=scribbles[z], split=split, split_h=split_h,
+                                gray=None if gray is None else gray[z])
             out[z] = np.where(lab > 0, lab + offset, 0)
             offset = int(out[z].max(initial=offset))
         return out
@@ -317,5 +364,10 @@ def split_objects(image, superpixels, classification, mask, *, object_class, scr
     if split == "contrast":
         from .instances import to_instances
 
-        return to_instances(classification.labels, superpixels, object_class, image=image)
-    return shape_split(mask, h=h, spacing=spacing)
+        return to_instances(class_labels, superpixels, object_class, image=image)
+    if split == "shape":
+        return shape_split(mask, h=h, spacing=spacing)
+    from .boundary import learned_split
+
+    return learned_split(gray, superpixels, mask, scribbles, object_class=object_class,
+                         shape=split == "shape+learned", h=h, spacing=spacing)

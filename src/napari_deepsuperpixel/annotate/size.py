@@ -110,12 +110,16 @@ def estimate_object_size(image, scribbles=None, *, object_class: int = 1, spacin
     return float(2 * r[np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def superpixel_count(shape, object_size: float, *, fraction: float = DEFAULT_FRACTION) -> int:
-    """How many superpixels of side ``fraction * object_size`` tile an image of ``shape`` (2D or 3D)."""
+def superpixel_count(shape, object_size: float, *, fraction: float = DEFAULT_FRACTION, spacing=None) -> int:
+    """How many superpixels of side ``fraction * object_size`` tile an image of ``shape`` (2D or 3D).
+
+    With ``spacing`` (voxel size per axis) the size and the side are in its units.
+    """
     if not object_size > 0:
         raise ValueError(f"object_size must be > 0 (a diameter in pixels), got {object_size}")
     if not fraction > 0:
         raise ValueError(f"fraction must be > 0 (superpixel side / object diameter), got {fraction}")
-    side = max(MIN_SIDE, fraction * float(object_size))
+    vox = 1.0 if spacing is None else float(np.prod(spacing)) ** (1.0 / len(shape))
+    side = max(MIN_SIDE, fraction * float(object_size) / vox)  # in voxels of the mean size
     n = int(round(float(np.prod(shape)) / side ** len(shape)))
     return int(np.clip(n, 2, max(2, int(np.prod(shape)) // int(MIN_SIDE ** len(shape)))))

@@ -215,43 +215,49 @@ def stroke_sequence(ground_truth, n_per_class: int, *, seed: int = 0, **kw) -> t
     return classes, order
 
 
-def objects_run(image, ground_truth, strokes, *, superpixels, features, splits=("none", "contrast", "shape"),
-                refine=(False, True), filters: bool = False, object_size: float, touching=None,
-                seed: int = 0) -> list:
-    """:func:`~napari_deepsuperpixel.annotate.segment_objects` on given superpixels and features, every split.
+#: the pipelines :func:`objects_run` scores: (split, outline refinement, small objects removed)
+PIPELINES = (("none", False, False), ("contrast", False, False), ("shape", False, False), ("shape", True, False),
+             ("none", True, True), ("shape", True, True), ("learned", True, True), ("shape+learned", True, True))
 
-    One classification, then each of ``splits`` without and with the outline
-    refinement; returns one dict per (split, refine) with
-    :func:`instance_scores`, ``pixel_accuracy`` (of the mask that is split)
-    and ``seconds`` (train, predict, refine and split: a retraining with cached
-    features).
+
+def objects_run(image, ground_truth, strokes, *, superpixels, features, pipelines=PIPELINES, filters: bool = False,
+                object_size: float, touching=None, seed: int = 0) -> list:
+    """The steps of :func:`~napari_deepsuperpixel.annotate.segment_objects` on given superpixels and features.
+
+    One classification, then each of ``pipelines`` (split, refine, remove
+    small); returns one dict per pipeline with :func:`instance_scores`,
+    ``pixel_accuracy`` (of the mask that is split) and ``seconds`` (train,
+    predict, refine, split and clean: a retraining with cached features).
+    ``split`` names the pipeline: the split, ``+refine``, ``+clean``.
     """
     import time
 
     from ..annotate.classify import classify_superpixels
-    from ..annotate.objects import feature_columns, refined_mask, split_objects
+    from ..annotate.objects import cleaned, feature_columns, refined_mask, split_objects
 
     cols = [c for c in feature_columns(features) if filters or not c.startswith("filter_")]
     t0 = time.perf_counter()
     res = classify_superpixels(None, superpixels, strokes, features=features, columns=cols, seed=seed)
     t_cls = time.perf_counter() - t0
+    masks = {}
     out = []
-    for ref in refine:
+    for split, ref, clean in pipelines:
         t1 = time.perf_counter()
-        mask = res.labels == NUCLEUS
-        if ref:
-            mask = refined_mask(image, strokes, mask, object_size, object_class=NUCLEUS)
-        t_ref = time.perf_counter() - t1
-        acc = pixel_accuracy(mask, ground_truth)
-        for split in splits:
-            if split == "contrast" and ref:
-                continue  # the contrast split works on the superpixel classes, not on a refined mask
-            t2 = time.perf_counter()
-            obj = split_objects(image, superpixels, res.labels, mask, object_class=NUCLEUS, scribbles=strokes,
-                                split=split)
-            out.append({"split": split + ("+refine" if ref else ""),
-                        "seconds": t_cls + t_ref + time.perf_counter() - t2, "pixel_accuracy": acc,
-                        **instance_scores(obj, ground_truth, touching=touching)})
+        if ref not in masks:
+            mask = res.labels == NUCLEUS
+            if ref:
+                mask = refined_mask(image, strokes, mask, object_size, object_class=NUCLEUS)
+            masks[ref] = (mask, time.perf_counter() - t1)
+        mask, t_ref = masks[ref]
+        t2 = time.perf_counter()
+        obj = split_objects(image, superpixels, res.labels, mask, object_class=NUCLEUS, scribbles=strokes,
+                            split=split)
+        if clean:
+            obj = cleaned(obj, object_size)
+        out.append({"split": split + ("+refine" if ref else "") + ("+clean" if clean else ""),
+                    "seconds": t_cls + t_ref + time.perf_counter() - t2,
+                    "pixel_accuracy": pixel_accuracy(mask, ground_truth),
+                    **instance_scores(obj, ground_truth, touching=touching)})
     return out
 
 
