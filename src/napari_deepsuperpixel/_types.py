@@ -208,7 +208,7 @@ class Result:
 
 #: what a parameter is, as far as the framework is concerned:
 #: ``"count"`` -- the number of segments the method returns (checked against the
-#: number of pixels; the widget's coarse/fine presets divide/multiply it);
+#: number of pixels; the widget's coarse/fine detail levels divide/multiply it);
 #: ``"scale"`` -- a segment size or merge scale (coarse multiplies, fine divides);
 #: ``"min_size"`` -- the size below which segments are merged into a neighbour
 #: (the framework uses it when it enforces connectivity).

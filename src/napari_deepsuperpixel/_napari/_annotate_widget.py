@@ -14,6 +14,13 @@ from ._dock import Dock
 from ._superpixel_paint import MODES
 
 
+def _warm_classifier() -> None:
+    """Compile the kernels this dock uses (in the background, when it opens)."""
+    from ..annotate.classify import warm
+
+    warm()
+
+
 class AnnotateWidget(Dock):
     """Turn superpixels into objects and training annotations.
 
@@ -38,7 +45,7 @@ class AnnotateWidget(Dock):
 
     def __init__(self, napari_viewer):
         # the first 'train' must not wait for scikit-learn's import
-        super().__init__(napari_viewer, labels=True, warm=["napari_deepsuperpixel.annotate.classify:warm"])
+        super().__init__(napari_viewer, labels=True, warm=[_warm_classifier])
         self._cut_worker = None
         self._pending_cut = None
         self._painter = None

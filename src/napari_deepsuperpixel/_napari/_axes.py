@@ -130,12 +130,10 @@ class VolumeOptions(Container):
 
 
 def memory_note(info, job) -> str:
-    """``" (about 1.2 GB)"`` for a 3D job of a method whose volume runner's module has ``estimate_memory``."""
-    import importlib
-
+    """``" (about 1.2 GB)"`` for a 3D job of a method that declares a memory estimate (``MethodInfo.memory_estimate``)."""
     from .._types import build_params
 
-    est = getattr(importlib.import_module(info.volume_runner_ref.partition(":")[0]), "estimate_memory", None)
+    est = info.memory_estimate
     if est is None or not job.axes:
         return ""
     shape = np.shape(job.datas[0])

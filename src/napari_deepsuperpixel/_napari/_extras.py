@@ -3,9 +3,9 @@
 Keys used: ``embedding`` (``(Y, X, D)`` features, shown as a PCA-to-RGB
 image), ``reconstruction`` (an image, e.g. SuperAE's output), ``superpixels``
 (the intermediate over-segmentation of two-stage methods) and ``contours``
-(boundary strength). For a stack the core stores lists (one per slice); they
-are stacked when the slices agree in shape. :func:`embedding_to_rgb` lives in
-:mod:`napari_deepsuperpixel.io.embedding` (re-exported here).
+(boundary strength). They have the labels' shape (plus their own trailing
+axes) for an image and a stack alike (:func:`napari_deepsuperpixel._types.collect_extras`).
+:func:`embedding_to_rgb` lives in :mod:`napari_deepsuperpixel.io.embedding` (re-exported here).
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ from ..io.embedding import embedding_to_rgb
 __all__ = ["embedding_to_rgb", "extras_to_layers"]
 
 
-def _stack(v):
-    if isinstance(v, list):
-        arrs = [np.asarray(a) for a in v]
-        if len({a.shape for a in arrs}) != 1:
-            return None
-        return np.stack(arrs)
-    return np.asarray(v)
+def _array(v):
+    """An image-like extra as an array (``None`` for what is not one, e.g. a stack's ragged per-slice list)."""
+    return None if isinstance(v, list) else np.asarray(v)
 
 
 def extras_to_layers(extras: dict) -> list:
@@ -45,11 +41,11 @@ def extras_to_layers(extras: dict) -> list:
     """
     out = []
     if extras.get("embedding") is not None:
-        emb = _stack(extras["embedding"])
+        emb = _array(extras["embedding"])
         if emb is not None and emb.ndim >= 3 and np.issubdtype(emb.dtype, np.number):
             out.append((embedding_to_rgb(emb), {"name": "embedding", "rgb": True, "visible": False}, "image"))
     if extras.get("reconstruction") is not None:
-        rec = _stack(extras["reconstruction"])
+        rec = _array(extras["reconstruction"])
         if rec is not None and np.issubdtype(rec.dtype, np.number):
             rgb = rec.ndim >= 3 and rec.shape[-1] == 3
             if rec.ndim >= 3 and rec.shape[-1] == 1:
@@ -57,11 +53,11 @@ def extras_to_layers(extras: dict) -> list:
             out.append((np.clip(rec, 0, 1).astype(np.float32) if rgb else rec.astype(np.float32),
                         {"name": "reconstruction", "rgb": rgb, "visible": False}, "image"))
     if extras.get("superpixels") is not None:
-        sp = _stack(extras["superpixels"])
+        sp = _array(extras["superpixels"])
         if sp is not None and np.issubdtype(sp.dtype, np.integer):
             out.append((sp.astype(np.int32), {"name": "superpixels", "visible": False}, "labels"))
     if extras.get("contours") is not None:
-        con = _stack(extras["contours"])
+        con = _array(extras["contours"])
         if con is not None and np.issubdtype(con.dtype, np.number):
             out.append((con.astype(np.float32), {"name": "contours", "colormap": "magma",
                                                   "blending": "additive"}, "image"))

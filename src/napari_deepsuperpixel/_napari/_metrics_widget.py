@@ -24,6 +24,13 @@ METRIC_COLUMN = "metric"
 _GROUND_TRUTH, _BACKGROUND = "ground_truth", "background"
 
 
+def _warm_metrics() -> None:
+    """Compile the kernels this dock uses (in the background, when it opens)."""
+    from ..metrics import warm_kernels
+
+    warm_kernels()
+
+
 class MetricsWidget(Dock):
     """Compare a prediction Labels layer with one or more ground-truth Labels layers.
 
@@ -47,7 +54,7 @@ class MetricsWidget(Dock):
     def __init__(self, napari_viewer):
         # the inputs (self.body) carry the labels; the boundary matching and ucm kernels
         # compile as the dock opens, not on the first Compute
-        super().__init__(napari_viewer, warm=["napari_deepsuperpixel.metrics:warm_kernels"])
+        super().__init__(napari_viewer, warm=[_warm_metrics])
         self.rows: dict = {}
         self.prediction = ComboBox(label="prediction", choices=self.labels_layers,
                                    tooltip="The segmentation / superpixels to evaluate (default: the newest result)")

@@ -251,21 +251,17 @@ def gui_message(err: BaseException, toggles: Optional[dict] = None) -> str:
 def warm_in_background(*jobs) -> threading.Thread:
     """Compile numba kernels in a daemon thread, when a widget opens.
 
-    Each job is a zero-argument warm-up: a callable (e.g. a method's
-    :meth:`~napari_deepsuperpixel.methods.MethodInfo.warm`) or the
-    ``"module:function"`` of one (e.g. ``"napari_deepsuperpixel.metrics:warm_kernels"``),
-    so that a user's first click does not wait for compilation. A failure here
-    is not the user's problem (the real run reports it), so it is only logged.
+    Each job is a zero-argument warm-up (e.g. a method's
+    :meth:`~napari_deepsuperpixel.methods.MethodInfo.warm`, or
+    :func:`napari_deepsuperpixel.metrics.warm_kernels`), so that a user's first
+    click does not wait for compilation. A failure here is not the user's
+    problem (the real run reports it), so it is only logged.
     """
     def warm():
-        import importlib
         import logging
 
         for job in jobs:
             try:
-                if isinstance(job, str):
-                    mod, _, fn = job.partition(":")
-                    job = getattr(importlib.import_module(mod), fn)
                 job()
             except Exception:  # pragma: no cover - environment-specific
                 logging.getLogger(__name__).debug("warming %s failed", job, exc_info=True)
