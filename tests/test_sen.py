@@ -5,12 +5,15 @@ import pytest
 import torch
 
 from napari_deepsuperpixel import segment, segment_result
-from napari_deepsuperpixel.nn.gbms import GBMS, gbms_step, grid_anchor_index
-from napari_deepsuperpixel.nn.sen_loss import (cosine_distance, pair_offsets, superpixel_mean_colors,
-                                               variable_margin_loss)
 from napari_deepsuperpixel.nn.blocks import pad_to_multiple
+from napari_deepsuperpixel.nn.gbms import GBMS, gbms_step, grid_anchor_index
+from napari_deepsuperpixel.nn.sen_loss import (
+    cosine_distance,
+    pair_offsets,
+    superpixel_mean_colors,
+    variable_margin_loss,
+)
 from napari_deepsuperpixel.nn.unet import SENNet, SENUNet
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

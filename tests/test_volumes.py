@@ -309,8 +309,8 @@ def test_backprop_3d_memory_check_counts_the_reclaimable_page_cache(nuclei, tmp_
 
 def test_sen_in_3d_clusters_the_slice_embeddings_into_6_connected_supervoxels(nuclei):
     pytest.importorskip("torch")
-    img, gt = nuclei
-    small, small_gt = img[:6, :48, :48], gt[:6, :48, :48]
+    img, _ = nuclei
+    small = img[:6, :48, :48]
     res = nds.segment_result(small, "sen", axes="ZYX", mode="3d", spacing=(2, 0.5, 0.5), n_segments=60,
                              normalize="dtype")
     assert res.labels.shape == small.shape

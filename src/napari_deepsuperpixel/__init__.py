@@ -11,9 +11,8 @@ method runs)::
 See :func:`segment` and :func:`list_methods`.
 """
 
-from ._version import __version__
-
 from ._types import Cancelled, ProgressEvent, Result
+from ._version import __version__
 from .api import get_method, list_methods, segment, segment_result
 from .options import RunOptions
 

@@ -62,13 +62,13 @@ def sample_image(name: str):
 def run_demo(outdir, *, image: str = "astronaut", methods=None, overwrite: bool = False,
              quiet: bool = False, seed: int = 0) -> Path:
     from . import list_methods, segment_result
-    from .io.writes import atomic_write, atomic_write_text, check_output_folder
     from .io.files import (
         check_writable,
         overlay_boundaries,
         write_labels_tif,
         write_png,
     )
+    from .io.writes import atomic_write, atomic_write_text, check_output_folder
     from .methods import get_method
 
     outdir = Path(outdir)

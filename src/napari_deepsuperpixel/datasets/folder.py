@@ -114,7 +114,7 @@ class FolderDataset:
             raise FileNotFoundError(f"dataset folder not found: {self.root}")
         self.image_dir = self.root / images
         self.mask_dir = self.root / masks
-        for d, what in ((self.image_dir, "images"), (self.mask_dir, "masks")):
+        for d in (self.image_dir, self.mask_dir):
             if not d.is_dir():
                 raise FileNotFoundError(
                     f"{self.root} has no {d.name}/ folder; a folder dataset needs "

@@ -12,10 +12,10 @@ from typing import Optional, Union
 
 import numpy as np
 
+from .axes import MAX_AUTO_CHANNELS, canonical_order, guess_axes, parse_axes  # noqa: F401
+
 #: percentiles used by the robust ("percentile") normalisation
 DEFAULT_PERCENTILES = (1.0, 99.8)
-
-from .axes import MAX_AUTO_CHANNELS, canonical_order, guess_axes, parse_axes  # noqa: F401
 
 NORMALIZE_CHOICES = ("auto", "percentile", "minmax", "dtype", "none")
 

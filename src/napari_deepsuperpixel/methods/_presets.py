@@ -15,7 +15,6 @@ import dataclasses
 
 from .._types import param
 
-
 #: the preset every per-image deep method starts from
 AUTO = "auto"
 

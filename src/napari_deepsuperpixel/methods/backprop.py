@@ -312,9 +312,18 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     """
     import torch
 
-    from ..nn.optim import (autocast, deterministic, image_to_tensor, processing_shape,
-                            resize_tensor, resolve_precision, run_device, run_loop, seed_everything,
-                            single_image)
+    from ..nn.optim import (
+        autocast,
+        deterministic,
+        image_to_tensor,
+        processing_shape,
+        resize_tensor,
+        resolve_precision,
+        run_device,
+        run_loop,
+        seed_everything,
+        single_image,
+    )
     from ..postprocess import split_components
 
     img = single_image(image, "backprop")

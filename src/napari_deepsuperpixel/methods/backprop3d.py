@@ -158,8 +158,8 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
     from ..nn.optim import deterministic, run_device, run_loop, seed_everything
     from ..postprocess import split_components
     from . import check_supports_3d, get_method
-    from .compose import NestedProgress, run_prepared_volume
     from ._presets import resolve_preset
+    from .compose import NestedProgress, run_prepared_volume
 
     vol = np.asarray(volume, np.float32)
     dev = run_device(device)

@@ -250,11 +250,26 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     """
     import torch
 
-    from ..nn.optim import (StepOutcome, autocast, deterministic, image_to_tensor, processing_shape,
-                            resize_tensor, resolve_precision, run_device, run_loop, seed_everything,
-                            single_image)
-    from ..nn.superpixel_losses import (clustering_loss, edge_loss, edge_weights, reconstruction_loss,
-                                        soft_superpixel_image)
+    from ..nn.optim import (
+        StepOutcome,
+        autocast,
+        deterministic,
+        image_to_tensor,
+        processing_shape,
+        resize_tensor,
+        resolve_precision,
+        run_device,
+        run_loop,
+        seed_everything,
+        single_image,
+    )
+    from ..nn.superpixel_losses import (
+        clustering_loss,
+        edge_loss,
+        edge_weights,
+        reconstruction_loss,
+        soft_superpixel_image,
+    )
     from ..postprocess import enforce_connectivity
 
     img = single_image(image, "neural_superpixels")

@@ -6,7 +6,14 @@ Submodules import numpy only at import time; scipy, scikit-image and numba
 load when a function needs them.
 """
 
-from .boundary import BoundaryMatcher, boundary_counts, boundary_prf, match_boundaries, seg_to_boundaries, thin_boundaries
+from .boundary import (
+    BoundaryMatcher,
+    boundary_counts,
+    boundary_prf,
+    match_boundaries,
+    seg_to_boundaries,
+    thin_boundaries,
+)
 from .bsds import (
     BoundaryCurve,
     ImageEval,

@@ -46,7 +46,7 @@ from typing import Optional
 import numpy as np
 
 from ._labels import joint_table
-from .boundary import MAX_DIST, MATCHERS, BoundaryMatcher, seg_to_boundaries
+from .boundary import MATCHERS, MAX_DIST, BoundaryMatcher, seg_to_boundaries
 from .bsds_collect import (  # noqa: F401  (re-exported: the aggregation half of the benchmark)
     OFFICIAL_FILES,
     BoundarySummary,

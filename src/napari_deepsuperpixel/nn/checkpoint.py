@@ -37,8 +37,6 @@ half-written checkpoint. An existing file is only replaced with
 
 from __future__ import annotations
 
-from ..errors import InputError
-
 import functools
 import hashlib
 import json
@@ -46,6 +44,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from ..errors import InputError
 
 FORMAT = "napari-deepsuperpixel-checkpoint"
 FORMAT_VERSION = 2

@@ -199,7 +199,7 @@ def segment_tiled(image, layout, info, params, *, tile: int, normalize: str = "a
             raise ValueError(f"{name}={getattr(params, name)} is not available in blocks; pass {name}=0 or "
                              "block_size=None")
     dtype = layout.dtype
-    if not (np.issubdtype(dtype, np.number) or dtype == bool) or np.iscomplexobj(np.zeros(0, dtype)):
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or np.iscomplexobj(np.zeros(0, dtype)):
         raise ValueError(f"image must be a real numeric array, got dtype {dtype}")
     mode = normalisation_mode(normalize, dtype, layout.n_channels, layout.channel_axis is not None)
     to_path = isinstance(out, (str, bytes)) or hasattr(out, "__fspath__")

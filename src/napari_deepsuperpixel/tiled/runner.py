@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
+
 class _Counter:
     """Progress per block from dask's threads, and Cancel checked before each block starts."""
 
