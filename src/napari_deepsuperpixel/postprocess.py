@@ -13,6 +13,8 @@ from typing import Optional
 
 import numpy as np
 
+from .regions import adjacency
+
 
 def relabel_sequential(labels: np.ndarray) -> np.ndarray:
     """Map the values of ``labels`` to ``1..N`` (int32), keeping their order."""
@@ -35,17 +37,6 @@ def split_components(labels: np.ndarray, connectivity: int = 1) -> np.ndarray:
     background = int(lab.min()) - 1  # a value that does not occur: nothing is background
     out = cc_label(lab, background=background, connectivity=connectivity)
     return out.astype(np.int32)
-
-
-def _neighbour_views(labels: np.ndarray):
-    """Pairs of views ``(a, b)`` of face-adjacent pixels (voxels), one pair per axis, last axis first."""
-    out = []
-    for axis in range(labels.ndim - 1, -1, -1):
-        lo = [slice(None)] * labels.ndim
-        hi = [slice(None)] * labels.ndim
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        out.append((labels[tuple(lo)], labels[tuple(hi)]))
-    return out
 
 
 def merge_small_segments(
@@ -94,17 +85,9 @@ def merge_small_segments(
                 axis=1,
             ) / np.maximum(sizes, 1)[:, None]
         # all directed adjacencies with border length
-        edges = []
-        for a, b in _neighbour_views(lab):
-            m = a != b
-            edges.append(np.stack([a[m], b[m]], 1))
-            edges.append(np.stack([b[m], a[m]], 1))
-        e = np.concatenate(edges).astype(np.int64)
-        if e.size == 0:
+        src, dst, border = adjacency(lab).directed()
+        if src.size == 0:
             break
-        key = e[:, 0] * (n + 1) + e[:, 1]
-        ukey, border = np.unique(key, return_counts=True)
-        src, dst = ukey // (n + 1), ukey % (n + 1)
         is_small = np.zeros(n + 1, bool)
         is_small[small] = True
         sel = is_small[src]

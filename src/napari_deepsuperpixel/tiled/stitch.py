@@ -9,6 +9,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..regions import adjacency
 from .runner import _Counter, _Runner, _shared
 
 
@@ -39,13 +40,8 @@ def _stats(block: np.ndarray):
     seed_of = np.zeros(n + 1, np.int64)
     seed_of[cc.ravel()] = block.ravel()
     sizes = np.bincount(cc.ravel(), minlength=n + 1)
-    keys = []
-    for a, b in ((cc[:, :-1], cc[:, 1:]), (cc[:-1, :], cc[1:, :])):
-        m = a != b
-        lo, hi = np.minimum(a[m], b[m]), np.maximum(a[m], b[m])
-        keys.append(lo * (n + 1) + hi)
-    key, count = np.unique(np.concatenate(keys), return_counts=True)
-    edges = np.stack([key // (n + 1), key % (n + 1), count], 1)
+    adj = adjacency(cc)
+    edges = np.stack([adj.u, adj.v, adj.n_faces], 1)
     # copies: a view would keep the block's component image and labels (12 bytes a pixel) alive
     # until the stitching ends, which for all blocks together is of the image's size
     borders = {"top": (cc[0].copy(), block[0].copy()), "bottom": (cc[-1].copy(), block[-1].copy()),
