@@ -205,6 +205,76 @@ def summarise_objects(rows) -> str:
     return "\n".join(out) + "\n"
 
 
+def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), ("peaks", 0.0, (0.6, 0.9)),
+                                         ("peaks", 0.5, (0.6,)), ("h_maxima", 0.25, (0.1, 0.2, 0.3, 0.5)),
+                                         ("h_maxima", 0.0, (0.1,)))):
+    """The shape split on the ground-truth foreground and on Otsu's: object F1 (all, touching) and mean AP."""
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label
+
+    from napari_deepsuperpixel.annotate.split import shape_split
+    from napari_deepsuperpixel.bench import annotate as ba
+    from napari_deepsuperpixel.datasets.folder import FolderDataset
+
+    res = {}
+    for name, image, (gt,) in FolderDataset(root, names=names):
+        img = np.asarray(image, np.float64)
+        img = img.mean(axis=-1) if img.ndim == 3 else img
+        touching = ba.touching_objects(gt)
+        for fg_name, fg in (("ground truth", gt > 0), ("Otsu", img > threshold_otsu(img))):
+            res.setdefault((fg_name, "connected components"), []).append(
+                ba.instance_scores(label(fg, connectivity=2), gt, touching=touching))
+            if fg_name == "Otsu":
+                res.setdefault((fg_name, "fixed: sigma 1, min_distance 5"), []).append(
+                    ba.otsu_watershed_baseline(image, gt))
+            for seeds, smooth, hs in grid:
+                for h in hs:
+                    inst = shape_split(fg, seeds=seeds, smooth=smooth, h=h)
+                    res.setdefault((fg_name, f"{seeds}, smooth {smooth:g} r, h {h:g} r"), []).append(
+                        ba.instance_scores(inst, gt, touching=touching))
+    lines = ["| foreground | split | F1 all | F1 touching | mean AP |", "|---|---|---|---|---|"]
+    for (fg_name, k), v in res.items():
+        lines.append(f"| {fg_name} | {k} | " + " | ".join(
+            f"{np.nanmean([x[m] for x in v]):.3f}" for m in ("f1", "f1_touching", "ap")) + " |")
+    return "\n".join(lines) + f"\n\n{len(names)} images\n"
+
+
+def speed(side=2048, n_superpixels=20000, repeats=3):
+    """segment_objects on a synthetic side x side image of discs: first call and retraining, seconds (medians)."""
+    from napari_deepsuperpixel.annotate import segment_objects
+    from napari_deepsuperpixel.bench import annotate as ba
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:side, :side]
+    gt = np.zeros((side, side), np.int32)
+    k = 0
+    for cy in range(12, side - 12, 22):
+        for cx in range(12, side - 12, 22):
+            k += 1
+            y, x = cy + rng.integers(-4, 5), cx + rng.integers(-4, 5)
+            sl = (slice(max(y - 10, 0), y + 11), slice(max(x - 10, 0), x + 11))
+            gt[sl][((yy[sl] - y) ** 2 + (xx[sl] - x) ** 2 <= 81) & (gt[sl] == 0)] = k
+    img = (np.where(gt > 0, 3000, 400) + rng.normal(0, 150, gt.shape)).clip(0).astype(np.uint16)
+    classes, order = ba.stroke_sequence(gt, 20, seed=0)
+    strokes = [np.where((order > 0) & (order <= n), classes, 0) for n in (5, 20)]
+    size = 2 * side / np.sqrt(n_superpixels)  # superpixels of half this side: about n_superpixels
+    first, retrain = [], {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = segment_objects(img, strokes[0], object_size=size)
+        first.append(time.perf_counter() - t0)
+        for split in ("shape", "shape+learned"):
+            t0 = time.perf_counter()
+            segment_objects(img, strokes[1], superpixels=res.superpixels, features=res.features, object_size=size,
+                            split=split)
+            retrain.setdefault(split, []).append(time.perf_counter() - t0)
+    lines = [f"{side} x {side}, {int(res.superpixels.max())} superpixels, {int(gt.max())} discs",
+             "", "| call | seconds (median of %d) |" % repeats, "|---|---|",
+             f"| first call (superpixels, features, training, objects) | {np.median(first):.2f} |"]
+    lines += [f"| retraining with the cached features, split {k} | {np.median(v):.2f} |" for k, v in retrain.items()]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     from napari_deepsuperpixel.bench.annotate import summarise
     from napari_deepsuperpixel.datasets.folder import FolderDataset
@@ -228,7 +298,20 @@ def main(argv=None):
     ap.add_argument("--features", nargs="+", default=["intensity"], choices=["intensity", "filters"])
     ap.add_argument("--pipelines", nargs="+",
                     help="--objects: split[+refine][+clean] names (default: all of bench.annotate.PIPELINES)")
+    ap.add_argument("--shape-sweep", action="store_true",
+                    help="the shape split's seeds and sizes on the ground-truth and Otsu foreground (--all or --n-images)")
+    ap.add_argument("--speed", action="store_true", help="segment_objects' first call and retraining on 2048 x 2048")
     a = ap.parse_args(argv)
+    if a.speed:
+        print(speed())
+        return
+    if a.shape_sweep:
+        names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
+        text = shape_sweep(names, a.data)
+        print(text)
+        if a.out:
+            a.out.write_text(text)
+        return
     if a.objects:
         names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
         from napari_deepsuperpixel.bench.annotate import PIPELINES

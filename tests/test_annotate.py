@@ -312,3 +312,15 @@ def test_learned_boundary_separates_objects_touching_along_a_dark_line():
         assert o[30, 20] > 0 and o[30, 40] > 0 and o[30, 20] != o[30, 40]
         assert o[30, 75] == o[30, 105] > 0                          # the plain rectangle stays one
         assert np.unique(o[o > 0]).tolist() == [1, 2, 3]
+
+
+def test_segment_objects_weighs_channels_and_polarity_by_the_strokes():
+    from napari_deepsuperpixel.annotate import segment_objects
+
+    m = _discs((64, 64), [(32, 20), (32, 38)], 10) > 0
+    # channel 1 is channel 0 inverted: their plain mean shows nothing
+    rgb = np.stack([m * 0.8 + 0.1, 1 - m * 0.5, np.full(m.shape, 0.3)], -1)
+    strokes = np.zeros(m.shape, np.int32)
+    strokes[32, 16:24], strokes[5, 5:20] = 1, 2
+    assert segment_objects(rgb, strokes).n_objects == 2
+    assert segment_objects(1.0 - m, strokes).n_objects == 2        # dark objects on a bright background

@@ -288,7 +288,7 @@ def object_gray(image, scribbles, *, object_class, ndim, per_slice=False, spacin
 
     from .size import _gray
 
-    gray = _gray(image, ndim)
+    gray = _gray(image, ndim, scribbles, object_class)
     if per_slice:
         gray = np.stack([ndi.gaussian_filter(gray[z], 1.0) for z in range(gray.shape[0])])
     else:
