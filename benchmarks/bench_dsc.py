@@ -108,7 +108,8 @@ def quality_image(name, img_path, gt_path, args, model):
         b = _superpixels(rec, s, args)
         t0 = time.perf_counter()
         lab, _ = dsc.deep_superpixel_cut(img, b, model, n_classes=args.k, n_iter=args.dsc_iter,
-                                         max_side=args.max_side, seed=0)
+                                         max_side=args.max_side, seed=0,
+                                         **_parse_variant(":" + args.dsc_options)[1])
         info["dsc_seconds"].append(time.perf_counter() - t0)
         c = _connected(lab)
         segs["IMG"].append(a)
@@ -142,6 +143,9 @@ def cmd_quality(args) -> None:
         cfg.update(superpixels=args.superpixels, ms_counts=args.ms_counts)
     if not args.table_iii:
         cfg.update(table_iii=False)
+    # the DSC options; runs before the logit normalisation and the stop rule became the defaults were
+    # made with logit_bn=False, min_labels=0 (cached under the keys without this entry)
+    cfg.update(dsc_options=_parse_variant(":" + args.dsc_options)[1] or {"logit_bn": True, "min_labels": 3})
     items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)
     per = {}
     for i, (name, ip, gp) in enumerate(items):
@@ -275,6 +279,31 @@ def cmd_screen(args) -> None:
               f"{np.median(nreg):.0f} [{min(nreg)}, {max(nreg)}] | {np.median(its):.0f} | {np.median(secs):.1f} |")
 
 
+def cmd_table(args) -> None:
+    """SC / PRI / VI (ODS, OIS) and final regions per image of ``deepsuperpixel bench`` output folders."""
+    import csv
+    import json
+
+    print("| run | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS | regions median [range] | s / image |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for item in args.runs:
+        name, _, folder = item.rpartition("=")
+        folder = Path(folder)
+        s = json.loads((folder / "summary.json").read_text())["summary"]
+        with open(folder / "per_image.csv") as f:
+            rows = list(csv.DictReader(f))
+        settings = sorted({r["setting"] for r in rows})
+        for setting in settings:
+            sel = [r for r in rows if r["setting"] == setting]
+            n = [int(float(r["n_segments"])) for r in sel]
+            secs = float(np.median([float(r["time_s"]) for r in sel]))
+            label = (name or folder.name) + (f" ({setting})" if setting else "")
+            # ODS/OIS are over all the folder's settings (a sweep's values are its thresholds)
+            print(f"| {label} | {s['covering_ods']:.3f} | {s['covering_ois']:.3f} | {s['pri_ods']:.3f} | "
+                  f"{s['pri_ois']:.3f} | {s['vi_ods']:.3f} | {s['vi_ois']:.3f} | "
+                  f"{np.median(n):.0f} [{min(n)}, {max(n)}] | {secs:.1f} |")
+
+
 def cmd_count(args) -> None:
     """Superpixels per image on the SuperAE reconstruction against the EGB scale (to set the default)."""
     import torch
@@ -363,6 +392,9 @@ def main(argv=None):
                    help="skip the k-means / NCut baselines (Table III), e.g. for learning curves")
     q.add_argument("--k", type=int, default=32)
     q.add_argument("--dsc-iter", type=int, default=32)
+    q.add_argument("--dsc-options", default="",
+                   help="key=value,... more keywords of deep_superpixel_cut, e.g. 'logit_bn=false,min_labels=0' "
+                        "(Alg. 2 as written, the settings of the tables measured before they changed)")
     q.add_argument("--k-values", type=lambda s: [int(v) for v in s.split(",")], default=[8, 16, 32, 64])
     q.add_argument("--cache", default="/tmp/bench_dsc_cache")
     q.add_argument("--cached-only", action="store_true", help="table of the already computed images only")
@@ -382,6 +414,9 @@ def main(argv=None):
     sc.add_argument("--dsc-iter", type=int, default=32)
     sc.add_argument("--cache", default="/tmp/bench_dsc_cache")
     sc.set_defaults(func=cmd_screen)
+    tb = sub.add_parser("table", help="SC/PRI/VI and region counts of `deepsuperpixel bench` folders")
+    tb.add_argument("runs", nargs="+", help="NAME=FOLDER (or FOLDER) of `deepsuperpixel bench -o FOLDER`")
+    tb.set_defaults(func=cmd_table)
     c = sub.add_parser("count")
     c.add_argument("--n-images", type=int, default=20)
     c.add_argument("--split", default="val")
