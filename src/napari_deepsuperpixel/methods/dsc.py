@@ -540,6 +540,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         logits = head(net, x)
         f = logits.reshape(k, -1).T  # (N, K)
         p = torch.softmax(f, dim=1)
+        if not bool(torch.isfinite(f.detach()).all()):  # diverged: the loss of this iteration is not finite
+            check_finite_loss(float("nan"), "dsc", t + 1, "lower lr or momentum")
         target, sp_lab = pseudo_labels(f.detach(), sp, mw)
         n_labels = int(torch.unique(sp_lab).numel())
         if min_labels and n_labels <= int(min_labels):
