@@ -200,3 +200,33 @@ def test_cancel_check_stops_the_run(small_rgb):
     with pytest.raises(Cancelled):
         segment_result(small_rgb, "backprop", cancel_check=cancel_check, **{**TINY, "max_iter": 100})
     assert len(calls) == 4  # polled before the loop, after each forward and after each iteration
+
+
+def _dim_blobs_16bit(seed=0, shape=(260, 348), n=40, bright=3):
+    """A 16-bit fluorescence-like image: ``n`` nuclei on a camera background, ``bright`` of them saturating.
+
+    The few bright nuclei set the percentile normalisation's top, so that the others
+    are dim (about 3 % of the range above the background).
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    gt = np.zeros(shape, int)
+    img = rng.normal(100, 10, shape)
+    for k in range(1, n + 1):
+        cy, cx = rng.uniform(10, shape[0] - 10), rng.uniform(10, shape[1] - 10)
+        r = rng.uniform(5, 9)
+        m = ((yy - cy) ** 2 + (xx - cx) ** 2 < r * r) & (gt == 0)
+        gt[m] = k
+        img[m] += rng.uniform(40, 120) if k > bright else 3000
+    return np.clip(img, 0, 65535).astype(np.uint16), gt
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue: microscopy at the defaults): at the defaults backprop "
+                   "merges about 40 % of the dim nuclei into the background; see docs/methods/backprop.md")
+def test_defaults_return_dim_16bit_blobs_as_segments():
+    from napari_deepsuperpixel.metrics.segment_f import match_segments, segment_f_measure
+
+    img, gt = _dim_blobs_16bit()
+    res = segment_result(img, "backprop", seed=0)
+    m = match_segments(res.labels, [gt], thresholds=(0.5,), background=0, drop_background_segments=True)
+    assert segment_f_measure(m, threshold=0.5)["recall"] >= 0.9

@@ -150,7 +150,7 @@ def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity)
     import torch
     import torch.nn.functional as F
 
-    from ..nn.optim import StepOutcome
+    from ..nn.optim import StepOutcome, label_stop_forecast
 
     n, q = flat.shape
     with torch.no_grad():
@@ -172,7 +172,10 @@ def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity)
     history.append(nl)
     stop = ((params.min_labels > 0 and nl <= params.min_labels)
             or (params.patience > 0 and state["calm"] >= params.patience))
-    return StepOutcome(vals[0], nl, stop)
+    # the label-count rule's forecast, for the time left (a calm streak of the patience rule breaks
+    # too often to be forecast: measured, it made the estimates worse)
+    expected = label_stop_forecast(history, params.min_labels, params.max_iter)
+    return StepOutcome(vals[0], nl, stop, expected)
 
 def continuity_loss(resp):
     """Spatial-continuity loss of Kim & Kanezaki (2020), Eq. 3.

@@ -1,0 +1,107 @@
+"""The time-left estimate of the widgets (``_napari._workers.Eta``), with a fake clock.
+
+A run's real duration is replayed from its progress events: each event costs one
+tick of the fake clock (an iteration of a per-image method costs the same every
+time), so the estimate after the first 10 % of the run can be compared with the
+real end without sleeping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_deepsuperpixel import ProgressEvent, segment_result
+from napari_deepsuperpixel._napari._workers import Eta
+from napari_deepsuperpixel.nn.optim import label_stop_forecast
+
+
+def _blobs(seed=0, shape=(64, 64)):
+    rng = np.random.default_rng(seed)
+    img = rng.normal(40, 8, shape)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    for cy, cx in rng.uniform(8, shape[0] - 8, (6, 2)):
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < 25] += 300
+    return np.clip(img, 0, None).astype(np.uint16)
+
+
+def _replay(events):
+    """(fake time, event) pairs: one tick per event, the run ends one tick after the last."""
+    return [(float(i), ev) for i, ev in enumerate(events)], float(len(events))
+
+
+def _worst_error_after(events, fraction=0.1):
+    """The largest relative error of (elapsed + time left) against the real end, after ``fraction`` of the run."""
+    timed, end = _replay(events)
+    now = [0.0]
+    eta = Eta(min_steps=2, min_seconds=0.0, clock=lambda: now[0])
+    worst, n_checked = 0.0, 0
+    for t, ev in timed:
+        now[0] = t
+        est = eta.update(ev)
+        if est is None or t < fraction * end:
+            continue
+        left, _ = est
+        worst = max(worst, abs((t + left) - end) / end)
+        n_checked += 1
+    return worst, n_checked
+
+
+def test_eta_counts_to_the_forecast_stop_and_keeps_the_upper_bound():
+    t = [0.0]
+    eta = Eta(min_steps=2, min_seconds=1.0, clock=lambda: t[0])
+    assert eta.update(ProgressEvent(0, 200, "iterate")) is None
+    t[0] = 10.0
+    left, whole = eta.update(ProgressEvent(10, 200, "iterate", {"expected_total": 40}))
+    assert (left, whole) == pytest.approx((30.0, 40.0))
+    assert eta.upper == pytest.approx(190.0)
+    t[0] = 20.0  # a forecast past the end is cut at the end; one before the current step at the step
+    assert eta.update(ProgressEvent(20, 200, "iterate", {"expected_total": 900}))[0] == pytest.approx(180.0)
+    assert eta.update(ProgressEvent(20, 200, "iterate", {"expected_total": 5}))[0] == pytest.approx(0.0)
+
+
+def test_label_stop_forecast_follows_the_fall_of_the_label_count():
+    assert label_stop_forecast([32] * 5, 3, 200, prior=60) == 60  # no fall yet: the typical length
+    assert label_stop_forecast([32] * 50, 3, 200, prior=60) == 200  # no fall in the last window: to the end
+    assert label_stop_forecast(list(range(32, 12, -1)), 3, 200) == 30  # steady fall, 1 label per iteration
+    assert label_stop_forecast([32, 10, 3], 3, 200) == 3  # the rule has fired
+    assert label_stop_forecast([32, 31], 0, 200) == 200  # no rule: to the end
+    assert label_stop_forecast(list(range(60, 40, -1)), 3, 50) == 50  # never past max_iter
+    # a fall that slows down and settles above the floor: the run goes on (to max_iter or patience)
+    settling = [32, 30, 26, 22, 18, 15, 13, 11, 10, 9, 9, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7]
+    assert label_stop_forecast(settling, 3, 200) == 200
+
+
+def test_backprop_stopping_early_is_estimated_within_half_of_its_real_length():
+    # the estimate once said "3 min" for a run its stop rule ended after 32 s
+    events = []
+    res = segment_result(_blobs(), "backprop", progress=events.append, seed=0)
+    assert res.extras["stopped_early"], "the case under test is an early stop"
+    assert any("expected_total" in ev.info for ev in events)
+    worst, n = _worst_error_after(events)
+    assert n > 0 and worst <= 0.5, f"estimate off by {worst:.0%} of the real time"
+    # and the upper bound (the time to max_iter) is never below the real time left
+    timed, end = _replay(events)
+    now = [0.0]
+    eta = Eta(min_steps=2, min_seconds=0.0, clock=lambda: now[0])
+    for t, ev in timed:
+        now[0] = t
+        if eta.update(ev) is not None:
+            assert t + eta.upper >= end - 1
+
+
+#: every method with an iteration loop, at small settings, without an early stop (the early stop is
+#: tested above); the estimate is judged on its iterations
+LOOPS = {"backprop": {"min_labels": 0, "patience": 0, "max_iter": 30},
+         "neural_superpixels": {"max_iter": 30, "n_segments": 20},
+         "dsc": {"min_labels": 0, "max_iter": 20}}
+
+
+@pytest.mark.parametrize("method", sorted(LOOPS))
+def test_every_iteration_loop_is_estimated_within_half_of_its_real_length(method):
+    events = []
+    segment_result(_blobs(1), method, progress=events.append, seed=0, **LOOPS[method])
+    loop = [ev for ev in events if ev.stage == "iterate"]
+    assert len(loop) > 10
+    worst, _ = _worst_error_after(loop)
+    assert worst <= 0.5, f"{method}: estimate off by {worst:.0%} of the real time ({len(loop)} events)"
