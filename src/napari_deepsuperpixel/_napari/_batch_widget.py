@@ -9,7 +9,9 @@ between images and a results table.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Optional
 
 from magicgui.widgets import CheckBox, ComboBox, FileEdit, Label, LineEdit, ProgressBar, Select, SpinBox, Table
 from superqt.utils import ensure_main_thread
@@ -18,6 +20,20 @@ from ._dock import Dock, usable_methods
 
 SOURCES = ("folder", "open layers")
 TABLE_COLUMNS = ("image", "segments", "seconds", "outputs")
+#: the check boxes that name the remedies of an existing output
+TOGGLES = {"overwrite": "overwrite existing outputs", "skip_existing": "skip finished images (resume)"}
+
+
+def time_left(done: int, total: int, elapsed: float) -> Optional[float]:
+    """Seconds left of a batch from its finished images: ``elapsed / done`` per image (wall clock).
+
+    The wall clock per finished image includes what the worker processes do
+    side by side, so the estimate holds for any number of workers. ``None``
+    before the first image is finished.
+    """
+    if done <= 0 or total <= done:
+        return None if done <= 0 else 0.0
+    return elapsed / done * (total - done)
 
 
 class BatchWidget(Dock):
@@ -31,8 +47,13 @@ class BatchWidget(Dock):
       process (level 0 of a multiscale layer).
     * The outputs (``<image>_<method>.tif`` ... and ``summary.csv``) go to the
       output folder; existing outputs are refused unless *skip finished
-      images* is ticked, which resumes an interrupted batch.
+      images* is ticked, which resumes an interrupted batch, or *overwrite
+      existing outputs*, which replaces them (the refusal names these boxes).
+    * While it runs, the status line estimates the time left from the
+      finished images (:func:`time_left`).
     """
+
+    TOGGLES = TOGGLES
 
     def __init__(self, napari_viewer):
         import os
@@ -44,29 +65,41 @@ class BatchWidget(Dock):
         self.source = self.watch(ComboBox(label="images", choices=list(SOURCES), value="folder",
                                           tooltip="A folder of image files, or the open Image layers"),
                                  self._on_source)
-        self.folder = FileEdit(label="input folder", mode="d")
+        self.folder = FileEdit(label="input folder", mode="d",
+                               tooltip="The folder of images (png, jpg, tif, .zarr) to segment")
         self.pattern = LineEdit(label="pattern", value="",
                                 tooltip="Only files matching this pattern, e.g. *.tif or **/*.png (empty: all images)")
-        self.layers = Select(label="layers", choices=self.image_layers, visible=False)
-        self.output = FileEdit(label="output folder", mode="d")
-        self.method = ComboBox(label="method", choices=lambda _w=None: usable_methods(), value="snic")
+        self.layers = Select(label="layers", choices=self.image_layers, visible=False,
+                             tooltip="The Image layers to segment (ctrl/shift-click for several)")
+        self.output = FileEdit(label="output folder", mode="d",
+                               tooltip="Where the labels, overlays and summary.csv are written (created if needed)")
+        self.method = ComboBox(label="method", choices=lambda _w=None: usable_methods(), value="snic",
+                               tooltip="The algorithm; its parameters appear below")
         panel = self.param_panel()
         self.formats = Select(label="write", choices=list(OUTPUTS), value=[DEFAULT_FORMATS[0]],
                               tooltip="tif: int32 labels; overlay: boundaries on the image; mat: BSDS segs; "
                                       "csv: per-segment table; zarr: labels as a zarr store (large images)")
         self.workers = SpinBox(label="workers", value=1, min=1, max=max(1, os.cpu_count() or 1),
                                tooltip="Worker processes for a folder (open layers run in napari's process)")
-        self.skip = CheckBox(text="skip finished images (resume)", value=True,
-                             tooltip="Images whose outputs all exist are not segmented again")
-        self.run_button = self.button("Run batch", self.run)
-        self.cancel_button = self.button("Cancel", self.cancel, enabled=False)
+        self.skip = self.watch(CheckBox(text=TOGGLES["skip_existing"], value=True,
+                                        tooltip="Images whose outputs all exist are not segmented again; the "
+                                                "others are (resumes an interrupted batch)"), self._on_skip)
+        self.overwrite = self.watch(CheckBox(text=TOGGLES["overwrite"], value=False,
+                                             tooltip="Segment every image again and replace the outputs and "
+                                                     "summary.csv already in the output folder"), self._on_overwrite)
+        self.run_button = self.button("Run batch", self.run, tooltip="Segment the images and write the outputs")
+        self.cancel_button = self.button("Cancel", self.cancel, enabled=False,
+                                         tooltip="Stop after the image being segmented; Run batch again with "
+                                                 "'skip finished images' resumes")
         self.progress = ProgressBar(label="images", min=0, max=1, value=0)
         self.status = Label(label="")
         self.status.native.setWordWrap(True)
-        self.table = Table(value={c: [] for c in TABLE_COLUMNS}, label="results")
+        self.table = Table(value={c: [] for c in TABLE_COLUMNS}, label="results",
+                           tooltip="One row per finished image: its segments, seconds and output files")
         self.extend([self.source, self.folder, self.pattern, self.layers, self.output, self.method, *panel,
-                     self.formats, self.workers, self.skip, self.run_button, self.cancel_button,
+                     self.formats, self.workers, self.skip, self.overwrite, self.run_button, self.cancel_button,
                      self.progress, self.status, self.table])
+        self._t0 = 0.0
         self.method.changed.connect(self._on_method)
         self.follow_layers()
         self.stop_on_close()
@@ -77,10 +110,20 @@ class BatchWidget(Dock):
         self.folder.visible = self.pattern.visible = self.workers.visible = folder
         self.layers.visible = not folder
 
+    def _on_skip(self, on) -> None:
+        if on:
+            self.overwrite.value = False  # keep finished images or replace them, not both
+
+    def _on_overwrite(self, on) -> None:
+        if on:
+            self.skip.value = False
+
     def _on_method(self, name) -> None:
         from .. import get_method
+        from ..methods._presets import presets_of
 
-        self.show_parameters(get_method(name).parameters)
+        info = get_method(name)
+        self.show_parameters(info.parameters, presets_of(info.params_cls))
 
     def _inputs(self) -> list:
         from ..batch import NamedImage
@@ -113,7 +156,7 @@ class BatchWidget(Dock):
             raise ValueError("choose an output folder")
         return plan_batch(self._inputs(), self.method.value, Path(str(self.output.value)),
                           params=self.params.values(), formats=list(self.formats.value) or None,
-                          skip_existing=bool(self.skip.value))
+                          skip_existing=bool(self.skip.value), overwrite=bool(self.overwrite.value))
 
     def run(self):
         """Start the batch in a worker thread (the Run button). Returns the worker, or ``None``."""
@@ -128,6 +171,7 @@ class BatchWidget(Dock):
         self.progress.max, self.progress.value = max(total, 1), 0
         skipped = f", {len(plan.skipped)} already done" if plan.skipped else ""
         self.status.value = f"segmenting {total} image(s) with {plan.method}{skipped}..."
+        self._t0 = time.monotonic()
         return self.start(run_batch, plan, workers=int(self.workers.value), progress=self._on_progress,
                           on_result=self._on_row, on_returned=lambda rows: self._on_done(rows, plan),
                           on_errored=self._on_errored, button=self.run_button, cancel_button=self.cancel_button)
@@ -138,20 +182,39 @@ class BatchWidget(Dock):
 
     @ensure_main_thread
     def _on_progress(self, done, total, name) -> None:
+        from ._workers import format_seconds
+
         self.progress.max, self.progress.value = max(total, 1), done
         if not self.cancelled:
-            self.status.value = f"{done}/{total}: {name}"
+            left = time_left(done, total, time.monotonic() - self._t0)
+            eta = f", about {format_seconds(left)} left" if left else ""
+            self.status.value = f"{done}/{total}: {Path(str(name)).name}{eta}"
 
     @ensure_main_thread
     def _on_row(self, row) -> None:
         self.rows.append(row)
-        self.table.value = {c: [Path(r["image"]).name if c == "image" else r[c] for r in self.rows]
-                            for c in TABLE_COLUMNS}
+        self.table.value = {c: [_cell(c, r[c]) for r in self.rows] for c in TABLE_COLUMNS}
 
     def _on_done(self, rows, plan) -> None:
+        from ._workers import format_seconds
+
         self.progress_done()
-        self.status.value = f"{len(rows)} image(s) segmented -> {plan.outdir} (summary: {plan.summary.name})"
+        took = format_seconds(time.monotonic() - self._t0)
+        self.status.value = (f"{len(rows)} image(s) segmented in {took} -> {plan.outdir} "
+                             f"(summary: {plan.summary.name})")
 
     def _on_errored(self, err) -> None:
         self.show_failure(err, cancelled=f"cancelled after {len(self.rows)} image(s); Run batch again to resume",
                           notify="Batch failed")
+
+
+def _cell(column: str, value):
+    """A table cell: the image's file name, seconds with two decimals."""
+    if column == "image":
+        return Path(str(value)).name
+    if column == "seconds":
+        try:
+            return f"{float(value):.2f}"
+        except (TypeError, ValueError):
+            return value
+    return value

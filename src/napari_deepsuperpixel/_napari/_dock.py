@@ -69,6 +69,9 @@ class Dock(Container):
 
     #: the dock's page under ``docs/`` (the *docs* button)
     DOCS_PAGE = "usage.md"
+    #: ``option -> check box text``: the remedies of a user error named by the dock's check boxes
+    #: (see :func:`~._workers.gui_message`)
+    TOGGLES: dict = {}
 
     def __init__(self, napari_viewer, *, labels: bool = False, warm=()):
         super().__init__(labels=labels)
@@ -105,14 +108,19 @@ class Dock(Container):
     def param_panel(self) -> list:
         """``params`` (a :class:`~._param_panel.ParamPanel`) and its ``advanced`` box, in that order."""
         self.params = ParamPanel(label="")
-        self.advanced = self.watch(CheckBox(text="show advanced parameters", value=False), self.params.show_advanced)
+        self.advanced = self.watch(CheckBox(text="show advanced parameters", value=False,
+                                            tooltip="Show the rarely changed parameters too"),
+                                   self.params.show_advanced)
         return [self.params, self.advanced]
 
-    def show_parameters(self, parameters) -> None:
-        """Fill the parameter panel with ``parameters`` (``ParamInfo``); the advanced box says how many it hides."""
+    def show_parameters(self, parameters, presets=None) -> None:
+        """Fill the parameter panel with ``parameters`` (``ParamInfo``); the advanced box says how many it hides.
+
+        ``presets`` (``{preset: {field: value}}``) lets the unticked fields show the preset's value.
+        """
         from ._layout import fit_scroll_width, fit_widgets
 
-        self.params.set_parameters(parameters)
+        self.params.set_parameters(parameters, presets)
         n = self.params.n_advanced
         self.advanced.text = f"show advanced parameters ({n})"
         self.advanced.visible = n > 0
@@ -127,6 +135,43 @@ class Dock(Container):
         self.extend([self.body, *footer])
         make_scrollable(self, self.body, min_height=min_height, stretch=stretch)
         self.status.native.setWordWrap(True)  # long messages must not widen the dock
+
+    def shortcut(self, keys: str, slot: Callable, button=None) -> str:
+        """A keyboard shortcut of the dock, active while napari's window (or the floating dock) has focus.
+
+        Parameters
+        ----------
+        keys : str
+            E.g. ``"Ctrl+Shift+R"`` (the key names of ``QKeySequence``).
+        slot : callable
+            Called when the keys are pressed.
+        button : magicgui widget, optional
+            Its tooltip gets ``" (<keys>)"`` (the shortcut in the platform's words).
+
+        Returns
+        -------
+        str
+            The shortcut as the platform writes it (``"Ctrl+Shift+R"``, ``"⇧⌘R"``).
+        """
+        from qtpy.QtCore import Qt
+        from qtpy.QtGui import QKeySequence
+
+        try:
+            from qtpy.QtGui import QShortcut
+        except ImportError:  # Qt5
+            from qtpy.QtWidgets import QShortcut
+
+        seq = QKeySequence(keys)
+        sc = QShortcut(seq, self.native)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
+        sc.activated.connect(slot)
+        if not hasattr(self, "shortcuts"):
+            self.shortcuts = {}
+        self.shortcuts[keys] = sc
+        text = seq.toString(QKeySequence.SequenceFormat.NativeText)
+        if button is not None:
+            button.tooltip = f"{button.tooltip or ''} ({text})".strip()
+        return text
 
     # -- layers ----------------------------------------------------------------------------------
     def layers_of(self, kind: str, keep: Optional[Callable] = None) -> list:
@@ -245,8 +290,11 @@ class Dock(Container):
 
     # -- progress and status ---------------------------------------------------------------------
     def warn(self, err) -> None:
-        """Say what to change in the status line."""
-        self.status.value = f"\u26a0 {err}"
+        """Say what to change in the status line (a user error's remedies named by the dock's check boxes)."""
+        from ._workers import gui_message
+
+        text = gui_message(err, self.TOGGLES) if isinstance(err, BaseException) else err
+        self.status.value = f"\u26a0 {text}"
 
     def show_progress(self, ev, text: str) -> None:
         """Move the progress bar to a :class:`~napari_deepsuperpixel.ProgressEvent`; ``text`` in the status line."""
@@ -274,7 +322,7 @@ class Dock(Container):
             Also show a napari error notification ``"<notify>: <err>"``.
         toggles : dict, optional
             The dock's check boxes named instead of command-line flags
-            (see :func:`~._workers.gui_message`).
+            (see :func:`~._workers.gui_message`; default :attr:`TOGGLES`).
         """
         from .. import Cancelled
         from ._workers import gui_message
@@ -283,7 +331,7 @@ class Dock(Container):
         if isinstance(err, Cancelled):
             self.status.value = cancelled
             return
-        msg = gui_message(err, toggles)
+        msg = gui_message(err, self.TOGGLES if toggles is None else toggles)
         self.warn(f"{type(err).__name__}: {msg}")
         if notify:
             from napari.utils.notifications import show_error

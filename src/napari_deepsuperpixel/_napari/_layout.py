@@ -161,17 +161,21 @@ def fit_widgets(container) -> None:
     """Make every dropdown and label inside ``container`` unable to widen the dock.
 
     Dropdowns (layer and method names) keep :data:`COMBO_CHARS` characters and
-    elide the rest; labels wrap and ignore their text's width; list boxes
-    (several layers) elide long names.
+    elide the rest in the middle (both ends of a name stay visible; the full
+    name is in the tooltip); labels wrap and ignore their text's width; list
+    boxes (several layers) elide long names in the middle and name each in
+    full on hover.
     """
     from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QAbstractItemView, QComboBox, QLabel, QSizePolicy
+    from qtpy.QtWidgets import QAbstractItemView, QComboBox, QLabel, QListWidget, QSizePolicy
 
     root = container.native
     for combo in root.findChildren(QComboBox):
         combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(COMBO_CHARS)
         combo.view().setTextElideMode(Qt.ElideMiddle)
+        if not combo.isEditable():
+            elide_in_middle(combo)
     for label in root.findChildren(QLabel):
         if label.wordWrap():
             pol = label.sizePolicy()
@@ -180,7 +184,112 @@ def fit_widgets(container) -> None:
             label.setMinimumWidth(60)
     for view in root.findChildren(QAbstractItemView):
         view.setTextElideMode(Qt.ElideMiddle)
+    for view in root.findChildren(QListWidget):
+        names_in_full_on_hover(view)
     fit_scroll_width(container)
+
+
+def displayed_text(combo) -> str:
+    """The text a dropdown shows: its current text elided in the middle to the space it has.
+
+    Microscopy file names differ at their ends (``..._w1_A02 snic``, ``..._w1_A02 slic``),
+    so both ends stay visible; the full name is in the dropdown's tooltip.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QStyle, QStyleOptionComboBox
+
+    opt = QStyleOptionComboBox()
+    combo.initStyleOption(opt)
+    rect = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                        QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return combo.fontMetrics().elidedText(combo.currentText(), Qt.TextElideMode.ElideMiddle, max(rect.width(), 1))
+
+
+def elide_in_middle(combo) -> None:
+    """Make a (not editable) dropdown elide its current text in the middle; its tooltip names it in full."""
+    if getattr(combo, "_middle_elider", None) is not None:
+        return
+    combo._middle_elider = _ComboElider(combo)
+    combo.installEventFilter(combo._middle_elider)
+    combo._base_tooltip = combo.toolTip()
+    combo.currentTextChanged.connect(lambda _t, c=combo: _full_name_tooltip(c))
+    _full_name_tooltip(combo)
+
+
+def _full_name_tooltip(combo) -> None:
+    base = getattr(combo, "_base_tooltip", "")
+    text = combo.currentText()
+    combo.setToolTip(f"{text}\n\n{base}" if text and base else (text or base))
+
+
+def names_in_full_on_hover(view) -> None:
+    """A list of names (a QListWidget) elides them in the middle and shows each in full on hover."""
+    from qtpy.QtCore import Qt
+
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    view.setWordWrap(False)
+    view.setUniformItemSizes(True)
+    view.setResizeMode(view.ResizeMode.Adjust)
+    if getattr(view, "_tips_connected", False):
+        _item_tooltips(view)
+        return
+    view._tips_connected = True
+    hook = _ComboElider(view)  # a QObject child of the view: the connections end with it
+    hook.view = view
+    model = view.model()
+    for signal in (model.rowsInserted, model.modelReset, model.layoutChanged):
+        signal.connect(hook.item_tooltips)
+    _item_tooltips(view)
+
+
+def _item_tooltips(view) -> None:
+    try:
+        n = view.count()
+    except RuntimeError:  # the list is being destroyed (its model empties first)
+        return
+    for i in range(n):
+        item = view.item(i)
+        if item.toolTip() != item.text():
+            item.setToolTip(item.text())
+
+
+def _elider_class():
+    from qtpy.QtCore import QEvent, QObject
+    from qtpy.QtWidgets import QStyle, QStyleOptionComboBox, QStylePainter
+
+    class ComboElider(QObject):
+        """Paints a dropdown as Qt does, with its text elided in the middle instead of at the end.
+
+        As the child of a list of names, it keeps the names' tooltips (:meth:`item_tooltips`).
+        """
+
+        def item_tooltips(self, *_args) -> None:
+            _item_tooltips(self.view)
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+            if event.type() != QEvent.Type.Paint:
+                return False
+            painter = QStylePainter(obj)
+            opt = QStyleOptionComboBox()
+            obj.initStyleOption(opt)
+            painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+            opt.currentText = displayed_text(obj)
+            painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+            painter.end()
+            return True
+
+    return ComboElider
+
+
+_ELIDER = None
+
+
+def _ComboElider(combo):  # noqa: N802 - builds the QObject subclass on first use (Qt imported lazily)
+    global _ELIDER
+    if _ELIDER is None:
+        _ELIDER = _elider_class()
+    return _ELIDER(combo)
 
 
 def elide(text: str, n: int = 28) -> str:

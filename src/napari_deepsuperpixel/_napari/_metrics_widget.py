@@ -57,9 +57,12 @@ class MetricsWidget(Dock):
         super().__init__(napari_viewer, warm=[_warm_metrics])
         self.rows: dict = {}
         self.prediction = ComboBox(label="prediction", choices=self.labels_layers,
-                                   tooltip="The segmentation / superpixels to evaluate (default: the newest result)")
-        self.ground_truth = Select(label="ground truth", choices=self.labels_layers,
-                                   tooltip="One Labels layer per annotator (ctrl/shift-click for several)")
+                                   tooltip="The segmentation / superpixels to evaluate (default: the newest result the plugin "
+                                           "made, e.g. the objects of an annotation)")
+        self.ground_truth = Select(label="ground truth", choices=self.ground_truth_layers,
+                                   tooltip="One Labels layer per annotator (ctrl/shift-click for several); a "
+                                           "mask opened as an Image layer (.png, .tif with integer values) is "
+                                           "listed as '<name> (image as labels)' and converted when used")
         self.ground_truth.native.setMaximumHeight(78)  # about four names; the list scrolls
         self.image = ComboBox(label="image (for EV)", choices=self.image_layers, nullable=True,
                               tooltip="Optional: explained variation needs the image")
@@ -79,14 +82,18 @@ class MetricsWidget(Dock):
                               tooltip="Tolerance of the superpixel boundary recall/precision")
         self.show_matches = CheckBox(text="show matched / unmatched boundaries", value=False,
                                      tooltip="green: matched, red: false positive, yellow: missed")
-        self.overwrite = CheckBox(text="overwrite an existing CSV file", value=False)
+        self.overwrite = CheckBox(text="overwrite an existing CSV file", value=False,
+                                  tooltip="Save CSV replaces an existing file only when this is ticked")
         help_row = self.help_row("Metrics docs", "Open the metrics page (definitions, references, background "
                                  "convention) in the browser", "Set every option back to its default")
-        self.compute_button = self.button("Compute", self.compute)
+        self.compute_button = self.button("Compute", self.compute, tooltip="Compute the metrics of the "
+                                          "prediction against the ground truth: one table column per prediction")
         self.progress = ProgressBar(label="", min=0, max=1, value=0, visible=False)
         self.status = Label(label="")
-        self.table = Table(label="")
-        self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv")
+        self.table = Table(label="", tooltip="One column per prediction, one row per metric; hover a metric "
+                                             "for its definition, a value for its unrounded number")
+        self.csv_path = FileEdit(label="CSV file", mode="w", filter="*.csv",
+                                 tooltip="The CSV file Save CSV writes (one row per prediction)")
         self.csv_path.line_edit.native.setPlaceholderText("CSV file to save the table to")
         self.save_button = self.button("Save CSV", self._on_save, tooltip="Save the table as CSV (one row per "
                                        "prediction)")
@@ -126,14 +133,32 @@ class MetricsWidget(Dock):
         """Dropdown choices: the Labels layers, without the boundary-match layers this dock adds."""
         return self.layers_of("Labels", keep=lambda layer: not layer.metadata.get("boundary_matches"))
 
-    def default_prediction(self):
-        """The newest result: the last Labels layer a method made, else the last Labels layer.
+    def ground_truth_layers(self, _widget=None):
+        """List choices: the Labels layers, then the Image layers holding integer labels (a mask file).
 
-        Ground-truth layers (opened with the BSDS reader, or selected as
-        ground truth) come only when nothing else is there.
+        napari opens a mask saved as ``.png`` or ``.tif`` as an Image layer;
+        such a layer is offered as ``"<name> (image as labels)"`` and its values
+        are used as labels when the metrics are computed (:func:`as_labels`).
         """
+        images = [(f"{name} {IMAGE_AS_LABELS}", layer) for name, layer in self.layers_of("Image", keep=is_mask_image)]
+        return self.labels_layers() + images
+
+    def default_prediction(self):
+        """The newest result: the newest layer the plugin made as a result, else the last Labels layer a
+        method made, else the last Labels layer.
+
+        A result is a layer with the plugin's marker of a prediction kind
+        (:data:`~._layers.PREDICTION_KINDS`: a method's labels, the objects of
+        an annotation). Ground-truth layers (opened with the BSDS reader, or
+        selected as ground truth) come only when nothing else is there.
+        """
+        from ._layers import newest
+
         layers = [layer for _, layer in self.labels_layers()]
         selected = set(map(id, self.ground_truth.value))
+        made = newest([la for la in layers if id(la) not in selected])
+        if made is not None:
+            return made
         for test in (lambda la: "method" in la.metadata,
                      lambda la: id(la) not in selected and "bsds_boundaries" not in la.metadata,
                      lambda la: True):
@@ -179,7 +204,8 @@ class MetricsWidget(Dock):
             pred = self.prediction.value
             gts = [g for g in self.ground_truth.value if g is not pred]
             if pred is None or not gts:
-                raise ValueError("pick a prediction layer and at least one other Labels layer as ground truth")
+                raise ValueError("pick a prediction layer and at least one other Labels layer (or mask image) as "
+                                 "ground truth")
             return pred, gts
 
         chosen = self.ready(selection)
@@ -187,12 +213,15 @@ class MetricsWidget(Dock):
             return None
         pred, gts = chosen
         bnds = [g.metadata.get("bsds_boundaries") for g in gts]
+        gt_data = self.ready(lambda: [as_labels(g) for g in gts])
+        if gt_data is None:
+            return None
         img = self.image.value
         self.status.value = ("compiling the metric kernels (first run only), then computing..." if self.warming
                              else "computing...")
         self.progress.visible = True
         self.progress.max = 0  # busy
-        return self.start(compute_metrics, pred.data, [g.data for g in gts],
+        return self.start(compute_metrics, pred.data, gt_data,
                           gt_boundaries=bnds if all(b is not None for b in bnds) else None,
                           image=None if img is None else img.data, max_dist=float(self.max_dist.value),
                           r=float(self.r.value), match_map=bool(self.show_matches.value),
@@ -209,6 +238,7 @@ class MetricsWidget(Dock):
         self.warn(err)
 
     def _on_returned(self, out, pred, gts) -> None:
+        from ._layers import mark
         from ._layout import elide
 
         self._done()
@@ -217,13 +247,15 @@ class MetricsWidget(Dock):
                **out["row"]}
         self.rows[pred.name] = row
         self._refresh_table()
-        self.status.value = f"{elide(pred.name, 40)}: {len(gts)} annotator(s)"
+        converted = [g.name for g in gts if not _is_labels(g)]
+        self.status.value = f"{elide(pred.name, 40)}: {len(gts)} annotator(s)" + (
+            f"; used as labels: {', '.join(elide(n, 30) for n in converted)}" if converted else "")
         if "matches" in out:
             name = f"{pred.name} boundary matches"
             meta = {"scale": pred.scale, "translate": pred.translate,
                     "colormap": {None: "transparent", 0: "transparent", MATCHED: "lime",
                                  FALSE_POSITIVE: "red", MISSED: "yellow"},
-                    "metadata": {"boundary_matches": True}}
+                    "metadata": mark({"boundary_matches": True}, "boundary_matches")}
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
             self.viewer.add_labels(out["matches"], name=name, **meta)
@@ -314,6 +346,47 @@ class MetricsWidget(Dock):
             self.status.value = f"saved {p}"
         except (ValueError, FileExistsError, OSError) as err:
             self.warn(err)
+
+
+#: how the ground-truth list names an Image layer whose values are used as labels
+IMAGE_AS_LABELS = "(image as labels)"
+
+
+def _is_labels(layer) -> bool:
+    from napari.layers import Labels
+
+    return isinstance(layer, Labels)
+
+
+def is_mask_image(layer) -> bool:
+    """Whether an Image layer can be ground truth: integer values, not RGB, one resolution, 2D or 3D."""
+    import numpy as np
+
+    return (not getattr(layer, "rgb", False) and not getattr(layer, "multiscale", False)
+            and np.dtype(layer.data.dtype).kind in "iub" and layer.data.ndim in (2, 3))
+
+
+def as_labels(layer):
+    """A ground-truth layer's data as labels: a Labels layer's data, or an integer Image layer's values.
+
+    Raises
+    ------
+    ValueError
+        For an Image layer whose values are not labels (negative values).
+    """
+    import numpy as np
+
+    if _is_labels(layer):
+        return layer.data
+    data = np.asarray(layer.data)
+    if data.dtype.kind == "b":
+        return data.astype(np.int32)
+    if data.dtype.kind == "i" and data.min() < 0:
+        raise ValueError(f"{layer.name!r} has negative values and cannot be used as labels (0 = background, "
+                         "1..N = objects)")
+    if data.max() > np.iinfo(np.int32).max:
+        raise ValueError(f"{layer.name!r} has values above 2^31 - 1 and cannot be used as labels")
+    return data.astype(np.int32)
 
 
 #: table rows whose :data:`~napari_deepsuperpixel.metrics.info.METRIC_INFO` key differs

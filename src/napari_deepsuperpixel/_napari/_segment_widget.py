@@ -39,7 +39,19 @@ class SegmentWidget(Dock):
     * An RGB layer is colour. napari opens a multichannel file with
       ``channel_axis`` as one layer per channel: tick *use several layers as
       channels* and select them to segment them together.
+    * Fields left to the method show the value the run will use (the
+      preset's, :mod:`._param_panel`); the weights of SEN and SuperAE name the
+      set in use, for a single-channel image the one measured better on
+      microscopy (:mod:`._weights`).
+    * Shortcuts: :data:`RUN_KEYS` runs, :data:`CONTOUR_KEYS` draws the selected
+      (or newest) result as contours or filled. A 3D result is drawn
+      translucent in the 3D view (:func:`~._layers.follow_ndisplay`).
     """
+
+    #: keyboard shortcut of Run
+    RUN_KEYS = "Ctrl+Shift+R"
+    #: keyboard shortcut of *Contours* (the selected or newest result: contours <-> filled)
+    CONTOUR_KEYS = "Ctrl+Shift+B"
 
     def __init__(self, napari_viewer):
         from .. import list_methods
@@ -69,7 +81,10 @@ class SegmentWidget(Dock):
                                                tooltip="For a multichannel image opened with channel_axis "
                                                        "(one layer per channel): select the channel layers"),
                                       self._on_as_channels)
-        self.channels = Select(label="channels", choices=self.image_layers, visible=False)
+        self.channels = self.watch(Select(label="channels", choices=self.image_layers, visible=False,
+                                          tooltip="The channel layers to segment together (same shape; "
+                                                  "ctrl/shift-click for several)"),
+                                   lambda *_: self._on_image(self.image.value))
         self.slice_only = CheckBox(text="only the displayed slice", value=False,
                                    tooltip="For a stack: segment only the slice shown in the viewer")
         self.volume = VolumeOptions()  # axes, 2D per slice / 3D volume, match labels through time
@@ -91,17 +106,27 @@ class SegmentWidget(Dock):
         self.add_extras = CheckBox(text="add extra layers (embedding, contours...)",
                                    value=False, tooltip="When the method provides them: embedding (PCA "
                                    "to RGB), reconstruction, intermediate superpixels, contour strength")
-        self.run_button = self.button("Run", self.run)
-        self.cancel_button = self.button("Cancel", self.cancel, enabled=False)
+        self.run_button = self.button("Run", self.run, tooltip="Run the method on the image in the background")
+        self.cancel_button = self.button("Cancel", self.cancel, enabled=False,
+                                         tooltip="Stop the run at its next iteration (no layer is added)")
+        self.contours_button = self.button("Contours", self.toggle_contours,
+                                           tooltip="Draw the selected (or newest) result as contours / filled")
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = Label(label="")
+        self.shortcut(self.RUN_KEYS, self.run, self.run_button)
+        self.shortcut(self.CONTOUR_KEYS, self.toggle_contours, self.contours_button)
         # the inputs scroll; Run, Cancel, progress and status stay visible below them
         self.lay_out([self.method, help_row, self.about, self.image, self.as_channels, self.channels,
                       self.slice_only, self.volume, self.detail, *panel, self.seed, self.device, self.normalize,
                       self.keep, self.add_extras],
-                     [row(self.run_button, self.cancel_button), self.progress, self.status], min_height=100)
+                     [row(self.run_button, self.cancel_button, self.contours_button), self.progress, self.status],
+                     min_height=100)
         self.method.changed.connect(self._on_method)
         self.image.changed.connect(self._on_image)
+        self.device.changed.connect(self._on_device)
+        from ._layers import follow_ndisplay
+
+        follow_ndisplay(self.viewer)  # result volumes readable in the 3D view
         self.follow_layers()
         # the image field follows the layer selected in the layer list
         self.viewer.layers.selection.events.active.connect(self._on_active_layer)
@@ -118,6 +143,7 @@ class SegmentWidget(Dock):
 
     def _on_method(self, name) -> None:
         from .. import get_method
+        from ..methods._presets import presets_of
 
         info = get_method(name)
         previous = getattr(self, "_current_method", None)
@@ -126,7 +152,8 @@ class SegmentWidget(Dock):
         self._current_method = name
         self.about.value = info.description
         self.about.tooltip = info.description
-        self.show_parameters(info.parameters)
+        self.params.device = self.device.value if info.uses_torch else "cpu"
+        self.show_parameters(info.parameters, presets_of(info.params_cls))
         self.detail.enabled = has_detail_levels(info.parameters)
         self.detail.value = "default"
         self.device.enabled = info.uses_torch
@@ -163,11 +190,44 @@ class SegmentWidget(Dock):
 
     def _on_image(self, layer) -> None:
         from .. import get_method
+        from ._weights import auto_weights
 
+        info = get_method(self.method.value)
         data = _full_resolution(layer) if layer is not None else None
-        self.volume.update(layer, get_method(self.method.value), None if data is None else data.shape)
+        self.volume.update(layer, info, None if data is None else data.shape)
+        single = layer is not None and not layer.rgb and not (self.as_channels.value and len(self.channels.value) > 1)
+        self.params.auto_choices = auto_weights(info, single)
+        self.params.refresh_auto()
         if self.volume.note:
             self.warn(self.volume.note)
+
+    def _on_device(self, device) -> None:
+        from .. import get_method
+
+        self.params.device = device if get_method(self.method.value).uses_torch else "cpu"
+        self.params.refresh_auto()
+
+    def toggle_contours(self):
+        """Draw the selected result (else the newest one the plugin made) as contours, or filled again.
+
+        Returns
+        -------
+        napari.layers.Labels or None
+            The layer changed; ``None`` when there is no result (the status says so).
+        """
+        from napari.layers import Labels
+
+        from ._layers import newest
+
+        layer = self.viewer.layers.selection.active
+        if not isinstance(layer, Labels):
+            layer = newest(list(self.viewer.layers))
+        if layer is None:
+            self.status.value = "no result to draw as contours: run a method first"
+            return None
+        layer.contour = 0 if layer.contour else 1
+        self.status.value = f"{layer.name}: {'contours' if layer.contour else 'filled'}"
+        return layer
 
     def _on_detail(self, level) -> None:
         from .. import get_method
@@ -177,6 +237,7 @@ class SegmentWidget(Dock):
     def _on_as_channels(self, on) -> None:
         self.channels.visible = bool(on)
         self.image.enabled = not on
+        self._on_image(self.image.value)
 
     # -- running -------------------------------------------------------------------------
     def _input_layers(self) -> list:
@@ -216,7 +277,7 @@ class SegmentWidget(Dock):
         layers = self._input_layers()
         layer = layers[0]
         info = get_method(self.method.value)
-        values = self.params.values()
+        values = self.params.run_values()  # an automatic weight set chosen for this image, named
         build_params(info.params_cls, info.name, values)  # validate now, on the GUI thread
         data = _full_resolution(layer)
         n_spatial = data.ndim - (1 if layer.rgb else 0)

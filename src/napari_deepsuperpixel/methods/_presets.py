@@ -12,6 +12,8 @@ to hours per image on a CPU (see each method's docs page).
 from __future__ import annotations
 
 import dataclasses
+import types
+from typing import Optional
 
 from .._types import param
 
@@ -92,8 +94,19 @@ def preset_param(presets: dict, paper: str):
     paper : str
         The paper, for the help text (e.g. ``"Kanezaki 2018"``).
     """
-    return param(AUTO, f"Named settings: 'paper' ({paper}), 'fast' (tuned for a CPU), or 'auto' (paper on "
-                       "a GPU, fast on a CPU)", choices=(AUTO, *presets))
+    field = param(AUTO, f"Named settings: 'paper' ({paper}), 'fast' (tuned for a CPU), or 'auto' (paper on "
+                        "a GPU, fast on a CPU)", choices=(AUTO, *presets))
+    # the presets travel with the field, so that a front end can show what a preset sets (presets_of)
+    field.metadata = types.MappingProxyType({**field.metadata, "presets": presets})
+    return field
+
+
+def presets_of(params_cls) -> Optional[dict]:
+    """``{preset name: {field: value}}`` of a parameter dataclass with a ``preset`` field, else ``None``."""
+    for f in dataclasses.fields(params_cls):
+        if "presets" in (f.metadata or {}):
+            return f.metadata["presets"]
+    return None
 
 
 def preset_helper(presets: dict):
