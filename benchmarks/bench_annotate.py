@@ -224,9 +224,8 @@ def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), (
         for fg_name, fg in (("ground truth", gt > 0), ("Otsu", img > threshold_otsu(img))):
             res.setdefault((fg_name, "connected components"), []).append(
                 ba.instance_scores(label(fg, connectivity=2), gt, touching=touching))
-            if fg_name == "Otsu":
-                res.setdefault((fg_name, "fixed: sigma 1, min_distance 5"), []).append(
-                    ba.otsu_watershed_baseline(image, gt))
+            res.setdefault((fg_name, "fixed: sigma 1, min_distance 5"), []).append(
+                ba.instance_scores(ba.dt_watershed(fg), gt, touching=touching))
             for seeds, smooth, hs in grid:
                 for h in hs:
                     inst = shape_split(fg, seeds=seeds, smooth=smooth, h=h)
@@ -275,6 +274,38 @@ def speed(side=2048, n_superpixels=20000, repeats=3):
     return "\n".join(lines) + "\n"
 
 
+def size_check(names, root=DATA, seeds=range(5)):
+    """estimate_object_size against the ground truth's median diameter (twice the median of the nuclei's largest
+    distance to their outline): without strokes and from the first stroke of each class."""
+    from scipy import ndimage as ndi
+
+    from napari_deepsuperpixel.annotate.size import estimate_object_size
+    from napari_deepsuperpixel.bench import annotate as ba
+    from napari_deepsuperpixel.datasets.folder import FolderDataset
+
+    ratios = {"image only": [], "first strokes": []}
+    per_image = []
+    for name, image, (gt,) in FolderDataset(root, names=names):
+        d = ndi.distance_transform_edt(gt > 0)
+        rad = np.asarray(ndi.maximum(d, gt, np.arange(1, gt.max() + 1)))
+        true = 2 * float(np.median(rad[rad > 0]))
+        alone = estimate_object_size(image, spatial_ndim=2)
+        strokes = []
+        for s in seeds:
+            classes, order = ba.stroke_sequence(gt, 1, seed=s)
+            strokes.append(estimate_object_size(image, classes, object_class=ba.NUCLEUS))
+        ratios["image only"].append(alone / true)
+        ratios["first strokes"] += [x / true for x in strokes]
+        per_image.append(f"{name}: true {true:.1f}, image only {alone:.1f}, first strokes "
+                         + ", ".join(f"{x:.1f}" for x in strokes))
+    lines = ["| estimate | median ratio to the truth | within x1.5 | within x2 |", "|---|---|---|---|"]
+    for k, v in ratios.items():
+        v = np.asarray(v)
+        lines.append(f"| {k} | {np.median(v):.2f} | {np.mean((v < 1.5) & (v > 1 / 1.5)):.2f} | "
+                     f"{np.mean((v < 2) & (v > 0.5)):.2f} |")
+    return "\n".join(lines) + "\n\n" + "\n".join(per_image) + "\n"
+
+
 def main(argv=None):
     from napari_deepsuperpixel.bench.annotate import summarise
     from napari_deepsuperpixel.datasets.folder import FolderDataset
@@ -301,7 +332,12 @@ def main(argv=None):
     ap.add_argument("--shape-sweep", action="store_true",
                     help="the shape split's seeds and sizes on the ground-truth and Otsu foreground (--all or --n-images)")
     ap.add_argument("--speed", action="store_true", help="segment_objects' first call and retraining on 2048 x 2048")
+    ap.add_argument("--size-check", action="store_true", help="the measured object size against the ground truth")
     a = ap.parse_args(argv)
+    if a.size_check:
+        print(size_check(all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data),
+                         a.data))
+        return
     if a.speed:
         print(speed())
         return
