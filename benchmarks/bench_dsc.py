@@ -280,7 +280,11 @@ def cmd_screen(args) -> None:
 
 
 def cmd_table(args) -> None:
-    """SC / PRI / VI (ODS, OIS) and final regions per image of ``deepsuperpixel bench`` output folders."""
+    """SC / PRI / VI (ODS, OIS) and final regions per image of ``deepsuperpixel bench`` output folders.
+
+    A run with a ``--sweep`` gets one row per value (SC / PRI / VI of that value alone: each image
+    scored at that value, so ODS = OIS) and one row with the values as the thresholds of ODS / OIS.
+    """
     import csv
     import json
 
@@ -289,19 +293,30 @@ def cmd_table(args) -> None:
     for item in args.runs:
         name, _, folder = item.rpartition("=")
         folder = Path(folder)
+        name = name or folder.name
         s = json.loads((folder / "summary.json").read_text())["summary"]
         with open(folder / "per_image.csv") as f:
             rows = list(csv.DictReader(f))
-        settings = sorted({r["setting"] for r in rows})
-        for setting in settings:
-            sel = [r for r in rows if r["setting"] == setting]
+        col = next((c for c in rows[0] if c.startswith("param_")), "setting")
+        values = list(dict.fromkeys(r.get(col, "") for r in rows))
+
+        def line(label, sel, sc, pri, vi):
             n = [int(float(r["n_segments"])) for r in sel]
             secs = float(np.median([float(r["time_s"]) for r in sel]))
-            label = (name or folder.name) + (f" ({setting})" if setting else "")
-            # ODS/OIS are over all the folder's settings (a sweep's values are its thresholds)
-            print(f"| {label} | {s['covering_ods']:.3f} | {s['covering_ois']:.3f} | {s['pri_ods']:.3f} | "
-                  f"{s['pri_ois']:.3f} | {s['vi_ods']:.3f} | {s['vi_ois']:.3f} | "
-                  f"{np.median(n):.0f} [{min(n)}, {max(n)}] | {secs:.1f} |")
+            print(f"| {label} | {sc[0]:.3f} | {sc[1]:.3f} | {pri[0]:.3f} | {pri[1]:.3f} | {vi[0]:.3f} | "
+                  f"{vi[1]:.3f} | {np.median(n):.0f} [{min(n)}, {max(n)}] | {secs:.1f} |")
+
+        if len(values) > 1:
+            with open(folder / "per_value.csv") as f:
+                pv = {r[col]: r for r in csv.DictReader(f)}
+            for v in values:
+                r = pv[v]
+                m = [float(r[k]) for k in ("covering", "pri", "vi")]
+                line(f"{name}, {col.removeprefix('param_')}={v}", [x for x in rows if x.get(col, "") == v],
+                     (m[0], m[0]), (m[1], m[1]), (m[2], m[2]))
+            name = f"{name}, all values as thresholds"
+        line(name, rows, (s["covering_ods"], s["covering_ois"]), (s["pri_ods"], s["pri_ois"]),
+             (s["vi_ods"], s["vi_ois"]))
 
 
 def cmd_count(args) -> None:
