@@ -106,7 +106,7 @@ def split_sweep(ds, splits=(np.inf, 0.2, 0.1, 0.05, 0.02)):
     from napari_deepsuperpixel.bench import annotate as ba
 
     res = {}
-    for name, image, (gt,) in ds:
+    for _name, image, (gt,) in ds:
         for key, (method, params) in settings(image.shape, ("snic", "felzenszwalb")).items():
             if key not in ("snic/64", "felzenszwalb/30"):
                 continue
@@ -217,7 +217,7 @@ def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), (
     from napari_deepsuperpixel.datasets.folder import FolderDataset
 
     res = {}
-    for name, image, (gt,) in FolderDataset(root, names=names):
+    for _name, image, (gt,) in FolderDataset(root, names=names):
         img = np.asarray(image, np.float64)
         img = img.mean(axis=-1) if img.ndim == 3 else img
         touching = ba.touching_objects(gt)

@@ -114,25 +114,39 @@ def _check(image, scribbles, object_class, mode, split):
 
 def make_superpixels(image, shape, object_size: float, *, fraction: float = DEFAULT_FRACTION,
                      mode: str = "slices", spacing=None, seed: int = 0) -> np.ndarray:
-    """SNIC superpixels of side ``fraction * object_size``; per slice for a stack, labels distinct across slices."""
-    from ..api import segment
+    """SNIC superpixels of side ``fraction * object_size``; per slice for a stack, labels distinct across slices.
+
+    The image is prepared as :func:`napari_deepsuperpixel.segment` prepares it
+    for ``"snic"`` (normalised per channel, CIELAB for colour, other channels
+    scaled to [0, 100]) and SNIC (:mod:`napari_deepsuperpixel.methods.snic`,
+    ``snic3d`` for ``mode="3d"``) runs at its default compactness. ``seed`` is
+    unused: SNIC is deterministic.
+    """
+    from ..io.prepare import prepare_image, to_feature_space
+    from ..methods.snic import snic
     from .size import superpixel_count
 
     img = np.asarray(image)
-    if len(shape) == 2 or mode == "3d":
+    axes = ("YX" if len(shape) == 2 else "ZYX") + ("C" if img.ndim == len(shape) + 1 else "")
+    prep = prepare_image(img, axes=axes)
+    data = prep.data if len(shape) == 3 else prep.data.reshape(shape + (-1,))
+    if len(shape) == 2:
+        feats = to_feature_space(data, prep.rgb, "lab")
+        n = superpixel_count(shape, object_size, fraction=fraction)
+        return np.asarray(snic(feats, n), np.int32)
+    data = data.reshape(shape + (-1,))
+    if mode == "3d":
+        from ..methods.snic3d import snic3d
+
+        feats = np.stack([to_feature_space(data[z], prep.rgb, "lab") for z in range(shape[0])])
         n = superpixel_count(shape, object_size, fraction=fraction, spacing=spacing)
-        kw = {} if len(shape) == 2 else {"mode": "3d", "axes": "ZYX" if img.ndim == 3 else "ZYXC"}
-        if len(shape) == 3 and spacing is not None:
-            kw["spacing"] = tuple(spacing)
-        if len(shape) == 2 and img.ndim == 3:
-            kw["axes"] = "YXC"
-        return np.asarray(segment(img, "snic", n_segments=n, seed=seed, **kw), np.int32)
+        return np.asarray(snic3d(feats, n, spacing=(1.0, 1.0, 1.0) if spacing is None else tuple(spacing)),
+                          np.int32)
     out = np.zeros(shape, np.int32)
     offset = 0
     n = superpixel_count(shape[1:], object_size, fraction=fraction)
     for z in range(shape[0]):
-        kw = {"axes": "YXC"} if img.ndim == 4 else {}
-        lab = np.asarray(segment(img[z], "snic", n_segments=n, seed=seed, **kw), np.int32)
+        lab = np.asarray(snic(to_feature_space(data[z], prep.rgb, "lab"), n), np.int32)
         out[z] = np.where(lab > 0, lab + offset, 0)
         offset = int(out[z].max(initial=offset))
     return out
