@@ -286,7 +286,12 @@ class Dock(Container):
 
     def stop_on_close(self) -> None:
         """Closing the dock stops its run instead of leaving it running unseen."""
-        self.native.destroyed.connect(lambda *_: self._cancel_event.set())
+        def stop(*_args):
+            event = getattr(self, "_cancel_event", None)  # gone when Python tore the dock down first
+            if event is not None:
+                event.set()
+
+        self.native.destroyed.connect(stop)
 
     # -- progress and status ---------------------------------------------------------------------
     def warn(self, err) -> None:

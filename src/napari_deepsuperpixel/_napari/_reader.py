@@ -102,6 +102,7 @@ def read_bsds_mat(path) -> list:
         If the file is not one of these BSDS kinds.
     """
     from ..io.bsds_mat import read_ground_truth_mat, read_segs, read_ucm2
+    from ._layers import mark
 
     path = Path(path)
     kind = _mat_kind(path)
@@ -125,6 +126,8 @@ def read_bsds_mat(path) -> list:
             md["bsds_boundaries"] = bdries[k]
         else:
             name = f"{stem} seg {k + 1}"
+        # the plugin's marker: annotators are ground truth, never the metrics dock's default prediction
+        md = mark(md, "ground_truth" if bdries is not None else "segmentation")
         meta = {"name": name, "visible": k == 0, "opacity": 0.6, "metadata": md}
         out.append((np.asarray(seg).astype(np.int32), meta, "labels"))
     return out

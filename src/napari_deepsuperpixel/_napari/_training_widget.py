@@ -61,6 +61,9 @@ class TrainingWidget(Dock):
     """
 
     DOCS_PAGE = "training.md"
+    TOGGLES = _TOGGLES
+    #: keyboard shortcut of Train
+    TRAIN_KEYS = "Ctrl+Shift+L"
 
     def __init__(self, napari_viewer=None):
         from ..nn.device import available_devices
@@ -78,13 +81,20 @@ class TrainingWidget(Dock):
         self.split = LineEdit(label="split", value="train,val", tooltip="BSDS500 splits to train on")
         self.output = FileEdit(label="checkpoint", mode="w", filter="*.pt", tooltip="Where to write the .pt file")
         panel = self.param_panel()
-        self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1)
-        self.device = ComboBox(label="device", choices=["auto", *available_devices()])
-        self.resume = CheckBox(text="resume this checkpoint", value=False)
-        self.overwrite = CheckBox(text="overwrite existing checkpoint", value=False)
+        self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1,
+                            tooltip="Random seed of the crops, the initial weights and the data order")
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()],
+                               tooltip="Where training runs ('auto': GPU if available, else the CPU)")
+        self.resume = CheckBox(text=_TOGGLES["resume"], value=False,
+                               tooltip="Continue the checkpoint file from its last saved epoch")
+        self.overwrite = CheckBox(text=_TOGGLES["overwrite"], value=False,
+                                  tooltip="Replace an existing checkpoint file (checked before training starts)")
         help_row = self.help_row("Training docs", "Open the training page in the browser")
-        self.train_button = self.button("Train", self.train)
-        self.cancel_button = self.button("Cancel", self.cancel, enabled=False)
+        self.train_button = self.button("Train", self.train, tooltip="Check the settings, then train in the "
+                                        "background and write the checkpoint")
+        self.cancel_button = self.button("Cancel", self.cancel, enabled=False,
+                                         tooltip="Stop at the next step; the last periodic checkpoint can be resumed")
+        self.shortcut(self.TRAIN_KEYS, self.train, self.train_button)
         self.progress = ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = Label(label="")
         # the inputs scroll; Train, Cancel, progress and status stay visible below them
