@@ -37,7 +37,7 @@ def _settle(pred=lambda: True, timeout=300.0):
 
 
 def _save(viewer, path: Path, overwrite: bool) -> None:
-    from napari_deepsuperpixel.io.files import check_writable
+    from napari_deepsuperpixel.io.writes import check_writable
 
     check_writable([path], overwrite)
     _settle()

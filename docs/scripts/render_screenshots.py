@@ -1,15 +1,24 @@
-"""Render the screenshots of docs/usage.md (run under a display, e.g. ``xvfb-run -a``).
+"""Render every screenshot of the docs and the README from the current code, in a real viewer.
 
 Usage::
 
-    xvfb-run -a python docs/scripts/render_screenshots.py [--out docs/images] [--overwrite] [--only NAME ...]
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/scripts/render_screenshots.py --overwrite
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/scripts/render_screenshots.py --overwrite --only metrics batch
+    python docs/scripts/render_screenshots.py --fast --out /tmp/shots     # one small picture: does it run?
 
-Every picture shows microscopy data: the package's samples (the cell image,
-the nuclei stack, stained tissue) and, for the metrics picture, a
-fluorescence image with its nucleus masks from
+The napari pictures (``napari_*.png``) are the viewer's window at 1920 x 1080,
+a common screen, with the docks as a user sees them; ``demo_overview.png`` is
+the grid of ``deepsuperpixel demo``'s overlays (run here, so its counts and
+times are the current code's); ``annotate`` runs ``render_annotate.py`` (the
+annotation walkthrough's pictures). Every picture shows the package's samples
+or, for the metrics picture, a fluorescence image with its nucleus mask from
 ``../shared/microscopy/dsb2018_stage1_subset`` (skipped with a message when
-absent). The window is 1920 x 1080, a common screen, with the docks as a user
-sees them. Existing PNGs are kept unless ``--overwrite`` is given.
+absent). Existing PNGs are kept unless ``--overwrite`` is given. ``--fast``
+renders one picture of the segmentation dock in a 1024 x 700 window (the test
+suite's check that this script runs).
+
+The plots of the method pages (learning curves, timings, overlays) come from
+the benchmark scripts named on those pages, not from here.
 """
 
 from __future__ import annotations
@@ -41,16 +50,29 @@ def _wait(widget, attr="running", timeout=300.0):
         time.sleep(0.01)
 
 
-def _save(viewer, path: Path, overwrite: bool) -> None:
+#: the window's size (``--fast``: half of it)
+SIZE = [1920, 1080]
+
+
+def _save(viewer, path: Path, overwrite: bool, reset: bool = True) -> None:
     """The whole window as a 256-colour PNG (small enough for the README and the napari hub)."""
     from PIL import Image
+    from qtpy.QtWidgets import QApplication
 
-    from napari_deepsuperpixel.io.files import check_writable
+    from napari_deepsuperpixel.io.writes import check_writable
 
     check_writable([path], overwrite)
-    viewer.reset_view()
+    if reset:
+        viewer.reset_view()
+    for _ in range(20):  # the docks lay out before the picture is taken
+        QApplication.processEvents()
+        time.sleep(0.01)
     viewer.window.screenshot(str(path), canvas_only=False, flash=False)
-    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+    img = Image.open(path).convert("RGB")
+    if list(img.size) != SIZE:
+        raise RuntimeError(f"the window is {img.size[0]} x {img.size[1]}, not {SIZE[0]} x {SIZE[1]}: run under a "
+                           f"display at least that large (xvfb-run -s \"-screen 0 1920x1080x24\")")
+    img.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
     print("wrote", path)
 
 
@@ -59,7 +81,8 @@ def _viewer():
     import napari
 
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1920, 1080)
+    viewer.window._qt_window.showNormal()
+    viewer.window.resize(*SIZE)
     return viewer
 
 
@@ -119,7 +142,11 @@ def shot_stack(out: Path, overwrite: bool) -> None:
 
 
 def shot_volume(out: Path, overwrite: bool) -> None:
-    """3D SNIC supervoxels of the 16-bit ZYX nuclei sample, in napari's 3D view (the layer's scale as spacing)."""
+    """3D SNIC supervoxels of the 16-bit ZYX nuclei sample, in napari's 3D view (the layer's scale as spacing).
+
+    The supervoxels are drawn as the dock draws a result volume in the 3D view
+    (translucent, faint, over the image's projection: ``_layers.VIEW_3D``).
+    """
     from napari_deepsuperpixel._napari._sample_data import nuclei_stack
     from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
 
@@ -133,19 +160,7 @@ def shot_volume(out: Path, overwrite: bool) -> None:
     w.params.set_values({"n_segments": 1500})
     w.run()
     _wait(w)
-    # for the picture: only the supervoxels that lie on nuclei (mean intensity above Otsu's
-    # threshold), so that the 3D shapes are visible instead of the block of background ones
-    from scipy import ndimage as ndi
-    from skimage.filters import threshold_otsu
-
-    result = viewer.layers[-1]
-    labels = np.asarray(result.data)
-    means = ndi.mean(np.asarray(data, float), labels, np.arange(labels.max() + 1))
-    keep = means > threshold_otsu(np.asarray(data))
-    keep[0] = False
-    viewer.add_labels(np.where(keep[labels], labels, 0), name="supervoxels on nuclei", scale=result.scale)
-    result.visible = False
-    viewer.layers[0].visible = False
+    viewer.layers.selection.active = viewer.layers["nuclei stack snic"]  # its controls: the 3D rendering
     viewer.dims.ndisplay = 3
     viewer.reset_view()
     viewer.camera.angles = (0, 40, 60)
@@ -155,44 +170,118 @@ def shot_volume(out: Path, overwrite: bool) -> None:
 
 def _save_3d(viewer, path: Path, overwrite: bool) -> None:
     """As :func:`_save`, keeping the 3D camera (no view reset)."""
-    from PIL import Image
-
-    from napari_deepsuperpixel.io.files import check_writable
-
-    check_writable([path], overwrite)
-    viewer.window.screenshot(str(path), canvas_only=False, flash=False)
-    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
-    print("wrote", path)
+    _save(viewer, path, overwrite, reset=False)
 
 
 def shot_metrics(out: Path, overwrite: bool) -> None:
-    """Fluorescence nuclei with their instance masks: SNIC superpixels scored, object scores, background ignored."""
+    """Fluorescence nuclei and their mask file opened as napari opens it (an Image layer), SNIC and SLIC
+    superpixels named as a microscope names its exports; the mask is scored as ground truth, object
+    scores, background ignored."""
     import imageio.v3 as iio
 
-    from napari_deepsuperpixel import segment
     from napari_deepsuperpixel._napari._metrics_widget import MetricsWidget
+    from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
 
     if not (DSB / "images" / DSB_IMAGE).exists():
         print(f"skipping the metrics screenshot: {DSB} not found", file=sys.stderr)
         return
     viewer = _viewer()
+    base = "IXMtest_A02_s1_w1051DAA7C-7042-435F-99F0-1E847D9B42CB"
     img = iio.imread(DSB / "images" / DSB_IMAGE)
-    mask = iio.imread(DSB / "masks" / DSB_IMAGE).astype(np.int32)
-    image = viewer.add_image(img, name="nuclei (fluorescence)", colormap="gray")
-    gt = viewer.add_labels(mask, name="nuclei masks", opacity=0.5)
-    pred = viewer.add_labels(segment(img, "snic", n_segments=150), name="nuclei snic",
-                             metadata={"method": "snic"})
-    pred.contour = 1
+    image = viewer.add_image(img, name=base, colormap="gray")
+    mask = viewer.add_image(iio.imread(DSB / "masks" / DSB_IMAGE), name=f"{base}_mask.png", visible=False)
+    seg = SegmentWidget(viewer)  # the results made as a user makes them: marked, the newest one by default
+    for method in ("slic", "snic"):
+        seg.method.value = method
+        seg.params.set_values({"n_segments": 150})
+        seg.image.value = image
+        seg.run()
+        _wait(seg)
+    viewer.layers[f"{base} snic"].contour = 1
+    viewer.layers[f"{base} slic"].visible = False
     w = MetricsWidget(viewer)
     viewer.window.add_dock_widget(w, name="Segmentation metrics")
-    w.ground_truth.value = [gt]
+    w.ground_truth.value = [mask]
     w.image.value = image
     w.ignore_background.value = True
     w.objects.value = True
     w.compute()
     _wait(w)
+    _wait(w, "warming")
     _save(viewer, out / "napari_metrics.png", overwrite)
     viewer.close()
+
+
+def shot_batch(out: Path, overwrite: bool) -> None:
+    """The batch dock over a folder of cell crops, run again with *overwrite existing outputs* ticked."""
+    import tempfile
+
+    import imageio.v3 as iio
+    from skimage import data
+
+    from napari_deepsuperpixel._napari._batch_widget import BatchWidget
+
+    viewer = _viewer()
+    w = BatchWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Batch superpixels")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "cells"
+        src.mkdir()
+        cell = data.cell()
+        for i in range(6):
+            iio.imwrite(src / f"cell_{i}.png", cell[40 * i:40 * i + 320, 60 * i:60 * i + 320])
+        w.folder.value, w.output.value = src, Path(tmp) / "superpixels"
+        w.params.set_values({"n_segments": 300})
+        w.formats.value = ["tif", "overlay"]
+        w.run()
+        _wait(w)
+        w.overwrite.value = True
+        w.run()
+        _wait(w)
+        _save(viewer, out / "napari_batch.png", overwrite)
+    viewer.close()
+
+
+def shot_segment_fields(out: Path, overwrite: bool) -> None:
+    """The segmentation dock with backprop on the cell sample: the fields left to the preset say its values."""
+    from napari_deepsuperpixel._napari._sample_data import cell
+    from napari_deepsuperpixel._napari._segment_widget import SegmentWidget
+
+    viewer = _viewer()
+    [(data, meta, _)] = cell()
+    viewer.add_image(data, **meta)
+    w = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Superpixels & segmentation")
+    w.method.value = "backprop"
+    w.device.value = "cpu"
+    _save(viewer, out / "napari_segment_fields.png", overwrite)
+    viewer.close()
+
+
+def shot_demo(out: Path, overwrite: bool) -> None:
+    """``deepsuperpixel demo`` (every method on the astronaut) and the grid of its overlays."""
+    import tempfile
+
+    from napari_deepsuperpixel.cli import main as deepsuperpixel
+    from napari_deepsuperpixel.io.writes import check_writable
+
+    target = out / "demo_overview.png"
+    check_writable([target], overwrite)
+    with tempfile.TemporaryDirectory() as tmp:
+        if deepsuperpixel(["demo", "-o", tmp, "--overwrite"]) != 0:
+            raise RuntimeError("deepsuperpixel demo failed")
+        sys.path.insert(0, str(Path(__file__).parent))
+        import render_demo_overview
+
+        render_demo_overview.main(tmp, target)
+
+
+def shot_annotate(out: Path, overwrite: bool) -> None:
+    """The annotation walkthrough's pictures (``render_annotate.py``)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import render_annotate
+
+    render_annotate.main(["--out", str(out), *(["--overwrite"] if overwrite else [])])
 
 
 def shot_training(out: Path, overwrite: bool) -> None:
@@ -231,8 +320,13 @@ def main(argv=None) -> int:
     ap.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     ap.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(SHOTS),
                     help="render only these pictures (default: all)")
+    ap.add_argument("--fast", action="store_true",
+                    help="one small picture (the segmentation dock, 1024 x 700) into --out: a check that this runs")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.fast:
+        SIZE[:] = [1024, 700]
+        args.only = args.only or ["segment"]
     import warnings
 
     # keep napari's deprecation toasts (e.g. "PyQt5 backend is deprecated") out of the pictures
@@ -248,8 +342,9 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = {"microscopy": shot_microscopy, "segment": shot_segment, "stack": shot_stack, "volume": shot_volume,
-         "metrics": shot_metrics, "training": shot_training}
+SHOTS = {"microscopy": shot_microscopy, "segment": shot_segment, "segment_fields": shot_segment_fields,
+         "stack": shot_stack, "volume": shot_volume, "metrics": shot_metrics, "batch": shot_batch,
+         "training": shot_training, "demo": shot_demo, "annotate": shot_annotate}
 
 
 if __name__ == "__main__":
