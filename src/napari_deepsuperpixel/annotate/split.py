@@ -68,8 +68,9 @@ def object_radius(mask, *, spacing=None, dist=None) -> float:
         return 0.0
     d = ndi.distance_transform_edt(m, sampling=spacing) if dist is None else dist
     comp, n = ndi.label(m)
-    peak = np.asarray(ndi.maximum(d, comp, np.arange(1, n + 1)), np.float64)
-    return float(np.median(peak))
+    peak = np.zeros(n + 1)
+    np.maximum.at(peak, comp[m], d[m])  # each region's largest distance (ndimage.maximum loops in Python)
+    return float(np.median(peak[1:]))
 
 
 def shape_split(mask, *, object_size=None, smooth: float = DEFAULT_SMOOTH, h: float = DEFAULT_H,
@@ -225,19 +226,23 @@ def refine_mask(gray, mask, radius: float, *, level: float = DEFAULT_LEVEL, brig
     if n == 0:
         return m
     grown = expand_labels(comp, distance=max(1.0, 0.5 * float(radius)), spacing=1.0 if spacing is None else spacing)
-    idx = np.arange(1, n + 1)
-    lab, vals = comp.ravel(), g.ravel()
-    sel = lab > 0
-    order = np.lexsort((vals[sel], lab[sel]))
-    lv, vv = lab[sel][order], vals[sel][order]
-    start = np.searchsorted(lv, idx)
-    count = np.bincount(lv, minlength=n + 1)[1:]
-    hi = vv[start + np.floor((count - 1) * quantile / 100.0).astype(np.int64)]
-    ring = np.where(m, 0, grown)
-    has_ring = np.bincount(ring.ravel(), minlength=n + 1)[1:] > 0
+    # one sort of the grown regions' pixels by (region, inside/ring, value): each region's values, then its ring's
+    lab = grown.ravel()
+    sel = np.flatnonzero(lab > 0)
+    key = 2 * lab[sel] - m.ravel()[sel]  # 2k - 1: inside region k, 2k: its ring
+    vals = g.ravel()[sel]
+    order = np.lexsort((vals, key))
+    kv, vv = key[order], vals[order]
+    count = np.bincount(kv, minlength=2 * n + 1)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    c_in, s_in = count[1::2], start[1::2]
+    hi = vv[s_in + np.floor((np.maximum(c_in, 1) - 1) * quantile / 100.0).astype(np.int64)]
+    c_r, s_r = count[2::2], start[2::2]
+    has_ring = c_r > 0
     lo = np.full(n, float(g[~m].min()) if (~m).any() else float(g.min()))
-    if has_ring.any():
-        lo[has_ring] = np.asarray(ndi.median(g, ring, idx[has_ring]), np.float64)
+    mid_a = s_r + (np.maximum(c_r, 1) - 1) // 2  # the median, as ndimage.median: the mean of the middle two
+    mid_b = s_r + np.maximum(c_r, 1) // 2
+    lo[has_ring] = 0.5 * (vv[np.minimum(mid_a, vv.size - 1)] + vv[np.minimum(mid_b, vv.size - 1)])[has_ring]
     thr = np.zeros(n + 1)
     thr[1:] = lo + level * (hi - lo)
     return (grown > 0) & (g > thr[grown])
