@@ -4,18 +4,18 @@ Threads (:func:`cpu_threads`): torch's own default is one thread per core, and
 a thread that waits for a core another process holds stalls every parallel
 operation. Measured on a 2-core CPU with one other busy process (BSDS test/100007,
 1 and 2 threads alternated in one process; docs/methods/backprop.md, "Threads"):
-backprop 2 threads 8.9 s vs 1 thread 2.1 s, sen 1.6 s vs 0.6 s. So by default (``NDS_THREADS`` unset or ``auto``) a run on
-the CPU uses as many threads as there are idle cores when it starts (at least
-one), measured from ``/proc/stat`` over 50 ms (Linux) or from the 1-minute load
-average (other Unix); where neither exists torch's own default is kept.
-``NDS_THREADS=N`` fixes the count; an ``OMP_NUM_THREADS`` set in the
-environment (the batch's worker processes set it to 1) is left to torch.
+backprop 2 threads 8.9 s vs 1 thread 2.1 s, sen 1.6 s vs 0.6 s. So by default
+(``NDS_THREADS`` unset or ``auto``) a run on the CPU uses half the cores (at
+least one), which leaves room for the viewer and one other busy program. The
+count does not follow the load at run time, because the results of the
+optimisation methods depend on it (a seeded run repeats only at the same
+thread count). ``NDS_THREADS=N`` fixes the count; an ``OMP_NUM_THREADS`` set in
+the environment (the batch's worker processes set it to 1) is left to torch.
 """
 
 from __future__ import annotations
 
 import os
-import time
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -81,33 +81,7 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _proc_stat_busy(interval: float = 0.05):
-    """Busy cores (a float) over ``interval`` seconds from ``/proc/stat``, or ``None`` without it."""
-    def read():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
-        return sum(v[:8]), idle
-
-    try:
-        t0, i0 = read()
-        time.sleep(interval)
-        t1, i1 = read()
-    except (OSError, ValueError, IndexError):
-        return None
-    if t1 <= t0:
-        return None
-    return (1.0 - (i1 - i0) / (t1 - t0)) * (os.cpu_count() or 1)
-
-
-def _busy_cores():
-    busy = _proc_stat_busy()
-    if busy is None and hasattr(os, "getloadavg"):
-        busy = os.getloadavg()[0]
-    return busy
-
-
-def cpu_threads(env=None, busy_cores=_busy_cores) -> "int | None":
+def cpu_threads(env=None) -> "int | None":
     """The number of torch CPU threads a run should use (``None``: leave torch's setting).
 
     Parameters
@@ -116,14 +90,11 @@ def cpu_threads(env=None, busy_cores=_busy_cores) -> "int | None":
         The environment (default ``os.environ``): ``NDS_THREADS`` is ``"auto"``
         (default) or a positive integer; with ``OMP_NUM_THREADS`` set and
         ``NDS_THREADS`` not, ``None``.
-    busy_cores : callable
-        Returns the cores other processes keep busy now (a float), or ``None``
-        when this platform cannot tell.
 
     Returns
     -------
     int or None
-        ``auto``: the idle cores (``cores - round(busy)``), at least 1.
+        ``auto``: half the cores this process may use, at least 1.
 
     Raises
     ------
@@ -142,30 +113,18 @@ def cpu_threads(env=None, busy_cores=_busy_cores) -> "int | None":
         return n
     if not raw and env.get("OMP_NUM_THREADS"):
         return None
-    busy = busy_cores()
-    if busy is None:
-        return None
-    cores = _cpu_count()
-    return max(1, min(cores, cores - int(round(busy))))
+    return max(1, _cpu_count() // 2)
 
 
-_LAST = [-1e9]
-
-
-def configure_threads(max_age: float = 1.0) -> int:
+def configure_threads() -> int:
     """Set torch's CPU thread count by :func:`cpu_threads`; return the count torch now uses.
 
     Called by :func:`resolve_device` whenever it resolves to the CPU, so every
     torch method from every front end (Python, the command line, the batch, the
-    widgets) starts with the count; a decision younger than ``max_age`` seconds
-    is kept (nested runs and repeated calls do not sample the cores again).
+    widgets) starts with the count.
     """
     import torch
 
-    now = time.monotonic()
-    if now - _LAST[0] < max_age:
-        return torch.get_num_threads()
-    _LAST[0] = now
     n = cpu_threads()
     if n is not None and n != torch.get_num_threads():
         torch.set_num_threads(n)
