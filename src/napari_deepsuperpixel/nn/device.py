@@ -116,15 +116,23 @@ def cpu_threads(env=None) -> "int | None":
     return max(1, _cpu_count() // 2)
 
 
-def configure_threads() -> int:
-    """Set torch's CPU thread count by :func:`cpu_threads`; return the count torch now uses.
+_CONFIGURED = [False]
 
-    Called by :func:`resolve_device` whenever it resolves to the CPU, so every
-    torch method from every front end (Python, the command line, the batch, the
-    widgets) starts with the count.
+
+def configure_threads() -> int:
+    """Set torch's CPU thread count by :func:`cpu_threads`, once per process; return the count torch uses.
+
+    Called by :func:`resolve_device` whenever it resolves to the CPU, so the
+    first torch run of a process from any front end (Python, the command line,
+    the batch, the widgets) sets the count; later calls leave it, so a
+    ``torch.set_num_threads`` after the first run is respected (before it, use
+    ``NDS_THREADS``).
     """
     import torch
 
+    if _CONFIGURED[0]:
+        return torch.get_num_threads()
+    _CONFIGURED[0] = True
     n = cpu_threads()
     if n is not None and n != torch.get_num_threads():
         torch.set_num_threads(n)
