@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..regions import Adjacency, adjacency  # noqa: F401  (the annotation modules' graph)
-
 
 def check_superpixels(superpixels, name: str = "superpixels") -> np.ndarray:
     """A 2D or 3D non-negative integer label array, or a ``ValueError`` saying what to pass."""

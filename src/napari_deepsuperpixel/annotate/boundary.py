@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import adjacency
+from ..regions import adjacency
 
 #: a learned object smaller than this fraction of a typical object (a sliver along a cut) joins its neighbour
 MIN_AREA = 0.15

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import adjacency, check_superpixels, spatial_image
+from ..regions import adjacency
+from ._graph import check_superpixels, spatial_image
 
 #: columns that describe where a superpixel is, not what it is (left out of the classifier's inputs)
 POSITION_COLUMNS = ("label", "index", "centroid_z", "centroid_y", "centroid_x")

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._graph import adjacency, check_superpixels, normalised, spatial_image
+from ..regions import adjacency
+from ._graph import check_superpixels, normalised, spatial_image
 
 WEIGHTS = ("boundary", "color")
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import adjacency, check_superpixels, normalised, spatial_image
+from ..regions import adjacency
+from ._graph import check_superpixels, normalised, spatial_image
 
 DEFAULT_SPLIT = 0.1
 

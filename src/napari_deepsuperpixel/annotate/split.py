@@ -274,7 +274,7 @@ def remove_small(objects, radius: float, *, min_fraction: float = DEFAULT_MIN_FR
     """
     from skimage.segmentation import relabel_sequential
 
-    from ._graph import adjacency
+    from ..regions import adjacency
 
     lab = np.asarray(objects).astype(np.int64)
     if not min_fraction > 0 or lab.max(initial=0) == 0:
