@@ -7,17 +7,24 @@ widget. :func:`plan_batch` refuses everything it can before any work starts
 local worker processes or on a Dask distributed cluster (the executors of
 ``deepsuperpixel bench``, :mod:`napari_deepsuperpixel.bench.executors`).
 
-Every output file is written atomically and the summary table
+Every output file is written atomically, and after an image's outputs a
+record of what made them (``<image>_<method>.run.json``:
+:mod:`napari_deepsuperpixel.io.records`). ``skip_existing=True`` skips an
+image only when its outputs were made with the same method, parameters, run
+options and input and are intact; anything else is redone. The summary table
 (``summary.csv``: image, method, parameters, segments, seconds, peak memory) is
-rewritten after every finished image, so an interrupted batch keeps what it
-finished and ``skip_existing=True`` resumes it without recomputing those images.
+updated by (image, method) after every finished image, never truncated, and
+rebuilt from the records when a batch starts, so a killed batch loses no row.
+
+Before the first image is segmented, every image's header is read and its run
+planned (:func:`check_images`: axes, counts, the memory estimate), no output may
+replace an input, the output folder and the summary table are written to
+(real bytes), and the temporary files of killed runs are removed.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
 import itertools
 import json
 import time
@@ -27,13 +34,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .io.writes import atomic_write_dir, atomic_write_text, check_writable
 from .errors import InputError, InputFileError
+from .io.records import SUMMARY_FIELDS, merge_summary, read_summary, record_path, records_in  # noqa: F401
+from .io.writes import atomic_write_dir, check_writable
 from .options import RunOptions
 
 #: the summary table written in the output folder
 SUMMARY_NAME = "summary.csv"
-SUMMARY_FIELDS = ("image", "method", "params", "segments", "seconds", "peak_rss_mb", "tiled", "outputs")
 _GLOB_CHARS = set("*?[")
 
 
@@ -134,6 +141,9 @@ def check_formats(items) -> list:
         An unknown format (the message lists the valid ones).
     """
     names = [f.strip() for item in (items or DEFAULT_FORMATS) for f in str(item).split(",") if f.strip()]
+    if not names:
+        raise InputError(f"no output format given ({', '.join(repr(str(i)) for i in items)}): choose one or "
+                         f"more of {', '.join(OUTPUTS)} (default {','.join(DEFAULT_FORMATS)})")
     bad = sorted(set(names) - set(OUTPUTS))
     if bad:
         raise InputError(f"unknown output format(s) {', '.join(bad)}: choose from {', '.join(OUTPUTS)}")
@@ -154,7 +164,8 @@ def find_images(items) -> list:
     items : iterable of str or Path
         A file (taken as it is, its format is checked when it is read), a
         folder (every ``.png``, ``.jpg``, ``.tif``, ``.bmp`` file and ``.zarr``
-        folder directly inside it, sorted by name) or a glob pattern such as
+        folder directly inside it, sorted by name, except the outputs an earlier
+        batch recorded there) or a glob pattern such as
         ``"plate1/*.tif"`` or ``"screen/**/*.png"`` (recursive with ``**``).
 
     Returns
@@ -174,7 +185,10 @@ def find_images(items) -> list:
         if p.exists() and not (p.is_dir() and p.suffix.lower() != ".zarr"):
             found.append(p)
         elif p.is_dir():
-            hits = sorted(c for c in p.iterdir() if _is_image(c))
+            from .io.records import recorded_outputs
+
+            made = recorded_outputs(p)  # the outputs of an earlier batch into this folder are not inputs
+            hits = sorted(c for c in p.iterdir() if _is_image(c) and c.name not in made)
             found.extend(hits) if hits else missing.append(f"{s} (a folder without images)")
         elif _GLOB_CHARS & set(s):
             hits = sorted(Path(h) for h in glob.glob(s, recursive=True) if _is_image(Path(h)))
@@ -214,24 +228,29 @@ class BatchPlan:
     skipped: list
     summary: Path
     replace: bool
-    kept_rows: list = field(default_factory=list)
+    options: RunOptions = field(default_factory=RunOptions)
+    built: object = None
+    #: ``(image, why)`` of the images whose existing outputs are redone (``skip_existing``)
+    redone: list = field(default_factory=list)
 
     def targets(self, image: Path) -> list:
         """The output files of one image (one per format)."""
         return [self.outdir / f"{image.stem}_{self.method}{OUTPUTS[f][0]}" for f in self.formats]
 
+    def record(self, image) -> Path:
+        """The record of what made the outputs of one image (:mod:`~napari_deepsuperpixel.io.records`)."""
+        return record_path(self.outdir, image.stem, self.method)
 
-def read_summary(path) -> list:
-    """The rows of a summary table written by :func:`run_batch` (``[]`` when there is none)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    def key(self, image) -> dict:
+        """What makes the outputs of one image (:func:`~napari_deepsuperpixel.io.records.run_key`)."""
+        from .io.records import run_key
+
+        return run_key(self.method, self.built, self.options, None if isinstance(image, NamedImage) else image)
 
 
 def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, formats=None,
-               skip_existing: bool = False, overwrite: bool = False, summary=None) -> BatchPlan:
+               skip_existing: bool = False, overwrite: bool = False, summary=None,
+               options: Optional[RunOptions] = None) -> BatchPlan:
     """Check a batch before any work starts and say which images are to be segmented.
 
     Parameters
@@ -248,24 +267,30 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
     formats : iterable of str, optional
         Names from :data:`OUTPUTS` (default ``tif`` and ``overlay``).
     skip_existing : bool
-        Resume: images whose outputs all exist are skipped (their rows of an
-        earlier summary table are kept); a partial result is redone.
+        Resume: images whose outputs exist, intact, made with the same method,
+        parameters, run options and input (their record says so) are skipped;
+        the others are redone (``plan.redone`` says why).
     overwrite : bool
-        Replace existing outputs and summary.
+        Replace existing outputs (the summary table is always updated by image
+        and method, never truncated).
     summary : str or Path, optional
         The summary table (default ``OUTDIR/summary.csv``).
+    options : RunOptions, optional
+        The run options of every image (seed, device, axes, ...): part of what
+        the outputs are keyed by.
 
     Raises
     ------
     ValueError
         Unknown method, parameter or format; both ``skip_existing`` and ``overwrite``;
         inputs sharing a name (their outputs would collide).
+        An output that would replace an input; an empty output folder name.
     FileNotFoundError
         Missing inputs (:func:`find_images`).
     FileExistsError
         Existing outputs without ``skip_existing`` or ``overwrite``.
     OSError
-        An unwritable output folder.
+        An unwritable output folder or summary table, a full disk.
     """
     from . import get_method
     from ._types import build_params
@@ -274,8 +299,13 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
     if skip_existing and overwrite:
         raise InputError("keep finished images (skip_existing) or replace them (overwrite), not both")
     params = dict(params or {})
-    build_params(get_method(method).params_cls, method, params)
+    options = options if options is not None else RunOptions()
+    if not isinstance(options, RunOptions):
+        raise InputError(f"options must be a RunOptions, got {type(options).__name__}")
+    built = build_params(get_method(method).params_cls, method, params)
     formats = check_formats(formats)
+    if not str(outdir).strip():
+        raise InputError("the output folder is an empty name (''): give a folder (e.g. -o labels)")
     inputs = list(inputs)
     named = [i for i in inputs if isinstance(i, NamedImage)]
     images = named + (find_images([i for i in inputs if not isinstance(i, NamedImage)])
@@ -286,19 +316,87 @@ def plan_batch(inputs, method: str, outdir, *, params: Optional[dict] = None, fo
         raise ValueError(f"several inputs share the name(s) {dupes}; outputs would collide (segment them into "
                          "separate output folders)")
     outdir = Path(outdir)
-    check_output_folder(outdir)
+    if summary is not None and not str(summary).strip():
+        raise InputError("the summary table is an empty name (''): give a file name or leave it out")
     summary = Path(summary) if summary is not None else outdir / SUMMARY_NAME
-    plan = BatchPlan(method, params, outdir, formats, [], [], summary, replace=overwrite or skip_existing)
+    from .io.writes import check_output_file, remove_stale_temps
+
+    check_output_folder(outdir)
+    check_output_file(summary, "summary table")
+    for folder in {outdir, summary.parent}:
+        remove_stale_temps(folder)  # what killed runs left
+    plan = BatchPlan(method, params, outdir, formats, [], [], summary, replace=overwrite or skip_existing,
+                     options=options, built=built)
+    _refuse_replacing_inputs(plan, images)
+    from .io.records import finished
+
     for p in images:
-        (plan.skipped if skip_existing and all(t.exists() for t in plan.targets(p)) else plan.todo).append(p)
-    if skip_existing:
-        done = {str(p) for p in plan.skipped}
-        plan.kept_rows = [r for r in read_summary(summary) if r.get("image") in done]
-    else:
-        check_writable([t for p in plan.todo for t in plan.targets(p)] + [summary], overwrite,
+        targets = plan.targets(p)
+        why = finished(plan.record(p), plan.key(p), targets) if skip_existing else "not resuming"
+        if why is None:
+            plan.skipped.append(p)
+            continue
+        plan.todo.append(p)
+        if skip_existing and any(t.exists() for t in targets):
+            plan.redone.append((p, why))
+    if not skip_existing:
+        check_writable([t for p in plan.todo for t in plan.targets(p)], overwrite,
                        remedies=[("overwrite", "replace them"),
-                                 ("skip_existing", "keep them and segment only the other images")])
+                                 ("skip_existing", "keep those made with the same settings and segment the "
+                                                   "other images")])
     return plan
+
+
+def _refuse_replacing_inputs(plan: BatchPlan, images: list) -> None:
+    """An output (or the summary, or a record) that is one of the inputs: refused before any work."""
+    import os
+
+    def real(p):
+        return os.path.realpath(p)
+
+    inputs = {real(p): p for p in images if not isinstance(p, NamedImage)}
+    if not inputs:
+        return
+    if real(plan.summary) in inputs:
+        raise InputError(f"the summary table {plan.summary} is one of the inputs; choose another summary path")
+    for p in images:
+        for t in (*plan.targets(p), plan.record(p)):
+            if real(t) in inputs:
+                raise InputError(f"the output {t} of {p} would replace the input {inputs[real(t)]}; write the "
+                                 "outputs into another folder (an output folder without inputs)")
+
+
+def check_images(plan: BatchPlan, options: Optional[RunOptions] = None) -> None:
+    """Read every image's header and plan its run (axes, counts, mode, memory) before the first is segmented.
+
+    Raises
+    ------
+    InputFileError
+        Naming the first image that cannot be read or segmented as asked, and why.
+    """
+    import warnings
+
+    from .errors import UserError
+    from .io.lazy import open_image
+    from .pipeline import plan_run
+
+    options = (options or plan.options).replace(out=None, scheduler=None)
+    for p in plan.todo:
+        img = None
+        try:
+            if isinstance(p, NamedImage):
+                img = p.data
+                opts = options.replace(channel_axis=p.channel_axis) if options.axes is None else options
+            else:
+                img, opts = open_image(p), options  # large TIFFs and zarr stores: their header only
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the run itself warns
+                plan_run(img, plan.method, opts, dict(plan.params))
+        except FileExistsError:
+            raise
+        except (ValueError, UserError, MemoryError) as e:
+            shape = f" (shape {tuple(img.shape)})" if getattr(img, "shape", None) is not None else ""
+            raise InputFileError(p, ValueError(f"{e}{shape}")) from e
 
 
 def _peak_rss_mb() -> Optional[float]:
@@ -327,6 +425,8 @@ class BatchTask:
     formats: tuple
     targets: tuple
     replace: bool
+    record: Optional[str] = None
+    key: Optional[dict] = None
 
 
 def segment_file(task: BatchTask, progress=None, cancel_check=None) -> dict:
@@ -361,6 +461,8 @@ def segment_file(task: BatchTask, progress=None, cancel_check=None) -> dict:
         res = segment_result(img, task.method, options=options.replace(out=direct), progress=progress,
                              cancel_check=cancel_check, **task.params)
         seconds = time.perf_counter() - t0
+        if task.record is not None and Path(task.record).exists():  # the old record goes before its outputs
+            Path(task.record).unlink()
         for fmt, target in zip(task.formats, task.targets):
             if fmt != "zarr":
                 OUTPUTS[fmt][1](target, img, res.labels, task.replace, options.axes)
@@ -373,10 +475,15 @@ def segment_file(task: BatchTask, progress=None, cancel_check=None) -> dict:
             import shutil
 
             shutil.rmtree(direct, ignore_errors=True)
-    return {"image": str(path), "method": task.method, "params": json.dumps(task.params, sort_keys=True),
-            "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3),
-            "peak_rss_mb": _peak_rss_mb(), "tiled": bool(res.extras.get("blocks")),
-            "outputs": ";".join(Path(t).name for t in task.targets)}
+    row = {"image": str(path), "method": task.method, "params": json.dumps(task.params, sort_keys=True),
+           "segments": res.extras.get("n_segments") or res.n_segments, "seconds": round(seconds, 3),
+           "peak_rss_mb": _peak_rss_mb(), "tiled": bool(res.extras.get("blocks")),
+           "outputs": ";".join(Path(t).name for t in task.targets)}
+    if task.record is not None:  # last: the record says the outputs are complete
+        from .io.records import write_record
+
+        write_record(task.record, task.key, task.targets, row)
+    return row
 
 
 def _run_task(task: BatchTask) -> dict:
@@ -385,12 +492,9 @@ def _run_task(task: BatchTask) -> dict:
 
 
 def write_summary(path, rows) -> Path:
-    """Write the summary table atomically (columns :data:`SUMMARY_FIELDS`)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return atomic_write_text(path, buf.getvalue())
+    """Update the summary table with ``rows`` by (image, method), atomically; other rows stay
+    (:func:`~napari_deepsuperpixel.io.records.merge_summary`)."""
+    return merge_summary(path, rows)
 
 
 def run_batch(plan: BatchPlan, *, options: Optional[RunOptions] = None, workers: Optional[int] = 1,
@@ -402,8 +506,8 @@ def run_batch(plan: BatchPlan, *, options: Optional[RunOptions] = None, workers:
     ----------
     plan : BatchPlan
     options : RunOptions, optional
-        The run options of every image (seed, device, axes, mode, spacing,
-        block size...; :class:`~napari_deepsuperpixel.RunOptions`). Its
+        The run options of every image (default the plan's: give them to
+        :func:`plan_batch`, which keys the outputs by them). Its
         ``scheduler`` and ``out`` must stay unset: the batch chooses them.
     workers : int, optional
         Local worker processes (1: this process; ``None``: the number of CPUs).
@@ -432,21 +536,28 @@ def run_batch(plan: BatchPlan, *, options: Optional[RunOptions] = None, workers:
     from ._types import Cancelled
     from .parallel import SerialExecutor, completed, executor_for
 
-    options = options or RunOptions()
+    if options is not None and options != plan.options:
+        if plan.skipped:
+            raise InputError("run_batch got other run options than plan_batch, which chose the images to skip "
+                             "by them: give the options to plan_batch(options=...)")
+        import dataclasses
+
+        plan = dataclasses.replace(plan, options=options)
+    options = plan.options
     if options.scheduler is not None or options.out is not None:
         raise InputError("a batch chooses where each image's labels go and where its blocks run: give the "
                          "scheduler to run_batch(scheduler=...), and leave options.out and options.scheduler unset")
-    rows = list(plan.kept_rows)
+    check_images(plan)  # every image, before the first is segmented
     new = []
     total = len(plan.todo)
+    write_summary(plan.summary, records_in(plan.outdir))  # rebuilt from the records (a killed batch's too)
+
     if not total:
-        if plan.kept_rows or not plan.summary.exists():
-            write_summary(plan.summary, rows)
         return new
 
     def task(p, opts=options) -> BatchTask:
         return BatchTask(p, plan.method, plan.params, opts, tuple(plan.formats),
-                         tuple(str(x) for x in plan.targets(p)), plan.replace)
+                         tuple(str(x) for x in plan.targets(p)), plan.replace, str(plan.record(p)), plan.key(p))
 
     def progress_of(p):
         return image_progress(p) if image_progress is not None else None
@@ -470,9 +581,8 @@ def run_batch(plan: BatchPlan, *, options: Optional[RunOptions] = None, workers:
             runs = completed(executor, _run_task, whole, task)
         for done, (p, fut) in enumerate(itertools.chain(runs, (here(p) for p in blocks_here)), 1):
             row = fut.result()  # a failure stops the batch; what finished stays written and summarised
-            rows.append(row)
             new.append(row)
-            write_summary(plan.summary, rows)
+            write_summary(plan.summary, [row])
             if on_result is not None:
                 on_result(row)
             if progress is not None:

@@ -44,9 +44,49 @@ def completed(executor, fn: Callable, keys: Iterable, make_task: Callable):
         yield futs[fut], fut
 
 
+#: how often a worker process looks whether its parent is still there (seconds)
+PARENT_POLL_S = 0.5
+
+
 def _limit_threads():
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process when its parent ends, also by ``kill -9`` (which runs no clean-up there).
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread checks every :data:`PARENT_POLL_S` seconds that the parent is still this
+    process's parent and exits at once when it is not (a worker busy in a long computation too).
+    """
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass  # the thread below still ends it
+    if os.getppid() != parent:  # the parent ended before this started
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _worker_start(parent: int) -> None:
+    """What every local worker process runs first: one thread per library, and ending with its parent."""
+    _limit_threads()
+    _exit_with_parent(parent)
 
 
 def make_executor(workers: Optional[int] = None, scheduler: Optional[str] = None):
@@ -78,7 +118,7 @@ def make_executor(workers: Optional[int] = None, scheduler: Optional[str] = None
     import multiprocessing as mp
 
     ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                initializer=_limit_threads)
+                                initializer=_worker_start, initargs=(os.getpid(),))
     return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
 
 

@@ -76,17 +76,14 @@ def run_options(args):
 
 
 def _cmd_segment(args) -> int:
-    from ..batch import plan_batch, run_batch
-    from ..errors import InputFileError, UserError
-    from ..io.axes import parse_axes
-    from ..io.lazy import open_image
+    from ..batch import plan_batch, run_batch  # run_batch checks every image before the first
 
     # everything that can be refused is refused here, before the first image is segmented
     options = run_options(args)
     try:
         plan = plan_batch(args.images, args.method, args.output, params=parse_params(args.param),
                           formats=args.format, skip_existing=args.skip_existing, overwrite=args.overwrite,
-                          summary=args.summary)
+                          summary=args.summary, options=options)
     except FileExistsError as e:
         from . import error_message
 
@@ -96,14 +93,6 @@ def _cmd_segment(args) -> int:
         from ..methods import check_supports_3d, get_method
 
         check_supports_3d(get_method(args.method))
-    for p in plan.todo:
-        try:
-            img = open_image(p)  # every input decodes (large ones: their header) before any work starts
-            if options.axes is not None:
-                parse_axes(options.axes, len(img.shape))
-        except (ValueError, UserError) as e:
-            shape = f" (shape {tuple(img.shape)})" if "img" in locals() and img is not None else ""
-            raise InputFileError(p, ValueError(f"{e}{shape}")) from e
     from ..methods._presets import chosen_preset
 
     params = plan.params
@@ -115,7 +104,13 @@ def _cmd_segment(args) -> int:
                    else " (auto: a GPU, the paper's settings)")
         print(f"{args.method}: preset {preset}{why}", file=sys.stderr)
     if plan.skipped and not args.quiet:
-        print(f"skipped {len(plan.skipped)} image(s) whose outputs exist in {plan.outdir} (--skip-existing)")
+        print(f"skipped {len(plan.skipped)} image(s) whose outputs exist in {plan.outdir}, made with the same "
+              "settings (--skip-existing)")
+    if plan.redone and not args.quiet:
+        shown = ", ".join(f"{Path(str(p)).name} ({why})" for p, why in plan.redone[:3])
+        more = f" and {len(plan.redone) - 3} more" if len(plan.redone) > 3 else ""
+        print(f"redoing {len(plan.redone)} image(s) whose outputs are there but not reusable: {shown}{more}",
+              file=sys.stderr)
     parallel = args.scheduler is not None or (args.workers or 1) > 1
     bars = {}
 
@@ -140,7 +135,7 @@ def _cmd_segment(args) -> int:
 
         overall = tqdm(total=len(plan.todo), desc=f"segment {args.method}", unit="image", leave=False)
     try:
-        run_batch(plan, options=options, workers=args.workers, scheduler=args.scheduler,
+        run_batch(plan, workers=args.workers, scheduler=args.scheduler,
                   image_progress=image_progress, on_result=on_result,
                   progress=(lambda done, total, name: overall.update(1)) if overall is not None else None)
     finally:
@@ -169,7 +164,8 @@ def add_parser(sub) -> None:
                         "('plate/*.tif', 'screen/**/*.png'; quote them)")
     p.add_argument("-m", "--method", default="slic", help="method name (see `deepsuperpixel methods`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("-o", "--output", required=True, help="output folder (not the folder of the inputs when an "
+                                                         "output would replace one)")
     p.add_argument("--format", action="append", metavar="FORMATS",
                    help="what to write per image, comma-separated or repeated: tif (int32 labels), overlay "
                         "(boundaries on the image, .png), mat (BSDS segs, for `deepsuperpixel eval`), csv "
@@ -179,7 +175,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--skip-existing", action="store_true",
-                   help="resume: skip images whose outputs all exist (e.g. after a failed or interrupted run)")
+                   help="resume: skip images whose outputs exist, intact and made with the same method, parameters "
+                        "and options (recorded in <image>_<method>.run.json); redo the others")
     p.add_argument("--workers", type=int, default=1,
                    help="local worker processes segmenting images in parallel (default 1: this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

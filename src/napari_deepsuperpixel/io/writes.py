@@ -6,8 +6,11 @@ checkpoints, benchmark outputs, zarr stores) goes through them.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -65,12 +68,14 @@ def check_writable(paths: Iterable, overwrite: bool, remedies=None) -> None:
         raise OutputExistsError(existing, remedies=remedies)
 
 
-def check_output_folder(folder, what: str = "output folder") -> Path:
+def check_output_folder(folder, what: str = "output folder", need_bytes: int = 0) -> Path:
     """Make sure files can be written in ``folder`` (created if needed), before any work starts.
 
-    A temporary file is created and removed, so a folder under an existing
-    file, a read-only folder or a full disk is found now and not after the
-    computing.
+    A temporary file of :data:`PROBE_BYTES` real bytes is written, flushed to
+    the disk and removed, so a folder under an existing file, a read-only
+    folder or a full disk is found now and not after the computing;
+    ``need_bytes``: the space the outputs need, about (refused when the disk
+    has less free).
 
     Raises
     ------
@@ -84,14 +89,69 @@ def check_output_folder(folder, what: str = "output folder") -> Path:
                 raise NotADirectoryError(
                     f"cannot write the {what} {folder}: {parent} is a file, not a folder; choose another path")
             break
+    probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}-{threading.get_ident()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with open(probe, "wb") as f:  # real bytes, flushed to the disk: a full disk fails here
+            f.write(b"\0" * PROBE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
     except OSError as e:
-        raise type(e)(f"cannot write the {what} {folder}: {e.strerror or e}; choose a writable folder") from None
+        raise type(e)(f"cannot write the {what} {folder}: {e.strerror or e}; choose a writable folder "
+                      "(or free space on its disk)") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    if need_bytes:
+        import shutil
+
+        free = shutil.disk_usage(folder).free
+        if free < need_bytes:
+            raise OSError(errno.ENOSPC, f"cannot write the {what} {folder}: {free / 2**20:.0f} MB free on its "
+                                        f"disk, the outputs need about {need_bytes / 2**20:.0f} MB; free space "
+                                        "or choose another folder")
     return folder
+
+
+#: what the write probe of :func:`check_output_folder` writes
+PROBE_BYTES = 64 * 1024
+
+_STALE = re.compile(r"^\.(?:write-test-(\d+)-\d+|.+\.(?:tmp|old|run|blocks)(\d+)(?:-\d+)?(?:\.[^.]*)?)$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_temps(folder) -> list:
+    """Remove the temporary files and folders that killed runs left in ``folder``.
+
+    They are the names this module and the batch give them (``.<name>.tmp<pid>-<thread>``,
+    ``.<name>.old<pid>-<thread>``, ``.<name>.run<pid>``, ``.<name>.blocks<pid>.zarr``,
+    ``.write-test-<pid>-<thread>``) whose process is no longer running. Returns the removed paths.
+    """
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = _STALE.match(p.name)
+        if m is None or _alive(int(m.group(1) or m.group(2))):
+            continue
+        with contextlib.suppress(OSError):
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            removed.append(p)
+    return removed
 
 
 def check_output_file(path, what: str = "output file") -> Path:
