@@ -239,10 +239,10 @@ for _info in [
                input_space="rgb01", uses_torch=True, docs=_DSC),
     MethodInfo("sen", "Superpixel Embedding Network (Gaur & Manjunath 2020): U-Net + GBMS embeddings -> SNIC",
                "superpixels", f"{_P}.sen:SenParams", f"{_P}.sen:run_sen", input_space="rgb01",
-               uses_torch=True, volume_runner_ref=f"{_P}.sen:run_sen_volume"),
+               uses_torch=True, volume_runner_ref=f"{_P}.sen:run_sen_volume", warm_ref=f"{_P}.sen:warm"),
     MethodInfo("sen_contours", "SEN contours: superpixel boundaries averaged over 13 sizes 50..700",
                "contours", f"{_P}.sen:SenContoursParams", f"{_P}.sen:run_sen_contours",
-               input_space="rgb01", uses_torch=True, docs="methods/sen.md"),
+               input_space="rgb01", uses_torch=True, docs="methods/sen.md", warm_ref=f"{_P}.sen:warm"),
 ]:
     register(_info)
 

@@ -116,6 +116,32 @@ def load_sen(checkpoint: str = ""):
     return load_model(checkpoint, method="sen", shipped=WEIGHT_SETS, build=_build_sen)
 
 
+def warm() -> None:
+    """Pay what a process's first SEN run pays, now: torch's import, the shipped weights, the kernels.
+
+    Imports torch, loads every shipped weight set into the per-process model
+    cache (:func:`load_sen`), runs the U-Net and one GBMS iteration once on a
+    small image (oneDNN creates its convolution kernels on first use) and loads
+    SNIC's numba kernels (from numba's disk cache when they are there). The
+    napari widget calls it in a background thread when it opens
+    (``MethodInfo.warm``), so that a user's first SEN run costs about a warm one
+    (measured with ``python benchmarks/bench_defaults.py --methods sen``: the first
+    call in a new process pays about 2 s of torch import and 1 s of numba cache
+    loading on top of the warm run).
+    """
+    import torch
+
+    from .snic import warm_kernels
+
+    warm_kernels()
+    x = torch.zeros(1, 3, 64, 64)
+    for name in WEIGHT_SETS:
+        model = load_sen(name)
+        with torch.inference_mode():
+            e = model.unet(x)
+            model.gbms(e, n_iter=1)
+
+
 def _as_rgb(image: np.ndarray) -> np.ndarray:
     from ..nn.optim import single_image
 
