@@ -373,3 +373,57 @@ def test_parameters_naming_a_method_or_a_file_say_which_parameter():
         nds.segment(IMG, "backprop", preset="fast", max_iter=1, superpixel_method="nope")
     with pytest.raises(FileNotFoundError, match="checkpoint='nope.pt' names no file"):
         nds.segment(IMG, "superae", checkpoint="nope.pt")
+
+
+# --- hangs: pipes, bounded iterations, interruptible loops (issue: nothing lost, nothing silently wrong) --
+
+
+def test_load_checkpoint_refuses_a_named_pipe_instead_of_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "weights.pt"
+    os.mkfifo(fifo)
+    with pytest.raises(CheckpointError, match=r"weights\.pt is not a regular file \(a pipe"):
+        load_checkpoint(fifo)  # before the fix: blocked forever in open()
+
+
+@pytest.mark.parametrize("method, name, value, match", [
+    ("slic", "max_iter", 10**9, "<= 100"),
+    ("slic", "compactness", 1e-320, ">= 0.001"),
+    ("meanshift", "max_iter", 100000, "<= 1000"),
+    ("meanshift", "spatial_radius", 65, "<= 64"),
+    ("quickshift", "kernel_size", 1e6, "<= 10"),
+])
+def test_iteration_and_size_parameters_have_upper_bounds(method, name, value, match):
+    with pytest.raises(ValueError, match=f"parameter '{name}' of '{method}' must be .*{match}"):
+        build_params(get_method(method).params_cls, method, {name: value})
+
+
+def test_mean_shift_stops_within_two_seconds_of_cancel():
+    import time
+
+    nds.segment(IMG[:8, :8], "meanshift")  # the kernel compiled
+    img = np.random.default_rng(1).random((160, 160, 3))
+    t0 = time.monotonic()
+    stop_at = t0 + 1.0
+    with pytest.raises(nds.Cancelled):
+        nds.segment(img, "meanshift", spatial_radius=40, max_iter=1000, range_radius=1000.0,
+                    cancel_check=lambda: time.monotonic() > stop_at)
+    assert time.monotonic() - stop_at < 2.0
+
+
+@pytest.mark.parametrize("image", ["uniform noise", "noisy crop"])
+def test_slic_warns_when_it_makes_far_fewer_segments_than_asked(image):
+    rng = np.random.default_rng(0)
+    if image == "uniform noise":
+        img = rng.random((200, 200))
+    else:  # a smooth picture under strong noise (as a dim microscopy crop)
+        yy, xx = np.mgrid[:200, :200]
+        img = np.sin(yy / 20.0) + np.cos(xx / 25.0) + rng.normal(0, 1.5, (200, 200))
+    with pytest.warns(UserWarning, match=r"slic made \d+ segments of the n_segments=100 asked for.*raise "
+                                         r"compactness"):
+        lab = nds.segment(img, "slic", n_segments=100)
+    assert lab.max() < 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert nds.segment(img, "slic", n_segments=100, compactness=100).max() >= 50  # the advice works

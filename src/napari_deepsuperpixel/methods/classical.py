@@ -18,14 +18,35 @@ import numpy as np
 from .._types import NO_PROGRESS, Result, param
 
 
+#: SLIC's smallest ``compactness``: below it the space term vanishes (1e-320 is a denormal) and SLIC
+#: gives one segment; m = 0.001 is already a pure colour clustering on [0, 100] CIELAB values
+MIN_COMPACTNESS = 1e-3
+#: SLIC's most k-means iterations: scikit-image's loop cannot be interrupted (Ctrl-C, Cancel), so its
+#: length is bounded (the paper: 10 suffice)
+MAX_SLIC_ITER = 100
+#: SLIC warns when it makes fewer than this share of the segments asked for
+FEW_SEGMENTS = 0.5
+
+
+def warn_few_segments(method: str, asked: int, got: int) -> None:
+    """A ``UserWarning`` naming the count asked for and made, and what to change, when far fewer came out."""
+    if asked >= 4 and got < FEW_SEGMENTS * asked:
+        import warnings
+
+        warnings.warn(f"{method} made {got} segments of the n_segments={asked} asked for: on a noisy image the "
+                      "colour term splits the superpixels into pieces that the connectivity step merges; raise "
+                      "compactness (e.g. 100) or smooth first (sigma=1)", UserWarning, stacklevel=3)
+
+
 @dataclass
 class SlicParams:
     """SLIC (Achanta et al., TPAMI 2012) via :func:`skimage.segmentation.slic`."""
 
     n_segments: int = param(400, "Approximate number of superpixels", min=1, role="count")
-    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity (> 0)", min=0.0,
-                               min_exclusive=True)
-    max_iter: int = param(10, "k-means iterations", min=1, aliases=("max_num_iter",))
+    compactness: float = param(10.0, "Balance of colour (low) and space (high) proximity (at least 0.001)",
+                               min=MIN_COMPACTNESS, max=1e6)
+    max_iter: int = param(10, "k-means iterations (at most 100: scikit-image's loop cannot be interrupted)",
+                          min=1, max=MAX_SLIC_ITER, aliases=("max_num_iter",))
     sigma: float = param(0.0, "Gaussian pre-smoothing width (pixels)", min=0.0, max=1000.0)
     min_size: int = param(0, "Merge segments smaller than this (pixels) into their most similar neighbour", min=0, role="min_size")
 
@@ -53,6 +74,7 @@ def run_slic(image, *, params: SlicParams, seed=0, device="cpu", progress=NO_PRO
         enforce_connectivity=True,
         start_label=1,
     )
+    warn_few_segments("slic", params.n_segments, int(labels.max()))
     return Result(labels)
 
 
@@ -108,7 +130,8 @@ class QuickshiftParams:
     Defaults from scikit-image's segmentation comparison example.
     """
 
-    kernel_size: float = param(3.0, "Width of the Gaussian density kernel (pixels)", min=0.5)
+    kernel_size: float = param(3.0, "Width of the Gaussian density kernel (pixels; at most 10: scikit-image's "
+                                    "loop, which cannot be interrupted, grows with its square)", min=0.5, max=10.0)
     max_dist: float = param(6.0, "Cut-off distance for the data tree: higher means fewer segments", min=0.0,
                             role="scale")
     ratio: float = param(0.5, "Balance of colour (high) and space (low) proximity", min=0.0, max=1.0)

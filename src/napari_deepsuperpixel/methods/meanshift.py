@@ -53,7 +53,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._types import Result, param
+from .._types import NO_PROGRESS, Result, param
 
 __all__ = ["MeanShiftParams", "meanshift_filter", "meanshift_segmentation", "run_meanshift"]
 
@@ -69,59 +69,57 @@ class MeanShiftParams:
                           min=0, role="min_size")
     n_segments: Optional[int] = param(None, "Merge the smallest regions until at most this many remain "
                                             "(DSC's paper: 100, 50, 20, 10)", min=1)
-    max_iter: int = param(20, "Mean-shift moves per pixel at most", min=1, advanced=True)
+    max_iter: int = param(20, "Mean-shift moves per pixel at most", min=1, max=1000, advanced=True)
 
 
 def _kernel():
     from numba import njit, prange
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _filter(feat, hs, hr, max_iter, eps):
+    def _filter(feat, hs, hr, max_iter, eps, p0, p1, out):
         h, w, c = feat.shape
-        out = np.empty_like(feat)
         hr2 = hr * hr
-        for y0 in prange(h):
+        for p in prange(p0, p1):
+            y0, x0 = p // w, p % w
             mean = np.empty(c, np.float64)
             cur = np.empty(c, np.float64)
-            for x0 in range(w):
-                cy, cx = float(y0), float(x0)
+            cy, cx = float(y0), float(x0)
+            for k in range(c):
+                cur[k] = feat[y0, x0, k]
+            for _ in range(max_iter):
+                iy, ix = int(cy + 0.5), int(cx + 0.5)
+                ya, yb = max(iy - hs, 0), min(iy + hs, h - 1)
+                xa, xb = max(ix - hs, 0), min(ix + hs, w - 1)
+                sy, sx, n = 0.0, 0.0, 0
                 for k in range(c):
-                    cur[k] = feat[y0, x0, k]
-                for _ in range(max_iter):
-                    iy, ix = int(cy + 0.5), int(cx + 0.5)
-                    ya, yb = max(iy - hs, 0), min(iy + hs, h - 1)
-                    xa, xb = max(ix - hs, 0), min(ix + hs, w - 1)
-                    sy, sx, n = 0.0, 0.0, 0
-                    for k in range(c):
-                        mean[k] = 0.0
-                    for yy in range(ya, yb + 1):
-                        for xx in range(xa, xb + 1):
-                            d = 0.0
+                    mean[k] = 0.0
+                for yy in range(ya, yb + 1):
+                    for xx in range(xa, xb + 1):
+                        d = 0.0
+                        for k in range(c):
+                            t = feat[yy, xx, k] - cur[k]
+                            d += t * t
+                        if d <= hr2:
+                            n += 1
+                            sy += yy
+                            sx += xx
                             for k in range(c):
-                                t = feat[yy, xx, k] - cur[k]
-                                d += t * t
-                            if d <= hr2:
-                                n += 1
-                                sy += yy
-                                sx += xx
-                                for k in range(c):
-                                    mean[k] += feat[yy, xx, k]
-                    if n == 0:
-                        break
-                    ny, nx = sy / n, sx / n
-                    shift_c = 0.0
-                    for k in range(c):
-                        mean[k] /= n
-                        t = mean[k] - cur[k]
-                        shift_c += t * t
-                        cur[k] = mean[k]
-                    shift_s = (ny - cy) ** 2 + (nx - cx) ** 2
-                    cy, cx = ny, nx
-                    if shift_c <= eps * eps and shift_s <= 0.25:
-                        break
+                                mean[k] += feat[yy, xx, k]
+                if n == 0:
+                    break
+                ny, nx = sy / n, sx / n
+                shift_c = 0.0
                 for k in range(c):
-                    out[y0, x0, k] = cur[k]
-        return out
+                    mean[k] /= n
+                    t = mean[k] - cur[k]
+                    shift_c += t * t
+                    cur[k] = mean[k]
+                shift_s = (ny - cy) ** 2 + (nx - cx) ** 2
+                cy, cx = ny, nx
+                if shift_c <= eps * eps and shift_s <= 0.25:
+                    break
+            for k in range(c):
+                out[y0, x0, k] = cur[k]
 
     return _filter
 
@@ -129,8 +127,12 @@ def _kernel():
 _FILTER = None
 
 
+#: the seconds one call of the filter kernel aims at: Ctrl-C and Cancel are honoured between calls
+CHUNK_SECONDS = 0.2
+
+
 def meanshift_filter(image: np.ndarray, spatial_radius: int = 7, range_radius: float = 6.5, *,
-                     max_iter: int = 20, eps: float = 0.01) -> np.ndarray:
+                     max_iter: int = 20, eps: float = 0.01, progress=NO_PROGRESS) -> np.ndarray:
     """Step 1: every pixel's colour replaced by its joint spatial-range mode.
 
     Parameters
@@ -145,6 +147,11 @@ def meanshift_filter(image: np.ndarray, spatial_radius: int = 7, range_radius: f
         Moves per pixel at most.
     eps : float
         Convergence threshold of a move in colour.
+    progress : Reporter
+        Reports ``(pixels done, pixels, "mean shift")``; Cancel (and Ctrl-C) is
+        honoured between pieces of about :data:`CHUNK_SECONDS` (the numba kernel
+        itself cannot be interrupted, so it runs on a range of pixels at a time,
+        the range sized from the time of the one before).
 
     Returns
     -------
@@ -159,8 +166,24 @@ def meanshift_filter(image: np.ndarray, spatial_radius: int = 7, range_radius: f
         raise ValueError(f"meanshift expects a (Y, X) or (Y, X, C) image, got shape {feat.shape}")
     if _FILTER is None:
         _FILTER = _kernel()
-    return _FILTER(np.ascontiguousarray(feat), int(spatial_radius), float(range_radius), int(max_iter),
-                   float(eps))
+    import time
+
+    feat = np.ascontiguousarray(feat)
+    out = np.empty_like(feat)
+    n = feat.shape[0] * feat.shape[1]
+    window = (2 * int(spatial_radius) + 1) ** 2 * feat.shape[2]
+    chunk = max(1, int(2e7 // (window * 4)))  # about 4 moves a pixel, 10^8 operations a second
+    done = 0
+    while done < n:
+        progress.check()
+        stop = min(n, done + chunk)
+        t0 = time.perf_counter()
+        _FILTER(feat, int(spatial_radius), float(range_radius), int(max_iter), float(eps), done, stop, out)
+        took = time.perf_counter() - t0
+        done = stop
+        progress(done, n, "mean shift")
+        chunk = max(1, min(4 * chunk, int(chunk * CHUNK_SECONDS / max(took, 1e-4))))
+    return out
 
 
 def _group(modes: np.ndarray, tol: float) -> np.ndarray:
@@ -184,7 +207,7 @@ def _group(modes: np.ndarray, tol: float) -> np.ndarray:
 
 def meanshift_segmentation(image: np.ndarray, spatial_radius: int = 7, range_radius: float = 6.5,
                            min_size: int = 20, n_segments: Optional[int] = None, *,
-                           max_iter: int = 20) -> np.ndarray:
+                           max_iter: int = 20, progress=NO_PROGRESS) -> np.ndarray:
     """Mean-shift segmentation: filter, group, merge small regions (see the module docstring).
 
     Parameters
@@ -210,13 +233,14 @@ def meanshift_segmentation(image: np.ndarray, spatial_radius: int = 7, range_rad
     feat = np.asarray(image, np.float32)
     if feat.ndim == 2:
         feat = feat[..., None]
-    modes = meanshift_filter(feat, spatial_radius, range_radius, max_iter=max_iter)
+    modes = meanshift_filter(feat, spatial_radius, range_radius, max_iter=max_iter, progress=progress)
+    progress.check()
     labels = _group(modes, 0.5 * float(range_radius))
     return merge_small_segments(labels, int(min_size), feat, max_rounds=200,
                                 max_segments=None if n_segments is None else int(n_segments))
 
 
-def run_meanshift(image, *, params: MeanShiftParams, seed=0, device="cpu", progress=None) -> Result:
+def run_meanshift(image, *, params: MeanShiftParams, seed=0, device="cpu", progress=NO_PROGRESS) -> Result:
     labels = meanshift_segmentation(image, params.spatial_radius, params.range_radius, params.min_size,
-                                    params.n_segments, max_iter=params.max_iter)
+                                    params.n_segments, max_iter=params.max_iter, progress=progress)
     return Result(labels)

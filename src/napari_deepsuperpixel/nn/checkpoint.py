@@ -316,7 +316,8 @@ def load_checkpoint(path, *, method: Optional[str] = None, map_location="cpu") -
     FileNotFoundError
         ``path`` does not exist.
     CheckpointError
-        The file is not a napari-deepsuperpixel checkpoint, cannot be read
+        The path is not a regular file (a named pipe would block), the file is
+        not a napari-deepsuperpixel checkpoint, cannot be read
         (truncated/corrupt), its content hash does not match (modified or
         damaged weights), its format version is newer than this package
         understands, or it is for a different ``method``.
@@ -328,6 +329,9 @@ def load_checkpoint(path, *, method: Optional[str] = None, map_location="cpu") -
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     if path.is_dir():
         raise CheckpointError(f"checkpoint path {path} is a folder, not a checkpoint file")
+    if not path.is_file():  # a named pipe or a device would block the read (or never end)
+        raise CheckpointError(f"checkpoint path {path} is not a regular file (a pipe, socket or device); "
+                              "give a checkpoint file")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many kinds for damaged files
