@@ -75,9 +75,21 @@ def test_elided_names_keep_their_ends_and_show_in_full_on_hover(make_napari_view
     shown = displayed_text(combo)
     assert "\u2026" in shown and len(shown) < len(combo.currentText())
     assert shown.startswith("IXM") and shown.endswith("slic")  # both ends: the method is visible
-    assert f"{BASE} slic" in combo.toolTip()
+    from qtpy.QtCore import QEvent, QPoint
+    from qtpy.QtGui import QHelpEvent
+    from qtpy.QtWidgets import QApplication
+
+    def hover_text():
+        QApplication.sendEvent(combo, QHelpEvent(QEvent.Type.ToolTip, QPoint(5, 5), combo.mapToGlobal(QPoint(5, 5))))
+        return combo.toolTip()
+
+    assert hover_text().startswith(f"{BASE} slic\n")  # the full name, then what the field is for
+    assert "newest result" in hover_text()
     w.prediction.value = viewer.layers[f"{BASE} snic"]
-    assert displayed_text(combo).endswith("snic") and f"{BASE} snic" in combo.toolTip()
+    assert displayed_text(combo).endswith("snic") and hover_text().startswith(f"{BASE} snic\n")
+    combo.setFixedWidth(1400)  # room for the whole name: the field's own tooltip only
+    qtbot.wait(50)
+    assert displayed_text(combo) == combo.currentText() and not hover_text().startswith(BASE)
     # the ground-truth list: no sideways scrolling, names elided in the middle, each in full on hover
     view = w.ground_truth.native
     from qtpy.QtCore import Qt

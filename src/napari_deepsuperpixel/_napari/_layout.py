@@ -211,15 +211,21 @@ def elide_in_middle(combo) -> None:
         return
     combo._middle_elider = _ComboElider(combo)
     combo.installEventFilter(combo._middle_elider)
-    combo._base_tooltip = combo.toolTip()
-    combo.currentTextChanged.connect(lambda _t, c=combo: _full_name_tooltip(c))
+    combo._tips = (combo.toolTip(), combo.toolTip())  # (the field's own tooltip, the one shown)
     _full_name_tooltip(combo)
 
 
 def _full_name_tooltip(combo) -> None:
-    base = getattr(combo, "_base_tooltip", "")
+    """The dropdown's tooltip, preceded by its current text in full while that text is elided."""
+    base, shown = combo._tips
+    if combo.toolTip() != shown:  # set anew from outside: the field's own tooltip
+        base = combo.toolTip()
     text = combo.currentText()
-    combo.setToolTip(f"{text}\n\n{base}" if text and base else (text or base))
+    elided = bool(text) and displayed_text(combo) != text
+    tip = (f"{text}\n\n{base}" if base else text) if elided else base
+    combo._tips = (base, tip)
+    if combo.toolTip() != tip:
+        combo.setToolTip(tip)
 
 
 def names_in_full_on_hover(view) -> None:
@@ -268,8 +274,12 @@ def _elider_class():
             _item_tooltips(self.view)
 
         def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.ToolTip:
+                _full_name_tooltip(obj)  # then Qt shows it
+                return False
             if event.type() != QEvent.Type.Paint:
                 return False
+            _full_name_tooltip(obj)
             painter = QStylePainter(obj)
             opt = QStyleOptionComboBox()
             obj.initStyleOption(opt)

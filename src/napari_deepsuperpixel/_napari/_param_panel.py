@@ -63,6 +63,7 @@ class OptionalField(Container):
                                     "right; unticked: the method (or its preset) decides")
         self.inner = inner
         self.auto = Label(value=AUTO, tooltip=kwargs.get("tooltip"))
+        self.auto.native.setWordWrap(True)  # a long "auto: ..." wraps instead of widening the dock
         self.extend([self.enabled_box, self.inner, self.auto])
         self.enabled_box.changed.connect(self._on_box)
         self._on_box(default is not None)
