@@ -164,8 +164,9 @@ def test_embedding_pca_to_rgb_orders_components_by_variance():
     # first component follows y (largest variance), second follows x
     assert abs(np.corrcoef(rgb[..., 0].ravel(), yy.ravel())[0, 1]) > 0.99
     assert abs(np.corrcoef(rgb[..., 1].ravel(), xx.ravel())[0, 1]) > 0.99
-    layers = extras_to_layers({"embedding": [emb, emb], "contours": [yy, yy[:5]], "loss_history": [1.0]})
-    assert [m["name"] for _, m, _ in layers] == ["embedding"]  # ragged contours skipped
+    # a stack's extras come from the core in the labels' shape (a ragged per-slice list is skipped)
+    layers = extras_to_layers({"embedding": np.stack([emb, emb]), "contours": [yy, yy[:5]], "loss_history": [1.0]})
+    assert [m["name"] for _, m, _ in layers] == ["embedding"]
     assert layers[0][0].shape == (2, 30, 40, 3)
 
 
