@@ -107,8 +107,8 @@ def test_segment_writes_bsds_segs_and_per_segment_csv(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["segment", str(img), "-m", "slic", "-p", "n_segments=20", "--format", "tif,mat",
                  "--format", "csv", "-o", str(out), "-q"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["coffee_slic.csv", "coffee_slic.mat", "coffee_slic.tif",
-                                                     "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["coffee_slic.csv", "coffee_slic.mat", "coffee_slic.run.json",
+                                                     "coffee_slic.tif", "summary.csv"]
     import tifffile
 
     labels = tifffile.imread(out / "coffee_slic.tif")

@@ -6,6 +6,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -206,6 +207,7 @@ def test_segment_skip_existing_resumes_a_failed_batch(tmp_path, files, capsys):
     assert main(["segment", str(a), str(b), "-o", str(out), "-q", "--skip-existing", "-p", "n_segments=20"]) == 0
     assert (out / "b_slic_overlay.png").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    capsys.readouterr()
     _check(capsys, ["segment", a, "-o", out, "--skip-existing", "--overwrite"], match="not both")
 
 
@@ -216,3 +218,63 @@ def test_real_command_prints_no_traceback(files):
                           check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error: cannot read image")
+
+
+# --- refusals of the red-team pass (issue: nothing lost, nothing silently wrong) -------------------------
+
+
+def test_train_max_images_zero_is_refused(files, capsys, tmp_path):
+    for model in ("superae", "sen"):
+        _check(capsys, ["train", model, "--data", files / "data" / "images", "-o", tmp_path / f"{model}.pt",
+                        "-p", "max_images=0", "--epochs", "1", "-q"], match="'max_images'")
+        assert not (tmp_path / f"{model}.pt").exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "2"])
+def test_eval_max_dist_out_of_range_is_refused(files, capsys, value):
+    line = _check(capsys, ["eval", "--gt", files / "gt", "--results", files / "res", "-o", files / "e", "-q",
+                           "--max-dist", value], match="max_dist")
+    assert "(0, 1]" in line
+
+
+def test_eval_names_the_files_of_an_image_that_cannot_be_evaluated(tmp_path, capsys):
+    import shutil
+
+    from napari_deepsuperpixel.io.files import write_labels_tif
+
+    src = sorted((Path(__file__).resolve().parents[2] / "shared" / "BSDS500" / "data" / "groundTruth" / "test")
+                 .glob("*.mat"))
+    if not src:
+        pytest.skip("no BSDS500 copy")
+    gt, res = tmp_path / "gt", tmp_path / "res"
+    gt.mkdir()
+    res.mkdir()
+    shutil.copy(src[0], gt / src[0].name)
+    write_labels_tif(res / f"{src[0].stem}.tif", np.ones((20, 20), np.int32))  # the wrong size
+    line = _check(capsys, ["eval", "--gt", gt, "--results", res, "-o", tmp_path / "e", "-q"])
+    assert f"result file {res / src[0].stem}.tif (ground truth {gt / src[0].name})" in line
+
+
+def test_bench_on_the_bsds_layout_refuses_an_image_without_ground_truth(tmp_path, capsys):
+    root = tmp_path / "bsds"
+    for sub in ("images/test", "groundTruth/test"):
+        (root / "data" / sub).mkdir(parents=True)
+    for name in ("1", "2"):
+        iio.imwrite(root / "data" / "images" / "test" / f"{name}.jpg", np.zeros((16, 16, 3), np.uint8))
+    from scipy.io import savemat
+
+    savemat(root / "data" / "groundTruth" / "test" / "2.mat", {"groundTruth": np.zeros((1, 1), object)})
+    line = _check(capsys, ["bench", "-m", "slic", "--data", root, "--split", "test", "-o", tmp_path / "b", "-q",
+                           "--workers", "1"], match="have no ground truth")
+    assert "1.jpg" in line and "2.jpg" not in line
+
+
+def test_bench_report_refuses_a_repeated_label(files, capsys):
+    for cmd in ("tables", "paired"):
+        line = _check(capsys, ["bench-report", cmd, f"a={files / 'run'}", f"a={files / 'data'}"])
+        assert "the run label 'a' is given twice" in line
+
+
+def test_slic_compactness_below_its_minimum_is_refused(files, capsys):
+    _check(capsys, ["segment", files / "good.png", "-o", files / "c", "-p", "compactness=1e-320"],
+           match="'compactness' of 'slic' must be >= 0.001")

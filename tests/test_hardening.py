@@ -182,7 +182,7 @@ def test_int_parameter_refuses_inf_nan_and_fractions():
 
 def test_compactness_zero():
     # scikit-image's SLIC divides by compactness: 0 is refused up front
-    with pytest.raises(ValueError, match=r"parameter 'compactness' of 'slic' must be > 0"):
+    with pytest.raises(ValueError, match=r"parameter 'compactness' of 'slic' must be >= 0.001"):
         nds.segment(IMG, "slic", compactness=0)
     # SNIC (pure colour distance) and the compact watershed (plain watershed) work with 0
     for method in ("snic", "watershed"):
@@ -362,7 +362,7 @@ def test_bool_int_and_size_limits_of_parameters():
         with pytest.raises(ValueError, match="'clustering' expects true/false"):
             build_params(cls, "sen", {"clustering": v})
     assert build_params(cls, "sen", {"clustering": np.bool_(False)}).clustering is False
-    with pytest.raises(ValueError, match=r"'max_iter' of 'slic' must be between"):
+    with pytest.raises(ValueError, match=r"'max_iter' of 'slic' must be <= 100"):
         build_params(get_method("slic").params_cls, "slic", {"max_iter": 10**30})
     with pytest.raises(ValueError, match=r"'sigma' of 'felzenszwalb' must be <= 1000"):
         build_params(get_method("felzenszwalb").params_cls, "felzenszwalb", {"sigma": 1e30})
@@ -427,3 +427,71 @@ def test_slic_warns_when_it_makes_far_fewer_segments_than_asked(image):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         assert nds.segment(img, "slic", n_segments=100, compactness=100).max() >= 50  # the advice works
+
+
+# --- memory: an estimate before any work (issue: nothing lost, nothing silently wrong) -----------------
+
+
+def test_a_run_that_does_not_fit_in_memory_turns_to_blocks_or_is_refused(monkeypatch):
+    from napari_deepsuperpixel import pipeline
+
+    monkeypatch.setattr(pipeline, "available_memory", lambda: 20 * 2**20)
+    img = np.random.default_rng(0).random((1024, 1024))
+    with pytest.raises(ValueError, match=r"^slic on this image \(shape \(1024, 1024\)\) needs about \d+ MB of memory "
+                                         r"and 20 MB is available; use a method that runs in blocks \(snic, "
+                                         r"watershed\) or a smaller"):
+        nds.segment(img, "slic")
+    with pytest.warns(UserWarning, match=r"snic: the whole 1024 x 1024 image would need about \d+ MB of memory and "
+                                         r"20 MB is available: segmenting it in blocks of 256 pixels"):
+        res = nds.segment_result(img, "snic", n_segments=4000)
+    assert res.extras["blocks"] == (4, 4) and res.labels.shape == (1024, 1024)
+    with pytest.raises(ValueError, match=r"needs about .* segment it in blocks \(block_size='auto'"):
+        nds.segment(img, "snic", n_segments=4000, block_size=None)
+    with pytest.raises(ValueError, match=r"needs about .*segment fewer slices"):
+        nds.segment(np.random.default_rng(0).random((6, 600, 600)), "felzenszwalb")
+
+
+def test_every_method_declares_its_memory_and_the_estimate_grows_with_the_image():
+
+    for info in nds.list_methods():
+        assert info.bytes_per_pixel > 0, info.name
+        p = build_params(info.params_cls, info.name, {})
+        small, big = (pipeline_estimate(np.zeros(s, np.uint8), info, p) for s in ((100, 100), (1000, 1000)))
+        assert 90 * small < big < 110 * small, info.name
+
+
+def pipeline_estimate(img, info, params):
+    from napari_deepsuperpixel.io.layout import describe_image
+    from napari_deepsuperpixel.options import RunOptions
+    from napari_deepsuperpixel.pipeline import estimate_memory
+
+    return estimate_memory(img, describe_image(img), info, params, RunOptions(), "slices", None)
+
+
+def test_the_command_line_refuses_an_image_that_does_not_fit_before_any_work(monkeypatch, tmp_path, capsys):
+    from napari_deepsuperpixel import pipeline
+    from napari_deepsuperpixel.cli import main
+    from napari_deepsuperpixel.io.files import write_png
+
+    write_png(tmp_path / "a.png", (np.random.default_rng(0).random((600, 600)) * 255).astype(np.uint8))
+    monkeypatch.setattr(pipeline, "available_memory", lambda: 2**20)
+    assert main(["segment", str(tmp_path / "a.png"), "-m", "felzenszwalb", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tmp_path / 'a.png'}: felzenszwalb on this image") and "\n" not in err
+    assert not list((tmp_path / "o").glob("a_*"))
+
+
+def test_a_memory_error_is_one_line_not_an_unexpected_error(monkeypatch, tmp_path, capsys):
+    import napari_deepsuperpixel as pkg
+    from napari_deepsuperpixel.cli import main
+    from napari_deepsuperpixel.io.files import write_png
+
+    write_png(tmp_path / "a.png", np.zeros((40, 40), np.uint8))
+
+    def oom(*a, **k):
+        raise MemoryError("Unable to allocate 8.00 GiB")
+
+    monkeypatch.setattr(pkg, "segment_result", oom)
+    assert main(["segment", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: out of memory (Unable to allocate") and "report" not in err

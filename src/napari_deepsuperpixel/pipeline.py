@@ -75,6 +75,8 @@ def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
         An unknown method or parameter, an invalid value, a shape the options
         cannot take (axes, mode, spacing, block size), a segment count above
         the number of pixels, an unavailable device.
+        A run whose memory estimate (:func:`estimate_memory`) exceeds the memory
+        available (a 2D run of a method that runs in blocks turns to blocks instead).
     FileExistsError
         ``options.out`` exists.
     """
@@ -111,7 +113,121 @@ def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
 
         device = resolve_device(o.device)
     branch = "blocks" if tile is not None else ("slices" if o.slices else "volumes")
+    branch, tile = _check_memory(image, layout, info, p, o, branch, tile, device)
     return RunPlan(info, p, o, layout, branch, tile, device, spacing)
+
+
+def available_memory() -> int:
+    """Bytes a new allocation can have, about: the smallest of the memory the system has available
+    (``MemAvailable``), what the control group's ``memory.max`` leaves and what ``RLIMIT_AS`` leaves;
+    0 where none is known (no check is then made)."""
+    import os
+
+    known = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    known.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        if limit.isdigit():
+            known.append(int(limit) - int(open("/sys/fs/cgroup/memory.current").read().strip()))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open(f"/proc/{os.getpid()}/statm") as f:
+                known.append(soft - int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE"))
+    except (ImportError, OSError, ValueError):
+        pass
+    return max(0, min(known)) if known else 0
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def estimate_memory(image, layout: ImageLayout, info, params, options: RunOptions, branch: str,
+                    tile: Optional[int], device="cpu") -> int:
+    """Bytes a run needs beyond its input, about: the method's declared ``MethodInfo.bytes_per_pixel``
+    on what it holds at once (a block and its halo per thread, a slice, a volume, or the volume runner's
+    own ``memory_estimate``), plus the prepared float32 copy and the labels.
+    """
+    from .io.lazy import is_lazy
+
+    n_c = max(1, layout.n_channels)
+    total = int(np.prod(layout.spatial_shape))
+    labels = 0 if options.out is not None else 4 * total
+    if branch == "blocks":
+        from .tiled.policy import BLOCK_THREADS, halo_for, segment_count
+
+        ny, nx = layout.yx
+        side = tile + 2 * halo_for(ny, nx, segment_count(params))
+        return int(BLOCK_THREADS * side * side * (info.bytes_per_pixel + 4 * n_c) + labels)
+    prepared = 4 * total * n_c + (layout_bytes(layout) if is_lazy(image) else 0)  # a lazy input is read whole
+    if branch == "volumes":
+        sizes = dict(zip(layout.label_axes, layout.spatial_shape))
+        shape = (sizes.get("Z", 1) * (sizes.get("T", 1) if options.mode == "spacetime" else 1), sizes["Y"],
+                 sizes["X"])
+        est = info.memory_estimate
+        work = est(shape, n_c, params, device) if est is not None else int(np.prod(shape) * info.bytes_per_pixel)
+    else:
+        ny, nx = layout.yx
+        work = int(ny * nx * info.bytes_per_pixel)
+    return int(prepared + labels + work)
+
+
+def layout_bytes(layout: ImageLayout) -> int:
+    """The bytes of the image's pixels (its shape and dtype)."""
+    return int(np.prod(layout.shape)) * layout.dtype.itemsize
+
+
+def _check_memory(image, layout: ImageLayout, info, params, options: RunOptions, branch: str, tile, device):
+    """The branch and block side that fit the memory available: a 2D run of a method with a block runner
+    turns to blocks (``block_size="auto"``); any other run that does not fit is refused, with the estimate
+    and what to change."""
+    avail = available_memory()
+    if not avail:
+        return branch, tile
+    need = estimate_memory(image, layout, info, params, options, branch, tile, device)
+    if need <= avail:
+        return branch, tile
+    from .errors import InputError
+    from .tiled import policy
+
+    blocks_ok = (layout.is_2d and info.supports_blocks and options.slices and not options.match_time
+                 and policy._have_dask())
+    if branch != "blocks" and blocks_ok and isinstance(options.block_size, str):
+        ny, nx = layout.yx
+        halo = policy.halo_for(ny, nx, policy.segment_count(params))
+        labels = 0 if options.out is not None else 4 * ny * nx
+        per_px = policy.BLOCK_THREADS * (info.bytes_per_pixel + 4 * max(1, layout.n_channels))
+        room = (avail - labels) / per_px
+        side = int(room ** 0.5) - 2 * halo if room > 0 else 0
+        side = min(policy.DEFAULT_BLOCK, side - side % 64)
+        if side >= max(64, 4 * halo) and (ny > side or nx > side):
+            import warnings
+
+            warnings.warn(f"{info.name}: the whole {ny} x {nx} image would need about {_gb(need)} of memory and "
+                          f"{_gb(avail)} is available: segmenting it in blocks of {side} pixels", UserWarning,
+                          stacklevel=4)
+            return "blocks", side
+    if branch == "blocks" or blocks_ok:
+        fix = ("write the labels to a zarr store (out='labels.zarr')" if branch == "blocks"
+               and options.out is None else "segment it in blocks (block_size='auto' or a block side)")
+    elif layout.is_2d:
+        fix = (f"use a method that runs in blocks ({', '.join(policy.blocks_methods())}) or a smaller "
+               "(cropped or downscaled) image")
+    else:
+        fix = "segment fewer slices or volumes at a time, or a smaller (cropped or downscaled) image"
+    raise InputError(f"{info.name} on this image (shape {layout.shape}) needs about {_gb(need)} of memory and "
+                     f"{_gb(avail)} is available; {fix}")
 
 
 def _units(layout: ImageLayout, mode: str) -> int:

@@ -63,7 +63,18 @@ def _bsds_items(root, split, limit):
     from ..datasets.bsds import BSDS500
 
     ds = BSDS500(root)
-    ids = ds.ids(split)
+    ids = ds.ids(split)  # the images with a ground truth
+    images = sorted(p.stem for p in (ds.data_dir / "images" / split).glob("*.jpg"))
+    lacking = [i for i in images if i not in set(ids)]
+    if limit is not None:
+        lacking = [i for i in lacking if i in images[: int(limit)]]
+    if lacking:  # refused, as a folder dataset refuses an image without a mask (never the next one taken)
+        from ..errors import InputError
+
+        gt_dir = ds.data_dir / "groundTruth" / split
+        raise InputError(f"{len(lacking)} image(s) of split {split!r} have no ground truth in {gt_dir} (e.g. "
+                         f"{', '.join(f'{i}.jpg' for i in lacking[:5])}): restore their .mat files or remove the "
+                         "images")
     if not ids:
         raise ValueError(f"no images in split {split!r} of {root}")
     if limit is not None:

@@ -82,10 +82,15 @@ def _evaluate_one(job):
     result, kind = _read_input(load_result, result_path, "result file", "re-create it (or remove it)")
     gt = _read_input(load_ground_truth, gt_path, "ground-truth file", "restore it from BSDS500")
     bench = settings["benchmark"]
-    ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
-                        thin=settings["thin"], matcher=settings["matcher"], name=name,
-                        boundary=bench in ("all", "boundary"),
-                        region=bench in ("all", "region") and kind != "pb")
+    try:
+        ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
+                            thin=settings["thin"], matcher=settings["matcher"], name=name,
+                            boundary=bench in ("all", "boundary"),
+                            region=bench in ("all", "region") and kind != "pb")
+    except (ValueError, FloatingPointError) as e:  # a size mismatch, negative labels...: name both files
+        from ..errors import InputError
+
+        raise InputError(f"result file {result_path} (ground truth {gt_path}): {' '.join(str(e).split())}") from e
     return name, ev
 
 
@@ -135,6 +140,14 @@ def evaluate_folder(gt_dir, results_dir, outdir, *, nthresh: int = 99, workers: 
         raise ValueError(f"--nthresh must be a positive integer, got {nthresh!r}")
     if int(workers) != workers or workers < 1:
         raise ValueError(f"--workers must be a positive integer, got {workers!r}")
+    import math
+
+    if isinstance(max_dist, bool) or not isinstance(max_dist, (int, float)) or not math.isfinite(max_dist) \
+            or not 0 < max_dist <= 1:
+        from ..errors import InputError
+
+        raise InputError(f"max_dist is the boundary matching tolerance as a fraction of the image diagonal: give "
+                         f"a number in (0, 1] (the benchmark's 0.0075), got {max_dist!r}")
     results_dir = Path(results_dir)
     outdir = Path(outdir)
     if not results_dir.is_dir():

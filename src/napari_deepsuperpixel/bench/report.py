@@ -144,6 +144,19 @@ def _superpixel_means(run: Run, common: set) -> list:
     return out
 
 
+def check_labels(runs: list) -> None:
+    """Every run spec has its own label (a repeated one would hide a run in the tables)."""
+    from ..errors import InputError
+
+    seen = {}
+    for spec in runs:
+        label = parse_run(spec)[0]
+        if label in seen:
+            raise InputError(f"the run label {label!r} is given twice ({seen[label]}, {spec}); give each run its "
+                             "own label (LABEL=FOLDER)")
+        seen[label] = spec
+
+
 def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
     """Markdown tables (and an ASA / BR plot) of ``deepsuperpixel bench`` runs.
 
@@ -164,6 +177,7 @@ def quality_tables(runs: list, plot=None, overwrite: bool = False) -> str:
         written by the runs (``per_value.csv``), and the superpixel metrics
         averaged over the images common to every folder (comparable rows).
     """
+    check_labels(runs)
     loaded = [load_run(spec) for spec in runs]
     if not loaded:
         raise ValueError("name at least one run LABEL=FOLDER")
@@ -246,6 +260,7 @@ def paired_differences(runs: list) -> tuple:
         Paired}}`` for the :data:`PAIRED_COLUMNS` plus the dataset-level
         :data:`DATASET_COLUMNS` (as :class:`Paired` with only ``mean``).
     """
+    check_labels(runs)
     loaded = []
     for spec in runs:
         label, folders = parse_run(spec)

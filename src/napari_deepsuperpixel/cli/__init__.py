@@ -102,10 +102,20 @@ def debug_requested(argv=None) -> bool:
     return "--debug" in args or os.environ.get("NDS_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning on the command line: one line ``warning: ...`` (no source file and line)."""
+    print(f"warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
 def main(argv=None) -> int:
+    import warnings
+
     parser = build_parser()
     debug = debug_requested(argv)
     args = parser.parse_args(argv)  # a usage error: one line and SystemExit(2), like --help/--version
+    shown = warnings.showwarning
+    if not debug:
+        warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -118,6 +128,13 @@ def main(argv=None) -> int:
             raise
         print(f"error: {error_message(e)}", file=sys.stderr)
         return 2
+    except MemoryError as e:  # the estimate made before the work was too low: still one line
+        if debug:
+            raise
+        why = f" ({e})" if str(e) else ""
+        print(f"error: out of memory{why}; segment a smaller (cropped or downscaled) image, give --block-size for a "
+              "method that runs in blocks, or free memory", file=sys.stderr)
+        return 2
     except Exception as e:
         if _interrupted(e):
             if debug:
@@ -129,3 +146,5 @@ def main(argv=None) -> int:
         print(f"error: {type(e).__name__}: {error_message(e)} (an unexpected error; rerun with --debug for "
               "the traceback and report it)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = shown

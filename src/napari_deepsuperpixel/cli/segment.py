@@ -64,7 +64,8 @@ def _spacing(text):
     try:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--spacing takes comma-separated numbers (e.g. 2,0.5,0.5), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--spacing takes comma-separated numbers (e.g. 2,0.5,0.5), got {text!r}") from None
 
 
 def run_options(args):

@@ -88,6 +88,11 @@ class MethodInfo:
         of the volume runner's peak memory.
     warm_ref : str, optional
         ``"module:function"`` of a zero-argument warm-up (numba compilation).
+    bytes_per_pixel : float
+        The peak memory of a 2D run beyond its input, per pixel, about (measured,
+        ``benchmarks/measure_memory.py``): the memory estimate of
+        :func:`napari_deepsuperpixel.pipeline.plan_run`, which refuses a run that
+        does not fit, or turns it to blocks.
     """
 
     name: str
@@ -102,6 +107,7 @@ class MethodInfo:
     block_runner_ref: Optional[str] = None
     memory_estimate_ref: Optional[str] = None
     warm_ref: Optional[str] = None
+    bytes_per_pixel: float = 100.0
 
     @property
     def supports_blocks(self) -> bool:
@@ -198,51 +204,55 @@ _CLASSICAL, _DSC = "methods/classical.md", "methods/dsc.md"  # pages that docume
 for _info in [
     MethodInfo("slic", "SLIC superpixels (Achanta et al. 2012, scikit-image)", "superpixels",
                f"{_P}.classical:SlicParams", f"{_P}.classical:run_slic", docs=_CLASSICAL,
-               volume_runner_ref=f"{_P}.classical:run_slic_volume"),
+               volume_runner_ref=f"{_P}.classical:run_slic_volume", bytes_per_pixel=55),
     MethodInfo("snic", "SNIC superpixels (Achanta & Susstrunk 2017), this package's numba implementation",
                "superpixels", f"{_P}.snic:SnicParams", f"{_P}.snic:run_snic",
                volume_runner_ref=f"{_P}.snic3d:run_snic_volume", block_runner_ref=f"{_P}.snic:run_snic_block",
-               warm_ref=f"{_P}.snic:warm_kernels"),
+               warm_ref=f"{_P}.snic:warm_kernels", bytes_per_pixel=56),
     MethodInfo("felzenszwalb", "Felzenszwalb-Huttenlocher graph segmentation (scikit-image)",
                "superpixels", f"{_P}.classical:FelzenszwalbParams", f"{_P}.classical:run_felzenszwalb",
-               input_space="rgb01", docs=_CLASSICAL),
+               input_space="rgb01", docs=_CLASSICAL, bytes_per_pixel=360),
     MethodInfo("quickshift", "Quickshift mode seeking (Vedaldi & Soatto 2008, scikit-image)",
                "superpixels", f"{_P}.classical:QuickshiftParams", f"{_P}.classical:run_quickshift",
-               docs=_CLASSICAL),
+               docs=_CLASSICAL, bytes_per_pixel=120),
     MethodInfo("meanshift", "Mean-shift segmentation (Comaniciu & Meer 2002), this package's numba implementation",
                "superpixels", f"{_P}.meanshift:MeanShiftParams", f"{_P}.meanshift:run_meanshift",
-               docs=_CLASSICAL),
+               docs=_CLASSICAL, bytes_per_pixel=170),
     MethodInfo("watershed", "Compact watershed on the gradient (Neubert & Protzel 2014, scikit-image)",
                "superpixels", f"{_P}.classical:WatershedParams", f"{_P}.classical:run_watershed",
                docs=_CLASSICAL, volume_runner_ref=f"{_P}.classical:run_watershed_volume",
-               block_runner_ref=f"{_P}.classical:run_watershed_block"),
+               block_runner_ref=f"{_P}.classical:run_watershed_block", bytes_per_pixel=56),
     MethodInfo("backprop", "Unsupervised segmentation by backpropagation (Kanezaki 2018; + Kim & Kanezaki 2020 continuity loss)",
                "segmentation", f"{_P}.backprop:BackpropParams", f"{_P}.backprop:run_backprop",
                input_space="rgb01", uses_torch=True,
                volume_runner_ref=f"{_P}.backprop3d:run_backprop_volume",
-               memory_estimate_ref=f"{_P}.backprop3d:estimate_memory"),
+               memory_estimate_ref=f"{_P}.backprop3d:estimate_memory", bytes_per_pixel=290),
     MethodInfo("neural_superpixels", "Per-image CNN superpixels (Eliasof et al. 2022; RIM / edge-aware ablations)",
                "superpixels", f"{_P}.neural_superpixels:NeuralSuperpixelsParams",
-               f"{_P}.neural_superpixels:run_neural_superpixels", input_space="rgb01", uses_torch=True),
+               f"{_P}.neural_superpixels:run_neural_superpixels", input_space="rgb01", uses_torch=True,
+               bytes_per_pixel=650),
     MethodInfo("dsc", "Deep Superpixel Cut (Lin et al. 2020): soft cut of SuperAE superpixels", "segmentation",
-               f"{_P}.dsc:DscParams", f"{_P}.dsc:run_dsc", input_space="rgb01", uses_torch=True),
+               f"{_P}.dsc:DscParams", f"{_P}.dsc:run_dsc", input_space="rgb01", uses_torch=True,
+               bytes_per_pixel=1070),
     MethodInfo("superae", "SuperAE reconstruction (Lin et al. 2020) -> superpixels by a registry method",
                "superpixels", f"{_P}.dsc:SuperAEParams", f"{_P}.dsc:run_superae", input_space="rgb01",
-               uses_torch=True, docs=_DSC),
+               uses_torch=True, docs=_DSC, bytes_per_pixel=1070),
     MethodInfo("kmeans_superpixels", "k-means of SuperAE superpixels by colour or deep feature (DSC Table III)",
                "segmentation", f"{_P}.superpixel_clustering:ClusterParams",
                f"{_P}.superpixel_clustering:run_kmeans_superpixels",
-               input_space="rgb01", uses_torch=True, docs=_DSC),
+               input_space="rgb01", uses_torch=True, docs=_DSC, bytes_per_pixel=1070),
     MethodInfo("ncut_superpixels", "Normalised cut of SuperAE superpixels by colour or deep feature (DSC Table III)",
                "segmentation", f"{_P}.superpixel_clustering:ClusterParams",
                f"{_P}.superpixel_clustering:run_ncut_superpixels",
-               input_space="rgb01", uses_torch=True, docs=_DSC),
+               input_space="rgb01", uses_torch=True, docs=_DSC, bytes_per_pixel=1070),
     MethodInfo("sen", "Superpixel Embedding Network (Gaur & Manjunath 2020): U-Net + GBMS embeddings -> SNIC",
                "superpixels", f"{_P}.sen:SenParams", f"{_P}.sen:run_sen", input_space="rgb01",
-               uses_torch=True, volume_runner_ref=f"{_P}.sen:run_sen_volume", warm_ref=f"{_P}.sen:warm"),
+               uses_torch=True, volume_runner_ref=f"{_P}.sen:run_sen_volume", warm_ref=f"{_P}.sen:warm",
+               bytes_per_pixel=760),
     MethodInfo("sen_contours", "SEN contours: superpixel boundaries averaged over 13 sizes 50..700",
                "contours", f"{_P}.sen:SenContoursParams", f"{_P}.sen:run_sen_contours",
-               input_space="rgb01", uses_torch=True, docs="methods/sen.md", warm_ref=f"{_P}.sen:warm"),
+               input_space="rgb01", uses_torch=True, docs="methods/sen.md", warm_ref=f"{_P}.sen:warm",
+               bytes_per_pixel=770),
 ]:
     register(_info)
 
