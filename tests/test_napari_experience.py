@@ -211,8 +211,7 @@ def _training(viewer):
     pytest.param(MetricsWidget, id="metrics"),
     pytest.param(BatchWidget, id="batch"),
     pytest.param(_training, id="training"),
-    pytest.param(_annotate, id="annotate", marks=pytest.mark.xfail(
-        strict=True, reason="the annotate dock's controls get their tooltips with its redesign")),
+    pytest.param(_annotate, id="annotate"),
 ])
 def test_every_control_has_a_tooltip(make_napari_viewer, make):
     viewer = make_napari_viewer()
