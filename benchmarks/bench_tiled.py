@@ -19,7 +19,10 @@ Each step runs in its own process (peak RSS: the process's maximum,
 
 ``untiled`` reads the whole TIFF into memory and runs ``segment(..., block_size=None)``;
 ``tiled`` opens it lazily (tifffile's zarr store, nothing read up front) and writes the
-labels to a zarr store block by block (``segment(..., block_size=T, out=...)``).
+labels to a zarr store block by block (``segment(..., block_size=T, out=...)``);
+``tiled --array`` reads it whole into a numpy array first (a napari layer) and
+returns the labels as a numpy array (its peak is to be compared with the input,
+the output and 0.5 GB).
 ``compare`` measures, at every block border (vertical and horizontal lines), the
 untiled superpixels that cross it and whether the tiled labels still cross it there
 (``cut``: the tiled run has no same-label pixel pair across the border where the untiled
@@ -142,7 +145,13 @@ def cmd_tiled(args):
     out = args.work / f"tiled_{args.method}_{s}_{args.tile}.zarr"
     shutil.rmtree(out, ignore_errors=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
-    img = open_tiff_lazy(args.work / f"image_{s}.tif")
+    if args.array:  # an array in memory (a napari layer): read whole first, the labels a numpy array too
+        import tifffile
+
+        img, out = tifffile.imread(args.work / f"image_{s}.tif"), None
+        base_mb = peak_rss_mb()
+    else:
+        img = open_tiff_lazy(args.work / f"image_{s}.tif")
     blocks = []
     stage = ["blocks"]  # the stage of the last progress report (a block's is reported when the block ends)
 
@@ -156,7 +165,9 @@ def cmd_tiled(args):
     sec = time.perf_counter() - t0
     firsts = [t for st, t in blocks if st == "blocks"]
     per_block = (firsts[-1] - t0) / len(firsts) if firsts else None
-    _record(args, f"tiled {args.method} {s} {args.tile}", {
+    extra = {"input_and_output_mb": round((img.nbytes + 4 * s * s) / 2**20), "peak_after_reading_mb": round(base_mb)} \
+        if args.array else {}
+    _record(args, f"tiled {args.method} {s} {args.tile}" + (" array" if args.array else ""), {**extra,
         "seconds": round(sec, 1), "cpu_seconds": round(cpu_seconds() - c0, 1), "peak_rss_mb": round(peak_rss_mb()),
         "segments": res.extras["n_segments"],
         "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
@@ -253,9 +264,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("step", choices=["make", "untiled", "tiled", "compare", "figure", "report"])
     ap.add_argument("--size", type=int, default=16384)
-    ap.add_argument("--tile", type=int, default=4096)
+    ap.add_argument("--tile", type=lambda v: v if v == "auto" else int(v), default=4096,
+                    help="the block side, or 'auto' (the package's choice: segment(..., block_size='auto'))")
     ap.add_argument("-m", "--method", default="snic", choices=["snic", "watershed"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/nds_tiled"))
+    ap.add_argument("--array", action="store_true",
+                    help="tiled: segment the image as a numpy array in memory (read whole), labels into a numpy array")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     {"make": cmd_make, "untiled": cmd_untiled, "tiled": cmd_tiled, "compare": cmd_compare,

@@ -285,3 +285,21 @@ def test_a_block_finishing_after_cancel_does_not_recreate_the_removed_store(tmp_
     tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, zarr_path=str(path))
     tiled.stitch._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, zarr_path=str(path))
     assert not path.exists()
+
+
+def test_auto_blocks_are_sized_to_the_block_memory():
+    """block_size='auto' takes blocks whose threads hold at most BLOCK_MEMORY (the method's declared memory per
+    pixel), so that an image in memory peaks near its input + its labels + the blocks (16384 x 16384 uint16, 100,000
+    SNIC superpixels: blocks of 1792 instead of 4096)."""
+    from napari_deepsuperpixel._types import build_params
+    from napari_deepsuperpixel.io.layout import describe_image
+    from napari_deepsuperpixel.tiled import policy
+
+    info = nds.get_method("snic")
+    layout = describe_image(np.broadcast_to(np.zeros(1, np.uint16), (16384, 16384)))
+    params = build_params(info.params_cls, "snic", {"n_segments": 100_000})
+    halo = policy.halo_for(16384, 16384, 100_000)
+    tile = policy.choose_tile(layout, info, params, "auto")
+    assert tile == policy.memory_tile(info, 1, halo) == 1792
+    assert policy.BLOCK_THREADS * (tile + 2 * halo) ** 2 * (info.bytes_per_pixel + 4) <= policy.BLOCK_MEMORY
+    assert tile >= 4 * halo

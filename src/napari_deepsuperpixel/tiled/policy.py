@@ -14,6 +14,18 @@ DEFAULT_BLOCK = 4096
 #: threads segmenting blocks at the same time (each holds one block and its halo)
 BLOCK_THREADS = 2
 
+#: what the blocks being segmented at one time may hold together, beyond the image and the labels:
+#: ``block_size="auto"`` takes blocks no larger than fit (the method's ``MethodInfo.bytes_per_pixel``)
+BLOCK_MEMORY = 512 * 2**20
+
+
+def memory_tile(info, n_channels: int, halo: int) -> int:
+    """The largest block side (a multiple of 256) whose :data:`BLOCK_THREADS` blocks with their halos
+    hold at most :data:`BLOCK_MEMORY`: the method's memory per pixel plus the float32 block."""
+    per_px = float(info.bytes_per_pixel) + 4 * max(1, int(n_channels))
+    side = int(math.sqrt(BLOCK_MEMORY / (BLOCK_THREADS * per_px))) - 2 * halo
+    return max(256, side - side % 256)
+
 #: results with more pixels than this are written to a zarr store by the napari widgets and the batch
 ZARR_PIXELS = 8192 * 8192
 
@@ -57,7 +69,8 @@ def choose_tile(layout, info, params, block_size) -> Optional[int]:
         The method's built parameters (the ``count`` role sets the halo).
     block_size : int, "auto" or None
         Checked by :class:`~napari_deepsuperpixel.RunOptions`. ``"auto"``: blocks
-        of :data:`DEFAULT_BLOCK` for a 2D image of more than
+        of :data:`DEFAULT_BLOCK`, or smaller to hold :data:`BLOCK_MEMORY`
+        (:func:`memory_tile`), for a 2D image of more than
         :data:`AUTO_PIXELS` pixels and a method with a block runner (the block
         grows to four halos when the superpixels are very large); ``None`` (or
         0): never; an int: blocks of that side when the image is larger than
@@ -88,7 +101,7 @@ def choose_tile(layout, info, params, block_size) -> Optional[int]:
     if auto:
         if ny * nx <= AUTO_PIXELS or not _have_dask():
             return None  # without the dask extra a large image is run whole, as before
-        return max(DEFAULT_BLOCK, 4 * halo)
+        return max(min(DEFAULT_BLOCK, memory_tile(info, layout.n_channels, halo)), 4 * halo)
     tile = int(block_size)
     if ny <= tile and nx <= tile:
         return None
