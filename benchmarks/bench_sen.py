@@ -19,6 +19,11 @@ Sub-commands (all CPU; numbers for docs/methods/sen.md)::
     # the figure of docs/methods/sen.md
     python benchmarks/bench_sen.py figure --image 100007 -o docs/images/sen_overlay.png
 
+    # the cheap screening proxy of a checkpoint on a few val images (never test): how well the
+    # cosine distance of neighbouring embeddings detects ground-truth boundaries (ROC AUC; raw
+    # CIELAB distance is the bar to beat) and the official boundary P / R / F at K = 50
+    python benchmarks/bench_sen.py proxy --limit 5 --checkpoint run.pt --label "my change"
+
 ``--checkpoint PATH`` evaluates another checkpoint than the shipped weights.
 The script writes ``quality.md`` / ``quality.csv`` (and ``speed.md``) into
 ``-o`` and refuses to replace them without ``--overwrite``. ``quality`` also
@@ -151,6 +156,134 @@ def cmd_quality(args):
 
     (out / "curve.json").write_text(json.dumps(curve, indent=1))
     print("\n".join(lines))
+
+
+def neighbour_pairs(shape):
+    """Index pairs ``(a, b)`` (flat, 1-D) of every horizontally and vertically neighbouring pixel pair."""
+    h, w = shape
+    idx = np.arange(h * w).reshape(h, w)
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:].ravel()])
+    return a, b
+
+
+def gt_boundary_pairs(segmentations, a, b):
+    """True where more than half of the annotators put the two pixels of a pair in different segments."""
+    votes = np.zeros(a.shape, np.float32)
+    for g in segmentations:
+        g = np.asarray(g).ravel()
+        votes += g[a] != g[b]
+    return votes > 0.5 * len(segmentations)
+
+
+def neighbour_auc(features, segmentations, *, cosine: bool = True) -> float:
+    """ROC AUC of the neighbour distance as a detector of ground-truth boundaries.
+
+    Every pair of 4-neighbouring pixels is scored by the distance of its two
+    feature vectors (the cosine distance of Eq. 2 for embeddings, Euclidean for
+    colours) and labelled positive when more than half of the annotators put a
+    boundary between the two pixels. 0.5 is chance; raw CIELAB scores about
+    0.88 on BSDS500 val images, the bar a learned embedding has to beat.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(Y, X, D)`` per-pixel features.
+    segmentations : list of numpy.ndarray
+        The annotators' ``(Y, X)`` label maps.
+    cosine : bool
+        Cosine distance (embeddings) or Euclidean (colours).
+
+    Returns
+    -------
+    float
+        The AUC over all neighbour pairs of the image.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    f = np.asarray(features, np.float32).reshape(-1, features.shape[-1])
+    a, b = neighbour_pairs(features.shape[:2])
+    y = gt_boundary_pairs(segmentations, a, b)
+    if cosine:
+        fn = f / np.linalg.norm(f, axis=1, keepdims=True).clip(1e-12)
+        d = 0.5 - 0.5 * np.einsum("ij,ij->i", fn[a], fn[b])
+    else:
+        d = np.linalg.norm(f[a] - f[b], axis=1)
+    return float(roc_auc_score(y, d))
+
+
+def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k: int = 50,
+                 compactness: float = 0.5, gbms_anchors=256, baselines: bool = False) -> dict:
+    """The screening proxy of a SEN checkpoint on the first ``limit`` images of ``split``.
+
+    Returns a dict with ``auc_unet`` and ``auc_gbms`` (mean over images of
+    :func:`neighbour_auc` of the U-Net embedding and after the GBMS module),
+    ``spread_unet`` / ``spread_gbms`` (mean cosine distance of 4,096 random
+    pixel pairs per image: GBMS that clusters pulls it down), ``kappa``, and
+    ``P``, ``R``, ``F``: the official BSDS boundary precision, recall and F of
+    SEN's SNIC superpixels at ``k`` (counts summed over the images). With
+    ``baselines`` also ``auc_lab`` (raw CIELAB) and ``snic_P/R/F``.
+    """
+    from skimage.color import rgb2lab
+
+    from napari_deepsuperpixel import segment
+    from napari_deepsuperpixel.methods.sen import embed, load_sen
+    from napari_deepsuperpixel.methods.snic import snic
+
+    samples = _bsds(split, limit)
+    acc = {"auc_unet": [], "auc_gbms": [], "spread_unet": [], "spread_gbms": [], "auc_lab": []}
+    counts = {"sen": np.zeros(4), "snic": np.zeros(4)}
+    rng = np.random.default_rng(0)
+    for s in samples:
+        img = s.load_image()
+        gt = s.load_ground_truth()
+        x = img.astype(np.float32) / 255.0
+        e0 = embed(x, checkpoint=checkpoint, clustering=False)
+        e = embed(x, checkpoint=checkpoint, gbms_anchors=gbms_anchors)
+        acc["auc_unet"].append(neighbour_auc(e0, gt.segmentations))
+        acc["auc_gbms"].append(neighbour_auc(e, gt.segmentations))
+        i, j = rng.integers(e.shape[0] * e.shape[1], size=(2, 4096))
+        for name, f in (("spread_unet", e0), ("spread_gbms", e)):
+            f = f.reshape(-1, f.shape[-1])
+            acc[name].append(float(np.mean(0.5 - 0.5 * np.einsum("ij,ij->i", f[i], f[j]))))
+        lab = snic(e, k, compactness, distance="cosine")
+        m = _sp_metrics(lab, gt, True)
+        counts["sen"] += [m["cntR"], m["sumR"], m["cntP"], m["sumP"]]
+        if baselines:
+            acc["auc_lab"].append(neighbour_auc(rgb2lab(img), gt.segmentations, cosine=False))
+            m = _sp_metrics(segment(img, "snic", n_segments=k), gt, True)
+            counts["snic"] += [m["cntR"], m["sumR"], m["cntP"], m["sumP"]]
+    out = {key: float(np.mean(v)) for key, v in acc.items() if v}
+    for name, c in counts.items():
+        if name == "snic" and not baselines:
+            continue
+        r, p = c[0] / max(c[1], 1), c[2] / max(c[3], 1)
+        pre = "" if name == "sen" else "snic_"
+        out.update({pre + "P": p, pre + "R": r, pre + "F": 2 * p * r / max(p + r, 1e-12)})
+    out["kappa"] = float(load_sen(checkpoint).gbms.kappa.detach())
+    return out
+
+
+def cmd_proxy(args):
+    import json
+
+    res = proxy_scores(args.checkpoint, split=args.split, limit=args.limit, k=args.k,
+                       compactness=args.compactness, gbms_anchors=args.gbms_anchors or None,
+                       baselines=args.baselines)
+    res = {"label": args.label or (args.checkpoint or "shipped sen_bsds.pt"), "split": args.split,
+           "limit": args.limit, "K": args.k, **res}
+    print(json.dumps(res))
+    if args.append:
+        with open(args.append, "a") as f:
+            f.write(json.dumps(res) + "\n")
+    if args.table:
+        from napari_deepsuperpixel.bench.tables import markdown_table
+
+        rows = [json.loads(line) for line in open(args.table) if line.strip()]
+        cols = ["auc_unet", "auc_gbms", "spread_unet", "spread_gbms", "kappa", "P", "R", "F"]
+        print(markdown_table(["change"] + cols,
+                             [[r["label"]] + [f"{r[c]:.3f}" if c in r else "" for c in cols] for r in rows],
+                             "l" + "r" * len(cols)))
 
 
 def cmd_contour_baseline(args):
@@ -309,7 +442,7 @@ def cmd_figure(args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("quality", "tune", "speed", "figure", "contour_baseline"):
+    for name in ("quality", "tune", "speed", "figure", "contour_baseline", "proxy"):
         q = sub.add_parser(name)
         q.add_argument("--checkpoint", default="", help="SEN checkpoint (default: shipped weights)")
         q.add_argument("--compactness", type=float, default=None, help="m of Eq. 7 (default: the method's)")
@@ -331,6 +464,14 @@ def main(argv=None):
     sub.choices["speed"].add_argument("--repeats", type=int, default=3)
     sub.choices["figure"].add_argument("--image", default="100007", help="BSDS500 test image id")
     sub.choices["contour_baseline"].add_argument("--limit", type=int, default=20)
+    pr = sub.choices["proxy"]
+    pr.add_argument("--limit", type=int, default=5)
+    pr.add_argument("--split", default="val", help="BSDS500 split (screen on val, never test)")
+    pr.add_argument("-k", type=int, default=50, help="superpixels for the boundary P / R / F")
+    pr.add_argument("--label", default="", help="name of the row")
+    pr.add_argument("--baselines", action="store_true", help="also raw CIELAB's AUC and SNIC's P / R / F")
+    pr.add_argument("--append", default="", help="append the result as a JSON line to this file")
+    pr.add_argument("--table", default="", help="print the JSON lines of this file as a markdown table")
     sub.choices["figure"].add_argument("-k", type=int, default=200)
     args = p.parse_args(argv)
     if getattr(args, "gbms_anchors", 0) is None:
@@ -342,7 +483,7 @@ def main(argv=None):
 
         args.compactness = DEFAULT_COMPACTNESS
     {"quality": cmd_quality, "tune": cmd_tune, "speed": cmd_speed, "figure": cmd_figure,
-     "contour_baseline": cmd_contour_baseline}[args.cmd](args)
+     "contour_baseline": cmd_contour_baseline, "proxy": cmd_proxy}[args.cmd](args)
 
 
 if __name__ == "__main__":

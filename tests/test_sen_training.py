@@ -60,7 +60,8 @@ def test_train_one_tiny_step_and_use_it(image_dir, tmp_path, rgb_image):
     ck = load_checkpoint(out, method="sen")
     assert ck.epoch == 1 and ck.hyperparameters["model"]["base_channels"] == 4
     assert any(e.stage == "train" and np.isfinite(e.info["loss"]) for e in events)
-    assert "kappa" in events[0].info
+    assert "kappa" in [e for e in events if e.stage == "train"][0].info
+    assert any(e.stage == "pseudo_labels" for e in events)
     lab = segment(rgb_image[:40, :40], "sen", n_segments=8, checkpoint=str(out), device="cpu")
     assert lab.shape == (40, 40)
 
@@ -126,3 +127,69 @@ def test_hyperparameters_are_declared_and_checked_before_any_image_is_read(tmp_p
         with pytest.raises(ValueError, match=match):
             train_sen(missing, out=tmp_path / "x.pt", **bad)
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_pseudo_labels_are_computed_once_per_image(image_dir, tmp_path, monkeypatch):
+    """The SNIC teacher runs once per image and setting before training, never per step (the paper's recipe)."""
+    import napari_deepsuperpixel.training.sen as sen_mod
+
+    calls = []
+    real = sen_mod._teacher
+
+    def counting(lab, n, c):
+        calls.append((lab.shape, n, c))
+        return real(lab, n, c)
+
+    monkeypatch.setattr(sen_mod, "_teacher", counting)
+
+    def no_per_crop_teacher(*a, **k):
+        raise AssertionError("per-crop pseudo labels computed during snic_image training")
+
+    monkeypatch.setattr(sen_mod, "pseudo_labels", no_per_crop_teacher)
+    kw = {**TINY, "epochs": 2, "steps_per_epoch": 3, "pseudo_counts": "4,8", "pseudo_compactness": "5,20"}
+    train_sen(image_dir, out=tmp_path / "once.pt", **kw)
+    # 2 images x (2 counts x 2 compactness), on the whole images (48 x 56 and 40 x 60), over 2 x 3 steps of 2 crops
+    assert len(calls) == 2 * 4
+    assert {c[0][:2] for c in calls} == {(48, 56), (40, 60)}
+    # a disk cache serves a second run without any teacher call
+    calls.clear()
+    cache = tmp_path / "pl_cache"
+    train_sen(image_dir, out=tmp_path / "c1.pt", pseudo_cache=str(cache), **kw)
+    assert len(calls) == 8 and len(list(cache.glob("*.npz"))) == 2
+    calls.clear()
+    train_sen(image_dir, out=tmp_path / "c2.pt", pseudo_cache=str(cache), **kw)
+    assert calls == []
+
+
+def test_cached_crops_carry_whole_superpixel_colours(rgb_image):
+    from skimage.color import rgb2lab
+
+    from napari_deepsuperpixel.training.sen import PseudoLabelCache, _make_cached_batch
+
+    img = rgb_image[:40, :50]
+    cache = PseudoLabelCache([img], ["a"], [6], [10.0])
+    labels, mean = cache.get(0, 0)
+    assert labels.shape == (40, 50) and mean.shape == (labels.max() + 1, 3)
+    lab = rgb2lab(img)
+    k = labels[0, 0]
+    assert np.allclose(mean[k], lab[labels == k].mean(0), atol=1e-3)
+    x, lc, sp, _ = _make_cached_batch([img], cache, np.random.default_rng(0), 3, 24)
+    assert x.shape == (3, 3, 24, 24) and lc.shape == (3, 24, 24) and sp.shape == (3, 3, 24, 24)
+    for b in range(3):  # every crop pixel carries the whole superpixel's mean colour
+        assert np.allclose(sp[b].permute(1, 2, 0).numpy(), mean[lc[b].numpy()])
+
+
+def test_dead_zone_margin():
+    from napari_deepsuperpixel.nn.sen_loss import variable_margin_loss
+
+    labels = torch.zeros(1, 8, 8, dtype=torch.long)
+    labels[:, :, 4:] = 1
+    emb = torch.ones(1, 2, 8, 8)  # every pixel the same embedding: only the non-matching term is non-zero
+    sp = torch.zeros(1, 3, 8, 8)
+    sp[:, 0, :, 4:] = 20.0  # the two superpixels differ by 20 Lab units
+    full = variable_margin_loss(emb, labels, sp, beta_scale=40.0)
+    half = variable_margin_loss(emb, labels, sp, beta_scale=40.0, dead_zone=10.0)
+    none = variable_margin_loss(emb, labels, sp, beta_scale=40.0, dead_zone=25.0)
+    assert float(full) == pytest.approx(2 * float(half)) and float(none) == 0.0 and float(full) > 0
+    with pytest.raises(ValueError, match="dead_zone"):
+        variable_margin_loss(emb, labels, sp, dead_zone=-1.0)

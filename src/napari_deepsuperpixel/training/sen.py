@@ -1,9 +1,16 @@
 """Training of the Superpixel Embedding Network (Gaur & Manjunath, TIP 2020, Sec. III-VI).
 
-Every step draws ``batch_size`` random crops (``crop x crop``, random
-horizontal flip) from the training images, computes a pseudo ground truth for
-each crop with SLIC or SNIC at a random scale and compactness (the paper's
-"superpixel segmentations at multiple scale and compactness values"), adds
+Pseudo ground truth (``pseudo="snic_image"``, the default, as the paper):
+before training, SNIC segments every whole training image once at several
+superpixel counts and compactness values (the paper's "superpixel
+segmentations at multiple scale and compactness values" of "the fast SNIC
+method"); the label maps are kept in memory (compressed) and, with
+``pseudo_cache``, in a folder so that a later run or a resumed run does not
+compute them again. Every step then draws ``batch_size`` random crops
+(``crop x crop``, random horizontal flip) and for each crop one of its image's
+label maps, cut to the crop; the variable margin uses the mean colour of the
+whole superpixel. ``pseudo="crop_mixed"`` is the earlier recipe: SLIC or SNIC
+computed on each crop at every step. The step adds
 normal noise to the network input, and minimises the variable-margin loss
 (Eq. 4) on the U-Net embeddings and after every GBMS iteration (Sec. IV:
 "we accumulate the superpixel embedding loss for the original (unclustered)
@@ -12,12 +19,20 @@ superpixel embeddings, as well as ... over all iterations"; we average the
 
 Choices (the paper gives none of these values)
 ----------------------------------------------
-* pseudo labels are computed on the crop, not on the whole image (cheaper;
-  the crop border only adds a few superpixel borders);
-* superpixel sizes drawn from 64, 128, 256, 512 and 1024 pixels; SLIC
-  compactness from 5, 10, 20, 40 and SNIC compactness from 5, 10, 20, 40 on
-  CIELAB; SLIC or SNIC with equal probability (SNIC when this package's
-  SNIC is importable);
+* ``snic_image``: SNIC on CIELAB at ``K`` = 50, 100, 200, 400 and 800
+  superpixels per whole image (the counts the paper evaluates) and
+  compactness 5 and 20: 10 maps per image. Fewer, larger superpixels than the
+  earlier 64-1024 pixels per superpixel: on 5 BSDS500 val images the share of
+  pseudo-label boundary pairs that are annotated boundaries is 0.035 at
+  K = 50 against 0.011 at K = 1600 (docs/methods/sen.md);
+* ``crop_mixed`` (earlier recipe): superpixel sizes drawn from 64, 128, 256,
+  512 and 1024 pixels on the crop; SLIC or SNIC with equal probability,
+  compactness from 5, 10, 20, 40;
+* the margin's dead zone (``dead_zone``, Lab units, see
+  :mod:`..nn.sen_loss`) and a fixed GBMS bandwidth (``learn_kappa=False``)
+  are switchable; their measured effects are in docs/methods/sen.md;
+* ``init``: start from the weights of a SEN checkpoint (fine-tuning; the
+  same network settings);
 * input noise ``N(0, 0.02^2)`` on [0, 1] RGB; Adam, learning rate 1e-3;
 * every pixel is used (the paper's 50 % pixel sampling is a speed trick);
 * 128 random GBMS anchors per crop during training (see :mod:`..nn.gbms`).
@@ -37,7 +52,7 @@ from ..io.files import IMAGE_SUFFIXES
 from . import build_train_params, declare_trainer, precision_param
 
 __all__ = ["SENTrainParams", "train_sen", "export_sen_weights", "find_training_images", "pseudo_labels",
-           "DEFAULTS"]
+           "PseudoLabelCache", "DEFAULTS"]
 
 
 @dataclass
@@ -58,10 +73,27 @@ class SENTrainParams:
     gbms_iter: int = param(3, "GBMS iterations of the network (SENNet)", min=0, advanced=True)
     base_channels: int = param(16, "U-Net channels of the first level (SENNet)", min=1, advanced=True)
     max_channels: int = param(128, "U-Net channels of the deepest levels (SENNet)", min=1, advanced=True)
+    pseudo: str = param("snic_image", "Pseudo labels: 'snic_image' (SNIC on each whole image at several counts "
+                                      "and compactness values, computed once, as the paper) or 'crop_mixed' (SLIC "
+                                      "or SNIC on every crop at every step, the earlier recipe)",
+                        choices=("snic_image", "crop_mixed"), advanced=True)
+    pseudo_counts: str = param("50,100,200,400,800", "Superpixel counts per whole image of the cached SNIC "
+                                                     "pseudo labels (comma-separated)", advanced=True)
+    pseudo_compactness: str = param("5,20", "SNIC compactness values (CIELAB) of the cached pseudo labels "
+                                            "(comma-separated)", advanced=True)
+    pseudo_cache: str = param("", "Folder keeping the cached pseudo labels between runs ('' = memory only)",
+                              advanced=True)
     alpha: float = param(0.05, "Loss margin alpha of Eq. 4 (variable_margin_loss)", min=0.0, advanced=True)
     beta: float = param(1.0, "Loss margin beta of Eq. 4 (variable_margin_loss)", min=0.0, advanced=True)
     beta_scale: float = param(40.0, "Colour scale of the variable beta margin (variable_margin_loss)", min=0.0,
                               advanced=True)
+    dead_zone: float = param(0.0, "Lab distance below which superpixel pairs get no push apart: beta_ij = "
+                                  "min(beta, max(0, dLab - dead_zone) / beta_scale); 0 = the paper's Eq. 3",
+                             min=0.0, advanced=True)
+    kappa: float = param(10.0, "Initial GBMS bandwidth kappa (SENNet)", min=0.0, min_exclusive=True, advanced=True)
+    learn_kappa: bool = param(True, "Learn the GBMS bandwidth (off: kappa stays fixed)", advanced=True)
+    init: str = param("", "Start from the weights of this SEN checkpoint or shipped set ('bsds'): fine-tuning; "
+                          "the network settings must match", advanced=True)
     train_anchors: int = param(128, "Random GBMS anchor pixels per crop during training (inference uses the "
                                     "model's grid anchors); 128 keeps a CPU step cheap", min=1, advanced=True)
     precision: str = precision_param("fp32", "Arithmetic of the U-Net's forward pass (bf16: bfloat16 autocast; "
@@ -181,6 +213,128 @@ def pseudo_labels(rgb: np.ndarray, lab: np.ndarray, rng: np.random.Generator) ->
                            channel_axis=-1), dtype=np.int64)
 
 
+def _int_list(text: str, name: str, typ=int) -> list:
+    try:
+        vals = [typ(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        vals = []
+    if not vals or any(v <= 0 for v in vals):
+        raise ValueError(f"{name} must be comma-separated positive numbers, e.g. '50,100,200'; got {text!r}")
+    return vals
+
+
+def _teacher(lab: np.ndarray, n_segments: int, compactness: float) -> np.ndarray:
+    """One SNIC pseudo label map of a whole image (CIELAB features); the only place the teacher runs."""
+    from ..methods.snic import snic
+
+    return np.asarray(snic(lab, int(n_segments), float(compactness)), dtype=np.int32)
+
+
+class PseudoLabelCache:
+    """SNIC pseudo labels of whole images at several counts and compactness values, computed once.
+
+    Each map is kept as zlib-compressed ``uint16`` labels (about 20 KB for a
+    BSDS500 image instead of 600 KB) with the mean CIELAB colour of each of
+    its superpixels (for the variable margin). With ``folder``, every image's
+    maps are also written to ``<folder>/<stem>-<key>.npz`` and read back by
+    later runs; ``key`` hashes the image's pixels and the settings, so a
+    changed image or setting is never served stale labels.
+
+    Parameters
+    ----------
+    images : list of numpy.ndarray
+        ``(Y, X, 3)`` uint8 RGB images.
+    names : list of str
+        A name per image (file stems), used in the cache file names.
+    counts : sequence of int
+        Superpixel counts per whole image.
+    compactness : sequence of float
+        SNIC compactness values (CIELAB).
+    folder : str or Path, optional
+        Disk cache.
+    progress : callable, optional
+        ``progress(done, total)`` after every image.
+    """
+
+    def __init__(self, images, names, counts, compactness, folder=None, progress=None):
+        import hashlib
+        import zlib
+
+        from skimage.color import rgb2lab
+
+        self.settings = [(int(k), float(c)) for k in counts for c in compactness]
+        self.maps = []  # per image: list of (shape, compressed labels, (L, 3) mean colours)
+        folder = Path(folder) if folder else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        for i, (img, name) in enumerate(zip(images, names)):
+            h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
+            h.update(repr(self.settings).encode())
+            f = folder / f"{name}-{h.hexdigest()[:16]}.npz" if folder is not None else None
+            if f is not None and f.is_file():
+                with np.load(f) as z:
+                    labels = [z[f"l{j}"] for j in range(len(self.settings))]
+            else:
+                lab = rgb2lab(img).astype(np.float32)
+                labels = [_teacher(lab, k, c) for k, c in self.settings]
+                if f is not None:
+                    tmp = f.with_suffix(".tmp.npz")
+                    np.savez_compressed(tmp, **{f"l{j}": np.asarray(m, np.uint16) for j, m in enumerate(labels)})
+                    tmp.replace(f)
+            lab = rgb2lab(img).astype(np.float32).reshape(-1, 3)
+            entry = []
+            for m in labels:
+                m = np.asarray(m)
+                if int(m.max()) >= 2**16:
+                    raise ValueError(f"pseudo_counts gives over 65,535 superpixels on image {name}; use fewer")
+                flat = m.reshape(-1).astype(np.int64)
+                n = int(flat.max()) + 1
+                cnt = np.bincount(flat, minlength=n).clip(1)
+                mean = np.stack([np.bincount(flat, lab[:, c], n) for c in range(3)], 1) / cnt[:, None]
+                entry.append((m.shape, zlib.compress(np.asarray(m, np.uint16).tobytes(), 1),
+                              mean.astype(np.float32)))
+            self.maps.append(entry)
+            if progress is not None:
+                progress(i + 1, len(images))
+
+    def get(self, image: int, which: int):
+        """``(labels (Y, X) int64, mean colours (L, 3) float32)`` of map ``which`` of image ``image``."""
+        import zlib
+
+        shape, blob, mean = self.maps[image][which]
+        return np.frombuffer(zlib.decompress(blob), np.uint16).reshape(shape).astype(np.int64), mean
+
+
+def _make_cached_batch(images, cache: PseudoLabelCache, rng, batch_size: int, crop: int):
+    """``(x + noise, labels, superpixel mean colours, anchor_seed)`` with crops of the cached whole-image labels."""
+    import torch
+
+    xs, labs, cols = [], [], []
+    for _ in range(batch_size):
+        i = int(rng.integers(len(images)))
+        img = images[i]
+        h, w = img.shape[:2]
+        ch, cw = min(crop, h), min(crop, w)
+        y0 = int(rng.integers(h - ch + 1))
+        x0 = int(rng.integers(w - cw + 1))
+        labels, mean = cache.get(i, int(rng.integers(len(cache.settings))))
+        c = img[y0:y0 + ch, x0:x0 + cw].astype(np.float32) / 255.0
+        lc = labels[y0:y0 + ch, x0:x0 + cw]
+        if ch < crop or cw < crop:
+            pad = ((0, crop - ch), (0, crop - cw))
+            c = np.pad(c, pad + ((0, 0),), mode="reflect")
+            lc = np.pad(lc, pad, mode="reflect")
+        if rng.random() < 0.5:
+            c, lc = c[:, ::-1], lc[:, ::-1]
+        xs.append(np.ascontiguousarray(c.transpose(2, 0, 1)))
+        labs.append(np.ascontiguousarray(lc))
+        cols.append(np.ascontiguousarray(mean[lc].transpose(2, 0, 1)))
+    x = torch.from_numpy(np.stack(xs))
+    noise = torch.from_numpy(rng.normal(0.0, NOISE_STD, size=x.shape).astype(np.float32))
+    anchor_seed = int(rng.integers(2**31))
+    return x + noise, torch.from_numpy(np.stack(labs)), torch.from_numpy(np.stack(cols)), anchor_seed
+
+
 def _make_batch(images, rng, batch_size: int, crop: int):
     """``(x + noise, labels, lab, anchor_seed)`` of one mini-batch, all drawn from ``rng`` in order."""
     import torch
@@ -210,8 +364,8 @@ def _make_batch(images, rng, batch_size: int, crop: int):
     return x + noise, torch.from_numpy(np.stack(labs)), torch.from_numpy(np.stack(cols)), anchor_seed
 
 
-def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optional[dict] = None,
-                  n_anchors: Optional[int] = None, autocast=None):
+def sen_step_loss(model, x, labels, lab=None, *, generator=None, loss_kwargs: Optional[dict] = None,
+                  n_anchors: Optional[int] = None, autocast=None, sp_colors=None):
     """Loss of one mini-batch: Eq. 4 averaged over the U-Net output and every GBMS iteration.
 
     Parameters
@@ -222,8 +376,12 @@ def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optiona
         ``(B, 3, H, W)`` input.
     labels : torch.Tensor
         ``(B, H, W)`` pseudo labels.
-    lab : torch.Tensor
-        ``(B, 3, H, W)`` CIELAB colours of the (noise-free) crops.
+    lab : torch.Tensor, optional
+        ``(B, 3, H, W)`` CIELAB colours of the (noise-free) crops (averaged
+        per superpixel here); not needed with ``sp_colors``.
+    sp_colors : torch.Tensor, optional
+        ``(B, 3, H, W)`` each pixel's superpixel mean CIELAB colour, given
+        directly (the cached whole-image pseudo labels carry it).
     generator : torch.Generator, optional
         Draws the GBMS anchors.
     loss_kwargs : dict, optional
@@ -249,7 +407,9 @@ def sen_step_loss(model, x, labels, lab, *, generator=None, loss_kwargs: Optiona
     from ..nn.blocks import l2_normalize
     from ..nn.sen_loss import superpixel_mean_colors, variable_margin_loss
 
-    sp = superpixel_mean_colors(labels, lab)
+    if sp_colors is None and lab is None:
+        raise ValueError("sen_step_loss needs lab (crop colours) or sp_colors (superpixel mean colours)")
+    sp = sp_colors if sp_colors is not None else superpixel_mean_colors(labels, lab)
     with (autocast() if autocast is not None else contextlib.nullcontext()):
         e0 = model.unet(x)
     e0 = l2_normalize(e0.float(), dim=1)
@@ -336,15 +496,32 @@ def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device
         from .loop import CHECKPOINT_REMEDIES
 
         raise OutputExistsError([output], what="checkpoint", remedies=CHECKPOINT_REMEDIES)
+    counts = _int_list(p.pseudo_counts, "pseudo_counts")
+    compactness = _int_list(p.pseudo_compactness, "pseudo_compactness", float)
     files = find_training_images(data, split)
     if p.max_images is not None:
         files = files[: p.max_images]
     images = [_load_rgb_uint8(f) for f in files]
 
     seed_everything(seed)
-    model = SENNet(base_channels=p.base_channels, max_channels=p.max_channels, gbms_iter=p.gbms_iter)
-    opt = torch.optim.Adam(model.parameters(), lr=p.lr)
-    loss_kwargs = dict(alpha=p.alpha, beta=p.beta, beta_scale=p.beta_scale)
+    model = SENNet(base_channels=p.base_channels, max_channels=p.max_channels, gbms_iter=p.gbms_iter,
+                   kappa=p.kappa)
+    if p.init:
+        from ..methods.sen import load_sen
+
+        src = load_sen(p.init)
+        same = {k: v for k, v in src.hyperparameters().items() if k != "kappa"}
+        if same != {k: v for k, v in model.hyperparameters().items() if k != "kappa"}:
+            raise ValueError(f"init={p.init!r} has network settings {src.hyperparameters()}, not "
+                             f"{model.hyperparameters()}; train with the same base_channels, max_channels, gbms_iter")
+        model.load_state_dict({k: v.float() for k, v in src.state_dict().items()})
+        if not p.learn_kappa:
+            with torch.no_grad():
+                model.gbms.log_kappa.fill_(float(np.log(p.kappa)))
+    if not p.learn_kappa:
+        model.gbms.log_kappa.requires_grad_(False)
+    opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=p.lr)
+    loss_kwargs = dict(alpha=p.alpha, beta=p.beta, beta_scale=p.beta_scale, dead_zone=p.dead_zone)
     hp = {
         "model": model.hyperparameters(),
         "loss": loss_kwargs,
@@ -355,19 +532,43 @@ def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device
         "data": str(data),
         "split": split if isinstance(split, str) else ",".join(split),
         "n_images": len(images),
-        "pseudo_labels": {"sizes": list(SP_SIZES), "slic_compactness": list(SLIC_COMPACTNESS),
-                          "snic_compactness": list(SNIC_COMPACTNESS)},
+        "pseudo_labels": ({"method": "snic_image", "counts": counts, "snic_compactness": compactness}
+                          if p.pseudo == "snic_image" else
+                          {"method": "crop_mixed", "sizes": list(SP_SIZES), "slic_compactness": list(SLIC_COMPACTNESS),
+                           "snic_compactness": list(SNIC_COMPACTNESS)}),
+        "learn_kappa": p.learn_kappa,
+        "init": p.init,
         "noise_std": NOISE_STD,
     }
 
-    def batch(ctx):
-        return _make_batch(images, ctx.rng, p.batch_size, p.crop)
+    if p.pseudo == "snic_image":
+        from .._types import ProgressEvent
+
+        def report(done, total):
+            if progress is not None:
+                progress(ProgressEvent(done, total, "pseudo_labels", {}))
+            if cancel_check is not None and cancel_check():
+                from .._types import Cancelled
+
+                raise Cancelled("cancelled while computing pseudo labels")
+
+        cache = PseudoLabelCache(images, [f.stem for f in files], counts, compactness, p.pseudo_cache or None,
+                                 progress=report)
+
+        def batch(ctx):
+            x, labels, sp, anchor_seed = _make_cached_batch(images, cache, ctx.rng, p.batch_size, p.crop)
+            return x, labels, None, sp, anchor_seed
+    else:
+        def batch(ctx):
+            x, labels, lab, anchor_seed = _make_batch(images, ctx.rng, p.batch_size, p.crop)
+            return x, labels, lab, None, anchor_seed
 
     def step(ctx, b):
-        x, labels, lab, anchor_seed = b
+        x, labels, lab, sp, anchor_seed = b
         x = x.to(ctx.device).contiguous(memory_format=torch.channels_last)
         gen = torch.Generator().manual_seed(anchor_seed)
-        return sen_step_loss(model, x, labels.to(ctx.device), lab.to(ctx.device), generator=gen,
+        return sen_step_loss(model, x, labels.to(ctx.device), None if lab is None else lab.to(ctx.device),
+                             sp_colors=None if sp is None else sp.to(ctx.device), generator=gen,
                              loss_kwargs=loss_kwargs, n_anchors=p.train_anchors, autocast=ctx.autocast)
 
     model.to(memory_format=torch.channels_last)
