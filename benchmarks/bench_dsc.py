@@ -94,12 +94,13 @@ def quality_image(name, img_path, gt_path, args, model):
     from napari_deepsuperpixel.datasets.bsds import load_ground_truth
     from napari_deepsuperpixel.methods import dsc, superpixel_clustering
     from napari_deepsuperpixel.metrics.evaluate import evaluate_segmentation
+    from napari_deepsuperpixel.nn.optim import image_to_tensor
     from napari_deepsuperpixel.nn.superae import reconstruct
 
     img = _rgb01(img_path)
     gt = load_ground_truth(gt_path)
     with torch.no_grad():
-        rec = reconstruct(model, dsc._tensor(img, "cpu"))[0].permute(1, 2, 0).numpy()
+        rec = reconstruct(model, image_to_tensor(img, "cpu", channels_last=False))[0].permute(1, 2, 0).numpy()
     segs = {"IMG": [], "SuperAE": [], "DSC": []}
     info = {"n_sp_img": [], "n_sp_rec": [], "n_dsc": [], "dsc_seconds": []}
     settings = args.ms_counts if args.superpixels == "meanshift" else args.fh_scales
@@ -324,15 +325,16 @@ def cmd_count(args) -> None:
     import torch
 
     from napari_deepsuperpixel.methods import dsc
+    from napari_deepsuperpixel.nn.optim import image_to_tensor
     from napari_deepsuperpixel.nn.superae import reconstruct
 
     model = dsc.load_superae(args.checkpoint)
     items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)
     counts = {s: [] for s in args.scales}
-    for name, ip, _ in items:
+    for _name, ip, _ in items:
         img = _rgb01(ip)
         with torch.no_grad():
-            rec = reconstruct(model, dsc._tensor(img, "cpu"))[0].permute(1, 2, 0).numpy()
+            rec = reconstruct(model, image_to_tensor(img, "cpu", channels_last=False))[0].permute(1, 2, 0).numpy()
         for s in args.scales:
             counts[s].append(int(_superpixels(rec, s, args).max()))
     print(f"EGB superpixels on the SuperAE reconstruction, {len(items)} {args.split} images, min_size "
@@ -370,9 +372,10 @@ def cmd_speed(args) -> None:
     sp = nds.segment(img, "superae", checkpoint=args.checkpoint)
     for ms in (0, args.max_side):
         # per-iteration cost = (time of 1 + n iterations - time of 1 iteration) / n: excludes the set-up
-        t1, _ = _median_time(lambda: dsc.deep_superpixel_cut(img, sp, model, n_iter=1, max_side=ms), args.repeats)
-        tn, _ = _median_time(lambda: dsc.deep_superpixel_cut(img, sp, model, n_iter=1 + args.iters, max_side=ms),
+        t1, _ = _median_time(lambda ms=ms: dsc.deep_superpixel_cut(img, sp, model, n_iter=1, max_side=ms),
                              args.repeats)
+        tn, _ = _median_time(lambda ms=ms: dsc.deep_superpixel_cut(img, sp, model, n_iter=1 + args.iters,
+                                                                   max_side=ms), args.repeats)
         per = (tn - t1) / args.iters
         print(f"dsc on {img.shape[1]}x{img.shape[0]}, max_side={ms}: set-up + 1 iteration {t1:.2f} s, "
               f"{per:.3f} s/iteration (-> {t1 + 127 * per:.0f} s for the paper's 128 iterations)")
@@ -381,8 +384,8 @@ def cmd_speed(args) -> None:
     t, _ = _median_time(lambda: nds.segment(astro, "dsc", checkpoint=args.checkpoint, **demo), args.repeats)
     print(f"segment(astronaut 512x512, 'dsc', {demo}): {t:.1f} s")
     for crop in (128, 300):
-        t, _ = _median_time(lambda: train_superae("bsds", split=("train",), epochs=1, crop=crop,
-                                                  max_images=args.train_images, device="cpu"), 1)
+        t, _ = _median_time(lambda crop=crop: train_superae("bsds", split=("train",), epochs=1, crop=crop,
+                                                            max_images=args.train_images, device="cpu"), 1)
         print(f"SuperAE training, crop {crop}, batch 10: {t / args.train_images:.2f} s per image "
               f"(incl. loading) -> {300 * t / args.train_images / 60:.1f} min per epoch of BSDS train+val")
 

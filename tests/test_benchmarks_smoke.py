@@ -48,7 +48,7 @@ def _private_names(path: Path) -> list:
 
 
 #: scripts being changed elsewhere that still use a private name (remove an entry once its script is fixed)
-PRIVATE_STILL = {"bench_dsc.py": "methods.dsc._tensor"}
+PRIVATE_STILL = {}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.name for p in SCRIPTS])

@@ -7,6 +7,7 @@ torch = pytest.importorskip("torch")
 
 import napari_deepsuperpixel as nds  # noqa: E402
 from napari_deepsuperpixel.methods import dsc, superpixel_clustering  # noqa: E402
+from napari_deepsuperpixel.nn import superpixel_cut as cut  # noqa: E402
 from napari_deepsuperpixel.nn.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
 from napari_deepsuperpixel.nn.superae import SuperAE, hypercolumn  # noqa: E402
 
@@ -29,7 +30,7 @@ def small(rgb_image):
 def test_soft_cut_by_hand_and_eq11_gradient():
     q = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], requires_grad=True)
     w = torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 1.0]])
-    loss = dsc.soft_cut_loss(q, w)
+    loss = cut.soft_cut_loss(q, w)
     # k=0: Q0=[1,.5,0], W(1-Q0)=[.25,.7,1.1] -> .6 ; k=1: Q1=[0,.5,1], W(1-Q1)=[1.25,1,.1] -> .6
     assert loss.item() == pytest.approx(1.2)
     explicit = sum(float(q[a, k] * w[a, b] * (1 - q[b, k])) for k in range(2) for a in range(3) for b in range(3))
@@ -40,27 +41,27 @@ def test_soft_cut_by_hand_and_eq11_gradient():
     # a hard partition along a zero-weight cut costs nothing
     hard = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     w2 = torch.tensor([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    assert float(dsc.soft_cut_loss(hard, w2)) == pytest.approx(0.0)
+    assert float(cut.soft_cut_loss(hard, w2)) == pytest.approx(0.0)
 
 
 def test_pseudo_labels_majority_eq4():
     logits = torch.tensor([[0, 0, 5.0], [0, 1, 3], [0, 4, 1], [9, 0, 0], [0, 2, 1], [1, 3, 0]])
     sp = torch.tensor([0, 0, 0, 1, 1, 1])
-    pix, per_sp = dsc.pseudo_labels(logits, sp, 2)
+    pix, per_sp = cut.pseudo_labels(logits, sp, 2)
     assert per_sp.tolist() == [2, 1]
     assert pix.tolist() == [2, 2, 2, 1, 1, 1]
     # softmax probabilities give the same labels
-    pix2, _ = dsc.pseudo_labels(torch.softmax(logits, 1), sp, 2)
+    pix2, _ = cut.pseudo_labels(torch.softmax(logits, 1), sp, 2)
     assert torch.equal(pix, pix2)
 
 
 def test_pooling_and_similarity_eq5_eq7():
     vals = torch.tensor([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]])
-    g = dsc.superpixel_pool(vals, torch.tensor([0, 0, 1]), 2)
+    g = cut.superpixel_pool(vals, torch.tensor([0, 0, 1]), 2)
     assert torch.allclose(g, torch.tensor([[2.0, 1.0], [5.0, 5.0]]))
     feats = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
     centers = torch.tensor([[0.0, 0.0], [0.0, 1.0], [0.0, 10.0]])
-    w = dsc.similarity_matrix(feats, centers, sigma=5.0, d=2.0)
+    w = cut.similarity_matrix(feats, centers, sigma=5.0, d=2.0)
     assert torch.allclose(torch.diag(w), torch.ones(3))
     assert float(w[0, 1]) == pytest.approx(np.exp(-1.0))  # ||g0-g1||^2 = 25 = sigma^2
     assert float(w[0, 2]) == 0.0  # identical features but centroids farther than d
@@ -221,21 +222,21 @@ def test_normalised_cut_prefers_the_right_two_regions():
     img += rng.normal(0, 0.02, img.shape).astype(np.float32)
     sp = (np.arange(32)[:, None] // 8) * 4 + np.arange(32)[None, :] // 8  # 16 blocks, 8 per side
     idx = torch.from_numpy(sp.ravel().astype(np.int64))
-    g = dsc.superpixel_pool(torch.from_numpy(img.reshape(-1, 3)), idx, 16)
-    cent = torch.from_numpy(dsc._centroids(sp, 16)).float()
-    w = dsc.similarity_matrix(g, cent, sigma=0.5, d=2 * np.sqrt(32 * 32 / 16))
+    g = cut.superpixel_pool(torch.from_numpy(img.reshape(-1, 3)), idx, 16)
+    cent = torch.from_numpy(cut.centroids(sp, 16)).float()
+    w = cut.similarity_matrix(g, cent, sigma=0.5, d=2 * np.sqrt(32 * 32 / 16))
     right = (g[:, 0] > 0.5).long()
     two = torch.nn.functional.one_hot(right, 2).float()
     one = torch.nn.functional.one_hot(torch.zeros(16, dtype=torch.long), 2).float()
-    n_two, n_one = float(dsc.soft_ncut_loss(two, w)), float(dsc.soft_ncut_loss(one, w))
+    n_two, n_one = float(cut.soft_ncut_loss(two, w)), float(cut.soft_ncut_loss(one, w))
     assert n_two < 0.01 and n_one == pytest.approx(1.0)  # K - 1 = 1: the worst value
     wrong = torch.nn.functional.one_hot(torch.from_numpy((np.arange(16) // 4 % 2).astype(np.int64)), 2).float()
-    assert n_two < float(dsc.soft_ncut_loss(wrong, w))  # a top/bottom split cuts through both regions
-    assert float(dsc.soft_cut_loss(one, w)) == pytest.approx(0.0, abs=1e-6)  # Eq. 8: one region is optimal
+    assert n_two < float(cut.soft_ncut_loss(wrong, w))  # a top/bottom split cuts through both regions
+    assert float(cut.soft_cut_loss(one, w)) == pytest.approx(0.0, abs=1e-6)  # Eq. 8: one region is optimal
     # soft: a uniform association lies between; the formula K - sum assoc(A,A)/assoc(A,V) by hand
     q = torch.full((16, 2), 0.5)
     by_hand = 2 - sum(float(q[:, k] @ w @ q[:, k] / (q[:, k] @ w @ torch.ones(16))) for k in range(2))
-    assert float(dsc.soft_ncut_loss(q, w)) == pytest.approx(by_hand, rel=1e-5)
+    assert float(cut.soft_ncut_loss(q, w)) == pytest.approx(by_hand, rel=1e-5)
 
 
 def test_min_labels_stop(random_superae):

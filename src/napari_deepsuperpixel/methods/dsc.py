@@ -57,7 +57,7 @@ Choices where the paper is ambiguous (also in ``docs/methods/dsc.md``):
   the table is in ``docs/methods/dsc.md``).
 * **Normalised cut** (``cut="ncut"``, an option; default ``"cut"``, Eq. 8 as
   written). The soft normalised cut ``K - sum_k assoc(A_k, A_k) /
-  assoc(A_k, V)`` (:func:`soft_ncut_loss`) is worst, not best, when
+  assoc(A_k, V)`` (:func:`~napari_deepsuperpixel.nn.superpixel_cut.soft_ncut_loss`) is worst, not best, when
   everything is one partition; its weight is ``beta = beta_scale / K`` (the
   term lies in [0, K]). It did not help on val (with or without the logit
   normalisation, at beta_scale 5, 32, 160) nor on the 50 test images (with
@@ -196,12 +196,6 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return np.clip(img, 0.0, 1.0)
 
 
-def _tensor(img: np.ndarray, device):
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(device)
-
-
 def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=DEFAULT_SP,
                         superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None):
     """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7).
@@ -232,6 +226,7 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     import torch
 
     from ..keyvalues import parse_key_values
+    from ..nn.optim import image_to_tensor
     from ..nn.superae import reconstruct
     from ..nn.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, tiled
     from .compose import run_method
@@ -246,145 +241,15 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     model = load_superae(checkpoint)
     model = model.to(device)
     with torch.no_grad():  # in tiles on large images: memory bounded by the tile (nn.tiling)
-        rec = tiled(lambda t: reconstruct(model, t), _tensor(rgb, device), tile=DEFAULT_TILE,
-                    overlap=DEFAULT_OVERLAP, progress=progress, stage="reconstruct")
+        x = image_to_tensor(rgb, device, channels_last=False)
+        rec = tiled(lambda t: reconstruct(model, t), x, tile=DEFAULT_TILE, overlap=DEFAULT_OVERLAP, progress=progress,
+                    stage="reconstruct")
     rec = rec[0].permute(1, 2, 0).cpu().numpy()
     # the superpixel methods are classical (CPU) ones; the reconstruction is already in [0, 1]
     rec = rec.astype(np.float32)
     labels = run_method(rec, superpixel_method, sp_params, rgb=True, seed=seed, device="cpu",
                         progress=progress).labels
     return labels.astype(np.int32), rec
-
-
-# ----------------------------------------------------------------------------- DSC pieces
-def superpixel_pool(values, sp, n_sp: int):
-    """Mean of ``values`` over each superpixel (Eq. 5 and Eq. 6).
-
-    Parameters
-    ----------
-    values : torch.Tensor
-        ``(N, K)`` per-pixel values.
-    sp : torch.Tensor
-        ``(N,)`` superpixel index ``0..M-1`` of every pixel (long).
-    n_sp : int
-        M.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(M, K)`` means (differentiable w.r.t. ``values``).
-    """
-    import torch
-
-    sums = torch.zeros(n_sp, values.shape[1], dtype=values.dtype, device=values.device).index_add_(0, sp, values)
-    cnt = torch.bincount(sp, minlength=n_sp).to(values.dtype).clamp_min(1)
-    return sums / cnt[:, None]
-
-
-def pseudo_labels(prob_or_logits, sp, n_sp: int):
-    """Pseudo labels by superpixel majority vote (Eq. 4).
-
-    ``c_n = argmax_k p_n^k``; ``C_j`` = the most frequent ``c_n`` in
-    superpixel ``j`` (ties: smallest class index); every pixel of ``j`` gets
-    ``C_j``.
-
-    Parameters
-    ----------
-    prob_or_logits : torch.Tensor
-        ``(N, K)`` probabilities or logits (same argmax).
-    sp : torch.Tensor
-        ``(N,)`` superpixel index per pixel.
-    n_sp : int
-        M.
-
-    Returns
-    -------
-    pixel_labels : torch.Tensor
-        ``(N,)`` long, the pseudo label of every pixel.
-    sp_labels : torch.Tensor
-        ``(M,)`` long, ``C_j``.
-    """
-    import torch
-
-    k = prob_or_logits.shape[1]
-    c = prob_or_logits.argmax(dim=1)
-    votes = torch.bincount(sp * k + c, minlength=n_sp * k).reshape(n_sp, k)
-    sp_lab = votes.argmax(dim=1)
-    return sp_lab[sp], sp_lab
-
-
-def similarity_matrix(g, centers, sigma: float, d: float):
-    """Deep similarity between superpixels (Eq. 7).
-
-    Parameters
-    ----------
-    g : torch.Tensor
-        ``(M, K)`` superpixel features.
-    centers : torch.Tensor
-        ``(M, 2)`` superpixel centroids (pixels).
-    sigma : float
-        Scale.
-    d : float
-        Centroids closer than ``d`` are connected (the diagonal included).
-
-    Returns
-    -------
-    torch.Tensor
-        ``(M, M)`` symmetric, entries in [0, 1].
-    """
-    import torch
-
-    w = torch.exp(-torch.cdist(g, g).pow(2) / float(sigma) ** 2)
-    near = torch.cdist(centers, centers) < float(d)
-    return w * near.to(w.dtype)
-
-
-def soft_cut_loss(q, w):
-    """The soft cut ``L2 = sum_k Q_k^T W (1 - Q_k)`` (Eq. 8).
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        ``(M, K)`` superpixel-to-partition association (rows sum to 1).
-    w : torch.Tensor
-        ``(M, M)`` similarity.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar.
-    """
-    return (q * (w @ (1.0 - q))).sum()
-
-
-def soft_ncut_loss(q, w, eps: float = 1e-8):
-    """The soft normalised cut ``K - sum_k assoc(A_k, A_k) / assoc(A_k, V)``.
-
-    ``assoc(A_k, A_k) = Q_k^T W Q_k`` and ``assoc(A_k, V) = Q_k^T W 1``
-    (Shi & Malik's normalised cut with the soft association ``Q`` of Eq. 6 in
-    place of the indicator; the form W-Net uses). Unlike the cut of Eq. 8 it
-    is *worst* (``K - 1``) when everything is in one partition, and ``0`` for
-    ``K`` partitions with no weight between them. Not in the DSC paper: an
-    option of this package (``cut="ncut"``).
-
-    Parameters
-    ----------
-    q : torch.Tensor
-        ``(M, K)`` superpixel-to-partition association (rows sum to 1).
-    w : torch.Tensor
-        ``(M, M)`` similarity (non-negative, symmetric).
-    eps : float
-        Added to ``assoc(A_k, V)``: an empty partition contributes 0 to the sum.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar in ``[0, K]``.
-    """
-    wq = w @ q  # (M, K)
-    assoc_kk = (q * wq).sum(0)
-    assoc_kv = wq.sum(0)  # = Q_k^T W 1 for symmetric W
-    return q.shape[1] - (assoc_kk / (assoc_kv + eps)).sum()
 
 
 class _DscHead:
@@ -430,14 +295,6 @@ class _DscHead:
         return out[0]
 
 
-def _centroids(sp_np: np.ndarray, n_sp: int) -> np.ndarray:
-    yy, xx = np.indices(sp_np.shape)
-    cnt = np.bincount(sp_np.ravel(), minlength=n_sp).astype(np.float64)
-    cy = np.bincount(sp_np.ravel(), yy.ravel(), minlength=n_sp) / np.maximum(cnt, 1)
-    cx = np.bincount(sp_np.ravel(), xx.ravel(), minlength=n_sp) / np.maximum(cnt, 1)
-    return np.stack([cy, cx], 1)
-
-
 def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, lr=0.05, momentum=0.9,
                         sigma=10.0, alpha=1.0, beta_scale=5.0, d_factor=2.0, max_side=0, logit_bn=True,
                         cut="cut", min_labels=3, seed=0, device="cpu", progress=None):
@@ -466,7 +323,7 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         the softmax (not in the paper; Kanezaki's response normalisation).
     cut : {"cut", "ncut"}
         The graph term L2: the paper's soft cut (Eq. 8, ``beta = beta_scale /
-        M^2``) or the soft normalised cut :func:`soft_ncut_loss` (``beta =
+        M^2``) or the soft normalised cut :func:`~napari_deepsuperpixel.nn.superpixel_cut.soft_ncut_loss` (``beta =
         beta_scale / K``; not in the paper).
     min_labels : int
         Stop as soon as the pseudo labels take at most this many classes
@@ -489,7 +346,15 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     import torch
     from torch.nn import functional as F
 
-    from ..nn.optim import check_finite_loss
+    from ..nn.optim import check_finite_loss, image_to_tensor
+    from ..nn.superpixel_cut import (
+        centroids,
+        pseudo_labels,
+        similarity_matrix,
+        soft_cut_loss,
+        soft_ncut_loss,
+        superpixel_pool,
+    )
 
     if cut not in ("cut", "ncut"):
         raise ValueError(f"cut must be 'cut' (Eq. 8) or 'ncut' (normalised cut), got {cut!r}")
@@ -505,8 +370,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
     net.train()
     head = _DscHead(net, int(n_classes), seed, device, logit_bn=bool(logit_bn))
     opt = torch.optim.SGD(list(net.parameters()) + head.parameters(), lr=float(lr), momentum=float(momentum))
-    x = _tensor(rgb, device)
-    centers_all = _centroids(sp_np, m)
+    x = image_to_tensor(rgb, device, channels_last=False)
+    centers_all = centroids(sp_np, m)
     d = float(d_factor) * np.sqrt(n / m)  # in full-size pixels, like the centroids
     work = sp_np
     if max_side and max(h, w) > max_side:

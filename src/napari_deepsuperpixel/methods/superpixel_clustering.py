@@ -32,9 +32,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._types import Result, param
-from .dsc import (_WEIGHTS_HELP, DEFAULT_SP, DEFAULT_SP_PARAMS, SUPERPIXEL_METHODS, WEIGHT_SETS, _centroids,
-                  _sp_from_params, _tensor,
-                  _to_rgb, load_superae)
+from ..nn.superpixel_cut import centroids
+from .dsc import (
+    _WEIGHTS_HELP,
+    DEFAULT_SP,
+    DEFAULT_SP_PARAMS,
+    SUPERPIXEL_METHODS,
+    WEIGHT_SETS,
+    _sp_from_params,
+    _to_rgb,
+    load_superae,
+)
 
 
 @dataclass
@@ -165,18 +173,19 @@ def superpixel_features(image, sp, feature: str, checkpoint="", device="cpu"):
     elif feature == "deep":
         import torch
 
+        from ..nn.optim import image_to_tensor
         from ..nn.superae import hypercolumn
 
         model = load_superae(checkpoint).to(device)
         with torch.no_grad():
-            hc = hypercolumn(model, _tensor(rgb, device))[0]
+            hc = hypercolumn(model, image_to_tensor(rgb, device, channels_last=False))[0]
         f = hc.reshape(hc.shape[0], -1).T.cpu().numpy()
     else:
         raise ValueError(f"feature must be 'rgb' or 'deep', got {feature!r}")
     cnt = np.bincount(idx.ravel(), minlength=m).astype(np.float64)
     flat = idx.ravel()
     sums = np.stack([np.bincount(flat, f[:, c].astype(np.float64), minlength=m) for c in range(f.shape[1])], 1)
-    return idx, sums / np.maximum(cnt, 1)[:, None], _centroids(idx, m)
+    return idx, sums / np.maximum(cnt, 1)[:, None], centroids(idx, m)
 
 
 def _run_cluster(image, params: ClusterParams, seed, device, progress, algo: str) -> Result:
