@@ -369,13 +369,18 @@ def test_annotation_saved_and_reloaded_with_the_image(make_napari_viewer, tmp_pa
     viewer2 = make_napari_viewer()
     [image2] = viewer2.open(str(path))
     w2 = AnnotateWidget(viewer2)
-    w2.image.value = image2
-    w2._on_image(image2)  # (a dock opened after the image picks it up when it is chosen)
+    assert w2.image.value is image2
     loaded = viewer2.layers["nuclei scribbles"]
     np.testing.assert_array_equal(loaded.data, _strokes(scr.data.shape))
     assert w2.scribbles.value is loaded
     assert (w2.split.value, w2.split_h.value, w2.object_size.value) == ("learned", 0.9, 20)
     assert "loaded" in w2.status.value
+    # the dock open first, the image opened next: the same
+    viewer3 = make_napari_viewer()
+    w3 = AnnotateWidget(viewer3)
+    viewer3.open(str(path))
+    np.testing.assert_array_equal(viewer3.layers["nuclei scribbles"].data, _strokes(scr.data.shape))
+    assert w3.split.value == "learned" and w3.scribbles.value is viewer3.layers["nuclei scribbles"]
     # a foreign file in its place: one line, nothing loaded
     tifffile.imwrite(out, np.zeros((4, 4), np.uint8))
     viewer2.layers.remove(loaded)

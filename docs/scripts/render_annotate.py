@@ -12,6 +12,7 @@ would, from a few seeded positions inside and outside the nuclei.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +49,6 @@ def _save(viewer, path: Path, overwrite: bool) -> None:
 def main(argv=None):
     import napari
 
-    import napari_deepsuperpixel as nds
     from napari_deepsuperpixel._napari._annotate_widget import AnnotateWidget
     from napari_deepsuperpixel.datasets.folder import FolderDataset
 
@@ -62,17 +62,19 @@ def main(argv=None):
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 950)
     viewer.add_image(image, name="nuclei", contrast_limits=(0, float(np.percentile(image, 99.8))))
-    sp = nds.segment(image, "snic", n_segments=image.size // 64)
-    sp_layer = viewer.add_labels(sp, name="superpixels", opacity=0.35)
-    sp_layer.contour = 1
     w = AnnotateWidget(viewer)
     viewer.window.add_dock_widget(w, name="Annotate with superpixels")
-    w.superpixels.value, w.image.value = sp_layer, viewer.layers["nuclei"]
+    w.image.value = viewer.layers["nuclei"]
+    # 1. superpixels half a nucleus across, the nucleus size measured from the image
+    w.make_superpixels()
+    _settle(lambda: w._worker is None)
+    sp_layer = viewer.layers["nuclei superpixels"]
+    sp = np.asarray(sp_layer.data)
     viewer.reset_view()
     viewer.camera.zoom *= 0.95
     _save(viewer, a.out / "annotate_1_superpixels.png", a.overwrite)
 
-    # 2. paint: three clicks fill three nuclei, superpixel by superpixel
+    # 2. paint: three nuclei filled, superpixel by superpixel
     target = w.add_target_layer()
     w.mode.value = "paint"
     painter = w.painter()
@@ -81,73 +83,60 @@ def main(argv=None):
         ys, xs = np.nonzero(gt == nucleus)
         target.selected_label = k
         painter.fill({painter.index.label_at((y, x)) for y, x in zip(ys, xs)
-                      if (sp == sp[y, x]).sum() and (gt[sp == sp[y, x]] == nucleus).mean() > 0.5}, k)
+                      if (gt[sp == sp[y, x]] == nucleus).mean() > 0.5}, k)
     w.status.value = "3 nuclei painted, one drag each: every superpixel the drag crosses is filled"
     _save(viewer, a.out / "annotate_2_paint.png", a.overwrite)
     w.mode.value = "off"
     target.visible = False
 
-    # 3. scribbles: three short strokes on nuclei (1) and three on background (2)
-    scr = w.add_scribble_layer()
-    from scipy import ndimage as ndi
+    # 3. scribbles: three short strokes on nuclei (1) and three on background (2), as a user draws them
+    sys.path.insert(0, str(Path(__file__).parent))
+    from render_screenshots import annotate_strokes
 
-    strokes = np.zeros(gt.shape, np.int32)
-    for nucleus in ids[np.argsort(sizes)[::-1][[1, 6, 12]]]:   # across the middle of three nuclei
-        ys, xs = np.nonzero(ndi.binary_erosion(gt == nucleus, iterations=2))
-        row = int(np.median(ys))
-        cols = xs[ys == row]
-        strokes[row - 1:row + 2, cols.min():cols.max() + 1] = 1
-    far = ndi.distance_transform_edt(gt == 0)
-    rng = np.random.default_rng(4)
-    for _ in range(3):                                          # three short lines far from nuclei
-        ys, xs = np.nonzero(far > 12)
-        k = rng.integers(ys.size)
-        strokes[ys[k] - 1:ys[k] + 2, max(xs[k] - 8, 0):xs[k] + 8] = 2
-    scr.data = strokes * ((strokes != 1) | (gt > 0))
-    scr.opacity = 1.0
+    scr = w.add_scribble_layer()
+    scr.data = annotate_strokes(gt)
+    scr.mode = "pan_zoom"
     sp_layer.visible = False
     _save(viewer, a.out / "annotate_3_scribbles.png", a.overwrite)
 
-    # 4. train: classes and objects
+    # 4. train: the objects (segment_objects on these superpixels)
     w.train()
     _settle(lambda: w._worker is None)
-    viewer.layers["nuclei classes"].visible = False
-    viewer.layers["nuclei least confident"].visible = False
-    viewer.layers["nuclei objects"].contour = 0
+    objects = viewer.layers["nuclei objects"]
+    objects.contour = 2
     _save(viewer, a.out / "annotate_4_objects.png", a.overwrite)
 
     # 5. where to paint next: the least confident superpixels
-    viewer.layers["nuclei objects"].visible = False
-    viewer.layers["nuclei least confident"].visible = True
+    objects.visible = False
+    uncertain = viewer.layers["nuclei least confident"]
+    uncertain.visible = True
     _save(viewer, a.out / "annotate_5_least_confident.png", a.overwrite)
 
-    # 6. four more strokes where the classifier was least sure, train again
-    from napari_deepsuperpixel.annotate import SuperpixelIndex
-
-    idx = SuperpixelIndex(sp)
-    more = scr.data.copy()
-    for lab in w._last["least_confident"][:4]:
-        ys, xs = np.unravel_index(idx.flat_pixels([lab]), sp.shape)
+    # 6. four more strokes on the least confident superpixels (the class the mask says), train again
+    more = np.asarray(scr.data).copy()
+    for lab in [int(v) for v in np.unique(sp[np.asarray(uncertain.data) > 0])][:4]:
+        ys, xs = np.nonzero(sp == lab)
+        r = int(np.median(ys))
         truth = 1 if (gt[ys, xs] > 0).mean() > 0.5 else 2
-        more[ys[len(ys) // 2], xs.min():xs.max() + 1][sp[ys[len(ys) // 2], xs.min():xs.max() + 1] == lab] = truth
+        more[r, xs[ys == r]] = truth
     scr.data = more
     w.train()
     _settle(lambda: w._worker is None)
-    viewer.layers["nuclei least confident"].visible = False
-    viewer.layers["nuclei objects"].visible = True
+    uncertain.visible = False
+    retrained = viewer.layers["nuclei objects run 2"]
+    retrained.contour = 2
     _save(viewer, a.out / "annotate_6_retrained.png", a.overwrite)
 
     # 7. the merge slider over the merge tree
-    for name in ("nuclei least confident", "nuclei scribbles", "nuclei objects"):
-        viewer.layers[name].visible = False
+    for layer in (retrained, scr):
+        layer.visible = False
     w.build_tree()
     _settle(lambda: w._worker is None and w._tree is not None)
     w.threshold.value = w.threshold.max * 0.25
-    _settle(lambda: w._cut_worker is None and "superpixels merged" in viewer.layers)
-    viewer.layers["superpixels merged"].contour = 1
+    _settle(lambda: w._cut_worker is None and "nuclei superpixels merged" in viewer.layers)
+    viewer.layers["nuclei superpixels merged"].contour = 1
     _save(viewer, a.out / "annotate_7_merge_slider.png", a.overwrite)
     viewer.close()
-
 
 if __name__ == "__main__":
     main()

@@ -310,7 +310,8 @@ def annotate_strokes(mask, n: int = 3, seed: int = 4):
 def shot_annotate_dock(out: Path, overwrite: bool) -> None:
     """The annotate dock under the segmentation dock and above the metrics dock, after one training on three
     strokes per class: the objects as contours, the superpixels it made from the measured nucleus size, the
-    objects scored against the nucleus mask."""
+    objects scored against the nucleus mask (``napari_annotate.png``); then the annotate dock alone, its
+    settings shown (``napari_annotate_sections.png``)."""
     import imageio.v3 as iio
 
     from napari_deepsuperpixel._napari._annotate_widget import AnnotateWidget
@@ -347,10 +348,19 @@ def shot_annotate_dock(out: Path, overwrite: bool) -> None:
     _wait(met, "warming")
     viewer.layers.selection.active = scr
     from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication
 
-    # the annotate dock taller than napari's even split (as a user drags the splitters); all fit either way
-    viewer.window._qt_window.resizeDocks(docks, [200, 620, 260], Qt.Orientation.Vertical)
+    # the annotate dock taller than napari's split (as a user drags the splitters); all fit either way
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.01)
+    viewer.window._qt_window.resizeDocks(docks, [160, 700, 220], Qt.Orientation.Vertical)
     _save(viewer, out / "napari_annotate.png", overwrite)
+    # the annotate dock alone: every section in view
+    for w in (seg, met):
+        viewer.window.remove_dock_widget(w.native.parent())
+    ann.more.value = True
+    _save(viewer, out / "napari_annotate_sections.png", overwrite)
     viewer.close()
 
 

@@ -232,7 +232,7 @@ class AnnotateWidget(Dock):
         # the status line keeps three lines' height whatever it says (a long message must not make the dock,
         # and napari's window, taller than the screen); the whole message is its tooltip
         lines = self.status.native.fontMetrics().lineSpacing()
-        self.status.native.setFixedHeight(3 * lines + 4)
+        self.status.native.setFixedHeight(3 * lines + 8)
         self.status.changed.connect(lambda text: setattr(self.status, "tooltip", str(text)))
         for slider in (self.threshold, self.split_h):  # the value box next to a slider explains it too
             for child in slider.native.findChildren(QWidget):
@@ -243,6 +243,8 @@ class AnnotateWidget(Dock):
 
         fit_widgets(self)
         self._apply_defaults()
+        if self.image.value is not None:
+            self.load_annotation(quiet=True)  # strokes saved with this image come back with it
 
     # -- choices and defaults ---------------------------------------------------------------------
     def _embedding_choices(self, _widget=None):
@@ -726,7 +728,7 @@ class AnnotateWidget(Dock):
         kept = f"; '{previous.name}' kept, hidden" if previous is not None \
             and previous in self.viewer.layers else ""
         self.status.value = (f"{res.n_objects} objects in '{name}' ({out['seconds']:.1f} s){kept}. Next: strokes "
-                             "where 'least confident' shows, train again")
+                             "where 'least confident' shows")
         if self.scribbles.value is not None:
             self.viewer.layers.selection.active = self.scribbles.value
 
