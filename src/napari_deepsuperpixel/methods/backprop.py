@@ -27,6 +27,18 @@ Choices where the paper is silent or ambiguous (also in docs/methods/backprop.md
   components ("we extracted connected components as segments", Sec. 3).
 - Superpixels are computed from the channels in their true order (RGB); the
   official demo passes OpenCV's BGR array to SLIC, which we do not copy.
+- Network input (``input_norm``, ours): the paper's code feeds the channels in
+  [0, 1]. On a dark image (fluorescence: most pixels near 0, objects bright)
+  every input is positive, the Xavier-initialised first layer's ReLUs are
+  mostly off in the background, and the self-training often collapses to
+  one label: measured, a synthetic 16-bit image of dim and saturated nuclei
+  gave object F1 0.0 / 0.75 / 0.20 (three images) with [0, 1] inputs and
+  0.58 / 0.58 / 0.71 with each channel standardised (mean 0, variance 1);
+  on 12 DSB2018 fluorescence images mean object F1 0.43 -> 0.50. On 12 BSDS500
+  val photographs standardising gave twice the segments (+0.06 PRI and
+  boundary F, -0.02 segment AP, +0.28 VI), so ``"auto"`` (default) keeps the
+  paper's [0, 1] input for 3 channels (RGB) and standardises any other number
+  of channels. The fine superpixels always see the [0, 1] image.
 - ``precision="bf16"`` (opt-in) runs the 3x3 trunk under bfloat16 autocast and
   the response layer (1x1 conv + BN) in fp32, so that the argmax does not see
   bf16 rounding ties: 2.7x the official code's speed at the paper settings on a
@@ -80,6 +92,10 @@ class BackpropParams:
                                             "a quarter of the pixels)", min=1, aliases=("n_superpixels",))
     superpixel_compactness: float = param(100.0, "Compactness passed to the superpixel method if it has "
                                           "one (CIELAB units for SLIC)", min=0.0, advanced=True)
+    input_norm: str = param("auto", "Network input: 'unit' (the channels in [0, 1], as the paper's code), "
+                            "'standardize' (each channel to mean 0, variance 1; dark fluorescence images "
+                            "no longer collapse to one segment), or 'auto' (unit for 3 channels (RGB), "
+                            "standardize otherwise)", options=("auto", "unit", "standardize"), advanced=True)
     continuity_weight: float = param(0.0, "Weight mu of the spatial-continuity loss of Kim & Kanezaki "
                                      "2020 (0 = off)", min=0.0)
     max_side: Optional[int] = param(None, _ph("Process at a resolution whose longer side is at most this "
@@ -176,6 +192,23 @@ def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity)
     # too often to be forecast: measured, it made the estimates worse)
     expected = label_stop_forecast(history, params.min_labels, params.max_iter)
     return StepOutcome(vals[0], nl, stop, expected)
+
+def resolve_input_norm(input_norm: str, n_channels: int) -> str:
+    """``"auto"`` -> ``"unit"`` for 3 channels (RGB photographs: the paper's input), else ``"standardize"``."""
+    if input_norm == "auto":
+        return "unit" if n_channels == 3 else "standardize"
+    return input_norm
+
+
+def standardize_channels(x):
+    """Each channel of a ``(B, C, ...)`` tensor to mean 0 and variance 1 (a constant channel to 0)."""
+    import torch
+
+    dims = tuple(range(2, x.ndim))
+    centred = x - x.mean(dims, keepdim=True)
+    std = x.std(dims, keepdim=True)
+    return torch.where(std > 1e-6, centred / std.clamp_min(1e-6), torch.zeros_like(centred))
+
 
 def continuity_loss(resp):
     """Spatial-continuity loss of Kim & Kanezaki (2020), Eq. 3.
@@ -356,6 +389,8 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         n_sp = int(sp_np.max()) + 1
         sp = torch.from_numpy(sp_np.reshape(-1)).to(dev)
 
+    if resolve_input_norm(p.input_norm, img.shape[-1]) == "standardize":
+        x = standardize_channels(x)
     net = build_network(img.shape[-1], q, int(p.n_conv)).to(dev).to(memory_format=torch.channels_last)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=p.lr, momentum=p.momentum)

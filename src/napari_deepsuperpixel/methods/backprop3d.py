@@ -27,7 +27,14 @@ import dataclasses
 import numpy as np
 
 from .._types import Result
-from .backprop import BACKPROP_PRESETS, BackpropParams, superpixel_overrides, train_step
+from .backprop import (
+    BACKPROP_PRESETS,
+    BackpropParams,
+    resolve_input_norm,
+    standardize_channels,
+    superpixel_overrides,
+    train_step,
+)
 
 #: where Linux reports the memory available to a new allocation
 _MEMINFO = "/proc/meminfo"
@@ -194,6 +201,8 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
         n_sp = int(res.labels.max())
         sp = torch.from_numpy(res.labels.reshape(-1).astype(np.int64) - 1).to(dev)
 
+    if resolve_input_norm(p.input_norm, nc) == "standardize":  # as the 2D runner (see backprop.py)
+        x = standardize_channels(x)
     net = build_network_3d(nc, q, int(p.n_conv)).to(dev)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=p.lr, momentum=p.momentum)
