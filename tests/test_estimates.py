@@ -13,7 +13,6 @@ import pytest
 
 from napari_deepsuperpixel import ProgressEvent, segment_result
 from napari_deepsuperpixel._napari._workers import Eta
-from napari_deepsuperpixel.nn.optim import label_stop_forecast
 
 
 def _blobs(seed=0, shape=(64, 64)):
@@ -60,34 +59,23 @@ def test_eta_counts_to_the_forecast_stop_and_keeps_the_upper_bound():
     assert eta.update(ProgressEvent(20, 200, "iterate", {"expected_total": 5}))[0] == pytest.approx(0.0)
 
 
-def test_label_stop_forecast_follows_the_fall_of_the_label_count():
-    assert label_stop_forecast([32] * 5, 3, 200, prior=60) == 60  # no fall yet: the typical length
-    assert label_stop_forecast([32] * 50, 3, 200, prior=60) == 200  # no fall in the last window: to the end
-    assert label_stop_forecast(list(range(32, 12, -1)), 3, 200) == 30  # steady fall, 1 label per iteration
-    assert label_stop_forecast([32, 10, 3], 3, 200) == 3  # the rule has fired
-    assert label_stop_forecast([32, 31], 0, 200) == 200  # no rule: to the end
-    assert label_stop_forecast(list(range(60, 40, -1)), 3, 50) == 50  # never past max_iter
-    # a fall that slows down and settles above the floor: the run goes on (to max_iter or patience)
-    settling = [32, 30, 26, 22, 18, 15, 13, 11, 10, 9, 9, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7]
-    assert label_stop_forecast(settling, 3, 200) == 200
-
-
-def test_backprop_stopping_early_is_estimated_within_half_of_its_real_length():
-    # the estimate once said "3 min" for a run its stop rule ended after 32 s
+def test_the_time_to_max_iter_bounds_a_run_that_stops_early():
+    # backprop's stop rules end a run after 22 to 200 of its 200 iterations (measured on 18
+    # images); without a forecast the estimate counts to max_iter, which is an upper bound
     events = []
-    res = segment_result(_blobs(), "backprop", progress=events.append, seed=0)
+    res = segment_result(_blobs(), "backprop", progress=events.append, seed=0, max_iter=300)
     assert res.extras["stopped_early"], "the case under test is an early stop"
-    assert any("expected_total" in ev.info for ev in events)
-    worst, n = _worst_error_after(events)
-    assert n > 0 and worst <= 0.5, f"estimate off by {worst:.0%} of the real time"
-    # and the upper bound (the time to max_iter) is never below the real time left
     timed, end = _replay(events)
     now = [0.0]
     eta = Eta(min_steps=2, min_seconds=0.0, clock=lambda: now[0])
+    checked = 0
     for t, ev in timed:
         now[0] = t
-        if eta.update(ev) is not None:
-            assert t + eta.upper >= end - 1
+        est = eta.update(ev)
+        if est is not None:
+            assert t + est[0] >= end - 1 and est[0] == pytest.approx(eta.upper)
+            checked += 1
+    assert checked > 10
 
 
 #: every method with an iteration loop, at small settings, without an early stop (the early stop is

@@ -254,9 +254,10 @@ class StepOutcome:
     stop : bool
         Whether the method's own stopping rule fired.
     expected_total : int or None
-        The method's forecast of the iteration its stopping rule will end the
-        run at (reported to progress as ``expected_total``, for an honest time
-        left; :func:`label_stop_forecast`), or ``None`` when it runs to the end.
+        A method's forecast of the iteration its stopping rule will end the
+        run at (reported to progress as ``expected_total``; the widgets' time
+        left then counts to it), or ``None`` (no forecast: the time left counts
+        to ``n_iter``, an upper bound when a stop rule may end the run earlier).
     """
 
     loss: float
@@ -323,73 +324,6 @@ def check_finite_loss(loss: float, method: str, iteration: int, fix: str = "lowe
         raise FloatingPointError(
             f"{method or 'the optimisation'} diverged: the loss is {loss} at iteration {iteration}; "
             f"{fix} (or use another seed) and run again")
-
-
-#: iterations a label-count stop rule is expected to take before the count starts to fall
-#: (:func:`label_stop_forecast`)
-LABEL_STOP_PRIOR = 60
-
-
-def label_stop_forecast(history, floor: int, max_iter: int, *, prior: int = LABEL_STOP_PRIOR) -> int:
-    """The iteration at which a rule "stop when at most ``floor`` labels are left" is expected to fire.
-
-    For the time-left estimate only (the run itself is not changed). The label
-    count of Kanezaki-style self-training stays at its start for a while, then
-    falls, and either reaches ``floor`` or settles above it (then another rule or
-    ``max_iter`` ends the run). The forecast compares the fall over the last
-    window of ``w = max(4, t // 3)`` iterations with the window before it:
-
-    - a fall that keeps its pace (or speeds up) is extrapolated linearly to ``floor``;
-    - a fall that slows down by a factor ``rho`` per window is summed as a
-      geometric series: if all that is left to fall does not reach ``floor``,
-      the run is expected to go to ``max_iter``, else to the window in which it does;
-    - no fall in the last window: ``max_iter``;
-    - too few iterations for two windows: the fall so far extrapolated, or,
-      before the count has moved, ``prior`` (at least twice the iterations run).
-
-    A count that drops suddenly after a long plateau cannot be foreseen from
-    the count alone; the widgets therefore also keep the time to ``max_iter``
-    as an upper bound.
-
-    Parameters
-    ----------
-    history : sequence of int
-        Label count after each iteration so far.
-    floor : int
-        The rule's ``min_labels`` (0: no rule; the forecast is ``max_iter``).
-    max_iter : int
-    prior : int
-
-    Returns
-    -------
-    int
-        In ``[len(history), max_iter]``.
-    """
-    t = len(history)
-    if not floor or t == 0:
-        return int(max_iter)
-    n = history[-1]
-    if n <= floor:
-        return t
-    w = max(4, t // 3)
-    if t < 2 * w + 1:
-        fall = history[0] - n
-        guess = t + (n - floor) * max(t - 1, 1) / fall if fall > 0 else max(prior, 2 * t)
-    else:
-        recent = history[-w - 1] - n
-        earlier = history[-2 * w - 1] - history[-w - 1]
-        if recent <= 0:
-            guess = max_iter
-        elif 0 < earlier and recent < earlier:
-            rho = recent / earlier  # the fall shrinks by rho per window
-            reach = recent * rho / (1 - rho)  # all that is left to fall
-            if reach <= n - floor:
-                guess = max_iter
-            else:
-                guess = t + w * math.log(1 - (n - floor) * (1 - rho) / (recent * rho)) / math.log(rho)
-        else:
-            guess = t + (n - floor) * w / recent
-    return int(min(max(round(guess), t), max_iter))
 
 
 def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
