@@ -15,7 +15,7 @@ from napari_deepsuperpixel.methods import get_method
 
 torch = pytest.importorskip("torch")
 
-from napari_deepsuperpixel.nn.checkpoint import (
+from napari_deepsuperpixel.nn.checkpoint import (  # noqa: E402  (after the torch check)
     CheckpointError,
     checkpoint_hash,
     load_checkpoint,

@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+from ..keyvalues import parse_key_values as parse_params  # noqa: F401  (the CLI's -p KEY=VALUE)
+
 #: modules with an ``add_parser(subparsers)`` function, in help order
 SUBCOMMAND_MODULES = (
     "napari_deepsuperpixel.cli.segment",  # methods, segment
@@ -20,9 +22,6 @@ SUBCOMMAND_MODULES = (
     "napari_deepsuperpixel.cli.eval",  # eval (BSDS500 benchmark)
     "napari_deepsuperpixel.cli.train",  # train sen|superae
 )
-
-
-from ..keyvalues import parse_key_values as parse_params  # noqa: F401  (the CLI's -p KEY=VALUE)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -148,8 +148,8 @@ def _bsds_counts(labels, segmentations, boundaries, max_dist) -> dict:
     keeps each ground-truth region's best IoU so that the "best covering" over
     a sweep can be formed later.
     """
-    from .ground_truth import GroundTruth
     from .bsds import evaluate_image
+    from .ground_truth import GroundTruth
     from .region import contingency_table, covering_from_tables
 
     if boundaries is not None:
