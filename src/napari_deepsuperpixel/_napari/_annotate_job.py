@@ -31,6 +31,19 @@ SETTINGS_DEFAULTS = {"object_class": 1, "object_size": 0.0, "split": "shape", "s
                      "classifier": "random_forest", "n_uncertain": 20, "filters": False}
 
 
+#: the dock's layers: their kind in the plugin's marker (``metadata["deepsuperpixel"]["kind"]``)
+ROLES = {"scribbles": "scribbles", "target": "annotation", "objects": "objects", "classes": "classes",
+         "uncertain": "least_confident", "merged": "merged", "selection": "selection"}
+#: layers never offered as target or scribbles: superpixels, results and the dock's own outputs
+NOT_PAINTABLE = ("superpixels", "segmentation", "contours", "objects", "classes", "least_confident", "merged",
+                 "selection", "extra")
+#: layers never offered as superpixels: the dock's strokes, targets and outputs
+NOT_SUPERPIXELS = ("scribbles", "annotation", "objects", "classes", "least_confident", "merged", "selection", "extra")
+#: the split methods (``segment_objects``' ``split``) and what they do, for the dropdown
+SPLIT_CHOICES = [("shape (waists)", "shape"), ("contrast (dark lines)", "contrast"),
+                 ("learned boundary", "learned"), ("shape + learned", "shape+learned"), ("none", "none")]
+
+
 def class_name(k: int) -> str:
     """The meaning of scribble class ``k`` (``"objects"``, ``"background"``, ``"class 3"``...)."""
     return CLASS_NAMES.get(int(k), f"class {int(k)}")
