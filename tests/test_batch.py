@@ -336,7 +336,7 @@ def test_killed_parent_its_workers_end_and_the_next_run_rebuilds_the_summary(tmp
 
 
 def test_an_output_that_would_replace_an_input_is_refused_before_any_work(tmp_path, capsys):
-    from napari_deepsuperpixel.io.files import write_png, write_labels_tif
+    from napari_deepsuperpixel.io.files import write_labels_tif, write_png
 
     d = tmp_path / "d"
     d.mkdir()

@@ -21,8 +21,8 @@ def _parse_sweep(items):
 
 
 def _cmd_bench(args) -> int:
-    from ..keyvalues import parse_key_values as parse_params
     from ..bench.runner import run_benchmark
+    from ..keyvalues import parse_key_values as parse_params
 
     res = run_benchmark(
         args.method,
@@ -106,8 +106,8 @@ RUN_HELP = ("LABEL=FOLDER[,FOLDER...]: a label and `deepsuperpixel bench` output
 
 
 def _cmd_report(args) -> int:
-    from ..io.writes import check_output_file
     from ..bench import report
+    from ..io.writes import check_output_file
 
     if args.report == "tables" and args.plot:
         from pathlib import Path

@@ -17,7 +17,6 @@ import numpy as np
 
 from .._types import NO_PROGRESS, Result, param
 
-
 #: SLIC's smallest ``compactness``: below it the space term vanishes (1e-320 is a denormal) and SLIC
 #: gives one segment; m = 0.001 is already a pure colour clustering on [0, 100] CIELAB values
 MIN_COMPACTNESS = 1e-3
