@@ -244,3 +244,26 @@ def test_segs_holding_nan_huge_or_fractional_labels_are_refused(tmp_path, bad):
     assert reader is not None
     with pytest.raises(ValueError, match="not a label map|outside the int32 range"):
         reader(str(path))
+
+
+def test_a_bsds_image_whose_ground_truth_has_another_shape_is_refused_in_one_line(tmp_path):
+    """A 321 x 481 image beside a 20 x 20 ground truth: one line naming both, not a silent mismatch."""
+    from napari_deepsuperpixel.io.files import write_png
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "groundTruth").mkdir()
+    img = tmp_path / "images" / "7.png"
+    write_png(img, np.zeros((321, 481, 3), np.uint8))
+    _gt_mat(tmp_path / "groundTruth" / "7.mat", np.ones((20, 20), int))
+    reader = _reader.get_reader(str(img))
+    with pytest.raises(ValueError, match=r"7\.mat.*20 x 20 but the image is 321 x 481"):
+        reader(str(img))
+
+
+def test_explained_variation_refuses_a_nan_image_in_one_line():
+    from napari_deepsuperpixel.metrics.superpixel import explained_variation
+
+    img = np.ones((8, 8))
+    img[2, 3] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        explained_variation(np.ones((8, 8), int), img)

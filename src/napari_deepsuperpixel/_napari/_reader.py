@@ -154,7 +154,13 @@ def read_bsds_image(path) -> list:
     layers = [(img, {"name": path.stem, "rgb": rgb}, "image")]
     gt = find_ground_truth(path)
     if gt is not None:
-        layers.extend(read_bsds_mat(gt))
+        shape = img.shape[:2]
+        for data, meta, _ in read_bsds_mat(gt):
+            if tuple(np.shape(data)[:2]) != tuple(shape):
+                raise ValueError(f"its ground truth {gt} ({meta.get('name', 'a layer')}) is "
+                                 f"{np.shape(data)[0]} x {np.shape(data)[1]} but the image is {shape[0]} x {shape[1]}; "
+                                 "the .mat belongs to another image: move it away or open the image alone")
+            layers.append((data, meta, _))
     return layers
 
 

@@ -387,6 +387,10 @@ def explained_variation(labels, image) -> float:
     x = np.asarray(image, dtype=np.float64)
     if x.shape[:a.ndim] != a.shape or x.ndim not in (a.ndim, a.ndim + 1):
         raise ValueError(f"image of shape {x.shape} does not match labels of shape {a.shape}")
+    bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(f"the image for the explained variation holds {bad} NaN or infinite value(s); "
+                         "replace them first (e.g. np.nan_to_num(image)) or leave the image out")
     x = x.reshape(a.size, -1)
     idx, _, sizes = dense_ids(a, counts=True)
     mu = x.mean(axis=0)
