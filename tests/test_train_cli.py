@@ -26,7 +26,7 @@ def _args(image_dir, out, *extra):
             "-p", "crop=32", "-p", "template=slic:n_segments=12", "--device", "cpu", *extra]
 
 
-def test_train_superae_cli_one_epoch_resume_and_no_overwrite(image_dir, tmp_path, capsys):
+def test_train_superae_cli_one_epoch_resume_and_no_overwrite(image_dir, tmp_path, capsys, monkeypatch):
     out = tmp_path / "run" / "superae.pt"
     assert main(_args(image_dir, out, "--epochs", "1", "--export", str(tmp_path / "w.pt"))) == 0
     ck = load_checkpoint(out, method="superae")
@@ -41,7 +41,9 @@ def test_train_superae_cli_one_epoch_resume_and_no_overwrite(image_dir, tmp_path
     assert out.read_bytes() == before
     assert "--overwrite" in capsys.readouterr().err
 
-    assert main(_args(image_dir, out, "--epochs", "2", "--resume")) == 0
+    # the same folder written another way (with a trailing slash, from its parent) is the same data
+    monkeypatch.chdir(image_dir.parent)
+    assert main(_args(f"{image_dir.name}/", out, "--epochs", "2", "--resume")) == 0
     ck2 = load_checkpoint(out, method="superae")
     assert ck2.epoch == 2 and len(ck2.training_state["loss_history"]) == 2
     assert ck2.training_state["loss_history"][0] == pytest.approx(ck.training_state["loss_history"][0])

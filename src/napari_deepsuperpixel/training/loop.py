@@ -136,10 +136,26 @@ class TrainResult:
         return str(self.path)
 
 
+def _same_data(a, b) -> bool:
+    """Whether two ``data`` settings name the same data: the same text, or paths to the same folder
+    (``imgs``, ``imgs/`` and ``/abs/imgs`` are one folder)."""
+    if a == b:
+        return True
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    try:
+        pa, pb = Path(a).expanduser(), Path(b).expanduser()
+        return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
 def _check_resume_hparams(stored: dict, given: dict, may_change, path) -> None:
     diffs = []
     for k in sorted(set(stored) | set(given)):
         if k in may_change:
+            continue
+        if k == "data" and _same_data(stored.get(k), given.get(k)):
             continue
         if stored.get(k, "<missing>") != given.get(k, "<missing>"):
             diffs.append(f"{k}: checkpoint {stored.get(k, '<missing>')!r} vs now {given.get(k, '<missing>')!r}")
