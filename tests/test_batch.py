@@ -423,3 +423,22 @@ def _one_line(capsys, argv, rc=2):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert got == rc and len(lines) == 1 and lines[0].startswith("error: "), (got, err)
     return lines[0]
+
+
+def test_an_ome_tiff_is_segmented_with_the_axes_it_states(tmp_path):
+    """A CZYX OME-TIFF (2 channels, 5 slices) is read as channels and slices, not guessed as TZYX."""
+    import tifffile
+
+    from napari_deepsuperpixel.io.files import file_axes
+
+    img = (np.random.default_rng(0).random((2, 5, 48, 48)) * 4000).astype(np.uint16)
+    path = tmp_path / "cells.ome.tif"
+    tifffile.imwrite(path, img, ome=True, metadata={"axes": "CZYX"})
+    assert file_axes(path) == "CZYX"
+    assert file_axes(tmp_path / "missing.tif") is None
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, img[0])
+    assert file_axes(plain) is None  # no stated axes: guessed from the shape as before
+    assert main(["segment", str(path), "-m", "slic", "-p", "n_segments=20", "-o", str(tmp_path / "out"), "-q"]) == 0
+    labels = tifffile.imread(tmp_path / "out" / "cells.ome_slic.tif")
+    assert labels.shape == (5, 48, 48)

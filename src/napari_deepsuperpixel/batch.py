@@ -453,6 +453,12 @@ def segment_file(task: BatchTask, progress=None, cancel_check=None) -> dict:
             options = options.replace(channel_axis=path.channel_axis) if options.axes is None else options
         else:
             img = open_image(path)
+            if options.axes is None and options.channel_axis == "auto":
+                from .io.files import file_axes
+
+                stated = file_axes(path)  # an OME or ImageJ TIFF names its axes: CZYX is not TZYX
+                if stated is not None and len(stated) == len(np.shape(img)):
+                    options = options.replace(axes=stated)
         if options.axes:  # the writers get the image in the labels' axis order (T Z Y X, then C)
             from .io.axes import to_canonical
 

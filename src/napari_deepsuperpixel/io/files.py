@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -74,6 +75,42 @@ def check_image_file(path) -> Path:
         raise ImageReadError(f"cannot read image {path}: it is not a {suf[1:].upper()} image (it is "
                              f"{_actual_format(head)}); re-export it or give it the right suffix")
     return path
+
+
+#: tifffile's axis letters that name one of ours (S: samples, the colour channels of a pixel)
+_TIFF_AXES = {"T": "T", "Z": "Z", "Y": "Y", "X": "X", "C": "C", "S": "C"}
+
+
+def file_axes(path) -> Optional[str]:
+    """The axes an OME-TIFF or ImageJ TIFF file states (``"CZYX"``, ``"TZCYX"``...), or ``None``.
+
+    Only files whose metadata names the axes answer (plain TIFFs, PNGs... return
+    ``None``: their axes are guessed from the shape); an axis letter that is not
+    one of T, Z, Y, X, C (or S, samples, taken as C) also gives ``None``.
+    """
+    from .axes import parse_axes
+
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+        return None
+    import tifffile
+
+    try:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            if not (tif.is_ome or tif.is_imagej):
+                return None
+            series = tif.series[0]
+            letters = series.axes.upper()
+            shape = tuple(series.shape)
+    except Exception:  # noqa: BLE001 - unreadable: reading the image says why
+        return None
+    if any(a not in _TIFF_AXES for a in letters):
+        return None
+    axes = "".join(_TIFF_AXES[a] for a in letters)
+    try:
+        return parse_axes(axes, len(shape))
+    except ValueError:
+        return None
 
 
 def read_image(path) -> np.ndarray:
