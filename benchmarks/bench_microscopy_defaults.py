@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,8 +111,6 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, required=True, help="folder of per-(method, image) JSON results")
     a = ap.parse_args(argv)
 
-    import torch
-
     from napari_deepsuperpixel.bench.settings import parse_settings
     from napari_deepsuperpixel.bench.tables import markdown_table
     from napari_deepsuperpixel.io.files import read_image
@@ -150,8 +149,9 @@ def main(argv=None) -> int:
     keys = ("obj_f1", "obj_p", "obj_r", "asa", "br", "segments", "largest", "seconds")
     lines = [[tag, len(rs)] + [f"{np.mean([r[k] for r in rs]):.3f}" if k not in ("segments", "seconds")
                               else f"{np.mean([r[k] for r in rs]):.1f}" for k in keys] for tag, rs in rows.items()]
-    print(f"\n{len(pairs)} DSB2018 fluorescence images, seed {a.seed}, torch threads {torch.get_num_threads()}; "
-          "means over images\n")
+    print(f"\n{len(pairs)} DSB2018 fluorescence images, seed {a.seed}, torch threads of the runs: "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, NDS_THREADS={os.environ.get('NDS_THREADS', 'auto')}"
+          " (cached rows keep the threads they ran with); means over images\n")
     print(markdown_table(["method", "images", "object F1@0.5", "precision", "recall", "ASA", "BR (r=2)", "segments",
                           "largest segment", "s / image"], lines, "lr" + "r" * len(keys)))
     return 0
