@@ -204,6 +204,7 @@ def child(name: str, iters: int, threads: int, cancel: bool = False) -> dict:
     from napari_deepsuperpixel.bench.memory import peak_rss_mb
 
     if threads:
+        os.environ["NDS_THREADS"] = str(threads)  # the package sets torch's threads from it on the first run
         torch.set_num_threads(threads)
     img = io.imread(IMAGE)
     method, params = CONFIGS[name]
