@@ -221,7 +221,9 @@ def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k:
     ``spread_unet`` / ``spread_gbms`` (mean cosine distance of 4,096 random
     pixel pairs per image: GBMS that clusters pulls it down), ``kappa``, and
     ``P``, ``R``, ``F``: the official BSDS boundary precision, recall and F of
-    SEN's SNIC superpixels at ``k`` (counts summed over the images). With
+    SEN's SNIC superpixels at ``k`` (counts summed over the images), and
+    ``P_unet``, ``R_unet``, ``F_unet`` the same without the GBMS module (its
+    ablation). With
     ``baselines`` also ``auc_lab`` (raw CIELAB) and ``snic_P/R/F``.
     """
     from skimage.color import rgb2lab
@@ -232,7 +234,7 @@ def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k:
 
     samples = _bsds(split, limit)
     acc = {"auc_unet": [], "auc_gbms": [], "spread_unet": [], "spread_gbms": [], "auc_lab": []}
-    counts = {"sen": np.zeros(4), "snic": np.zeros(4)}
+    counts = {"sen": np.zeros(4), "sen_unet": np.zeros(4), "snic": np.zeros(4)}
     rng = np.random.default_rng(0)
     for s in samples:
         img = s.load_image()
@@ -249,6 +251,8 @@ def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k:
         lab = snic(e, k, compactness, distance="cosine")
         m = _sp_metrics(lab, gt, True)
         counts["sen"] += [m["cntR"], m["sumR"], m["cntP"], m["sumP"]]
+        m = _sp_metrics(snic(e0, k, compactness, distance="cosine"), gt, True)
+        counts["sen_unet"] += [m["cntR"], m["sumR"], m["cntP"], m["sumP"]]
         if baselines:
             acc["auc_lab"].append(neighbour_auc(rgb2lab(img), gt.segmentations, cosine=False))
             m = _sp_metrics(segment(img, "snic", n_segments=k), gt, True)
@@ -258,8 +262,8 @@ def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k:
         if name == "snic" and not baselines:
             continue
         r, p = c[0] / max(c[1], 1), c[2] / max(c[3], 1)
-        pre = "" if name == "sen" else "snic_"
-        out.update({pre + "P": p, pre + "R": r, pre + "F": 2 * p * r / max(p + r, 1e-12)})
+        pre, post = {"sen": ("", ""), "sen_unet": ("", "_unet"), "snic": ("snic_", "")}[name]
+        out.update({pre + "P" + post: p, pre + "R" + post: r, pre + "F" + post: 2 * p * r / max(p + r, 1e-12)})
     out["kappa"] = float(load_sen(checkpoint).gbms.kappa.detach())
     return out
 
@@ -280,7 +284,8 @@ def cmd_proxy(args):
         from napari_deepsuperpixel.bench.tables import markdown_table
 
         rows = [json.loads(line) for line in open(args.table) if line.strip()]
-        cols = ["auc_unet", "auc_gbms", "spread_unet", "spread_gbms", "kappa", "P", "R", "F"]
+        cols = ["auc_unet", "auc_gbms", "spread_unet", "spread_gbms", "kappa", "P", "R", "F", "P_unet", "R_unet",
+                "F_unet"]
         print(markdown_table(["change"] + cols,
                              [[r["label"]] + [f"{r[c]:.3f}" if c in r else "" for c in cols] for r in rows],
                              "l" + "r" * len(cols)))
