@@ -74,8 +74,23 @@ def test_the_time_to_max_iter_bounds_a_run_that_stops_early():
         est = eta.update(ev)
         if est is not None:
             assert t + est[0] >= end - 1 and est[0] == pytest.approx(eta.upper)
+            assert eta.is_upper_bound  # the dock then says "up to", not "about"
             checked += 1
     assert checked > 10
+    from napari_deepsuperpixel._napari._workers import eta_words
+
+    assert eta_words(eta, 75).startswith("up to 1 min 15 s")
+
+
+def test_a_run_without_a_stop_rule_is_estimated_not_bounded():
+    from napari_deepsuperpixel._napari._workers import eta_words
+
+    t = [0.0]
+    eta = Eta(min_steps=2, min_seconds=0.0, clock=lambda: t[0])
+    eta.update(ProgressEvent(0, 100, "iterate"))
+    t[0] = 5.0
+    eta.update(ProgressEvent(5, 100, "iterate", {"loss": 1.0}))
+    assert not eta.is_upper_bound and eta_words(eta, 12).startswith("about 12 s")
 
 
 #: every method with an iteration loop, at small settings, without an early stop (the early stop is

@@ -363,15 +363,16 @@ class SegmentWidget(Dock):
             bits.append(f"loss {float(ev.info['loss']):.4g}")
         eta = self._eta.update(ev)
         if eta is not None:
-            from ._workers import format_seconds
+            from ._workers import eta_words, format_seconds
 
             left, whole = eta
-            bits.append(f"about {format_seconds(left)} left")
+            bits.append(eta_words(self._eta, left))
             if whole > 30 and not self._warned_long:  # say it once, early, for a long run
                 self._warned_long = True
                 from napari.utils.notifications import show_info
 
-                show_info(f"{self.method.value}{self._run_note}: estimated {format_seconds(whole)} "
+                how = "up to" if self._eta.is_upper_bound else "estimated"
+                show_info(f"{self.method.value}{self._run_note}: {how} {format_seconds(whole)} "
                           f"for this run; Cancel stops it")
         self.show_progress(ev, f"{ev.step}/{ev.total} " + ", ".join(bits))
 

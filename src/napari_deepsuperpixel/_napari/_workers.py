@@ -205,6 +205,8 @@ class Eta:
         self._t0 = self._s0 = 0
         #: seconds left if the run does not stop before ``total`` (``None`` while unknown)
         self.upper: Optional[float] = None
+        #: the run has a stop rule and no forecast of it: the estimate is an upper bound
+        self.is_upper_bound = False
 
     def update(self, ev) -> Optional[tuple]:
         """``(seconds left, estimated seconds for the whole stage)`` or ``None`` while unknown."""
@@ -222,8 +224,15 @@ class Eta:
         forecast = ev.info.get("expected_total") if isinstance(ev.info, dict) else None
         if forecast is not None:
             end = min(max(int(forecast), ev.step), ev.total)
+        self.is_upper_bound = forecast is None and bool(ev.info.get("may_stop_early")) \
+            if isinstance(ev.info, dict) else False
         self.upper = per_step * max(ev.total - ev.step, 0)
         return per_step * max(end - ev.step, 0), per_step * (end - self._s0) + 0.0
+
+
+def eta_words(eta: "Eta", left: float) -> str:
+    """``"about 12 s left"``, or ``"up to 12 s left"`` for a run whose stop rule may end it sooner."""
+    return f"{'up to' if eta.is_upper_bound else 'about'} {format_seconds(left)} left"
 
 
 def format_seconds(s: float) -> str:

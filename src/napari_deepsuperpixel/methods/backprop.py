@@ -413,7 +413,8 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
                           continuity=continuity_loss)
 
     with deterministic(dev):
-        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
+        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum",
+                        may_stop_early=p.min_labels > 0 or bool(p.patience))
         with torch.no_grad():
             resp = respond(x)
         resp = resize_tensor(resp, (ny, nx), "bilinear")  # no-op at full resolution

@@ -217,7 +217,8 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
                           continuity=lambda r: sum(r.diff(dim=d).abs().mean() for d in (2, 3, 4)))
 
     with deterministic(dev):
-        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum")
+        loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum",
+                        may_stop_early=p.min_labels > 0 or bool(p.patience))
         with torch.no_grad():
             labels = _full_resolution_argmax(net(x), (nz, ny, nx))
 

@@ -425,7 +425,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
         history.append(float(loss.detach()))
         check_finite_loss(history[-1], "dsc", t + 1, "lower lr or momentum")
         if progress is not None:
-            progress(t + 1, int(n_iter), "iterate", loss=history[-1], n_labels=n_labels)
+            progress(t + 1, int(n_iter), "iterate", loss=history[-1], n_labels=n_labels,
+                     **({"may_stop_early": True} if min_labels > 0 else {}))
     # Y~ of the last iteration (Eq. 4); with max_side the vote is taken at full size over the
     # upsampled logits so that superpixels too small to appear at the working size get a class too
     with torch.no_grad():

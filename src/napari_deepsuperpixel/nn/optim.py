@@ -327,7 +327,8 @@ def check_finite_loss(loss: float, method: str, iteration: int, fix: str = "lowe
 
 
 def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
-             stage: str = "iterate", method: str = "", fix: str = "lower lr") -> LoopResult:
+             stage: str = "iterate", method: str = "", fix: str = "lower lr",
+             may_stop_early: bool = False) -> LoopResult:
     """Run ``step(0) .. step(n_iter - 1)``, reporting progress after each one.
 
     Parameters
@@ -348,6 +349,10 @@ def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
         Stage name passed to ``progress``.
     method, fix : str
         Named in the error when the loss becomes NaN or infinite.
+    may_stop_early : bool
+        The steps have a stop rule (e.g. a label count): every report then says
+        ``may_stop_early=True``, so that a time-left estimate to ``n_iter`` is
+        shown as an upper bound ("up to").
 
     Returns
     -------
@@ -375,6 +380,8 @@ def run_loop(step: Callable[[int], StepOutcome], n_iter: int, progress=None, *,
         res.loss_history.append(loss)
         res.n_iter = it + 1
         info = {"loss": loss}
+        if may_stop_early:
+            info["may_stop_early"] = True
         if out.n_labels is not None:
             info["n_labels"] = int(out.n_labels)
         if out.expected_total is not None:
