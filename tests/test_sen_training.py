@@ -115,10 +115,11 @@ def test_hyperparameters_are_declared_and_checked_before_any_image_is_read(tmp_p
 
     info = TRAINERS["sen"]
     assert train_sen.params_cls is SENTrainParams and all(p.help for p in info.parameters)
-    assert DEFAULTS["epochs"] == 40 and DEFAULTS["crop"] == 96 and DEFAULTS["precision"] == "fp32"
+    assert DEFAULTS["epochs"] == 40 and DEFAULTS["crop"] == 256 and DEFAULTS["precision"] == "fp32"
+    assert DEFAULTS["pseudo"] == "snic_image" and DEFAULTS["dead_zone"] == 10.0
     # the signature shows the declared hyperparameters with their defaults
     sig = inspect.signature(train_sen).parameters
-    assert sig["crop"].default == 96 and sig["crop"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert sig["crop"].default == 256 and sig["crop"].kind is inspect.Parameter.KEYWORD_ONLY
     missing = tmp_path / "no_such_folder"  # the data is never looked at: the settings fail first
     for bad, match in (({"crop": 8}, "'crop' of 'sen training' must be >= 16"),
                        ({"precision": "half"}, "'precision'"),

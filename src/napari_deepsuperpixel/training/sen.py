@@ -57,7 +57,7 @@ __all__ = ["SENTrainParams", "train_sen", "export_sen_weights", "find_training_i
 
 @dataclass
 class SENTrainParams:
-    """Hyperparameters of SEN training (the defaults are the settings of the shipped weights).
+    """Hyperparameters of SEN training (the recipe's defaults; each shipped file stores its own settings).
 
     ``deepsuperpixel train sen -p key=value``, the keyword arguments of
     :func:`train_sen` and the napari training dock's panel are all this class.
@@ -65,8 +65,9 @@ class SENTrainParams:
 
     epochs: int = param(40, "Training length in epochs (one epoch = steps_per_epoch mini-batches)", min=1)
     steps_per_epoch: int = param(20, "Mini-batches per epoch", min=1)
-    batch_size: int = param(4, "Crops per mini-batch", min=1)
-    crop: int = param(96, "Crop size in pixels (crops are square)", min=16)
+    batch_size: int = param(2, "Crops per mini-batch", min=1)
+    crop: int = param(256, "Crop size in pixels (crops are square; an image smaller than this is "
+                           "reflection-padded)", min=16)
     lr: float = param(1e-3, "Adam learning rate", min=0.0, min_exclusive=True)
     checkpoint_every: int = param(1, "Epochs between checkpoints", min=1, advanced=True)
     max_images: Optional[int] = param(None, "Use only the first this many images (quick runs, tests)", min=1)
@@ -87,7 +88,7 @@ class SENTrainParams:
     beta: float = param(1.0, "Loss margin beta of Eq. 4 (variable_margin_loss)", min=0.0, advanced=True)
     beta_scale: float = param(40.0, "Colour scale of the variable beta margin (variable_margin_loss)", min=0.0,
                               advanced=True)
-    dead_zone: float = param(0.0, "Lab distance below which superpixel pairs get no push apart: beta_ij = "
+    dead_zone: float = param(10.0, "Lab distance below which superpixel pairs get no push apart: beta_ij = "
                                   "min(beta, max(0, dLab - dead_zone) / beta_scale); 0 = the paper's Eq. 3",
                              min=0.0, advanced=True)
     kappa: float = param(10.0, "Initial GBMS bandwidth kappa (SENNet)", min=0.0, min_exclusive=True, advanced=True)
@@ -103,7 +104,8 @@ class SENTrainParams:
                                   "batches); off by default: measured 0.91x on 2 cores", advanced=True)
 
 
-#: default training settings (also the settings of the shipped weights unless docs say otherwise)
+#: default training settings (the recipe screened on val, docs/methods/sen.md; a shipped file's own settings
+#: are in its checkpoint)
 DEFAULTS = asdict(SENTrainParams())
 
 SP_SIZES = (64, 128, 256, 512, 1024)
