@@ -132,7 +132,7 @@ def test_hyperparameters_are_declared_and_checked_before_any_image_is_read(tmp_p
 
 def test_pseudo_labels_are_computed_once_per_image(image_dir, tmp_path, monkeypatch):
     """The SNIC teacher runs once per image and setting before training, never per step (the paper's recipe)."""
-    import napari_deepsuperpixel.training.sen as sen_mod
+    import napari_deepsuperpixel.training.sen_labels as sen_mod
 
     calls = []
     real = sen_mod._teacher
@@ -165,7 +165,7 @@ def test_pseudo_labels_are_computed_once_per_image(image_dir, tmp_path, monkeypa
 def test_cached_crops_carry_whole_superpixel_colours(rgb_image):
     from skimage.color import rgb2lab
 
-    from napari_deepsuperpixel.training.sen import PseudoLabelCache, _make_cached_batch
+    from napari_deepsuperpixel.training.sen_labels import PseudoLabelCache, _make_cached_batch
 
     img = rgb_image[:40, :50]
     cache = PseudoLabelCache([img], ["a"], [6], [10.0])

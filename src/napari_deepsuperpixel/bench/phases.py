@@ -46,7 +46,8 @@ def sen_step_phases(steps: int, *, crop: int = 96, batch_size: int = 4, n_images
     from ..nn.blocks import l2_normalize
     from ..nn.sen_loss import superpixel_mean_colors, variable_margin_loss
     from ..nn.unet import SENNet
-    from ..training.sen import _load_rgb_uint8, _make_batch, find_training_images
+    from ..training.sen import find_training_images
+    from ..training.sen_labels import _load_rgb_uint8, _make_batch
 
     imgs = [_load_rgb_uint8(p) for p in find_training_images(data, split)[:n_images]]
     rng = np.random.default_rng(seed)
