@@ -271,12 +271,16 @@ def proxy_scores(checkpoint: str = "", *, split: str = "val", limit: int = 5, k:
 def cmd_proxy(args):
     import json
 
-    res = proxy_scores(args.checkpoint, split=args.split, limit=args.limit, k=args.k,
-                       compactness=args.compactness, gbms_anchors=args.gbms_anchors or None,
-                       baselines=args.baselines)
-    res = {"label": args.label or (args.checkpoint or "shipped sen_bsds.pt"), "split": args.split,
-           "limit": args.limit, "K": args.k, **res}
-    print(json.dumps(res))
+    if args.limit <= 0:  # --limit 0 --table FILE: only print the table
+        args.append = ""
+        res = None
+    else:
+        res = proxy_scores(args.checkpoint, split=args.split, limit=args.limit, k=args.k,
+                           compactness=args.compactness, gbms_anchors=args.gbms_anchors or None,
+                           baselines=args.baselines)
+        res = {"label": args.label or (args.checkpoint or "shipped sen_bsds.pt"), "split": args.split,
+               "limit": args.limit, "K": args.k, **res}
+        print(json.dumps(res))
     if args.append:
         with open(args.append, "a") as f:
             f.write(json.dumps(res) + "\n")
@@ -470,7 +474,7 @@ def main(argv=None):
     sub.choices["figure"].add_argument("--image", default="100007", help="BSDS500 test image id")
     sub.choices["contour_baseline"].add_argument("--limit", type=int, default=20)
     pr = sub.choices["proxy"]
-    pr.add_argument("--limit", type=int, default=5)
+    pr.add_argument("--limit", type=int, default=5, help="val images (0: only print --table)")
     pr.add_argument("--split", default="val", help="BSDS500 split (screen on val, never test)")
     pr.add_argument("-k", type=int, default=50, help="superpixels for the boundary P / R / F")
     pr.add_argument("--label", default="", help="name of the row")

@@ -8,9 +8,9 @@ budget, so the points of the curve are the same run seen at growing budgets
     python benchmarks/learning_curve.py train sen --budgets 30,60,150,300 --work runs/sen_curve
     python benchmarks/learning_curve.py train superae --budgets 17,34,85,170 --work runs/ae_curve -p crop=128
 
-Budgets are epochs (SEN: ``steps_per_epoch`` 20 mini-batches of 4 crops
-96 x 96 by default; SuperAE: one pass over BSDS500 train + val). ``-p
-key=value`` settings go to the trainer. Then ``eval`` scores every kept
+Budgets are epochs (SEN: ``steps_per_epoch`` 20 mini-batches of 2 crops
+256 x 256 by default, the shipped weights used 4 of 96 x 96; SuperAE: one
+pass over BSDS500 train + val). ``-p key=value`` settings go to the trainer. Then ``eval`` scores every kept
 checkpoint on the validation split (never test) with the benchmark scripts
 of the method and ``table`` prints the curve with the budget in pixels seen::
 
