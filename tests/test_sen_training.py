@@ -194,3 +194,29 @@ def test_dead_zone_margin():
     assert float(full) == pytest.approx(2 * float(half)) and float(none) == 0.0 and float(full) > 0
     with pytest.raises(ValueError, match="dead_zone"):
         variable_margin_loss(emb, labels, sp, dead_zone=-1.0)
+
+
+def test_checkpoint_records_the_recipe(image_dir, tmp_path):
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    new = load_checkpoint(train_sen(image_dir, out=tmp_path / "n.pt", pseudo_counts="4,8", **TINY)).hyperparameters
+    assert new["pseudo_labels"]["method"] == "snic_image" and new["pseudo_labels"]["counts"] == [4, 8]
+    assert new["loss"]["dead_zone"] == 10.0
+    old = load_checkpoint(train_sen(image_dir, out=tmp_path / "o.pt", pseudo="crop_mixed", dead_zone=0.0,
+                                    **TINY)).hyperparameters
+    # the earlier recipe is recorded as before, so its checkpoints resume with the same settings
+    assert "method" not in old["pseudo_labels"] and "dead_zone" not in old["loss"]
+    assert "learn_kappa" not in old and "init" not in old
+
+
+def test_init_and_fixed_kappa(image_dir, tmp_path):
+    from napari_deepsuperpixel.nn.checkpoint import load_checkpoint
+
+    kw = {**TINY, "pseudo_counts": "4,8"}
+    first = train_sen(image_dir, out=tmp_path / "a.pt", **kw).path
+    fixed = load_checkpoint(train_sen(image_dir, out=tmp_path / "b.pt", init=str(first), kappa=40.0,
+                                      learn_kappa=False, **kw))
+    assert fixed.hyperparameters["init"] == str(first) and fixed.hyperparameters["learn_kappa"] is False
+    assert float(fixed.state_dict["gbms.log_kappa"].exp()) == pytest.approx(40.0)  # not trained
+    with pytest.raises(ValueError, match="init="):
+        train_sen(image_dir, out=tmp_path / "c.pt", init=str(first), **{**kw, "base_channels": 8})

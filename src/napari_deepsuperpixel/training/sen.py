@@ -324,7 +324,9 @@ def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device
     if not p.learn_kappa:
         model.gbms.log_kappa.requires_grad_(False)
     opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=p.lr)
-    loss_kwargs = dict(alpha=p.alpha, beta=p.beta, beta_scale=p.beta_scale, dead_zone=p.dead_zone)
+    loss_kwargs = dict(alpha=p.alpha, beta=p.beta, beta_scale=p.beta_scale)
+    if p.dead_zone:
+        loss_kwargs["dead_zone"] = p.dead_zone
     hp = {
         "model": model.hyperparameters(),
         "loss": loss_kwargs,
@@ -337,12 +339,16 @@ def train_sen(data="bsds", *, out=None, split="train,val", seed: int = 0, device
         "n_images": len(images),
         "pseudo_labels": ({"method": "snic_image", "counts": counts, "snic_compactness": compactness}
                           if p.pseudo == "snic_image" else
-                          {"method": "crop_mixed", "sizes": list(SP_SIZES), "slic_compactness": list(SLIC_COMPACTNESS),
+                          {"sizes": list(SP_SIZES), "slic_compactness": list(SLIC_COMPACTNESS),
                            "snic_compactness": list(SNIC_COMPACTNESS)}),
-        "learn_kappa": p.learn_kappa,
-        "init": p.init,
         "noise_std": NOISE_STD,
     }
+    # settings added with the recipe changes are recorded only when they differ from the earlier recipe, so a
+    # checkpoint of the earlier recipe can still be resumed with the same settings
+    if not p.learn_kappa:
+        hp["learn_kappa"] = False
+    if p.init:
+        hp["init"] = p.init
 
     if p.pseudo == "snic_image":
         from .._types import ProgressEvent
