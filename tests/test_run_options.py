@@ -133,3 +133,25 @@ def test_image_like_extras_have_the_labels_shape_for_an_image_and_a_stack():
     assert one["embedding"].shape == (4, 5, 3) and one["n_iter"] == 0
     tlapse = collect_extras(parts, (4, 5), (2, 1, 4, 5))  # a TZYX image of one slice per frame
     assert tlapse["embedding"].shape == (2, 1, 4, 5, 3)
+
+
+def test_an_out_store_appears_whole_or_not_at_all_and_killed_runs_leave_nothing(tmp_path, mosaic):
+    """``out=`` is written beside the target and renamed at the end: a cancelled run leaves neither the
+    store nor its temporary, and the temporary of a killed run (a dead process) is removed by the next run."""
+    import zarr
+
+    from napari_deepsuperpixel import Cancelled
+
+    stale = tmp_path / ".labels.zarr.run999999999"  # a killed run's store (no such process)
+    stale.mkdir()
+    (stale / "junk").write_text("x")
+    with pytest.raises(Cancelled):
+        segment(mosaic, "snic", n_segments=1500, block_size=256, out=tmp_path / "labels.zarr",
+                progress=lambda ev: (_ for _ in ()).throw(Cancelled("stop")) if ev.step >= 2 else None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half written, the stale store gone
+    for kw in ({"block_size": 256}, {"block_size": None}):
+        out = tmp_path / f"labels{len(kw)}{kw['block_size']}.zarr"
+        res = segment_result(mosaic, "snic", n_segments=1500, out=out, **kw)
+        assert isinstance(res.labels, zarr.Array) and out.is_dir()
+        np.testing.assert_array_equal(np.asarray(res.labels[:]), np.asarray(zarr.open_array(str(out))[:]))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -48,22 +48,51 @@ class RunPlan:
     spacing: tuple = ()
 
     def run(self, image, progress: Optional[Progress] = None) -> Result:
-        """Run the plan's branch on ``image`` (the image :func:`plan_run` described)."""
+        """Run the plan's branch on ``image`` (the image :func:`plan_run` described).
+
+        With ``out`` a ``.zarr`` path the labels are written to a temporary store
+        beside it (``.<name>.run<pid>``) that takes its place when the run ends,
+        so an interrupted or killed run never leaves a half-written ``out``; the
+        temporaries of killed runs are removed when the next run starts there.
+        """
         progress = progress or Progress()
+        out = self.options.out
+        if not (isinstance(out, (str, bytes)) or hasattr(out, "__fspath__")):
+            res = self._run(image, progress, out)
+        else:
+            import os
+            import shutil
+            from pathlib import Path
+
+            from .io.writes import remove_stale_temps
+
+            final = Path(os.fsdecode(out))
+            remove_stale_temps(final.parent)
+            tmp = final.with_name(f".{final.name}.run{os.getpid()}")
+            try:
+                res = self._run(image, progress, tmp)
+                os.replace(tmp, final)  # a folder renamed whole; final does not exist (plan_run checked)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+            import zarr
+
+            res.labels = zarr.open_array(str(final), mode="r+")
+        res.extras.update(params=dataclasses.asdict(self.params), method=self.info.name)
+        return res
+
+    def _run(self, image, progress: Progress, out) -> Result:
         if self.branch == "blocks":
             from .tiled import segment_tiled
 
             o = self.options
-            res = segment_tiled(image, self.layout, self.info, self.params, tile=self.tile, normalize=o.normalize,
-                                progress=progress, out=o.out, scheduler=o.scheduler)
-        else:
-            from .io.prepare import prepare_image
+            return segment_tiled(image, self.layout, self.info, self.params, tile=self.tile, normalize=o.normalize,
+                                 progress=progress, out=out, scheduler=o.scheduler)
+        from .io.prepare import prepare_image
 
-            prepared = prepare_image(image, normalize=self.options.normalize, axes=self.layout.axes)
-            run = _run_volumes if self.branch == "volumes" else _run_slices
-            res = _written(run(self, prepared, progress), self.options.out)
-        res.extras.update(params=dataclasses.asdict(self.params), method=self.info.name)
-        return res
+        prepared = prepare_image(image, normalize=self.options.normalize, axes=self.layout.axes)
+        run = _run_volumes if self.branch == "volumes" else _run_slices
+        return _written(run(self, prepared, progress), out)
 
 
 def plan_run(image, method: str, options: RunOptions, params: dict) -> RunPlan:
@@ -295,11 +324,9 @@ def _run_volumes(plan: RunPlan, prepared, progress: Progress) -> Result:
 
 
 def _written(res: Result, out) -> Result:
-    """``res``, its labels written to the zarr store ``out`` (and opened from it) when given."""
+    """``res``, its labels written to the zarr store ``out`` when given (the caller opens the final store)."""
     if out is not None:
-        import zarr
-
         from .io.lazy import write_labels_zarr
 
-        res.labels = zarr.open_array(str(write_labels_zarr(out, res.labels)), mode="r+")
+        write_labels_zarr(out, res.labels)
     return res
