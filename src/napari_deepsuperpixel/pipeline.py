@@ -67,7 +67,8 @@ class RunPlan:
             from .io.writes import remove_stale_temps
 
             final = Path(os.fsdecode(out))
-            remove_stale_temps(final.parent)
+            if not final.name.startswith("."):  # a caller's own temporary (the batch): it cleans its folder once
+                remove_stale_temps(final.parent)
             tmp = final.with_name(f".{final.name}.run{os.getpid()}")
             try:
                 res = self._run(image, progress, tmp)
