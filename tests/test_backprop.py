@@ -40,6 +40,23 @@ def test_network_architecture_matches_paper():
     assert count_parameters(bp.build_network(5, 10, 3)) == (5 * 90 + 30) + 2 * (10 * 90 + 30) + (100 + 30)
 
 
+def test_flat_head_equals_the_modules_and_their_gradients():
+    # the response layer run as a matrix product on the pixels-by-channels view (faster on
+    # channels-last tensors) is the same function as the 1x1 conv + BatchNorm2d modules
+    torch.manual_seed(0)
+    net = bp.build_network(4, 12, 2).to(memory_format=torch.channels_last)
+    feats = torch.randn(1, 12, 9, 11).contiguous(memory_format=torch.channels_last)
+    ref = net[-2:](feats).permute(0, 2, 3, 1).reshape(-1, 12)
+    ref.square().sum().backward()
+    grads = [p.grad.clone() for p in net[-2:].parameters()]
+    net.zero_grad()
+    ours = bp.flat_head(net, feats)
+    assert ours.shape == (99, 12)
+    assert torch.allclose(ours, ref, atol=1e-5)
+    ours.square().sum().backward()
+    assert all(torch.allclose(p.grad, g, atol=1e-4) for p, g in zip(net[-2:].parameters(), grads))
+
+
 def test_refine_labels_majority_vote_and_ties():
     labels = torch.tensor([2, 2, 1, 0, 1, 3, 3, 1])
     sp = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
