@@ -21,8 +21,14 @@ Each step runs in its own process (peak RSS: the process's maximum,
 ``tiled`` opens it lazily (tifffile's zarr store, nothing read up front) and writes the
 labels to a zarr store block by block (``segment(..., block_size=T, out=...)``);
 ``tiled --array`` reads it whole into a numpy array first (a napari layer) and
-returns the labels as a numpy array (its peak is to be compared with the input,
-the output and 0.5 GB).
+returns the labels as a numpy array; it records the resident memory just before
+the run (imports and the image) and the peak above it, to be compared with the
+labels and 0.5 GB (the input is in memory before the run)::
+
+    python benchmarks/bench_tiled.py make --size 16384 --work /tmp/tiled
+    OMP_NUM_THREADS=1 python benchmarks/bench_tiled.py tiled --array --size 16384 --work /tmp/tiled -m snic --tile auto
+    OMP_NUM_THREADS=1 python benchmarks/bench_tiled.py tiled --array --size 16384 --work /tmp/tiled -m snic --tile auto --n-segments 100000
+
 ``compare`` measures, at every block border (vertical and horizontal lines), the
 untiled superpixels that cross it and whether the tiled labels still cross it there
 (``cut``: the tiled run has no same-label pixel pair across the border where the untiled
@@ -42,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_deepsuperpixel.bench.memory import RssSampler, cpu_seconds, peak_rss_mb
+from napari_deepsuperpixel.bench.memory import RssSampler, cpu_seconds, current_rss_mb, peak_rss_mb
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "microscopy" / "dsb2018_stage1_subset"
 BASE, SHIFT, PIXELS_PER_SP = 2000, 700, 1600
@@ -115,7 +121,7 @@ def _record(args, name, row):
 
 
 def _params(args, size):
-    return {"n_segments": size * size // PIXELS_PER_SP}
+    return {"n_segments": args.n_segments or size * size // PIXELS_PER_SP}
 
 
 def cmd_untiled(args):
@@ -149,7 +155,7 @@ def cmd_tiled(args):
         import tifffile
 
         img, out = tifffile.imread(args.work / f"image_{s}.tif"), None
-        base_mb = peak_rss_mb()
+        base_mb, held_mb = peak_rss_mb(), current_rss_mb()
     else:
         img = open_tiff_lazy(args.work / f"image_{s}.tif")
     blocks = []
@@ -165,9 +171,11 @@ def cmd_tiled(args):
     sec = time.perf_counter() - t0
     firsts = [t for st, t in blocks if st == "blocks"]
     per_block = (firsts[-1] - t0) / len(firsts) if firsts else None
-    extra = {"input_and_output_mb": round((img.nbytes + 4 * s * s) / 2**20), "peak_after_reading_mb": round(base_mb)} \
-        if args.array else {}
-    _record(args, f"tiled {args.method} {s} {args.tile}" + (" array" if args.array else ""), {**extra,
+    extra = {"input_and_output_mb": round((img.nbytes + 4 * s * s) / 2**20), "peak_after_reading_mb": round(base_mb),
+             "rss_before_run_mb": round(held_mb), "peak_above_before_run_mb": round(peak_rss_mb() - held_mb),
+             "labels_mb": round(4 * s * s / 2**20)} if args.array else {}
+    name = f"tiled {args.method} {s} {args.tile}" + (f" n{args.n_segments}" if args.n_segments else "")
+    _record(args, name + (" array" if args.array else ""), {**extra,
         "seconds": round(sec, 1), "cpu_seconds": round(cpu_seconds() - c0, 1), "peak_rss_mb": round(peak_rss_mb()),
         "segments": res.extras["n_segments"],
         "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
@@ -268,6 +276,8 @@ def main(argv=None) -> int:
                     help="the block side, or 'auto' (the package's choice: segment(..., block_size='auto'))")
     ap.add_argument("-m", "--method", default="snic", choices=["snic", "watershed"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/nds_tiled"))
+    ap.add_argument("--n-segments", type=int, default=None,
+                    help="tiled: superpixels asked for (default: one per 1600 pixels)")
     ap.add_argument("--array", action="store_true",
                     help="tiled: segment the image as a numpy array in memory (read whole), labels into a numpy array")
     args = ap.parse_args(argv)

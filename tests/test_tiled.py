@@ -271,7 +271,9 @@ def test_blocks_on_a_dask_cluster_give_the_labels_of_the_threaded_run(big, tmp_p
 def test_a_block_finishing_after_cancel_does_not_recreate_the_removed_store(tmp_path):
     """A cancelled run removes its zarr store while blocks may still be running (on dask's
     threads or a cluster's workers); zarr would recreate the folders of a chunk it writes, leaving
-    a broken store behind, so a block writes nothing once the store is gone."""
+    a broken store behind, so a block writes nothing once the run has closed its writes, nor (on a
+    cluster's workers, where only the path travels) once the store is gone."""
+    import pickle
     import shutil
 
     from napari_deepsuperpixel import tiled
@@ -279,12 +281,108 @@ def test_a_block_finishing_after_cancel_does_not_recreate_the_removed_store(tmp_
 
     path = tmp_path / "labels.zarr"
     target = create_labels_zarr(path, (64, 64), chunks=32)
-    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 0, 32, 0, 32, zarr_path=str(path))
+    writes = tiled.runner._Writes(path)
+    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 0, 32, 0, 32, writes)
     assert int(target[0, 0]) == 1
+    on_a_worker = pickle.loads(pickle.dumps(writes))
+    writes.close()
     shutil.rmtree(path)
-    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, zarr_path=str(path))
-    tiled.stitch._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, zarr_path=str(path))
+    tiled.stitch._write_block(np.ones((32, 32), np.int32), target, 32, 64, 0, 32, writes)
+    tiled.stitch._relabel_block(target, np.arange(10, dtype=np.int32), 0, 0, 32, 0, 32, writes)
     assert not path.exists()
+    assert not on_a_worker.put(target, 32, 64, 32, 64, np.ones((32, 32), np.int32))  # the store is gone
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("how", ["cancel", "error"])
+def test_a_block_writing_at_cancel_does_not_recreate_the_removed_temporary_store(big, tmp_path, monkeypatch,
+                                                                                   how):
+    """out='x.zarr' is written to a temporary store beside it, removed when the run is cancelled or
+    fails. A block whose write is under way on the other thread at that moment (held here until the run
+    has begun to close its writes, then 0.2 s more) must end before the store is removed, or zarr would
+    recreate the store's folders when it goes on; and nothing of the run is left."""
+    import threading
+    import time
+
+    from napari_deepsuperpixel.methods import snic
+    from napari_deepsuperpixel.tiled import blocks as tiled_blocks
+    from napari_deepsuperpixel.tiled import runner as tiled_runner
+
+    real_runner, real_write, real_close = snic.run_snic_block, tiled_blocks._write_block, tiled_runner._Writes.close
+    held, closing, finished = threading.Event(), threading.Event(), threading.Event()
+    first = []
+    lock = threading.Lock()
+
+    class Held:  # the first block's target: its write is under way (past the checks) and held
+        def __init__(self, target):
+            self.target = target
+
+        def __setitem__(self, key, value):
+            held.set()
+            assert closing.wait(30)
+            time.sleep(0.2)  # the store would be removed now if close() did not wait
+            self.target[key] = value
+
+    def write_block(labels, target, *args):
+        with lock:
+            me = not first
+            first.append(1)
+        try:
+            return real_write(labels, Held(target) if me else target, *args)
+        finally:
+            if me:
+                finished.set()
+
+    def runner(feats, **kw):  # "error": a block started while the first write is held fails
+        if how == "error" and held.is_set():
+            raise RuntimeError("a block failed")
+        return real_runner(feats, **kw)
+
+    def close(self):
+        closing.set()
+        real_close(self)
+
+    monkeypatch.setattr(snic, "run_snic_block", runner)
+    monkeypatch.setattr(tiled_blocks, "_write_block", write_block)
+    monkeypatch.setattr(tiled_runner._Writes, "close", close)
+
+    def cancel_check():  # Cancel once the first write is under way (checked before every other block)
+        return how == "cancel" and held.is_set()
+
+    out = tmp_path / "labels.zarr"
+    with pytest.raises(Cancelled if how == "cancel" else RuntimeError):
+        segment_result(big, "snic", n_segments=1500, block_size=256, out=out, cancel_check=cancel_check)
+    assert finished.wait(30)  # the held write had ended when the run returned
+    time.sleep(0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no store, temporary or final, recreated
+
+
+def test_closing_the_writes_waits_for_a_write_under_way():
+    """_Writes.close() returns only after a write already under way has ended (then the store can go)."""
+    import threading
+
+    from napari_deepsuperpixel import tiled
+
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowTarget:
+        def __setitem__(self, key, value):
+            inside.set()
+            assert release.wait(30)
+
+    writes = tiled.runner._Writes()
+    writer = threading.Thread(target=writes.put, args=(SlowTarget(), 0, 1, 0, 1, 1))
+    writer.start()
+    assert inside.wait(30)
+    closer = threading.Thread(target=writes.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive()  # still waiting for the write
+    release.set()
+    closer.join(30)
+    writer.join(30)
+    assert not closer.is_alive()
+    assert not writes.put(SlowTarget(), 0, 1, 0, 1, 1)  # refused after close, never reaching the target
 
 
 def test_auto_blocks_are_sized_to_the_block_memory():
@@ -303,3 +401,32 @@ def test_auto_blocks_are_sized_to_the_block_memory():
     assert tile == policy.memory_tile(info, 1, halo) == 1792
     assert policy.BLOCK_THREADS * (tile + 2 * halo) ** 2 * (info.bytes_per_pixel + 4) <= policy.BLOCK_MEMORY
     assert tile >= 4 * halo
+
+
+@pytest.mark.parametrize("kind", ["numpy", "memmap"])
+def test_an_array_in_memory_or_a_memory_map_is_not_copied_for_blocks(tmp_path, kind):
+    """The blocks read an array in memory or a memory map region by region: wrapping it for dask
+    allocates nothing of its size (dask.array.from_array copies an array with a copy method, and reads
+    a memory map whole), and it is wrapped in the blocks' own chunks (no rechunk step whose pieces dask
+    would hold)."""
+    import tracemalloc
+
+    from napari_deepsuperpixel.io.layout import describe_image
+    from napari_deepsuperpixel.io.lazy import as_dask
+    from napari_deepsuperpixel.tiled.blocks import _channels
+
+    side = 2048
+    img = (np.arange(side * side, dtype=np.uint32).reshape(side, side) % 251).astype(np.uint16)
+    if kind == "memmap":
+        np.save(tmp_path / "img.npy", img)
+        img = np.load(tmp_path / "img.npy", mmap_mode="r")
+    tracemalloc.start()
+    try:
+        arr = as_dask(img)
+        wrapped = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert wrapped < img.nbytes / 8, f"as_dask allocated {wrapped / 2**20:.1f} MB"
+    np.testing.assert_array_equal(arr[100:900, 1500:].compute(), np.asarray(img[100:900, 1500:]))
+    chans = _channels(img, describe_image(img), ((1024, 1024), (512,) * 4))
+    assert chans[0].chunks == ((1024, 1024), (512,) * 4) and chans[0].npartitions == 8  # no rechunk step

@@ -37,8 +37,32 @@ def is_lazy(image) -> bool:
     return mod in ("dask", "zarr")
 
 
+class _Uncopied:
+    """A numpy array or memory map as ``dask.array.from_array`` sees it without copying it.
+
+    ``from_array`` copies every array that has a ``copy`` method and numpy's
+    array protocols before it wraps it (dask 2024.12 and later): a whole
+    copy of an image in memory, and a memory map read whole. This view of
+    the array has neither, so the chunks are sliced from the array itself
+    when a task reads them (views, no copy).
+    """
+
+    def __init__(self, array):
+        import uuid
+
+        self.array = array
+        self.shape, self.dtype, self.ndim = tuple(array.shape), array.dtype, array.ndim
+        self.token = uuid.uuid4().hex
+
+    def __getitem__(self, key):
+        return self.array[key]
+
+    def __dask_tokenize__(self):  # a name of its own, not the array's bytes (hashing or pickling would read them)
+        return self.token
+
+
 def as_dask(image, chunks=None):
-    """A dask array for ``image`` (dask, zarr, numpy, memory map...) without reading it.
+    """A dask array for ``image`` (dask, zarr, numpy, memory map...) without reading or copying it.
 
     ``chunks``: the chunking of a new dask array (default: the zarr chunks,
     or 1024 x 1024 for numpy).
@@ -50,6 +74,10 @@ def as_dask(image, chunks=None):
         chunks = getattr(image, "chunks", None)
         if not (isinstance(chunks, tuple) and all(isinstance(c, int) for c in chunks)):
             chunks = (ZARR_CHUNK, ZARR_CHUNK) + tuple(np.shape(image)[2:])
+    if isinstance(image, np.ndarray):  # numpy and memory maps: sliced when read, never copied whole
+        view = _Uncopied(image)
+        return da.from_array(view, chunks=chunks, asarray=True, lock=False, name=f"array-{view.token}",
+                             meta=np.empty((0,) * image.ndim, image.dtype))
     return da.from_array(image, chunks=chunks, asarray=True, lock=False)
 
 

@@ -12,27 +12,38 @@ from typing import Optional
 
 import numpy as np
 
-from .._types import Cancelled, Progress, Result
+from .._types import Progress, Result
 from .policy import BLOCK_THREADS, block_chunks, halo_for, segment_count
-from .runner import _Counter, _Runner, _shared
+from .runner import _Counter, _Runner, _shared, _Writes
 from .stitch import _regions, _relabel, _stitch_table, _write_block
 
 _EXACT_PIXELS = 16 * 2**20  # exact percentiles up to this many pixels, a subsample above
 _SAMPLE_PIXELS = 4 * 2**20
 
 
-def _channels(image, layout):
-    """The channels of ``image`` as 2D dask arrays (an RGBA alpha dropped, as :func:`prepare_image` drops it)."""
+def _channels(image, layout, chunks: tuple):
+    """The channels of ``image`` as 2D dask arrays in blocks of ``chunks`` (``(Y chunks, X chunks)``), an
+    RGBA alpha dropped as :func:`prepare_image` drops it.
+
+    An image that is not a dask array yet (numpy, a memory map, zarr, a lazily read TIFF) is wrapped in
+    these blocks directly, without a copy: every block task reads its region of the image itself (a view
+    of an array in memory) rather than the blocks being assembled from smaller chunks by a rechunk, whose
+    pieces dask would hold until every block and halo needing them has run.
+    """
+    import dask.array as da
+
     from ..io.lazy import as_dask
     from ..io.prepare import drops_alpha
 
-    arr = as_dask(image)
+    if isinstance(image, da.Array):
+        arr = image
+    else:
+        per_axis = {"Y": chunks[0], "X": chunks[1]}
+        arr = as_dask(image, chunks=tuple(per_axis.get(a, -1) for a in layout.axes))
     cax = layout.channel_axis
     if cax is None:
         return [arr]
     if cax != arr.ndim - 1:
-        import dask.array as da
-
         arr = da.moveaxis(arr, cax, -1)
     n = 3 if drops_alpha(arr.shape[-1], True, arr.dtype) else arr.shape[-1]
     return [arr[..., c] for c in range(n)]
@@ -168,10 +179,13 @@ def segment_tiled(image, layout, info, params, *, tile: int, normalize: str = "a
         (:func:`~napari_deepsuperpixel.io.prepare.channel_range`) applied to the whole image.
     progress : Progress, optional
         Reports ``(block, n_blocks, stage)`` for the blocks and the stitching;
-        Cancel is honoured before every block.
+        Cancel is honoured before every block. When Cancel or an error ends
+        the run, the blocks still running write nothing more (the writes under
+        way end first: :class:`~napari_deepsuperpixel.tiled.runner._Writes`).
     out : str, Path or array, optional
-        Where the labels go: a ``.zarr`` path (created; it must not exist) or
-        an array with the image's YX shape; default a new numpy array.
+        Where the labels go: a ``.zarr`` path (created; it must not exist; removed
+        again when the run is cancelled or fails) or an array with the image's
+        YX shape; default a new numpy array.
     threads : int
         Blocks segmented at the same time (in this process).
     scheduler : str or distributed.Client, optional
@@ -222,13 +236,13 @@ def segment_tiled(image, layout, info, params, *, tile: int, normalize: str = "a
 
         client, close = connect_dask(scheduler)
     try:
-        return _segment_blocks(_channels(image, layout), layout, mode, info, params, tile, progress, out,
-                               zarr_path, _Runner(progress, threads, client))
+        return _segment_blocks(image, layout, mode, info, params, tile, progress, out, zarr_path,
+                               _Runner(progress, threads, client))
     finally:
         close()
 
 
-def _segment_blocks(chans, layout, mode, info, params, tile, progress, out, zarr_path, runner: _Runner) -> Result:
+def _segment_blocks(image, layout, mode, info, params, tile, progress, out, zarr_path, runner: _Runner) -> Result:
     """:func:`segment_tiled` after its checks: the pre-pass, the blocks, the stitching."""
     import dask
     import dask.array as da
@@ -236,18 +250,18 @@ def _segment_blocks(chans, layout, mode, info, params, tile, progress, out, zarr
     from ..io.prepare import auto_rgb
 
     ny, nx = layout.yx
+    n_segments = segment_count(params)
+    halo = halo_for(ny, nx, n_segments)
+    ych, xch = block_chunks(ny, tile, halo), block_chunks(nx, tile, halo)
+    chans = [c.rechunk((ych, xch)) for c in _channels(image, layout, (ych, xch))]  # (a dask input's own chunks)
     rgb = auto_rgb(len(chans), layout.channel_axis is not None, layout.dtype)
     pre = runner.client or "threads"
     _check_finite(chans, pre)
     ranges = _ranges(chans, mode, pre)
-    n_segments = segment_count(params)
     ys, xs = _grid(ny, nx, n_segments)
     n_seeds = ys.size * xs.size
-    halo = halo_for(ny, nx, n_segments)
-    ych, xch = block_chunks(ny, tile, halo), block_chunks(nx, tile, halo)
     spec = _BlockSpec(ranges, ys, xs, halo, np.cumsum((0,) + ych), np.cumsum((0,) + xch), info, params,
                       ny * nx / n_seeds, rgb)
-    chans = [c.rechunk((ych, xch)) for c in chans]
     regions = _regions(ych, xch)
     counter = runner.counter(len(regions), "blocks")
     labels = da.map_overlap(functools.partial(_block_labels, spec=spec, counter=counter), *chans, depth=halo,
@@ -258,20 +272,21 @@ def _segment_blocks(chans, layout, mode, info, params, tile, progress, out, zarr
         target = create_labels_zarr(zarr_path, (ny, nx), chunks=_zarr_chunk(tile))
     else:
         target = np.empty((ny, nx), np.int32) if out is None else out
+    writes = _Writes(zarr_path)
     try:
         store = _shared(target, "labels")
         blocks = labels.to_delayed()
-        alive = None if zarr_path is None else str(zarr_path)
-        runner.run([dask.delayed(_write_block, pure=False)(blocks[k], store, *r, zarr_path=alive)
-                    for k, r in regions], "blocks")
+        runner.run([dask.delayed(_write_block, pure=False)(blocks[k], store, *r, writes) for k, r in regions],
+                   "blocks")
         progress.check()
         table, n_frag = _stitch_table(target, ych, xch, runner)
         n_final = n_seeds
         if table is not None:
             (lut, offsets) = table
             n_final = int(lut.max())
-            _relabel(target, lut, offsets, ych, xch, runner, alive)
-    except (Cancelled, KeyboardInterrupt):
+            _relabel(target, lut, offsets, ych, xch, runner, writes)
+    except BaseException:  # Cancel, Ctrl-C or an error: blocks still running write nothing, no half-written store
+        writes.close()
         if zarr_path is not None:
             import shutil
 

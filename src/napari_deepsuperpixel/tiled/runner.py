@@ -59,6 +59,56 @@ class _Runner:
             raise
 
 
+class _Writes:
+    """The writes of one run into its labels, refused once the run has ended early.
+
+    When Cancel or an error ends a run, blocks already running on dask's
+    threads go on; a block finishing then would write into labels nobody
+    wants, and into a zarr store being removed zarr would recreate the folders
+    of the chunks it writes (a broken store left behind). :meth:`close`,
+    called before the store is removed, waits for the writes under way to end
+    and refuses every later one, so nothing is written after it returns.
+
+    Pickled to a cluster's workers (other processes) only the store's path
+    travels: there a write is refused once the store's folder is gone (Cancel
+    on a cluster cancels the blocks not yet started; a write already past that
+    check when the folder goes may still recreate a chunk's folder).
+    """
+
+    def __init__(self, zarr_path=None):
+        self.zarr_path = None if zarr_path is None else str(zarr_path)
+        self._cond = threading.Condition()
+        self._open, self._active = True, 0
+
+    def __getstate__(self):
+        return {"zarr_path": self.zarr_path}
+
+    def __setstate__(self, state):
+        self.__init__(state["zarr_path"])
+
+    def put(self, target, y0: int, y1: int, x0: int, x1: int, values) -> bool:
+        """``target[y0:y1, x0:x1] = values`` unless the run has ended (then ``False``)."""
+        import os
+
+        with self._cond:
+            if not self._open or (self.zarr_path is not None and not os.path.isdir(self.zarr_path)):
+                return False
+            self._active += 1
+        try:
+            target[y0:y1, x0:x1] = values
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+        return True
+
+    def close(self) -> None:
+        """Refuse every later write, after the writes under way have ended."""
+        with self._cond:
+            self._open = False
+            self._cond.wait_for(lambda: self._active == 0)
+
+
 def _shared(obj, what: str):
     """``obj`` as one node of a task graph, named without hashing its data (an image-sized array)."""
     import uuid

@@ -10,20 +10,12 @@ from typing import Optional
 import numpy as np
 
 from ..regions import adjacency
-from .runner import _Counter, _Runner, _shared
+from .runner import _Counter, _Runner, _shared, _Writes
 
 
-def _still_wanted(zarr_path) -> bool:
-    """False once a cancelled run has removed its zarr store: a block still running then writes
-    nothing (writing would recreate the store's folders)."""
-    import os
-
-    return zarr_path is None or os.path.isdir(zarr_path)
-
-
-def _write_block(labels: np.ndarray, target, y0: int, y1: int, x0: int, x1: int, zarr_path=None) -> None:
-    if _still_wanted(zarr_path):
-        target[y0:y1, x0:x1] = labels
+def _write_block(labels: np.ndarray, target, y0: int, y1: int, x0: int, x1: int, writes: _Writes) -> None:
+    """One block's labels into the run's labels (nothing once the run has ended: :class:`_Writes`)."""
+    writes.put(target, y0, y1, x0, x1, labels)
 
 
 def _stats(block: np.ndarray):
@@ -148,27 +140,25 @@ def _stitch_table(labels_store, ychunks, xchunks, runner: _Runner):
     return (lut, offsets), int(frag.size)
 
 
-def _relabel_block(target, lut, offset: int, y0, y1, x0, x1, counter: Optional[_Counter] = None,
-                   zarr_path=None) -> None:
+def _relabel_block(target, lut, offset: int, y0, y1, x0, x1, writes: _Writes,
+                   counter: Optional[_Counter] = None) -> None:
     """Rewrite one block through the stitching table (its components recomputed, as in the stitching)."""
     from skimage.measure import label as cc_label
 
     if counter is not None:
         counter.start()
     cc = cc_label(np.asarray(target[y0:y1, x0:x1]), background=-1, connectivity=1)
-    if _still_wanted(zarr_path):
-        target[y0:y1, x0:x1] = lut[cc + offset]
+    writes.put(target, y0, y1, x0, x1, lut[cc + offset])
     if counter is not None:
         counter.finish()
 
 
-def _relabel(target, lut, offsets, ych, xch, runner: _Runner, zarr_path=None) -> None:
+def _relabel(target, lut, offsets, ych, xch, runner: _Runner, writes: _Writes) -> None:
     """Rewrite every block through the stitching table."""
     import dask
 
     regions = _regions(ych, xch)
     counter = runner.counter(len(regions), "relabel")
     store, table = _shared(target, "labels"), _shared(lut, "stitch-table")
-    runner.run([dask.delayed(_relabel_block, pure=False)(store, table, offsets[k], *r, counter=counter,
-                                                         zarr_path=zarr_path)
+    runner.run([dask.delayed(_relabel_block, pure=False)(store, table, offsets[k], *r, writes, counter=counter)
                 for k, r in regions], "relabel")
