@@ -21,9 +21,9 @@ _EXACT_PIXELS = 16 * 2**20  # exact percentiles up to this many pixels, a subsam
 _SAMPLE_PIXELS = 4 * 2**20
 
 
-def _channels(image, layout, chunks: tuple):
-    """The channels of ``image`` as 2D dask arrays in blocks of ``chunks`` (``(Y chunks, X chunks)``), an
-    RGBA alpha dropped as :func:`prepare_image` drops it.
+def _channels(image, layout, chunks: Optional[tuple] = None):
+    """The channels of ``image`` as 2D dask arrays in blocks of ``chunks`` (``(Y chunks, X chunks)``; default
+    :func:`~napari_deepsuperpixel.io.lazy.as_dask`'s), an RGBA alpha dropped as :func:`prepare_image` drops it.
 
     An image that is not a dask array yet (numpy, a memory map, zarr, a lazily read TIFF) is wrapped in
     these blocks directly, without a copy: every block task reads its region of the image itself (a view
@@ -35,8 +35,8 @@ def _channels(image, layout, chunks: tuple):
     from ..io.lazy import as_dask
     from ..io.prepare import drops_alpha
 
-    if isinstance(image, da.Array):
-        arr = image
+    if isinstance(image, da.Array) or chunks is None:
+        arr = as_dask(image)
     else:
         per_axis = {"Y": chunks[0], "X": chunks[1]}
         arr = as_dask(image, chunks=tuple(per_axis.get(a, -1) for a in layout.axes))
