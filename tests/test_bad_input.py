@@ -241,3 +241,131 @@ def test_deep_parameters_sampled(method):
 def test_deep_every_parameter(method):
     names = [n for n in _params(method) if n not in ("max_iter", "n_iter", "preset")]
     _run_params(method, names, BAD_VALUES)
+
+
+# --- benchmark inputs (deepsuperpixel bench) --------------------------------------------------------
+
+
+def _bsds_layout(root, seg=None, gt_bytes=None, image_bytes=None):
+    """A one-image BSDS500 test split: 1.jpg (32 x 32) and its ground truth 1.mat."""
+    import imageio.v3 as iio
+    from scipy.io import savemat
+
+    for sub in ("images/test", "groundTruth/test"):
+        (root / "data" / sub).mkdir(parents=True)
+    img, gt = root / "data/images/test/1.jpg", root / "data/groundTruth/test/1.mat"
+    iio.imwrite(img, (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8))
+    if image_bytes is not None:
+        img.write_bytes(image_bytes(img.read_bytes()))
+    cell = np.zeros((1, 1), object)
+    seg = np.where(np.arange(32) < 16, 1, 2)[None, :].repeat(32, 0).astype(np.uint16) if seg is None else seg
+    cell[0, 0] = {"Segmentation": seg, "Boundaries": np.zeros(seg.shape, np.uint8)}
+    savemat(gt, {"groundTruth": cell})
+    if gt_bytes is not None:
+        gt.write_bytes(gt_bytes(gt.read_bytes()))
+    return img, gt
+
+
+def _folder_layout(root, mask):
+    import imageio.v3 as iio
+    import tifffile
+
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    img = root / "images" / "a.png"
+    iio.imwrite(img, (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8))
+    m = root / "masks" / ("a.tif" if isinstance(mask, np.ndarray) and mask.dtype.kind == "f" else "a.png")
+    if isinstance(mask, bytes):
+        m.write_bytes(mask)
+    elif m.suffix == ".tif":
+        tifffile.imwrite(m, mask)
+    else:
+        iio.imwrite(m, mask)
+    return img, m
+
+
+_HALVES = np.where(np.arange(32) < 16, 1, 2)[None, :].repeat(32, 0)
+
+#: bench input -> (how to make it, the words of the one-line error); the message names the file(s)
+BENCH_CASES = {
+    "bsds_ground_truth_of_another_size": (lambda r: _bsds_layout(r, seg=np.ones((20, 20), np.uint16)),
+                                          ("has shape (20, 20)",), "both"),
+    "bsds_ground_truth_negative_labels": (lambda r: _bsds_layout(r, seg=_HALVES.astype(np.int16) - 3),
+                                          ("negative labels",), "both"),
+    "bsds_ground_truth_not_integer": (lambda r: _bsds_layout(r, seg=_HALVES + 0.5), ("non-integer",), "gt"),
+    "bsds_ground_truth_truncated": (lambda r: _bsds_layout(r, gt_bytes=lambda b: b[: len(b) // 2]),
+                                    ("cannot read",), "gt"),
+    "bsds_image_truncated": (lambda r: _bsds_layout(r, image_bytes=lambda b: b[:100]), ("cannot read",), "image"),
+    "folder_mask_of_another_size": (lambda r: _folder_layout(r, np.ones((20, 20), np.uint8)),
+                                    ("shape (20, 20)", "a.png"), None),
+    "folder_mask_float64": (lambda r: _folder_layout(r, _HALVES + 0.5), ("float64",), "gt"),
+    "folder_mask_truncated": (lambda r: _folder_layout(r, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), ("cannot read",), "gt"),
+}
+
+
+@pytest.mark.parametrize("case", list(BENCH_CASES))
+def test_bench_refuses_bad_ground_truth_and_images_naming_the_files_before_any_work(case, tmp_path, capsys,
+                                                                                   monkeypatch):
+    from napari_deepsuperpixel.cli import main
+
+    make, words, named = BENCH_CASES[case]
+    img, gt = make(tmp_path / "data")
+
+    def no_work(*a, **k):
+        raise AssertionError("segmented before the input was checked")
+
+    monkeypatch.setattr(nds, "segment_result", no_work)
+    try:
+        rc = main(["bench", "-m", "slic", "-p", "n_segments=4", "--data", str(tmp_path / "data"), "-o",
+                   str(tmp_path / "out"), "-q", "--workers", "1"])
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in lines[0], lines[0]
+    if named in ("both", "gt"):
+        assert str(gt) in lines[0], lines[0]
+    if named in ("both", "image"):
+        assert str(img) in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("case", ["bsds_ground_truth_float64_integral", "folder_mask_negative_int16"])
+def test_bench_takes_ground_truth_that_only_looks_odd(case, tmp_path):
+    """Integral float64 BSDS labels are labels; a folder mask's negative values are shifted (0 = a segment)."""
+    import tifffile
+
+    from napari_deepsuperpixel.bench.runner import run_benchmark
+
+    if case.startswith("bsds"):
+        _bsds_layout(tmp_path / "data", seg=_HALVES.astype(np.float64))
+    else:
+        _folder_layout(tmp_path / "data", np.zeros((32, 32), np.uint8))
+        (tmp_path / "data" / "masks" / "a.png").unlink()
+        tifffile.imwrite(tmp_path / "data" / "masks" / "a.tif", _HALVES.astype(np.int16) - 3)
+    res = run_benchmark("slic", params={"n_segments": 4}, data=tmp_path / "data", out=tmp_path / "out", workers=1,
+                        progress=False, plots=False)
+    assert len(res.rows) == 1 and 0 < res.rows[0]["asa"] <= 1
+
+
+@pytest.mark.parametrize("layout", ["bsds", "folder"])
+def test_bench_names_the_files_of_an_image_whose_result_cannot_be_evaluated(layout, tmp_path, capsys, monkeypatch):
+    """A result the metrics refuse (here made to be float64) is one line naming the image and its ground truth."""
+    from napari_deepsuperpixel.bench import runner
+    from napari_deepsuperpixel.cli import main
+
+    img, gt = (_bsds_layout if layout == "bsds" else _folder_layout)(tmp_path / "data", *(
+        () if layout == "bsds" else (_HALVES.astype(np.uint8),)))
+    real = runner.evaluate_segmentation
+
+    def as_float(labels, *a, **k):
+        return real(np.asarray(labels, np.float64) + 0.5, *a, **k)
+
+    monkeypatch.setattr(runner, "evaluate_segmentation", as_float)
+    rc = main(["bench", "-m", "slic", "-p", "n_segments=4", "--data", str(tmp_path / "data"), "-o",
+               str(tmp_path / "out"), "-q", "--workers", "1"])
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and not ln.startswith("warning: ")]
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert "float64" in lines[0] and str(img) in lines[0] and str(gt) in lines[0], lines[0]

@@ -15,6 +15,7 @@ class _Item:
     image: np.ndarray
     segmentations: list
     boundaries: Optional[list]  # None: no official boundary benchmark (folder datasets)
+    files: str = ""  # its files, named by the messages about it: "image a.jpg, ground truth a.mat"
 
 
 def load_items(data=None, *, split: str = "test", limit: Optional[int] = None) -> tuple:
@@ -51,10 +52,10 @@ def load_items(data=None, *, split: str = "test", limit: Optional[int] = None) -
 
         ds = FolderDataset(root, limit=limit)
         items = []
-        for name, image, masks in ds:
+        for i, (name, image, masks) in enumerate(ds):
             # shift so that the background (0) is a segment for covering/PRI/VI too
             segs = [np.asarray(m).astype(np.int64) - int(np.min(m)) + 1 for m in masks]
-            items.append(_Item(name, image, segs, None))
+            items.append(_Item(name, image, segs, None, f"image {ds.image_path(i)}, mask {ds.mask_path(i)}"))
         return f"folder {root}", items
     return _bsds_items(root, split, limit)
 
@@ -82,6 +83,25 @@ def _bsds_items(root, split, limit):
     items = []
     for i in ids:
         s = ds.sample(split, i)
-        gt = s.load_ground_truth()
-        items.append(_Item(i, s.load_image(), list(gt.segmentations), list(gt.boundaries)))
+        image, gt = _checked_sample(s)
+        items.append(_Item(i, image, list(gt.segmentations), list(gt.boundaries),
+                           f"image {s.image_path}, ground truth {s.gt_path}"))
     return f"BSDS500 {split} ({root})", items
+
+
+def _checked_sample(s):
+    """The image and ground truth of a BSDS500 sample, read and checked as ``deepsuperpixel eval`` reads and
+    checks its files (:func:`~napari_deepsuperpixel.bench.evaluate.read_input`, the metrics' own
+    :func:`~napari_deepsuperpixel.metrics._labels.gt_label_maps`), before any work: a damaged file, a ground
+    truth of another size than its image or with negative labels is one line naming both files."""
+    from ..datasets.bsds import load_ground_truth
+    from ..metrics._labels import gt_label_maps
+    from .evaluate import named_input_error, read_input
+
+    image = read_input(lambda _: s.load_image(), s.image_path, "image", "restore it from BSDS500")
+    gt = read_input(load_ground_truth, s.gt_path, "ground-truth file", "restore it from BSDS500")
+    try:  # what the region metrics require (label 0 is "no region"; no negative labels)
+        gt_label_maps(gt, shape=np.shape(image)[:2], name="groundTruth", allow_negative=False)
+    except ValueError as e:
+        raise named_input_error(f"ground truth {s.gt_path} (image {s.image_path})", e) from None
+    return image, gt

@@ -57,8 +57,23 @@ def _cache_key(result_path, gt_path, settings: dict) -> str:
     return cache_key(settings, cache_version=CACHE_VERSION, result=file_digest(result_path), gt=file_digest(gt_path))
 
 
-def _read_input(read, path, what: str, fix: str):
-    """``read(path)``; a damaged file is one clear error naming it (``ValueError`` stays as is with the path)."""
+def named_input_error(files: str, error: BaseException):
+    """An :class:`~napari_deepsuperpixel.errors.InputError` of one line: ``files`` (the files a check
+    was made on, e.g. ``"result file a.tif (ground truth a.mat)"``), then what the check found.
+
+    ``deepsuperpixel eval`` and ``deepsuperpixel bench`` name the files of a size mismatch, negative
+    labels or a result that is no label map this way.
+    """
+    from ..errors import InputError
+
+    return InputError(f"{files}: {' '.join(str(error).split())}")
+
+
+def read_input(read, path, what: str, fix: str):
+    """``read(path)``; a damaged file is one clear error naming it (``ValueError`` stays as is with the path).
+
+    ``deepsuperpixel eval`` reads its result and ground-truth files, ``deepsuperpixel bench`` its
+    BSDS500 images and ground truth, through this."""
     from ..io.files import quiet_tifffile
 
     try:
@@ -79,8 +94,8 @@ def _evaluate_one(job):
     from ..metrics.bsds import evaluate_image, load_result
 
     name, result_path, gt_path, settings = job
-    result, kind = _read_input(load_result, result_path, "result file", "re-create it (or remove it)")
-    gt = _read_input(load_ground_truth, gt_path, "ground-truth file", "restore it from BSDS500")
+    result, kind = read_input(load_result, result_path, "result file", "re-create it (or remove it)")
+    gt = read_input(load_ground_truth, gt_path, "ground-truth file", "restore it from BSDS500")
     bench = settings["benchmark"]
     try:
         ev = evaluate_image(result, gt, nthresh=settings["nthresh"], kind=kind, max_dist=settings["max_dist"],
@@ -88,9 +103,7 @@ def _evaluate_one(job):
                             boundary=bench in ("all", "boundary"),
                             region=bench in ("all", "region") and kind != "pb")
     except (ValueError, FloatingPointError) as e:  # a size mismatch, negative labels...: name both files
-        from ..errors import InputError
-
-        raise InputError(f"result file {result_path} (ground truth {gt_path}): {' '.join(str(e).split())}") from e
+        raise named_input_error(f"result file {result_path} (ground truth {gt_path})", e) from e
     return name, ev
 
 

@@ -246,7 +246,8 @@ def run_benchmark(method: str, *, params: Optional[dict] = None, sweep=None, spl
                     try:
                         row = fut.result()
                     except Exception as e:
-                        where = f"{method} on image {it.name}" + (f" ({sweep_name}={v})" if sweep_name else "")
+                        where = f"{method} on image {it.name}" + (f" ({sweep_name}={v})" if sweep_name else "") \
+                            + (f" ({it.files})" if it.files else "")
                         if isinstance(e, ValueError):  # bad input: keep the type so the CLI prints it cleanly
                             raise ValueError(f"{where}: {e}") from e
                         raise RuntimeError(f"{where} failed: {e}") from e
