@@ -55,10 +55,11 @@ def settings(shape, methods):
     return out
 
 
-def pick_images(n, root=DATA):
+def pick_images(n, root=DATA, image_set="fluorescence"):
+    """A seeded choice of ``n`` images of a set (fluorescence: of at most 512 x 640 pixels)."""
     with open(root / "metadata.csv") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["category"] == "fluorescence"
-                and int(r["height"]) * int(r["width"]) <= 512 * 640]
+        rows = [r for r in csv.DictReader(fh) if r["category"] == SETS[image_set]
+                and (image_set != "fluorescence" or int(r["height"]) * int(r["width"]) <= 512 * 640)]
     names = sorted(Path(r["image"]).stem for r in rows)
     pick = np.random.default_rng(18).choice(len(names), size=min(n, len(names)), replace=False)
     return [names[i] for i in sorted(pick)]
@@ -125,12 +126,21 @@ def split_sweep(ds, splits=(np.inf, 0.2, 0.1, 0.05, 0.02)):
     return "\n".join(lines) + "\n"
 
 
-def all_fluorescence(root=DATA, max_pixels=None):
-    """The names of the fluorescence images (all 44, or those of at most ``max_pixels``)."""
+#: the image sets of ``--set``: DSB2018 categories (the subset's metadata.csv)
+SETS = {"fluorescence": "fluorescence", "tissue": "histology_brightfield_rgb", "brightfield": "brightfield_gray"}
+
+
+def all_images(root=DATA, max_pixels=None, image_set="fluorescence"):
+    """The names of the images of a set (all of them, or those of at most ``max_pixels``)."""
     with open(root / "metadata.csv") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["category"] == "fluorescence"
+        rows = [r for r in csv.DictReader(fh) if r["category"] == SETS[image_set]
                 and (max_pixels is None or int(r["height"]) * int(r["width"]) <= max_pixels)]
     return sorted(Path(r["image"]).stem for r in rows)
+
+
+def all_fluorescence(root=DATA, max_pixels=None):
+    """The names of the fluorescence images (all 44, or those of at most ``max_pixels``)."""
+    return all_images(root, max_pixels, "fluorescence")
 
 
 def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_sets, pipelines):
@@ -145,9 +155,11 @@ def objects_image(name, image, gt, rows, *, seeds, strokes, fractions, feature_s
     from napari_deepsuperpixel.bench import annotate as ba
 
     touching = ba.touching_objects(gt)
-    rows.append({"exp": "baseline", "image": name, "method": "otsu+cc", **ba.otsu_baseline(image, gt)})
+    # Otsu on the nuclei's side of the threshold, told by the ground truth (bench.annotate.otsu_foreground)
+    rows.append({"exp": "baseline", "image": name, "method": "otsu+cc",
+                 **ba.otsu_baseline(image, gt, polarity="truth")})
     rows.append({"exp": "baseline", "image": name, "method": "otsu+dt-watershed",
-                 **ba.otsu_watershed_baseline(image, gt)})
+                 **ba.otsu_watershed_baseline(image, gt, polarity="truth")})
     cache = {}
     for s in seeds:
         classes, order = ba.stroke_sequence(gt, max(strokes), seed=s)
@@ -209,7 +221,6 @@ def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), (
                                          ("peaks", 0.5, (0.6,)), ("h_maxima", 0.25, (0.1, 0.2, 0.3, 0.5)),
                                          ("h_maxima", 0.0, (0.1,)))):
     """The shape split on the ground-truth foreground and on Otsu's: object F1 (all, touching) and mean AP."""
-    from skimage.filters import threshold_otsu
     from skimage.measure import label
 
     from napari_deepsuperpixel.annotate.split import shape_split
@@ -221,7 +232,8 @@ def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), (
         img = np.asarray(image, np.float64)
         img = img.mean(axis=-1) if img.ndim == 3 else img
         touching = ba.touching_objects(gt)
-        for fg_name, fg in (("ground truth", gt > 0), ("Otsu", img > threshold_otsu(img))):
+        otsu = ba.otsu_foreground(img, gt, polarity="truth")
+        for fg_name, fg in (("ground truth", gt > 0), ("Otsu", otsu)):
             res.setdefault((fg_name, "connected components"), []).append(
                 ba.instance_scores(label(fg, connectivity=2), gt, touching=touching))
             res.setdefault((fg_name, "fixed: sigma 1, min_distance 5"), []).append(
@@ -238,12 +250,13 @@ def shape_sweep(names, root=DATA, grid=(("peaks", 0.25, (0.3, 0.6, 0.9, 1.5)), (
     return "\n".join(lines) + f"\n\n{len(names)} images\n"
 
 
-def speed(side=2048, n_superpixels=20000, repeats=3):
-    """segment_objects on a synthetic side x side image of discs: first call and retraining, seconds (medians)."""
-    from napari_deepsuperpixel.annotate import segment_objects
-    from napari_deepsuperpixel.bench import annotate as ba
+def speed_image(side=2048, *, varied=False, seed=0):
+    """A synthetic ``side x side`` 16-bit image of discs of radius 9 on a 22-pixel grid (jittered) and its labels.
 
-    rng = np.random.default_rng(0)
+    ``varied``: each disc's brightness drawn from 700 to 3,000 over a background of 400 (else all 3,000), so
+    that more strokes change the classes of the dimmer discs.
+    """
+    rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:side, :side]
     gt = np.zeros((side, side), np.int32)
     k = 0
@@ -253,25 +266,73 @@ def speed(side=2048, n_superpixels=20000, repeats=3):
             y, x = cy + rng.integers(-4, 5), cx + rng.integers(-4, 5)
             sl = (slice(max(y - 10, 0), y + 11), slice(max(x - 10, 0), x + 11))
             gt[sl][((yy[sl] - y) ** 2 + (xx[sl] - x) ** 2 <= 81) & (gt[sl] == 0)] = k
-    img = (np.where(gt > 0, 3000, 400) + rng.normal(0, 150, gt.shape)).clip(0).astype(np.uint16)
-    classes, order = ba.stroke_sequence(gt, 20, seed=0)
-    strokes = [np.where((order > 0) & (order <= n), classes, 0) for n in (5, 20)]
+    level = np.full(k + 1, 3000.0)
+    if varied:
+        level = rng.uniform(700, 3000, k + 1)
+    level[0] = 400
+    img = (level[gt] + rng.normal(0, 150, gt.shape)).clip(0).astype(np.uint16)
+    return img, gt
+
+
+def speed(side=2048, n_superpixels=20000, repeats=3):
+    """segment_objects on a synthetic side x side image of discs: first call and retraining, seconds (medians).
+
+    Retraining with 20 strokes per class after a first call with 5, on the cached features: with the pixel
+    work kept (the default, ``incremental=True``) and done again from scratch (``incremental=False``, the
+    computation before it was kept), alternating in this process; the objects of the two are compared. Two
+    images: discs of one brightness (the classes do not change between the two trainings) and discs of
+    varied brightness (they do).
+    """
+    from napari_deepsuperpixel.annotate import segment_objects
+    from napari_deepsuperpixel.annotate.retrain import FeatureTable
+    from napari_deepsuperpixel.bench import annotate as ba
+
     size = 2 * side / np.sqrt(n_superpixels)  # superpixels of half this side: about n_superpixels
-    first, retrain = [], {}
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        res = segment_objects(img, strokes[0], object_size=size)
-        first.append(time.perf_counter() - t0)
-        for split in ("shape", "shape+learned"):
+    lines = []
+    for varied in (False, True):
+        img, gt = speed_image(side, varied=varied)
+        classes, order = ba.stroke_sequence(gt, 20, seed=0)
+        strokes = [np.where((order > 0) & (order <= n), classes, 0) for n in (5, 20)]
+        first, retrain, same, changed, redone = [], {True: [], False: []}, [], [], []
+        for _ in range(repeats):
             t0 = time.perf_counter()
-            segment_objects(img, strokes[1], superpixels=res.superpixels, features=res.features, object_size=size,
-                            split=split)
-            retrain.setdefault(split, []).append(time.perf_counter() - t0)
-    lines = [f"{side} x {side}, {int(res.superpixels.max())} superpixels, {int(gt.max())} discs",
-             "", "| call | seconds (median of %d) |" % repeats, "|---|---|",
-             f"| first call (superpixels, features, training, objects) | {np.median(first):.2f} |"]
-    lines += [f"| retraining with the cached features, split {k} | {np.median(v):.2f} |" for k, v in retrain.items()]
-    return "\n".join(lines) + "\n"
+            res = segment_objects(img, strokes[0], object_size=size)
+            first.append(time.perf_counter() - t0)
+            for inc in (False, True):
+                feats = FeatureTable(res.features)
+                feats.cache = dict(res.features.cache)  # each retraining starts from the first call's state
+                t0 = time.perf_counter()
+                out = segment_objects(img, strokes[1], superpixels=res.superpixels, features=feats,
+                                      object_size=size, incremental=inc)
+                retrain[inc].append(time.perf_counter() - t0)
+                if inc:
+                    redone.append([(feats.cache.get(k) or {}).get("redone", 0.0) for k in ("refine", "split")])
+                else:
+                    full = out.objects
+            same.append(same_partition(out.objects, full))
+            changed.append(float(np.mean(out.classification.superpixel_classes
+                                         != res.classification.superpixel_classes)))
+        lines += [f"{'varied' if varied else 'equal'} brightness: {side} x {side}, {int(res.superpixels.max())} "
+                  f"superpixels, {int(gt.max())} discs; classes changed by the retraining: "
+                  f"{100 * np.median(changed):.2f} % of the superpixels; outlines / split redone on "
+                  f"{100 * np.median([r[0] for r in redone]):.1f} % / {100 * np.median([r[1] for r in redone]):.1f} "
+                  f"% of the pixels; kept and from-scratch objects identical: {all(same)}",
+                  "", "| call | seconds (median of %d) |" % repeats, "|---|---|",
+                  f"| first call (superpixels, features, training, objects) | {np.median(first):.2f} |",
+                  f"| retraining, pixel work from scratch (incremental=False) | {np.median(retrain[False]):.2f} |",
+                  f"| retraining, pixel work kept (default) | {np.median(retrain[True]):.2f} |",
+                  f"| ratio | {np.median(retrain[False]) / np.median(retrain[True]):.1f} |", ""]
+    return "\n".join(lines)
+
+
+def same_partition(a, b) -> bool:
+    """Whether two label images hold the same objects (the same pixels, whatever their numbers)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if not np.array_equal(a > 0, b > 0):
+        return False
+    m = a > 0
+    pairs = np.unique(a[m].astype(np.int64) * (int(b.max()) + 1) + b[m])
+    return pairs.size == np.unique(a[m]).size == np.unique(b[m]).size
 
 
 def size_check(names, root=DATA, seeds=range(5)):
@@ -321,7 +382,10 @@ def main(argv=None):
                     help="only the class oracle of to_instances against its split threshold")
     ap.add_argument("--objects", action="store_true",
                     help="scribbles -> segment_objects (object size, splits, features) against Otsu baselines")
-    ap.add_argument("--all", action="store_true", help="--objects: every fluorescence image (else --n-images)")
+    ap.add_argument("--all", action="store_true", help="--objects: every image of --set (else --n-images)")
+    ap.add_argument("--set", dest="image_set", choices=sorted(SETS), default="fluorescence",
+                    help="--objects, --shape-sweep, --size-check: the DSB2018 images: fluorescence (44), stained "
+                         "tissue in RGB (40) or grayscale brightfield (16)")
     ap.add_argument("--max-pixels", type=int, help="--objects --all: leave out larger images")
     ap.add_argument("--seeds", type=int, default=5, help="--objects: stroke seeds 0..S-1")
     ap.add_argument("--strokes", type=int, nargs="+", default=list(STROKES))
@@ -335,21 +399,24 @@ def main(argv=None):
     ap.add_argument("--size-check", action="store_true", help="the measured object size against the ground truth")
     a = ap.parse_args(argv)
     if a.size_check:
-        print(size_check(all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data),
-                         a.data))
+        names = all_images(a.data, a.max_pixels, a.image_set) if a.all else pick_images(a.n_images, a.data,
+                                                                                           a.image_set)
+        print(size_check(names, a.data))
         return
     if a.speed:
         print(speed())
         return
     if a.shape_sweep:
-        names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
+        names = all_images(a.data, a.max_pixels, a.image_set) if a.all else pick_images(a.n_images, a.data,
+                                                                                           a.image_set)
         text = shape_sweep(names, a.data)
         print(text)
         if a.out:
             a.out.write_text(text)
         return
     if a.objects:
-        names = all_fluorescence(a.data, a.max_pixels) if a.all else pick_images(a.n_images, a.data)
+        names = all_images(a.data, a.max_pixels, a.image_set) if a.all else pick_images(a.n_images, a.data,
+                                                                                           a.image_set)
         from napari_deepsuperpixel.bench.annotate import PIPELINES
 
         pipelines = PIPELINES if not a.pipelines else [

@@ -324,3 +324,53 @@ def test_segment_objects_weighs_channels_and_polarity_by_the_strokes():
     strokes[32, 16:24], strokes[5, 5:20] = 1, 2
     assert segment_objects(rgb, strokes).n_objects == 2
     assert segment_objects(1.0 - m, strokes).n_objects == 2        # dark objects on a bright background
+
+
+def _same_objects(a, b):
+    """The same objects (pixels), whatever their label numbers."""
+    if not np.array_equal(a > 0, b > 0):
+        return False
+    m = a > 0
+    pairs = np.unique(a[m].astype(np.int64) * (int(b.max()) + 1) + b[m])
+    return pairs.size == np.unique(a[m]).size == np.unique(b[m]).size
+
+
+def test_a_retraining_redoes_only_what_changed_and_makes_the_same_objects(monkeypatch):
+    from napari_deepsuperpixel.annotate import segment_objects
+    from napari_deepsuperpixel.annotate import split as split_mod
+    from napari_deepsuperpixel.bench.annotate import stroke_sequence
+
+    rng = np.random.default_rng(5)
+    cs = [(y + int(rng.integers(-3, 4)), x + int(rng.integers(-3, 4)))
+          for y in range(14, 250, 22) for x in range(14, 250, 22)]
+    gt = _discs((260, 260), cs, 9)
+    bright = rng.uniform(0.15, 1.0, gt.max() + 1)                   # dim discs: more strokes change classes
+    img = np.clip(np.where(gt > 0, bright[gt], 0.08) + rng.normal(0, 0.05, gt.shape), 0, None)
+    classes, order = stroke_sequence(gt, 20, seed=1)
+    first = segment_objects(img, np.where((order > 0) & (order <= 1), classes, 0), object_size=18)
+    feats = first.features
+    assert feats.cache  # the pixel work is kept on the table
+    calls = []
+    full_split = split_mod.shape_split
+    monkeypatch.setattr(split_mod, "shape_split", lambda *a, **k: calls.append(1) or full_split(*a, **k))
+    changed_somewhere = False
+    for n in (2, 5, 10, 20):
+        st = np.where((order > 0) & (order <= n), classes, 0)
+        kept = segment_objects(img, st, superpixels=first.superpixels, features=feats, object_size=18)
+        fresh = segment_objects(img, st, superpixels=first.superpixels, features=dict(feats), object_size=18,
+                                incremental=False)
+        assert _same_objects(kept.objects, fresh.objects), n
+        assert np.unique(kept.objects[kept.objects > 0]).tolist() == list(range(1, kept.n_objects + 1))
+        changed_somewhere |= feats.cache["split"]["redone"] < 1.0 and not np.array_equal(kept.classes,
+                                                                                           first.classes)
+    assert changed_somewhere  # some retraining changed classes and redid only part of the image
+    # the same strokes again: nothing to redo, not even the split
+    calls.clear()
+    again = segment_objects(img, st, superpixels=first.superpixels, features=feats, object_size=18)
+    assert calls == [] and _same_objects(again.objects, kept.objects)
+    # another image with the same table: the kept work is not reused
+    other = segment_objects(img[::-1].copy(), st[::-1].copy(), superpixels=first.superpixels[::-1].copy(),
+                            features=feats, object_size=18)
+    fresh = segment_objects(img[::-1].copy(), st[::-1].copy(), superpixels=first.superpixels[::-1].copy(),
+                            features=dict(feats), object_size=18, incremental=False)
+    assert _same_objects(other.objects, fresh.objects)

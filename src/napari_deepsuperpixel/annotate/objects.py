@@ -44,6 +44,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .retrain import FeatureTable
 from .size import DEFAULT_FRACTION
 
 SPLITS = ("shape", "contrast", "learned", "shape+learned", "none")
@@ -68,8 +69,8 @@ class ObjectSegmentation:
         Per pixel, the classifier's probability of its superpixel's class.
     object_size : float
         The object diameter used (pixels), measured or given.
-    features : dict
-        The feature table (pass it back as ``features=`` with the same
+    features : FeatureTable
+        The feature table, a dict of columns (pass it back as ``features=`` with the same
         ``superpixels=`` to retrain without recomputing).
     classification : SuperpixelClassification
         The classifier's result per superpixel.
@@ -177,7 +178,7 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
                     superpixel_fraction: float = DEFAULT_FRACTION, features=None, filters: bool = DEFAULT_FILTERS,
                     embedding=None, split: str = DEFAULT_SPLIT, split_h: Optional[float] = None,
                     refine: bool = True, min_fraction: Optional[float] = None, classifier="random_forest",
-                    mode: str = "slices", spacing=None, seed: int = 0) -> ObjectSegmentation:
+                    mode: str = "slices", spacing=None, seed: int = 0, incremental: bool = True) -> ObjectSegmentation:
     """Objects of one class from a few strokes per class (module docstring).
 
     Parameters
@@ -226,6 +227,12 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
     spacing : sequence of float, optional
         ``mode="3d"``: voxel size per axis.
     seed : int
+    incremental : bool
+        Keep the pixel work on the returned ``.features`` and, when they are
+        passed back, redo it only where the classes changed
+        (:mod:`napari_deepsuperpixel.annotate.retrain`; one image or a 3D
+        volume without ``spacing``, ``split="shape"``); the objects are the
+        same either way. ``False``: compute everything again.
 
     Returns
     -------
@@ -279,21 +286,86 @@ def segment_objects(image, scribbles, *, object_class: int = 1, superpixels=None
     if features is None:
         features = object_features(img, sp, filters=filters, spacing=spacing if mode == "3d" else None,
                                    embedding=embedding)
+    if not isinstance(features, FeatureTable):
+        features = FeatureTable(features)
     res = classify_superpixels(None, sp, sc, features=features, columns=feature_columns(features),
                                classifier=classifier, seed=seed)
     n = int(max(res.superpixel_ids.max(initial=0), sp.max(initial=0))) + 1
     conf = np.zeros(n, np.float32)
     conf[res.superpixel_ids] = res.confidence
     mask = res.labels == object_class
-    if refine:
-        mask = refined_mask(img, sc, mask, object_size, object_class=object_class, per_slice=per_slice,
-                            spacing=spacing if mode == "3d" else None)
-    objects = split_objects(img, sp, res.labels, mask, object_class=object_class, scribbles=sc, split=split,
-                            split_h=split_h, per_slice=per_slice, spacing=spacing if mode == "3d" else None)
-    objects = cleaned(objects, object_size, min_fraction=min_fraction, per_slice=per_slice, spacing=spacing)
+    if incremental and not per_slice and spacing is None and split == "shape":
+        objects = _kept_objects(features.cache, img, sc, mask, object_size, object_class=object_class,
+                                refine=refine, split_h=split_h)
+    else:
+        features.cache.clear()
+        if refine:
+            mask = refined_mask(img, sc, mask, object_size, object_class=object_class, per_slice=per_slice,
+                                spacing=spacing if mode == "3d" else None)
+        objects = split_objects(img, sp, res.labels, mask, object_class=object_class, scribbles=sc, split=split,
+                                split_h=split_h, per_slice=per_slice, spacing=spacing if mode == "3d" else None)
+    ckey = (objects.shape, float(object_size), min_fraction, per_slice, None if spacing is None else tuple(spacing))
+    kept = features.cache.get("cleaned")
+    if kept is not None and kept[0] is objects and kept[1] == ckey:
+        objects = kept[2]  # the same objects as the last call: their cleaning too
+    else:
+        raw = objects
+        objects = cleaned(objects, object_size, min_fraction=min_fraction, per_slice=per_slice, spacing=spacing)
+        if incremental:
+            features.cache["cleaned"] = (raw, ckey, objects)
     return ObjectSegmentation(objects=objects, classes=res.labels, superpixels=sp.astype(np.int32, copy=False),
                               confidence=conf[sp], object_size=float(object_size), features=features,
                               classification=res)
+
+
+def _kept_objects(cache, image, scribbles, mask, object_size, *, object_class, refine, split_h) -> np.ndarray:
+    """Outlines and shape split of ``mask`` (one image or volume), redone only where it changed since the last call.
+
+    :mod:`napari_deepsuperpixel.annotate.retrain`; ``cache`` is the feature
+    table's, reset when the image, the stroke polarity or the settings differ.
+    """
+    from scipy import ndimage as ndi
+
+    from .retrain import image_key, refine_update, split_update
+    from .size import _gray, normalised_channels
+    from .split import DEFAULT_H, DEFAULT_LEVEL, DEFAULT_SMOOTH
+
+    key = (image_key(image), mask.shape, int(object_class))
+    if cache.get("key") != key:
+        cache.clear()
+        cache["key"] = key
+    h = DEFAULT_H if split_h is None else float(split_h)
+    if not np.isfinite(h):  # never split: nothing worth keeping
+        return split_objects(image, None, None, refined_mask(image, scribbles, mask, object_size,
+                                                             object_class=object_class) if refine else mask,
+                             object_class=object_class, scribbles=scribbles, split="shape", split_h=split_h)
+    if refine:
+        if "norm" not in cache:
+            cache["norm"] = normalised_channels(image, mask.ndim)
+        g = _gray(image, mask.ndim, scribbles, object_class, norm=cache["norm"])
+        gkey = None if cache["norm"].shape[-1] == 1 else hash(g.tobytes())
+        if cache.get("gray_key", ()) != gkey or "gray" not in cache:
+            cache["gray"] = ndi.gaussian_filter(g, 1.0)
+            cache["gray_key"] = gkey
+            cache.pop("refine", None)
+            cache.pop("split", None)
+        gray = cache["gray"]
+        gray = _polarity(gray, scribbles, object_class)
+        flip = gray is not cache["gray"]
+        if cache.get("flip") != flip:
+            cache["flip"] = flip
+            cache.pop("refine", None)
+            cache.pop("split", None)
+        mask = refine_update(cache, gray, mask, 0.5 * object_size, level=DEFAULT_LEVEL)
+    return split_update(cache, mask, smooth=DEFAULT_SMOOTH, h=h)
+
+
+def _polarity(gray, scribbles, object_class):
+    """``gray``, negated (1 - gray) when the objects' strokes are darker than the others'."""
+    obj, other = scribbles == object_class, (scribbles > 0) & (scribbles != object_class)
+    if obj.any() and other.any() and np.median(gray[obj]) < np.median(gray[other]):
+        return 1.0 - gray
+    return gray
 
 
 def object_gray(image, scribbles, *, object_class, ndim, per_slice=False, spacing=None) -> np.ndarray:
@@ -308,10 +380,7 @@ def object_gray(image, scribbles, *, object_class, ndim, per_slice=False, spacin
     else:
         sigma = 1.0 if spacing is None else float(np.min(spacing)) / np.asarray(spacing, float)
         gray = ndi.gaussian_filter(gray, sigma)
-    obj, other = scribbles == object_class, (scribbles > 0) & (scribbles != object_class)
-    if obj.any() and other.any() and np.median(gray[obj]) < np.median(gray[other]):
-        gray = 1.0 - gray
-    return gray
+    return _polarity(gray, scribbles, object_class)
 
 
 def refined_mask(image, scribbles, mask, object_size, *, object_class, per_slice=False, spacing=None):

@@ -40,20 +40,16 @@ MIN_SIDE = 3.0
 MIN_RADIUS = 2.0
 
 
-def _gray(image, spatial_ndim, scribbles=None, object_class: int = 1) -> np.ndarray:
+def _gray(image, spatial_ndim, scribbles=None, object_class: int = 1, *, norm=None) -> np.ndarray:
     """One channel of the image, normalised per channel to [0, 1].
 
     Several channels: with strokes of the object class and another one, the
     channels weighted by how much brighter the objects' strokes are than the
     others' (a projection on the difference of the two classes' means, so that
-    the objects come out bright); without, their mean.
+    the objects come out bright); without, their mean. ``norm``: the image as
+    :func:`normalised_channels` returns it, when already computed.
     """
-    from ._graph import normalised
-
-    img = np.asarray(image)
-    if img.ndim == spatial_ndim:
-        img = img[..., np.newaxis]
-    img = normalised(img.astype(np.float64))
+    img = normalised_channels(image, spatial_ndim) if norm is None else norm
     if img.shape[-1] > 1 and scribbles is not None:
         sc = np.asarray(scribbles)
         obj, other = sc == object_class, (sc > 0) & (sc != object_class)
@@ -63,6 +59,16 @@ def _gray(image, spatial_ndim, scribbles=None, object_class: int = 1) -> np.ndar
                 g = img @ (w / np.abs(w).sum())
                 return (g - g.min()) / max(float(g.max() - g.min()), 1e-12)
     return img.mean(axis=-1)
+
+
+def normalised_channels(image, spatial_ndim) -> np.ndarray:
+    """The image as ``(..., C)`` float64, each channel mapped to [0, 1] by its 1st-99.8th percentiles."""
+    from ._graph import normalised
+
+    img = np.asarray(image)
+    if img.ndim == spatial_ndim:
+        img = img[..., np.newaxis]
+    return normalised(img.astype(np.float64))
 
 
 def rough_mask(image, scribbles=None, *, object_class: int = 1, spatial_ndim: int = None) -> np.ndarray:

@@ -166,10 +166,12 @@ def _seeds(height, mask, comp, n, h, how, spacing) -> np.ndarray:
         markers = np.zeros(mask.shape, np.int32)
         markers[tuple(pts.T)] = np.arange(1, len(pts) + 1)
         k = len(pts)
-    # a region without a seed: its highest point
+    # a region without a seed: its highest point (the regions present: comp may hold some labels of 1..n only)
     seeded = np.zeros(n + 1, bool)
     seeded[np.unique(comp[markers > 0])] = True
-    missing = np.flatnonzero(~seeded[1:]) + 1
+    present = np.zeros(n + 1, bool)
+    present[np.unique(comp)] = True
+    missing = np.flatnonzero(present[1:] & ~seeded[1:]) + 1
     if missing.size:
         pos = ndi.maximum_position(height, comp, missing)
         for j, p in enumerate(pos):
@@ -215,7 +217,6 @@ def refine_mask(gray, mask, radius: float, *, level: float = DEFAULT_LEVEL, brig
     numpy.ndarray of bool
     """
     from scipy import ndimage as ndi
-    from skimage.segmentation import expand_labels
 
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -225,27 +226,60 @@ def refine_mask(gray, mask, radius: float, *, level: float = DEFAULT_LEVEL, brig
     comp, n = ndi.label(m)
     if n == 0:
         return m
-    grown = expand_labels(comp, distance=max(1.0, 0.5 * float(radius)), spacing=1.0 if spacing is None else spacing)
-    # one sort of the grown regions' pixels by (region, inside/ring, value): each region's values, then its ring's
-    lab = grown.ravel()
-    sel = np.flatnonzero(lab > 0)
-    key = 2 * lab[sel] - m.ravel()[sel]  # 2k - 1: inside region k, 2k: its ring
-    vals = g.ravel()[sel]
-    order = np.lexsort((vals, key))
-    kv, vv = key[order], vals[order]
-    count = np.bincount(kv, minlength=2 * n + 1)
-    start = np.concatenate([[0], np.cumsum(count)[:-1]])
-    c_in, s_in = count[1::2], start[1::2]
-    hi = vv[s_in + np.floor((np.maximum(c_in, 1) - 1) * quantile / 100.0).astype(np.int64)]
-    c_r, s_r = count[2::2], start[2::2]
+    return ring_levels(g, comp, m, radius, level=level, quantile=quantile, spacing=spacing,
+                       lo_default=background_floor(g, m))[1]
+
+
+def background_floor(gray, mask) -> float:
+    """The level of a region without a ring in :func:`refine_mask`: the lowest value outside the mask."""
+    return float(gray[~mask].min()) if (~mask).any() else float(gray.min())
+
+
+def ring_levels(g, comp, m, radius, *, level=DEFAULT_LEVEL, quantile=90.0, spacing=None, lo_default=0.0,
+                order=None) -> tuple:
+    """:func:`refine_mask` on labelled regions: ``(grown, refined)``.
+
+    ``comp``: the regions of ``m`` (any positive labels, e.g. those of a whole
+    image on a crop of it); ``grown``: each region grown by its ring (its label);
+    ``refined``: the pixels of ``grown`` above their region's level. A region's
+    result depends only on the pixels within twice the ring's width of it, so
+    that a crop with that margin gives it exactly
+    (:mod:`napari_deepsuperpixel.annotate.retrain`). ``order``: the pixels of
+    ``g`` in ascending order of value (``numpy.argsort`` of its ravel), when
+    kept from an earlier call on the same ``g``.
+    """
+    from skimage.segmentation import expand_labels
+
+    from ._rank_kernels import values_at_ranks
+
+    n = int(comp.max(initial=0))
+    grown = expand_labels(comp, distance=ring_width(radius), spacing=1.0 if spacing is None else spacing)
+    # each grown pixel's group: 2k - 1 inside region k, 2k in its ring (0: none)
+    lab = grown.ravel().astype(np.int64)
+    key = np.where(lab > 0, 2 * lab - m.ravel(), 0)
+    count = np.bincount(key, minlength=2 * n + 1)
+    c_in, c_r = count[1::2], count[2::2]
+    rank_a = np.full(2 * n + 1, -1, np.int64)
+    rank_b = np.full(2 * n + 1, -1, np.int64)
+    rank_a[1::2] = np.floor((np.maximum(c_in, 1) - 1) * quantile / 100.0).astype(np.int64)
+    rank_a[2::2] = (np.maximum(c_r, 1) - 1) // 2  # the median, as ndimage.median: the mean of the middle two
+    rank_b[2::2] = np.maximum(c_r, 1) // 2
+    gf = g.ravel()
+    if order is None:
+        order = np.argsort(gf)
+    va, vb = values_at_ranks(key[order], gf[order].astype(np.float64), rank_a, rank_b)
+    hi = va[1::2]
+    lo = np.full(n, float(lo_default))
     has_ring = c_r > 0
-    lo = np.full(n, float(g[~m].min()) if (~m).any() else float(g.min()))
-    mid_a = s_r + (np.maximum(c_r, 1) - 1) // 2  # the median, as ndimage.median: the mean of the middle two
-    mid_b = s_r + np.maximum(c_r, 1) // 2
-    lo[has_ring] = 0.5 * (vv[np.minimum(mid_a, vv.size - 1)] + vv[np.minimum(mid_b, vv.size - 1)])[has_ring]
+    lo[has_ring] = 0.5 * (va[2::2] + vb[2::2])[has_ring]
     thr = np.zeros(n + 1)
     thr[1:] = lo + level * (hi - lo)
-    return (grown > 0) & (g > thr[grown])
+    return grown, (grown > 0) & (g > thr[grown])
+
+
+def ring_width(radius) -> float:
+    """The width of the ring round each region in :func:`refine_mask`: half the radius, at least 1 pixel."""
+    return max(1.0, 0.5 * float(radius))
 
 
 #: objects smaller than this fraction of a typical object's area are specks or slivers (chosen on DSB2018)
@@ -272,13 +306,11 @@ def remove_small(objects, radius: float, *, min_fraction: float = DEFAULT_MIN_FR
     -------
     numpy.ndarray of int32
     """
-    from skimage.segmentation import relabel_sequential
-
     from ..regions import adjacency
 
     lab = np.asarray(objects).astype(np.int64)
     if not min_fraction > 0 or lab.max(initial=0) == 0:
-        return relabel_sequential(lab)[0].astype(np.int32)
+        return _sequential(lab)
     full = np.pi * radius ** 2 if lab.ndim == 2 else 4.0 / 3.0 * np.pi * radius ** 3
     area = np.bincount(lab.ravel())
     small = (area < min_fraction * full) & (area > 0)
@@ -296,4 +328,13 @@ def remove_small(objects, radius: float, *, min_fraction: float = DEFAULT_MIN_FR
             order = np.lexsort((-f, a))
             first = np.concatenate([[True], a[order][1:] != a[order][:-1]])
             target[a[order][first]] = b[order][first]
-    return relabel_sequential(target[lab])[0].astype(np.int32)
+    return _sequential(target[lab])
+
+
+def _sequential(lab) -> np.ndarray:
+    """Labels renumbered 1..K in their order (as ``skimage.segmentation.relabel_sequential``), int32."""
+    present = np.bincount(lab.ravel(), minlength=1) > 0
+    present[0] = False
+    lut = np.cumsum(present).astype(np.int32)
+    lut[~present] = 0
+    return lut[lab]

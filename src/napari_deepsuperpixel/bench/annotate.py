@@ -13,7 +13,8 @@
   background at least ``margin`` pixels from any nucleus (class 2);
 * :func:`scribble_run` -- strokes -> :func:`~napari_deepsuperpixel.annotate.classify_superpixels`
   -> instances -> object F1 and pixel accuracy;
-* :func:`otsu_baseline` -- Otsu's threshold and connected components.
+* :func:`otsu_baseline` -- Otsu's threshold and connected components (the nuclei's side of it: bright,
+  dark, or told by the ground truth).
 """
 
 from __future__ import annotations
@@ -292,14 +293,36 @@ def scribble_run(image, superpixels, ground_truth, strokes, *, features, classif
             "trained": True}
 
 
-def otsu_baseline(image, ground_truth) -> dict:
-    """Otsu's threshold (bright nuclei) and 8-connected components: :func:`instance_scores`, ``pixel_accuracy``."""
-    from skimage.filters import threshold_otsu
-    from skimage.measure import label
+POLARITIES = ("bright", "dark", "truth")
 
+
+def otsu_foreground(image, ground_truth=None, *, polarity: str = "bright") -> np.ndarray:
+    """The pixels on the nuclei's side of Otsu's threshold of the image (channels averaged).
+
+    ``polarity``: ``"bright"`` nuclei (fluorescence), ``"dark"`` (stained
+    nuclei in brightfield), or ``"truth"``: the side whose mean is nearer the
+    mean of the ground-truth nuclei (the baseline is told the nuclei's contrast,
+    which a user of a threshold knows; the strokes tell it to ``segment_objects``).
+    """
+    from skimage.filters import threshold_otsu
+
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
     img = np.asarray(image, np.float64)
     img = img.mean(axis=-1) if img.ndim == 3 else img
-    fg = img > threshold_otsu(img)
+    thr = threshold_otsu(img)
+    if polarity == "truth":
+        gt = np.asarray(ground_truth) > 0
+        polarity = "dark" if gt.any() and (~gt).any() and img[gt].mean() < img[~gt].mean() else "bright"
+    return img < thr if polarity == "dark" else img > thr
+
+
+def otsu_baseline(image, ground_truth, *, polarity: str = "bright") -> dict:
+    """Otsu's threshold (:func:`otsu_foreground`) and 8-connected components: :func:`instance_scores`,
+    ``pixel_accuracy``."""
+    from skimage.measure import label
+
+    fg = otsu_foreground(image, ground_truth, polarity=polarity)
     return {**instance_scores(label(fg, connectivity=2), ground_truth), "pixel_accuracy": pixel_accuracy(fg, ground_truth)}
 
 
@@ -322,13 +345,11 @@ def dt_watershed(foreground, *, sigma: float = 1.0, min_distance: int = 5) -> np
     return watershed(-dist, markers, mask=fg)
 
 
-def otsu_watershed_baseline(image, ground_truth, *, sigma: float = 1.0, min_distance: int = 5) -> dict:
-    """Otsu's threshold, then :func:`dt_watershed`: :func:`instance_scores` and ``pixel_accuracy``."""
-    from skimage.filters import threshold_otsu
-
-    img = np.asarray(image, np.float64)
-    img = img.mean(axis=-1) if img.ndim == 3 else img
-    fg = img > threshold_otsu(img)
+def otsu_watershed_baseline(image, ground_truth, *, sigma: float = 1.0, min_distance: int = 5,
+                            polarity: str = "bright") -> dict:
+    """Otsu's threshold (:func:`otsu_foreground`), then :func:`dt_watershed`: :func:`instance_scores` and
+    ``pixel_accuracy``."""
+    fg = otsu_foreground(image, ground_truth, polarity=polarity)
     inst = dt_watershed(fg, sigma=sigma, min_distance=min_distance)
     return {**instance_scores(inst, ground_truth), "pixel_accuracy": pixel_accuracy(fg, ground_truth)}
 
