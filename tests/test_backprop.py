@@ -57,12 +57,43 @@ def test_flat_head_equals_the_modules_and_their_gradients():
     assert all(torch.allclose(p.grad, g, atol=1e-4) for p, g in zip(net[-2:].parameters(), grads))
 
 
+def test_heap_reuse_changes_nothing_but_time(small_rgb, monkeypatch):
+    a = segment_result(small_rgb, "backprop", seed=3, **TINY)
+    monkeypatch.setattr(bp, "REUSE_HEAP", False)
+    b = segment_result(small_rgb, "backprop", seed=3, **TINY)
+    assert np.array_equal(a.labels, b.labels) and a.extras["loss_history"] == b.extras["loss_history"]
+    with bp.reuse_heap(False) as active:
+        assert active is False
+    import platform
+
+    with bp.reuse_heap(True) as active:
+        assert active is (platform.libc_ver()[0] == "glibc")
+    with pytest.raises(RuntimeError):  # the thresholds are restored when the block raises
+        with bp.reuse_heap(True):
+            raise RuntimeError("stop")
+
+
 def test_refine_labels_majority_vote_and_ties():
     labels = torch.tensor([2, 2, 1, 0, 1, 3, 3, 1])
     sp = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
     out = bp.refine_labels(labels, sp, 3, 4)
     # sp0: {2,2,1} -> 2; sp1: {0,1} tie -> smallest (0); sp2: {3,3,1} -> 3
     assert out.tolist() == [2, 2, 2, 0, 0, 3, 3, 3]
+
+
+def test_refine_labels_equals_the_official_loop_on_a_random_case():
+    # the official demo: for each superpixel, np.argmax of the histogram of its pixels' labels
+    rng = np.random.default_rng(3)
+    n, k, q = 5000, 97, 11
+    labels = rng.integers(0, q, n)
+    sp = rng.integers(0, k, n)
+    ref = labels.copy()
+    for s in range(k):
+        inside = sp == s
+        if inside.any():
+            ref[inside] = np.argmax(np.bincount(labels[inside], minlength=q))
+    out = bp.refine_labels(torch.from_numpy(labels), torch.from_numpy(sp), k, q)
+    assert np.array_equal(out.numpy(), ref)
 
 
 def test_continuity_loss_hand_value():
