@@ -225,7 +225,9 @@ def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity)
 REUSE_HEAP = True
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-_GLIBC_DEFAULT_THRESHOLD = 128 * 1024
+# after the run: the values glibc's own adaptive thresholds reach after large frees on 64-bit
+# (DEFAULT_MMAP_THRESHOLD_MAX, and twice that for trimming); setting them switches that adaptation off
+_AFTER_MMAP_THRESHOLD, _AFTER_TRIM_THRESHOLD = 32 * 2**20, 64 * 2**20
 
 
 @contextlib.contextmanager
@@ -238,8 +240,10 @@ def reuse_heap(enabled: bool = True, threshold: int = 256 * 2**20):
     each iteration pays thousands of page faults and the zeroing of those pages:
     measured 5500 minor faults per iteration at the fast preset (320 x 214,
     p = 32), 180 with this context. Inside the block the mmap and trim thresholds
-    are raised; at the end they are set back to glibc's initial values (128 KiB)
-    and ``malloc_trim(0)`` hands the freed memory back to the system. Results are
+    are ``threshold``; at the end they are set to 32 MiB / 64 MiB, the values
+    glibc's own adaptive thresholds reach after freeing large blocks (setting
+    them with ``mallopt`` ends that adaptation for the process), and
+    ``malloc_trim(0)`` hands the freed memory back to the system. Results are
     bit-identical; only the time changes. Where the C library has no ``mallopt``
     (not glibc: macOS, Windows, musl) the block runs unchanged.
     """
@@ -262,8 +266,8 @@ def reuse_heap(enabled: bool = True, threshold: int = 256 * 2**20):
     try:
         yield True
     finally:
-        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+        libc.mallopt(_M_MMAP_THRESHOLD, _AFTER_MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _AFTER_TRIM_THRESHOLD)
         libc.malloc_trim(0)
 
 
