@@ -276,3 +276,101 @@ def test_segment_count_is_about_the_requested_n(name):
     # the paper's output (argmax + size merge only) is what the limit corrects
     paper = segment(image, "neural_superpixels", n_segments=60, max_iter=30, limit_count=False)
     assert paper.max() > 1.25 * 60
+
+
+def _bits(t):
+    """The bytes of a tensor in NCHW order (a -0.0 differs from +0.0)."""
+    return t.detach().contiguous().view(-1).view(torch.uint8)
+
+
+@pytest.mark.parametrize("shape", [(107, 160), (18, 19), (10, 12)])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fast_reflection_pad_is_bitwise_pytorchs(shape, precision):
+    """The channels-last padding of ConvINReLU: output, input gradient and weight gradient of pad + conv
+    are bitwise those of nn.ReflectionPad2d + conv, under bf16 autocast too (small inputs: whole-kernel
+    backward)."""
+    from torch import nn
+
+    from napari_deepsuperpixel.nn.blocks import ReflectionPad2d
+
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.randn(1, 16, *shape, generator=g).contiguous(memory_format=torch.channels_last)
+    if precision == "bf16":
+        x0 = x0.to(torch.bfloat16)  # a block's input under autocast is the bf16 output of the one before
+    up = torch.randn(1, 8, *shape, generator=g)
+    up[up.abs() < 0.2] = 0.0  # zero gradients (their sign must survive too)
+    for d in (1, 2, 4, 8):
+        if d >= min(shape):
+            continue
+        conv = nn.Conv2d(16, 8, 3, dilation=d, bias=False).to(memory_format=torch.channels_last)
+        out, grads = [], []
+        for pad in (nn.ReflectionPad2d(d), ReflectionPad2d(d)):
+            x = x0.clone().requires_grad_()
+            conv.weight.grad = None
+            with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+                y = conv(pad(x))
+            y.float().backward(up)
+            out.append(y)
+            grads += [x.grad, conv.weight.grad]
+        assert out[0].stride() == out[1].stride()
+        assert torch.equal(_bits(out[0]), _bits(out[1]))
+        assert grads[0].stride() == grads[2].stride()
+        assert torch.equal(_bits(grads[0]), _bits(grads[2]))
+        assert torch.equal(_bits(grads[1]), _bits(grads[3]))
+
+
+def test_network_gradients_are_bitwise_those_of_pytorchs_padding(monkeypatch):
+    """The whole fast-preset network (bf16 autocast, channels-last): the same logits and parameter
+    gradients with the fast padding as with PyTorch's."""
+    from napari_deepsuperpixel.nn import blocks
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(1, 5, 30, 41, generator=g).contiguous(memory_format=torch.channels_last)
+    up = torch.randn(1, 20, 30, 41, generator=g)
+    results = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(blocks.ReflectionPad2d, "forward", torch.nn.ReflectionPad2d.forward)
+        torch.manual_seed(0)
+        net = ns.build_network(5, 20, 3, n_filters=8, aspp_channels=16).to(memory_format=torch.channels_last)
+        with torch.autocast("cpu", torch.bfloat16):
+            logits, recon = net(x)
+        (logits.float() * up).sum().add(recon.float().square().sum()).backward()
+        results.append([logits, recon] + [p.grad for p in net.parameters()])
+    for a, b in zip(*results):
+        assert torch.equal(_bits(a), _bits(b))
+
+
+def test_clustering_loss_scaled_and_second_backward():
+    """A scaled loss scales the gradient (the path where the incoming gradient is not 1); the gradient
+    buffer is reused in place, so a second backward through the same graph raises."""
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(1, 6, 5, 7, generator=g, dtype=torch.float64, requires_grad=True)
+    img = torch.randn(1, 3, 5, 7, generator=g, dtype=torch.float64)
+    loss, _ = spl.clustering_loss(z, img)
+    loss.backward()
+    g1 = z.grad.clone()
+    z.grad = None
+    loss, _ = spl.clustering_loss(z, img)
+    (3 * loss).backward(retain_graph=True)
+    assert torch.allclose(z.grad, 3 * g1, rtol=1e-12, atol=0)
+    with pytest.raises(RuntimeError, match="backward ran twice"):
+        loss.backward()
+
+
+def test_heap_context_leaves_results_unchanged(small_rgb, monkeypatch):
+    import contextlib
+    import ctypes
+    import platform
+
+    real = ns.heap_for_large_temporaries
+    params = dict(TINY, max_iter=5, precision="auto")
+    a = segment(small_rgb, "neural_superpixels", **params)
+    monkeypatch.setattr(ns, "heap_for_large_temporaries", contextlib.nullcontext)
+    b = segment(small_rgb, "neural_superpixels", **params)
+    assert np.array_equal(a, b)
+    # without glibc (macOS, Windows, musl) the context does nothing and loads no library
+    monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: pytest.fail("CDLL loaded"))
+    with real():
+        pass

@@ -78,6 +78,120 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         return super().forward(x)
 
 
+def _reflect_pad_channels_last(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Reflection padding by ``p`` on every side, written into a channels-last tensor of ``x``'s dtype.
+
+    The values are those of ``F.pad(x, (p, p, p, p), mode="reflect")``: the
+    centre, then the top and bottom rows mirrored, then the left and right
+    columns of the padded rows (reflection is separable, so the corners come
+    out right). Every copy moves whole pixels (runs of ``C`` values).
+    """
+    n, c, h, w = x.shape
+    out = torch.empty((n, c, h + 2 * p, w + 2 * p), dtype=x.dtype, device=x.device,
+                      memory_format=torch.channels_last)
+    out[:, :, p:p + h, p:p + w] = x
+    out[:, :, :p, p:p + w] = x[:, :, 1:p + 1].flip(2)
+    out[:, :, p + h:, p:p + w] = x[:, :, h - 1 - p:h - 1].flip(2)
+    out[:, :, :, :p] = out[:, :, :, p + 1:2 * p + 1].flip(3)
+    out[:, :, :, p + w:] = out[:, :, :, w - 1:w - 1 + p].flip(3)
+    return out
+
+
+class _ReflectPadChannelsLast(torch.autograd.Function):
+    """Reflection padding of a channels-last CPU tensor without PyTorch's layout round trip.
+
+    PyTorch's CPU ``reflection_pad2d`` copies a channels-last input to NCHW,
+    pads it and copies the result back (measured: most of the ASPP's forward
+    time at the fast preset), and under CPU autocast it also casts a
+    bfloat16 input to float32 first, which the following convolution casts
+    back. This forward writes the padded tensor directly, in the input's
+    dtype. The backward (:func:`_reflect_pad_backward`) copies the centre of
+    the gradient and runs PyTorch's ``reflection_pad2d_backward`` only on the
+    border blocks, in float32 under autocast as the autocast path does, so
+    values and gradients are bitwise those of ``nn.ReflectionPad2d`` followed
+    by a convolution (tested).
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, acc_dtype):
+        ctx.p, ctx.acc_dtype = p, acc_dtype
+        ctx.in_shape, ctx.in_stride = x.shape, x.stride()
+        return _reflect_pad_channels_last(x, p)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reflect_pad_backward(grad, ctx.in_shape, ctx.in_stride, ctx.p, ctx.acc_dtype), None, None
+
+
+def _pad_backward_block(grad, rows, cols, out_hw, pad, acc_dtype):
+    """PyTorch's reflection-pad backward of one block of the padded gradient (rows, cols: slices)."""
+    g = grad[:, :, rows, cols].to(acc_dtype)
+    like = torch.empty((grad.shape[0], grad.shape[1]) + out_hw, dtype=acc_dtype, device=grad.device)
+    like = like.contiguous(memory_format=torch.channels_last)
+    return torch.ops.aten.reflection_pad2d_backward(g, like, list(pad)).to(grad.dtype)
+
+
+def _reflect_pad_backward(grad, in_shape, in_stride, p: int, acc_dtype):
+    """Gradient of reflection padding by ``p``, bitwise equal to ``reflection_pad2d_backward``.
+
+    PyTorch's kernel zero-fills the input gradient and adds every padded
+    pixel's gradient to its source in row-major order of the padded image
+    (here in ``acc_dtype``, float32 under autocast, then cast back). A pixel
+    farther than ``p`` from every border has one source: its gradient is the
+    centre of ``grad`` (``+ 0.0`` turns a ``-0.0`` into the kernel's ``+0.0``).
+    The ``p + 1`` rows at the top and bottom and the ``p + 1`` columns at the
+    left and right of the rows between are computed by PyTorch's own kernel on
+    those blocks of ``grad``, which visits their sources in the same order.
+    Small inputs (``2 p + 2`` pixels or fewer along a side) use the kernel on
+    the whole gradient.
+    """
+    n, c, h, w = in_shape
+    if h < 2 * p + 2 or w < 2 * p + 2:
+        like = torch.empty_strided(in_shape, in_stride, dtype=acc_dtype, device=grad.device)
+        return torch.ops.aten.reflection_pad2d_backward(grad.to(acc_dtype), like, [p] * 4).to(grad.dtype)
+    gi = torch.empty(in_shape, dtype=grad.dtype, device=grad.device, memory_format=torch.channels_last)
+    torch.add(grad[:, :, p:p + h, p:p + w], 0.0, out=gi)
+    whole = slice(None)
+    # top and bottom p + 1 rows (all columns): row and column reflections
+    gi[:, :, :p + 1] = _pad_backward_block(grad, slice(0, 2 * p + 1), whole, (p + 1, w), (p, p, p, 0), acc_dtype)
+    gi[:, :, h - 1 - p:] = _pad_backward_block(grad, slice(h - 1, h + 2 * p), whole, (p + 1, w), (p, p, 0, p),
+                                               acc_dtype)
+    # left and right p + 1 columns of the rows between: column reflections only
+    mid = slice(2 * p + 1, h - 1)  # padded rows of the input rows p + 1 .. h - 2 - p
+    if h - 2 - 2 * p > 0:
+        gi[:, :, p + 1:h - 1 - p, :p + 1] = _pad_backward_block(grad, mid, slice(0, 2 * p + 1),
+                                                                (h - 2 - 2 * p, p + 1), (p, 0, 0, 0), acc_dtype)
+        gi[:, :, p + 1:h - 1 - p, w - 1 - p:] = _pad_backward_block(grad, mid, slice(w - 1, w + 2 * p),
+                                                                    (h - 2 - 2 * p, p + 1), (0, p, 0, 0),
+                                                                    acc_dtype)
+    return gi
+
+
+class ReflectionPad2d(nn.ReflectionPad2d):
+    """:class:`torch.nn.ReflectionPad2d` with a fast path for channels-last CPU tensors.
+
+    Meant to be followed by a convolution (as in :class:`ConvINReLU`): for a
+    4-D channels-last CPU tensor of at least 8 channels, equal padding on all
+    sides and a pad smaller than both sides, the padding is written directly
+    in channels-last layout (:class:`_ReflectPadChannelsLast`); under
+    bfloat16 CPU autocast the output stays bfloat16 where PyTorch would
+    return float32, which the convolution then casts to the same bfloat16
+    values. Anything else uses PyTorch's padding. Layout, values and
+    gradients of the convolution that follows are the same either way (tested).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.padding[0]
+        if (x.dim() == 4 and x.device.type == "cpu" and x.shape[1] >= 8 and len(set(self.padding)) == 1
+                and p < min(x.shape[2], x.shape[3]) and x.dtype in (torch.float32, torch.bfloat16)
+                and x.is_contiguous(memory_format=torch.channels_last)
+                and not x.is_contiguous()):
+            # autocast computes the padding (and so its gradient) in float32
+            acc = torch.float32 if torch.is_autocast_enabled("cpu") else x.dtype
+            return _ReflectPadChannelsLast.apply(x, p, acc)
+        return super().forward(x)
+
+
 class ConvINReLU(nn.Sequential):
     """``ReflectionPad -> Conv2d (no bias) -> InstanceNorm2d (affine) -> ReLU``.
 
@@ -103,7 +217,7 @@ class ConvINReLU(nn.Sequential):
         pad = dilation * (kernel_size // 2)
         layers: list = []
         if pad:
-            layers.append(nn.ReflectionPad2d(pad))
+            layers.append(ReflectionPad2d(pad))
         layers += [
             nn.Conv2d(in_channels, out_channels, kernel_size, dilation=dilation, bias=False),
             InstanceNorm2d(out_channels, affine=True),

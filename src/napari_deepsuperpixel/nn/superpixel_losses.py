@@ -108,9 +108,9 @@ class ClusteringLoss(torch.autograd.Function):
         loss = -neg_entropy / (b * hw) + lam * (m * logm).sum() / b
         # dL/dp of the marginal-entropy term, then of the pixel-entropy term (the "+1"
         # of d(p log p)/dp is constant over n and cancels in the softmax Jacobian)
-        g = torch.empty_like(p)  # the layout of p (channels-last or not)
-        g.copy_(((lam / (b * hw)) * (logm + 1.0))[..., None, None].expand_as(p))
-        g.add_(logp, alpha=-1.0 / (b * hw))
+        # one pass: the per-channel constant plus the scaled log-probabilities (the layout of logp)
+        g = torch.add(((lam / (b * hw)) * (logm + 1.0))[..., None, None].expand_as(p), logp,
+                      alpha=-1.0 / (b * hw))
         del logp
         for dim, wgt in ((3, wx), (2, wy)):
             n_pairs = wgt.numel()
@@ -130,16 +130,24 @@ class ClusteringLoss(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_loss, grad_prob):
         p, g = ctx.saved_tensors
+        if getattr(ctx, "used", False):
+            raise RuntimeError("ClusteringLoss: backward ran twice through the same graph (its gradient "
+                               "buffer is reused in place); recompute the loss instead of retain_graph=True")
+        ctx.used = True
         if grad_loss is None and grad_prob is None:
             return None, None, None, None, None
+        # in place where the values are bitwise those of the out-of-place expression
+        # p * (total - sum_n p total): g is not used again (a second backward through
+        # this graph needs retain_graph, which the runner never asks for)
         if grad_loss is None:
-            total = grad_prob
+            total = grad_prob.clone()
         else:
-            total = g * grad_loss
+            # the loss is a term of a sum: its gradient is exactly 1 and g * 1 == g
+            total = g if bool(grad_loss == 1) else g * grad_loss
             if grad_prob is not None:
-                total = total + grad_prob
-        dz = p * (total - (p * total).sum(1, keepdim=True))
-        return dz, None, None, None, None
+                total = total.add_(grad_prob)
+        total.sub_((p * total).sum(1, keepdim=True))
+        return total.mul_(p), None, None, None, None
 
 
 
