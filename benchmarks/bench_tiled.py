@@ -23,11 +23,14 @@ labels to a zarr store block by block (``segment(..., block_size=T, out=...)``);
 ``tiled --array`` reads it whole into a numpy array first (a napari layer) and
 returns the labels as a numpy array; it records the resident memory just before
 the run (imports and the image) and the peak above it, to be compared with the
-labels and 0.5 GB (the input is in memory before the run)::
+labels and 0.5 GB (the input is in memory before the run); ``tiled --memmap`` does the
+same with the image as a memory map of ``image_SIZE.npy`` (its pages count as they are
+read)::
 
     python benchmarks/bench_tiled.py make --size 16384 --work /tmp/tiled
     OMP_NUM_THREADS=1 python benchmarks/bench_tiled.py tiled --array --size 16384 --work /tmp/tiled -m snic --tile auto
     OMP_NUM_THREADS=1 python benchmarks/bench_tiled.py tiled --array --size 16384 --work /tmp/tiled -m snic --tile auto --n-segments 100000
+    OMP_NUM_THREADS=1 python benchmarks/bench_tiled.py tiled --memmap --size 16384 --work /tmp/tiled -m snic --tile auto
 
 ``compare`` measures, at every block border (vertical and horizontal lines), the
 untiled superpixels that cross it and whether the tiled labels still cross it there
@@ -109,7 +112,8 @@ def cmd_make(args):
     for y in range(0, s, 2048):
         full[y:y + 2048] = _mosaic(img, y, min(s, y + 2048), 0, s).astype(np.uint16) * 257
     tifffile.imwrite(args.work / f"image_{s}.tif", full, tile=(512, 512))
-    print(f"wrote {args.work / f'image_{s}.tif'} ({full.nbytes / 2**20:.0f} MB of pixels)")
+    np.save(args.work / f"image_{s}.npy", full)  # the same pixels for tiled --memmap
+    print(f"wrote {args.work / f'image_{s}.tif'} and .npy ({full.nbytes / 2**20:.0f} MB of pixels)")
 
 
 def _record(args, name, row):
@@ -151,7 +155,10 @@ def cmd_tiled(args):
     out = args.work / f"tiled_{args.method}_{s}_{args.tile}.zarr"
     shutil.rmtree(out, ignore_errors=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
-    if args.array:  # an array in memory (a napari layer): read whole first, the labels a numpy array too
+    if args.memmap:  # a memory-mapped array (np.load(..., mmap_mode="r")), the labels a numpy array
+        img, out = np.load(args.work / f"image_{s}.npy", mmap_mode="r"), None
+        base_mb, held_mb = peak_rss_mb(), current_rss_mb()
+    elif args.array:  # an array in memory (a napari layer): read whole first, the labels a numpy array too
         import tifffile
 
         img, out = tifffile.imread(args.work / f"image_{s}.tif"), None
@@ -173,9 +180,9 @@ def cmd_tiled(args):
     per_block = (firsts[-1] - t0) / len(firsts) if firsts else None
     extra = {"input_and_output_mb": round((img.nbytes + 4 * s * s) / 2**20), "peak_after_reading_mb": round(base_mb),
              "rss_before_run_mb": round(held_mb), "peak_above_before_run_mb": round(peak_rss_mb() - held_mb),
-             "labels_mb": round(4 * s * s / 2**20)} if args.array else {}
+             "labels_mb": round(4 * s * s / 2**20)} if args.array or args.memmap else {}
     name = f"tiled {args.method} {s} {args.tile}" + (f" n{args.n_segments}" if args.n_segments else "")
-    _record(args, name + (" array" if args.array else ""), {**extra,
+    _record(args, name + (" memmap" if args.memmap else " array" if args.array else ""), {**extra,
         "seconds": round(sec, 1), "cpu_seconds": round(cpu_seconds() - c0, 1), "peak_rss_mb": round(peak_rss_mb()),
         "segments": res.extras["n_segments"],
         "blocks": list(res.extras["blocks"]), "halo": res.extras["halo"], "fragments": res.extras["fragments"],
@@ -280,6 +287,9 @@ def main(argv=None) -> int:
                     help="tiled: superpixels asked for (default: one per 1600 pixels)")
     ap.add_argument("--array", action="store_true",
                     help="tiled: segment the image as a numpy array in memory (read whole), labels into a numpy array")
+    ap.add_argument("--memmap", action="store_true",
+                    help="tiled: segment the image as a memory map of image_SIZE.npy (written by make), labels into "
+                         "a numpy array")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     {"make": cmd_make, "untiled": cmd_untiled, "tiled": cmd_tiled, "compare": cmd_compare,
