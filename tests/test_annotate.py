@@ -374,3 +374,29 @@ def test_a_retraining_redoes_only_what_changed_and_makes_the_same_objects(monkey
     fresh = segment_objects(img[::-1].copy(), st[::-1].copy(), superpixels=first.superpixels[::-1].copy(),
                             features=dict(feats), object_size=18, incremental=False)
     assert _same_objects(other.objects, fresh.objects)
+
+
+def test_object_size_of_dark_nuclei_inside_grey_cells_is_the_nuclei():
+    from napari_deepsuperpixel.annotate.size import estimate_object_size
+
+    # brightfield: dark nuclei (diameter 14) inside grey cells (diameter 50) on a white background
+    cells = _discs((200, 200), [(50, 50), (50, 150), (150, 50), (150, 150)], 25)
+    nuclei = _discs((200, 200), [(50, 50), (50, 150), (150, 50), (150, 150)], 7)
+    img = np.where(nuclei > 0, 0.1, np.where(cells > 0, 0.45, 0.9))
+    img = img + np.random.default_rng(0).normal(0, 0.02, img.shape)
+    strokes = np.zeros(img.shape, np.int32)
+    strokes[50, 47:53], strokes[100, 5:60] = 1, 2                     # a nucleus; the empty background
+    size = estimate_object_size(img, strokes)
+    assert 10 < size < 20, size
+
+
+def test_otsu_baseline_takes_the_nuclei_side_of_the_threshold():
+    from napari_deepsuperpixel.bench.annotate import otsu_baseline, otsu_foreground
+
+    gt = _discs((60, 60), [(20, 20), (40, 42)], 8)
+    dark = np.where(gt > 0, 0.2, 0.8)
+    assert otsu_foreground(dark, gt, polarity="truth").sum() == (gt > 0).sum()
+    assert otsu_baseline(dark, gt, polarity="truth")["f1"] == 1.0
+    assert otsu_baseline(dark, gt)["f1"] == 0.0                      # bright nuclei assumed: the background
+    with pytest.raises(ValueError, match="polarity"):
+        otsu_foreground(dark, gt, polarity="up")

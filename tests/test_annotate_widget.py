@@ -306,7 +306,7 @@ def test_retraining_keeps_the_previous_objects_and_split_shows_live(make_napari_
     assert "split shape" in w.status.value and "3 objects" in w.status.value
     assert not np.array_equal(first.data, before)
     # a deeper split depth: fewer cuts, live
-    w.split_h.value = 1.5
+    w.split_h.value = 3.0
     qtbot.waitUntil(lambda: w._split_worker is None and first.data.max() == 2, timeout=60_000)
     w.split_h.value = 0.6
     qtbot.waitUntil(lambda: w._split_worker is None and first.data.max() == 3, timeout=60_000)

@@ -163,7 +163,7 @@ class AnnotateWidget(PaintAndMerge, ScribblesToObjects, AnnotationFiles, Dock):
                                                  "shape, along darker lines, by a boundary learned from the "
                                                  "strokes, or not; changes redo the latest objects live"),
                                 self._on_split)
-        self.split_h = self.watch(FloatSlider(label="split depth", min=0.1, max=1.5, step=0.05, value=d["split_h"],
+        self.split_h = self.watch(FloatSlider(label="split depth", min=0.1, max=3.0, step=0.05, value=d["split_h"],
                                               tooltip="How deep a waist must be to cut objects apart (a fraction "
                                                       "of their radius): lower splits more; shown live"),
                                   self.request_split)
