@@ -10,8 +10,16 @@ Images: a seeded choice (numpy default_rng(18)) of ``--n-images`` of the 44 fluo
 images of ``../shared/microscopy/dsb2018_stage1_subset`` among those of at most
 512 x 640 pixels (the three 603 x 1272 and the 1040 x 1388 one are left out for time).
 
+``--objects --all --set tissue`` / ``--set brightfield`` run the same on the 40 stained-tissue RGB
+images and the 16 grayscale brightfield images of the subset (dark nuclei; the strokes come from the
+ground truth whatever the contrast, Otsu's baselines take the nuclei's side of the threshold as the
+ground truth tells it). ``--speed`` times segment_objects at 2048 x 2048.
+
 Usage::
 
+    python benchmarks/bench_annotate.py --objects --all --seeds 5 --rows rows.json --out objects.md
+    python benchmarks/bench_annotate.py --objects --all --set tissue --seeds 5
+    python benchmarks/bench_annotate.py --speed
     python benchmarks/bench_annotate.py --n-images 4 --rows rows.json --out docs/tables/annotate.md
     python benchmarks/bench_annotate.py --n-images 8 --split-sweep
     python benchmarks/bench_annotate.py --n-images 2 --methods dsc --out docs/tables/annotate_dsc.md

@@ -1,4 +1,4 @@
-"""numba kernel of the outline step: values at given ranks within groups, in one pass.
+"""numba kernels of the outline and split steps: values at given ranks within groups, and group maxima.
 
 Ordinary module-level ``numba.njit(cache=True)`` function (compiled on first
 call, cached on disk). :mod:`napari_deepsuperpixel.annotate.split` imports this
@@ -8,7 +8,9 @@ for a few given k (a 90th percentile and a median per region), from the pixels
 already sorted by value once per image; numpy's way (a sort of every pixel by
 group and value, ``numpy.lexsort``) took about 1.4 s of a 2048 x 2048
 retraining, this pass about 0.02 s; scipy.ndimage's ``percentile``/``median``
-per label loop in Python over the labels.
+per label loop in Python over the labels. :func:`group_max`: each region's
+largest distance in one pass (``numpy.maximum.at`` took about 0.2 s of it at
+2048 x 2048).
 """
 
 from __future__ import annotations
@@ -39,3 +41,14 @@ def values_at_ranks(keys, vals, rank_a, rank_b):  # pragma: no cover - compiled
             vb[k] = vals[i]
         seen[k] = s + 1
     return va, vb
+
+
+@numba.njit(cache=True)
+def group_max(labels, values, n):  # pragma: no cover - compiled
+    """The largest value of each label ``0..n-1`` (0.0 where a label has no value or only negative ones)."""
+    out = np.zeros(n)
+    for i in range(labels.size):
+        k = labels[i]
+        if values[i] > out[k]:
+            out[k] = values[i]
+    return out

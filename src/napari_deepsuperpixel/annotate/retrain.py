@@ -178,7 +178,7 @@ def split_update(state, refined, *, smooth, h):
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed
 
-    from .split import _seeds, shape_split
+    from .split import _seeds, region_maxima, shape_split
 
     m = refined
     params = (m.shape, float(smooth), float(h))
@@ -214,18 +214,16 @@ def split_update(state, refined, *, smooth, h):
             d, big = _exact_distance(m, box, pad)
             cb = comp[big]
             mine = (grp[big] == j) & sel[big]
-            ids = cb[mine]
-            np.maximum.at(dmax, ids, d[mine])
+            dmax = np.maximum(dmax, region_maxima(np.where(mine, d, 0.0), np.where(mine, cb, 0), n))
             crops.append((big, d, cb, mine))
         r = float(np.median(dmax[1:]))
         if upd is not None and r != old["r"]:
             upd = None  # the radius moved: every region again
     if upd is None:
         dist = ndi.distance_transform_edt(m)
-        dmax = np.zeros(n + 1)
-        np.maximum.at(dmax, comp[m], dist[m])
+        dmax = region_maxima(dist, comp, n)
         r = float(np.median(dmax[1:]))
-        objects = shape_split(m, smooth=smooth, h=h)
+        objects = shape_split(m, smooth=smooth, h=h, dist=dist)
         state["split"] = {"params": params, "m": m, "comp": comp, "n": n, "dmax": dmax, "r": r,
                           "objects": objects, "next": int(objects.max(initial=0)) + 1, "redone": 1.0}
         return objects

@@ -68,13 +68,20 @@ def object_radius(mask, *, spacing=None, dist=None) -> float:
         return 0.0
     d = ndi.distance_transform_edt(m, sampling=spacing) if dist is None else dist
     comp, n = ndi.label(m)
-    peak = np.zeros(n + 1)
-    np.maximum.at(peak, comp[m], d[m])  # each region's largest distance (ndimage.maximum loops in Python)
-    return float(np.median(peak[1:]))
+    return float(np.median(region_maxima(d, comp, n)[1:]))
+
+
+def region_maxima(values, labels, n) -> np.ndarray:
+    """The largest of ``values`` in each label ``0..n`` (0 where a label has no pixel)."""
+    from ._rank_kernels import group_max
+
+    return group_max(np.ascontiguousarray(labels).ravel(), np.ascontiguousarray(values, np.float64).ravel(),
+                     int(n) + 1)
 
 
 def shape_split(mask, *, object_size=None, smooth: float = DEFAULT_SMOOTH, h: float = DEFAULT_H,
-                seeds: str = "peaks", spacing=None, elevation=None, elevation_weight: float = 0.0) -> np.ndarray:
+                seeds: str = "peaks", spacing=None, elevation=None, elevation_weight: float = 0.0,
+                dist=None) -> np.ndarray:
     """Instance labels of a mask, touching objects split at their waists (module docstring).
 
     Parameters
@@ -100,6 +107,8 @@ def shape_split(mask, *, object_size=None, smooth: float = DEFAULT_SMOOTH, h: fl
         ``elevation_weight`` (in units of the radius): the watershed lines then
         follow it where the shape leaves them free.
     elevation_weight : float
+    dist : numpy.ndarray, optional
+        The mask's distance transform (``spacing`` units), when already computed.
 
     Returns
     -------
@@ -124,7 +133,7 @@ def shape_split(mask, *, object_size=None, smooth: float = DEFAULT_SMOOTH, h: fl
     comp, n = ndi.label(m)
     if n == 0:
         return np.zeros(m.shape, np.int32)
-    dist = ndi.distance_transform_edt(m, sampling=spacing)
+    dist = ndi.distance_transform_edt(m, sampling=spacing) if dist is None else np.asarray(dist, np.float64)
     r = 0.5 * float(object_size) if object_size is not None else object_radius(m, dist=dist)
     if object_size is not None and not r > 0:
         raise ValueError(f"object_size must be > 0 (a diameter in pixels), got {object_size}")
