@@ -238,7 +238,7 @@ def test_unticked_fields_show_the_preset_value(make_napari_viewer):
     w.method.value = "backprop"
     w.device.value = "cpu"
     fields = {f.name: f for f in w.params}
-    assert fields["max_iter"].auto.value == "auto: 200 (fast preset)"
+    assert fields["max_iter"].auto.value == "auto: 150 (fast preset)"
     assert fields["n_channels"].auto.value == "auto: 32 (fast preset)"
     assert not fields["max_iter"].auto.native.isHidden() and fields["max_iter"].inner.native.isHidden()
     assert fields["superpixel_count"].auto.value == "auto: 10000, at most a quarter of the pixels"

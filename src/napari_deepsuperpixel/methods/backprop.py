@@ -48,6 +48,11 @@ Choices where the paper is silent or ambiguous (also in docs/methods/backprop.md
   otherwise): at p = 32 and 320 px, on 20 BSDS500 val images paired against fp32,
   every metric moved inside its 95 % interval (PRI +0.03 +- 0.05, covering
   +0.02 +- 0.03, segment AP 0.113 vs 0.092) and a run took 0.63x the time.
+- ``max_iter`` of the fast preset is 150 (was 200): with the bf16 trunk one
+  iteration took about 0.66x the fp32 time, not enough for 10 s at 200
+  iterations on a 2-core CPU; on 20 BSDS500 val images, 150 against the old fp32
+  preset at 200: every metric inside its 95 % interval (PRI +0.04 +- 0.07,
+  covering +0.01 +- 0.03, VI +0.06 +- 0.12, segment AP 0.109 vs 0.092).
 - The response layer runs as a matrix product on the pixels-by-channels view
   (:func:`flat_head`): the same function as the modules, faster on channels-last
   tensors.
@@ -70,7 +75,7 @@ from ._presets import preset_helper, preset_param, resolve_preset  # noqa: F401 
 BACKPROP_PRESETS = {
     "paper": {"n_channels": 100, "n_conv": 2, "max_iter": 500, "max_side": 0,
               "precision": "fp32", "patience": 0},
-    "fast": {"n_channels": 32, "n_conv": 2, "max_iter": 200, "max_side": 320,
+    "fast": {"n_channels": 32, "n_conv": 2, "max_iter": 150, "max_side": 320,
              "precision": "auto", "patience": 20},
 }
 
