@@ -354,16 +354,18 @@ def _kept_objects(cache, image, scribbles, mask, object_size, *, object_class, r
         if cache.get("gray_key", ()) != gkey or "gray" not in cache:
             cache["gray"] = ndi.gaussian_filter(g, 1.0)
             cache["gray_key"] = gkey
+            cache.pop("order", None)
             cache.pop("refine", None)
             cache.pop("split", None)
         gray = cache["gray"]
         gray = _polarity(gray, scribbles, object_class)
         flip = gray is not cache["gray"]
-        if cache.get("flip") != flip:
+        if cache.get("flip") != flip or "order" not in cache:
             cache["flip"] = flip
+            cache["order"] = np.argsort(gray.ravel())  # the pixels by value, for the outline levels
             cache.pop("refine", None)
             cache.pop("split", None)
-        refined = refine_update(cache, gray, mask, 0.5 * object_size, level=DEFAULT_LEVEL)
+        refined = refine_update(cache, gray, mask, 0.5 * object_size, level=DEFAULT_LEVEL, order=cache["order"])
         kept = cache.get("filled")
         if kept is not None and kept[0] is refined and kept[1] == object_size:
             mask = kept[2]  # the same outlines as the last call: the same holes filled

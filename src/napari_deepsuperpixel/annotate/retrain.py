@@ -95,11 +95,13 @@ def _groups(sel, pad):
     return grp, ndi.find_objects(grp), k
 
 
-def refine_update(state, g, m, radius, *, level, quantile=90.0):
+def refine_update(state, g, m, radius, *, level, quantile=90.0, order=None):
     """:func:`~napari_deepsuperpixel.annotate.split.refine_mask` of ``m``, redone only near its changes.
 
     ``state``: the dict of the previous call (empty the first time), updated.
-    ``g``: the gray image, objects bright. Returns the refined mask.
+    ``g``: the gray image, objects bright; ``order``: its pixels in ascending
+    order of value (``numpy.argsort`` of its ravel), when kept. Returns the
+    refined mask.
     """
     from scipy import ndimage as ndi
 
@@ -124,7 +126,8 @@ def refine_update(state, g, m, radius, *, level, quantile=90.0):
         near = _dilated(changed, pad)
         upd = _changed_regions(near, comp, n, old["comp"], old["n"])
     if upd is None:
-        grown, refined = ring_levels(g, comp, m, radius, level=level, quantile=quantile, lo_default=floor)
+        grown, refined = ring_levels(g, comp, m, radius, level=level, quantile=quantile, lo_default=floor,
+                                     order=order)
         state["refine"] = {"params": params, "m": m, "comp": comp, "n": n, "grown": grown, "refined": refined,
                            "redone": 1.0}
         return refined
@@ -132,7 +135,8 @@ def refine_update(state, g, m, radius, *, level, quantile=90.0):
     sel = dirty_new[comp]
     grp, boxes, _k = _groups(sel, pad)
     if _area(boxes, 0, m.shape) > MAX_REDONE * m.size:  # as much work as the whole image: do it whole
-        grown, refined = ring_levels(g, comp, m, radius, level=level, quantile=quantile, lo_default=floor)
+        grown, refined = ring_levels(g, comp, m, radius, level=level, quantile=quantile, lo_default=floor,
+                                     order=order)
         state["refine"] = {"params": params, "m": m, "comp": comp, "n": n, "grown": grown, "refined": refined,
                            "redone": 1.0}
         return refined
