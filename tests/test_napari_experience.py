@@ -242,7 +242,7 @@ def test_unticked_fields_show_the_preset_value(make_napari_viewer):
     assert fields["n_channels"].auto.value == "auto: 32 (fast preset)"
     assert not fields["max_iter"].auto.native.isHidden() and fields["max_iter"].inner.native.isHidden()
     assert fields["superpixel_count"].auto.value == "auto: 10000, at most a quarter of the pixels"
-    assert fields["precision"].native.itemText(0) == "auto: fp32 (fast preset)"
+    assert fields["precision"].native.itemText(0) == "auto: auto (fast preset)"
     fields["preset"].value = "paper"
     assert fields["max_iter"].auto.value == "auto: 500 (paper preset)"
     assert fields["n_channels"].auto.value == "auto: 100 (paper preset)"
