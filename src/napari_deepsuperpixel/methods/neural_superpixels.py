@@ -367,8 +367,9 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         vals = torch.stack([loss.detach(), n_labels.float()]).tolist()  # one host sync per iteration
         return StepOutcome(vals[0], int(vals[1]), False)
 
-    with deterministic(dev), heap_for_large_temporaries():
-        loop = run_loop(step, int(p.max_iter), progress, method="neural_superpixels")
+    with deterministic(dev):
+        with heap_for_large_temporaries():  # the iterations only: the full-size output below is one block
+            loop = run_loop(step, int(p.max_iter), progress, method="neural_superpixels")
         with torch.no_grad(), autocast(dev, amp):
             logits, _ = net(x)
         logits = resize_tensor(logits.float(), (ny, nx), "bilinear")
