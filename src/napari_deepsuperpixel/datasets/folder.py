@@ -191,8 +191,8 @@ class FolderDataset:
         mask = self.read_mask(i)
         if tuple(image.shape[:2]) != tuple(mask.shape):
             raise ValueError(
-                f"image {self.image_path(i).name} has spatial shape {image.shape[:2]} but its mask "
-                f"{self.mask_path(i).name} has shape {mask.shape}; they must match"
+                f"image {self.image_path(i)} has spatial shape {image.shape[:2]} but its mask "
+                f"{self.mask_path(i)} has shape {mask.shape}; they must match"
             )
         return Sample(self.names[i], image, [mask])
 
