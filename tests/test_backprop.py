@@ -58,19 +58,12 @@ def test_flat_head_equals_the_modules_and_their_gradients():
 
 
 def test_heap_reuse_changes_nothing_but_time(small_rgb, monkeypatch):
+    from napari_deepsuperpixel.nn import heap
+
     a = segment_result(small_rgb, "backprop", seed=3, **TINY)
-    monkeypatch.setattr(bp, "REUSE_HEAP", False)
+    monkeypatch.setattr(heap, "ENABLED", False)
     b = segment_result(small_rgb, "backprop", seed=3, **TINY)
     assert np.array_equal(a.labels, b.labels) and a.extras["loss_history"] == b.extras["loss_history"]
-    with bp.reuse_heap(False) as active:
-        assert active is False
-    import platform
-
-    with bp.reuse_heap(True) as active:
-        assert active is (platform.libc_ver()[0] == "glibc")
-    with pytest.raises(RuntimeError):  # the thresholds are restored when the block raises
-        with bp.reuse_heap(True):
-            raise RuntimeError("stop")
 
 
 def test_refine_labels_majority_vote_and_ties():

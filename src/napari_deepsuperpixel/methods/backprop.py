@@ -57,13 +57,12 @@ Choices where the paper is silent or ambiguous (also in docs/methods/backprop.md
   (:func:`flat_head`): the same function as the modules, faster on channels-last
   tensors.
 - On a CPU with glibc, freed memory stays on the heap during a run
-  (:func:`reuse_heap`, switch ``REUSE_HEAP``): identical results, 0.75x the
-  time per iteration at the fast preset (page faults of fresh allocations).
+  (:func:`napari_deepsuperpixel.nn.heap.reuse_heap`, switch ``nn.heap.ENABLED``):
+  identical results, 0.75x the time per iteration at the fast preset (page faults of fresh allocations).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import Optional
@@ -229,56 +228,6 @@ def train_step(opt, flat, resp, *, sp, n_sp, state, params, history, continuity)
     # 200 iterations, and extrapolating the label count did not predict it (docs/methods/backprop.md)
     return StepOutcome(vals[0], nl, stop)
 
-#: keep freed memory on the heap during a run (:func:`reuse_heap`); a switch for measurements
-REUSE_HEAP = True
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-# after the run: the values glibc's own adaptive thresholds reach after large frees on 64-bit
-# (DEFAULT_MMAP_THRESHOLD_MAX, and twice that for trimming); setting them switches that adaptation off
-_AFTER_MMAP_THRESHOLD, _AFTER_TRIM_THRESHOLD = 32 * 2**20, 64 * 2**20
-
-
-@contextlib.contextmanager
-def reuse_heap(enabled: bool = True, threshold: int = 256 * 2**20):
-    """During the block, let glibc's malloc reuse freed blocks of up to ``threshold`` bytes.
-
-    Every iteration allocates a dozen tensors of several MB (activations,
-    gradients, the loss's one-hot gradient). glibc serves blocks above its mmap
-    threshold with fresh pages from the kernel and returns them at ``free``, so
-    each iteration pays thousands of page faults and the zeroing of those pages:
-    measured 5500 minor faults per iteration at the fast preset (320 x 214,
-    p = 32), 180 with this context. Inside the block the mmap and trim thresholds
-    are ``threshold``; at the end they are set to 32 MiB / 64 MiB, the values
-    glibc's own adaptive thresholds reach after freeing large blocks (setting
-    them with ``mallopt`` ends that adaptation for the process), and
-    ``malloc_trim(0)`` hands the freed memory back to the system. Results are
-    bit-identical; only the time changes. Where the C library has no ``mallopt``
-    (not glibc: macOS, Windows, musl) the block runs unchanged.
-    """
-    libc = None
-    if enabled:
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None)
-            if not (hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")
-                    and hasattr(libc, "gnu_get_libc_version")):
-                libc = None
-        except OSError:
-            libc = None
-    if libc is None:
-        yield False
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, int(threshold))
-    libc.mallopt(_M_TRIM_THRESHOLD, int(threshold))
-    try:
-        yield True
-    finally:
-        libc.mallopt(_M_MMAP_THRESHOLD, _AFTER_MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _AFTER_TRIM_THRESHOLD)
-        libc.malloc_trim(0)
-
-
 def resolve_input_norm(input_norm: str, n_channels: int) -> str:
     """``"auto"`` -> ``"unit"`` for 3 channels (RGB photographs: the paper's input), else ``"standardize"``."""
     if input_norm == "auto":
@@ -434,6 +383,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
     """
     import torch
 
+    from ..nn.heap import reuse_heap
     from ..nn.optim import (
         autocast,
         deterministic,
@@ -499,7 +449,7 @@ def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", 
         return train_step(opt, flat, resp, sp=sp, n_sp=n_sp, state=state, params=p, history=n_labels_hist,
                           continuity=continuity_loss)
 
-    with deterministic(dev), reuse_heap(REUSE_HEAP and dev.type == "cpu"):
+    with deterministic(dev), reuse_heap(dev.type == "cpu"):
         loop = run_loop(step, int(p.max_iter), progress, method="backprop", fix="lower lr or momentum",
                         may_stop_early=p.min_labels > 0 or bool(p.patience))
         with torch.no_grad():

@@ -55,7 +55,6 @@ Choices where the paper is ambiguous (also in docs/methods/neural_superpixels.md
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import Optional
@@ -225,50 +224,6 @@ def standardized_input(image: np.ndarray):
 
 # --------------------------------------------------------------------------- runner
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-
-
-@contextlib.contextmanager
-def heap_for_large_temporaries():
-    """Context in which glibc's malloc keeps freed blocks of up to 32 MB for reuse (Linux only).
-
-    Every iteration allocates and frees tens of megabytes of temporaries of a
-    few megabytes each (activations, gradients, the ``N x H x W`` loss
-    tensors). glibc returns such blocks to the system (``mmap``/``munmap`` or
-    heap trimming) and the next iteration pays a page fault per 4 kB again: at
-    the fast preset 19 000 faults per iteration, 18 % of the CPU time as
-    system time (measured on BSDS500 test/100007 with ``getrusage``).
-    Inside the context blocks up to 32 MB come from the heap
-    (``M_MMAP_THRESHOLD``, glibc's own upper limit for its adaptive threshold)
-    and the heap is not trimmed (``M_TRIM_THRESHOLD``); on leaving, the
-    trim threshold becomes 64 MB (what glibc's adaptive rule sets after a
-    32 MB block) and ``malloc_trim(0)`` returns the free memory to the system.
-    Arithmetic and results are unchanged. Elsewhere than glibc: a no-op.
-    """
-    import ctypes
-    import platform
-
-    libc = None
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        try:
-            libc = ctypes.CDLL(None)
-            libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]  # int mallopt(int param, int value)
-            libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            libc = None
-    if libc is None:
-        yield
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # the largest int: never trim
-    try:
-        yield
-    finally:
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-        libc.malloc_trim(0)
-
-
-
 def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int = 0, device="cpu",
                            progress=None) -> Result:
     """Neural superpixels of one ``(Y, X, C)`` [0, 1] image (Eliasof et al. 2022).
@@ -294,6 +249,7 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
     """
     import torch
 
+    from ..nn.heap import reuse_heap
     from ..nn.optim import (
         StepOutcome,
         autocast,
@@ -368,7 +324,7 @@ def run_neural_superpixels(image, *, params: NeuralSuperpixelsParams, seed: int 
         return StepOutcome(vals[0], int(vals[1]), False)
 
     with deterministic(dev):
-        with heap_for_large_temporaries():  # the iterations only: the full-size output below is one block
+        with reuse_heap():  # the iterations only: the full-size output below is one block
             loop = run_loop(step, int(p.max_iter), progress, method="neural_superpixels")
         with torch.no_grad(), autocast(dev, amp):
             logits, _ = net(x)
