@@ -400,3 +400,15 @@ def test_otsu_baseline_takes_the_nuclei_side_of_the_threshold():
     assert otsu_baseline(dark, gt)["f1"] == 0.0                      # bright nuclei assumed: the background
     with pytest.raises(ValueError, match="polarity"):
         otsu_foreground(dark, gt, polarity="up")
+
+
+def test_an_image_edited_in_one_pixel_does_not_reuse_the_old_pixel_work():
+    from napari_deepsuperpixel.annotate.retrain import image_key
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 4000, (300, 300)).astype(np.uint16)
+    edited = img.copy()
+    edited[151, 17] += 1  # a pixel no sampled fingerprint would look at
+    assert image_key(edited) != image_key(img)
+    assert image_key(img.copy()) == image_key(img)
+    assert image_key(img[:, ::2]) == image_key(np.ascontiguousarray(img[:, ::2]))

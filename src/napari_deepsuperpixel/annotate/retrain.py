@@ -50,9 +50,16 @@ class FeatureTable(dict):
 
 
 def image_key(image) -> tuple:
-    """A cheap fingerprint of an image: its shape, dtype and every 997th value."""
-    a = np.asarray(image)
-    return a.shape, str(a.dtype), hash(np.ascontiguousarray(a.ravel()[::997]).tobytes())
+    """A fingerprint of an image: its shape, dtype and a hash of every value.
+
+    Every value, not a sample: an image edited in a few pixels between two
+    trainings must not reuse the old pixel work (about 10 ms for 2048 x 2048
+    uint16, against the 0.35 s of a retraining that keeps it).
+    """
+    import hashlib
+
+    a = np.ascontiguousarray(image)
+    return a.shape, str(a.dtype), hashlib.blake2b(memoryview(a).cast("B"), digest_size=16).hexdigest()
 
 
 def _dilated(mask, pad: int) -> np.ndarray:
