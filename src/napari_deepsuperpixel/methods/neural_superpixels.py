@@ -69,7 +69,7 @@ from ._presets import preset_helper, preset_param, resolve_preset
 NEURAL_SP_PRESETS = {
     "paper": {"n_filters": 32, "aspp_channels": 128, "max_iter": 1000, "max_side": 0,
               "precision": "fp32"},
-    "fast": {"n_filters": 8, "aspp_channels": 16, "max_iter": 200, "max_side": 160,
+    "fast": {"n_filters": 8, "aspp_channels": 16, "max_iter": 170, "max_side": 160,
              "precision": "auto"},
 }
 
