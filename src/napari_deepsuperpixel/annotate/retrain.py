@@ -64,10 +64,14 @@ def image_key(image) -> tuple:
 
 def _dilated(mask, pad: int) -> np.ndarray:
     """``mask`` grown by a square (cube) of half-side ``pad`` pixels."""
-    from scipy import ndimage as ndi
-
     if pad <= 0:
         return mask
+    if mask.ndim == 2:
+        from ._rank_kernels import dilate_square_2d
+
+        return dilate_square_2d(np.ascontiguousarray(mask, bool), int(pad))
+    from scipy import ndimage as ndi
+
     return ndi.maximum_filter(mask.view(np.uint8), size=2 * pad + 1, mode="constant").astype(bool)
 
 
@@ -94,11 +98,17 @@ def _changed_regions(near, comp, n, old_comp, old_n):
     return dirty_new, dirty_old, remap
 
 
-def _groups(sel, pad):
-    """Crops (slices) round groups of the selected pixels, each grown by ``pad``, and the group of each pixel."""
+def _groups(sel, pad, limit=None):
+    """Crops (slices) round groups of the selected pixels, each grown by ``pad``, and the group of each pixel.
+
+    ``None`` when the grown pixels alone number more than ``limit`` (then so do the crops, which hold them).
+    """
     from scipy import ndimage as ndi
 
-    grp, k = ndi.label(_dilated(sel, pad), structure=np.ones((3,) * sel.ndim))
+    grown = _dilated(sel, pad)
+    if limit is not None and np.count_nonzero(grown) > limit:
+        return None
+    grp, k = ndi.label(grown, structure=np.ones((3,) * sel.ndim))
     return grp, ndi.find_objects(grp), k
 
 
@@ -140,13 +150,14 @@ def refine_update(state, g, m, radius, *, level, quantile=90.0, order=None):
         return refined
     dirty_new, dirty_old, remap = upd
     sel = dirty_new[comp]
-    grp, boxes, _k = _groups(sel, pad)
-    if _area(boxes, 0, m.shape) > MAX_REDONE * m.size:  # as much work as the whole image: do it whole
+    groups = _groups(sel, pad, MAX_REDONE * m.size)
+    if groups is None or _area(groups[1], 0, m.shape) > MAX_REDONE * m.size:  # as much work as the whole image
         grown, refined = ring_levels(g, comp, m, radius, level=level, quantile=quantile, lo_default=floor,
                                      order=order)
         state["refine"] = {"params": params, "m": m, "comp": comp, "n": n, "grown": grown, "refined": refined,
                            "redone": 1.0}
         return refined
+    grp, boxes, _k = groups
     grown = remap[old["grown"]]
     refined = old["refined"] & (grown > 0)
     group_of = np.zeros(n + 1, np.int64)
@@ -187,9 +198,8 @@ def split_update(state, refined, *, smooth, h):
     renumbers them).
     """
     from scipy import ndimage as ndi
-    from skimage.segmentation import watershed
 
-    from .split import _seeds, region_maxima, shape_split
+    from .split import _seeds, distance, flood, region_maxima, split_regions
 
     m = refined
     params = (m.shape, float(smooth), float(h))
@@ -217,8 +227,9 @@ def split_update(state, refined, *, smooth, h):
         sel = dirty_new[comp]
         pad = reach + int(np.ceil(old["dmax"].max(initial=0))) + 2
         crops = []
-        grp, boxes, _k = _groups(sel, reach)
-        if _area(boxes, pad, m.shape) > MAX_REDONE * m.size:
+        groups = _groups(sel, reach, MAX_REDONE * m.size)
+        grp, boxes = (groups[0], groups[1]) if groups is not None else (None, [])
+        if groups is None or _area(boxes, pad, m.shape) > MAX_REDONE * m.size:
             boxes = []
             upd = None
         for j, box in enumerate(boxes, start=1):
@@ -231,10 +242,10 @@ def split_update(state, refined, *, smooth, h):
         if upd is not None and r != old["r"]:
             upd = None  # the radius moved: every region again
     if upd is None:
-        dist = ndi.distance_transform_edt(m)
+        dist = distance(m)
         dmax = region_maxima(dist, comp, n)
         r = float(np.median(dmax[1:]))
-        objects = shape_split(m, smooth=smooth, h=h, dist=dist)
+        objects = split_regions(m, comp, n, dist, r, smooth=smooth, h=h)
         state["split"] = {"params": params, "m": m, "comp": comp, "n": n, "dmax": dmax, "r": r,
                           "objects": objects, "next": int(objects.max(initial=0)) + 1, "redone": 1.0}
         return objects
@@ -246,7 +257,7 @@ def split_update(state, refined, *, smooth, h):
         dist = ndi.gaussian_filter(d, sigma) * m[big] if smooth > 0 else d
         lab = np.where(mine, cb, 0)
         markers = _seeds(dist, mine, lab, int(lab.max()), h * r, "peaks", np.ones(m.ndim))
-        ws = watershed(-dist, markers, mask=mine)
+        ws = flood(-dist, markers, lab, int(lab.max()))
         put = mine & (ws > 0)
         objects[big][put] = ws[put] + nxt
         nxt += int(ws.max(initial=0))
@@ -263,11 +274,11 @@ def _exact_distance(m, box, pad):
     background pixel is no farther than the crop's edge; the crop grows until
     that holds for every pixel within ``box``.
     """
-    from scipy import ndimage as ndi
+    from .split import distance
 
     while True:
         big = tuple(slice(max(b.start - pad, 0), min(b.stop + pad, s)) for b, s in zip(box, m.shape))
-        d = ndi.distance_transform_edt(m[big])
+        d = distance(m[big])
         inner = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, big))
         whole = all(o.start == 0 and o.stop == s for o, s in zip(big, m.shape))
         # the least distance from the box to an edge of the crop that is not the image's
