@@ -451,3 +451,64 @@ def above_level(grown, values, level):  # pragma: no cover - compiled
         if k > 0 and values[i] > level[k]:
             out[i] = True
     return out
+
+
+@numba.njit(cache=True)
+def small_faces(lab, small):  # pragma: no cover - compiled
+    """The faces between a small label and a label that is not: ``(small one, other)`` per face, of ``(Z, Y, X)``.
+
+    Faces between pixels that differ along each axis, 0 (no label) left out,
+    as :func:`napari_deepsuperpixel.regions.adjacency` counts them.
+    """
+    nz, ny, nx = lab.shape
+    a = np.empty(64, np.int64)
+    b = np.empty(64, np.int64)
+    m = 0
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                p = lab[z, y, x]
+                if p == 0:
+                    continue
+                for q in range(3):
+                    if q == 0:
+                        if x + 1 >= nx:
+                            continue
+                        o = lab[z, y, x + 1]
+                    elif q == 1:
+                        if y + 1 >= ny:
+                            continue
+                        o = lab[z, y + 1, x]
+                    else:
+                        if z + 1 >= nz:
+                            continue
+                        o = lab[z + 1, y, x]
+                    if o == 0 or o == p or small[p] == small[o]:
+                        continue
+                    if m == a.size:
+                        a2 = np.empty(2 * m, np.int64)
+                        b2 = np.empty(2 * m, np.int64)
+                        a2[:m] = a[:m]
+                        b2[:m] = b[:m]
+                        a, b = a2, b2
+                    if small[p]:
+                        a[m] = p
+                        b[m] = o
+                    else:
+                        a[m] = o
+                        b[m] = p
+                    m += 1
+    return a[:m], b[:m]
+
+
+@numba.njit(cache=True)
+def seeded_regions(comp, markers, n):  # pragma: no cover - compiled
+    """Per label ``0..n`` of ``comp`` (flat): whether it has a pixel, and whether one of them holds a marker."""
+    present = np.zeros(n + 1, np.bool_)
+    seeded = np.zeros(n + 1, np.bool_)
+    for i in range(comp.size):
+        k = comp[i]
+        present[k] = True
+        if markers[i] > 0:
+            seeded[k] = True
+    return present, seeded

@@ -1,0 +1,168 @@
+"""The fast paths of the outline and split steps give the results of the scipy / scikit-image calls they replace."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_deepsuperpixel.annotate import split as S
+
+
+def _masks(seed, count):
+    """Random 2D masks: noise of every density, grown dots (round touching blobs), and the corner cases."""
+    rng = np.random.default_rng(seed)
+    out = [np.ones((5, 7), bool), np.zeros((4, 4), bool), np.ones((1, 9), bool), np.eye(6, dtype=bool)]
+    for t in range(count):
+        shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        if t % 3 == 0:
+            out.append(ndi.binary_dilation(rng.random(shape) < 0.04, iterations=int(rng.integers(1, 5))))
+        else:
+            out.append(rng.random(shape) < rng.uniform(0.05, 0.95))
+    return out
+
+
+def _discs(shape=(120, 160), seed=0, n=14, r=(6, 13)):
+    """Touching and overlapping discs of random radii (the split's use), as a mask."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    m = np.zeros(shape, bool)
+    for _ in range(n):
+        cy, cx, rad = rng.integers(0, shape[0]), rng.integers(0, shape[1]), rng.integers(*r)
+        m |= (yy - cy) ** 2 + (xx - cx) ** 2 <= rad ** 2
+    return m
+
+
+def test_distance_is_scipys_to_the_bit():
+    for m in _masks(0, 120):
+        assert np.array_equal(S.distance(m), ndi.distance_transform_edt(m))
+    m = _discs()
+    assert np.array_equal(S.distance(m), ndi.distance_transform_edt(m))
+
+
+def test_expand_is_skimages_with_its_ties():
+    from skimage.segmentation import expand_labels
+
+    rng = np.random.default_rng(1)
+    for t in range(120):
+        shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        if t % 2:
+            lab = ndi.label(rng.random(shape) < rng.uniform(0.01, 0.3))[0]
+        else:  # few scattered labelled pixels: many pixels equally near two labels
+            lab = (rng.random(shape) < 0.05) * rng.integers(1, 4, shape)
+        for width in (0.5, 1.0, 1.5, 2.9, 7.24):
+            assert np.array_equal(S.expand(lab, width), expand_labels(lab, width))
+
+
+@pytest.mark.parametrize("md", [1, 2, 3, 5])
+def test_region_peaks_are_peak_local_max(md):
+    from skimage.feature import peak_local_max
+
+    rng = np.random.default_rng(2)
+    for m in _masks(2, 60) + [_discs(seed=s) for s in range(3)]:
+        comp, _ = ndi.label(m)
+        d = ndi.distance_transform_edt(m)
+        for height in (rng.integers(0, 4, m.shape).astype(float),  # plateaus and ties; constant regions
+                       ndi.gaussian_filter(d, 1.5) * m, d):
+            got = S.region_peaks(height, comp, md)
+            want = peak_local_max(height, min_distance=md, labels=comp, exclude_border=False)
+            assert np.array_equal(got.reshape(-1, 2), want.reshape(-1, 2))
+
+
+def _markers(m, comp, n, rng, surface):
+    mk = np.zeros(m.shape, np.int32)
+    pts = np.flatnonzero(m & (rng.random(m.shape) < 0.1))
+    mk.ravel()[pts] = np.arange(1, pts.size + 1)
+    miss = np.setdiff1d(np.arange(1, n + 1), comp[mk > 0])
+    for j, p in enumerate(ndi.maximum_position(-surface, comp, miss) if miss.size else []):
+        mk[p] = pts.size + 1 + j
+    return mk
+
+
+def test_flood_is_the_watershed_of_each_region_alone_and_of_the_whole_without_tied_seeds():
+    from skimage.segmentation import watershed
+
+    rng = np.random.default_rng(3)
+    tied = untied = 0
+    for t, m in enumerate(_masks(3, 150) + [_discs(seed=s) for s in range(4)]):
+        d = ndi.distance_transform_edt(m)
+        surface = -(rng.integers(0, 3, m.shape).astype(float) if t % 2 else ndi.gaussian_filter(d, 1.0) * m)
+        comp, n = ndi.label(m)
+        mk = _markers(m, comp, n, rng, surface)
+        got = S.flood(surface, mk, comp, n)
+        alone = np.zeros(m.shape, np.int32)
+        for k, box in enumerate(ndi.find_objects(comp), start=1):
+            sub = comp[box] == k
+            alone[box][sub] = watershed(surface[box], np.where(sub, mk[box], 0), mask=sub)[sub]
+        assert np.array_equal(got, alone)
+        # no region holding two seeds of exactly one value: one watershed of the whole image, to the label
+        at = mk > 0
+        pairs = np.unique(np.stack([comp[at], surface[at]]), axis=1)
+        if pairs.shape[1] == at.sum():
+            untied += 1
+            assert np.array_equal(got, watershed(surface, mk, mask=m))
+        else:
+            tied += 1
+    assert untied > 50 and tied > 10  # both cases were met
+
+
+def _split_whole(m, h):
+    """The shape split with scikit-image's calls on the whole image (the code before its numba paths)."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    comp, n = ndi.label(m)
+    d = ndi.distance_transform_edt(m)
+    r = float(np.median(ndi.maximum(d, comp, np.arange(1, n + 1))))
+    dist = ndi.gaussian_filter(d, S.DEFAULT_SMOOTH * r) * m
+    pts = peak_local_max(dist, min_distance=max(1, int(round(h * r))), labels=comp, exclude_border=False)
+    mk = np.zeros(m.shape, np.int32)
+    mk[tuple(pts.T)] = np.arange(1, len(pts) + 1)
+    return watershed(-dist, mk, mask=m)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shape_split_of_touching_discs_is_the_whole_image_watershed(seed):
+    m = _discs(seed=seed, n=20)
+    for h in (0.3, S.DEFAULT_H, 1.0):
+        assert np.array_equal(S.shape_split(m, h=h), _split_whole(m, h))
+
+
+def test_remove_small_is_the_adjacency_graph_rule():
+    from napari_deepsuperpixel.regions import adjacency
+
+    def reference(lab, radius, frac):
+        lab = lab.astype(np.int64)
+        area = np.bincount(lab.ravel())
+        small = (area < frac * np.pi * radius ** 2) & (area > 0)
+        small[0] = False
+        target = np.arange(area.size)
+        if small.any():
+            adj = adjacency(lab)
+            a, b = np.concatenate([adj.u, adj.v]), np.concatenate([adj.v, adj.u])
+            f = np.concatenate([adj.n_faces, adj.n_faces])
+            keep = small[a] & ~small[b]
+            a, b, f = a[keep], b[keep], f[keep]
+            target[small] = 0
+            if a.size:
+                order = np.lexsort((-f, a))
+                first = np.concatenate([[True], a[order][1:] != a[order][:-1]])
+                target[a[order][first]] = b[order][first]
+        return S._sequential(target[lab])
+
+    rng = np.random.default_rng(4)
+    for t in range(150):
+        shape = (int(rng.integers(2, 50)), int(rng.integers(2, 50)))
+        lab = rng.integers(0, int(rng.integers(2, 30)), shape)  # many equal face counts
+        if t % 2:
+            lab = ndi.label(rng.random(shape) < 0.6)[0] * int(rng.integers(1, 3))
+        for radius in (0.5, 1.0, 2.0, 4.0):
+            got = S.remove_small(lab, radius, min_fraction=0.5)
+            assert got.dtype == np.int32 and np.array_equal(got, reference(lab, radius, 0.5))
+
+
+def test_square_dilation_is_the_maximum_filter():
+    from napari_deepsuperpixel.annotate.retrain import _dilated
+
+    for m in _masks(5, 60):
+        for pad in (1, 2, 7):
+            want = ndi.maximum_filter(m.view(np.uint8), size=2 * pad + 1, mode="constant").astype(bool)
+            assert np.array_equal(_dilated(m, pad), want)
