@@ -85,6 +85,17 @@ def scores(labels, gt) -> dict:
             "segments": int(len(counts)), "largest": float(counts.max() / labels.size)}
 
 
+def paired_vs(rows: dict, tag: str, ref: str) -> str:
+    """Object F1 of ``tag`` minus ``ref``'s on the same images: mean +- the 95 % interval (t), or "-"."""
+    if tag == ref or ref not in rows or len(rows[ref]) != len(rows[tag]) or len(rows[tag]) < 2:
+        return "-"
+    from scipy import stats
+
+    d = np.array([a["obj_f1"] - b["obj_f1"] for a, b in zip(rows[tag], rows[ref])])
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return f"{d.mean():+.3f} ± {half:.3f}"
+
+
 def run_one(method, img, params, seed, ns_count=None) -> tuple:
     from napari_deepsuperpixel import segment_result
 
@@ -148,12 +159,13 @@ def main(argv=None) -> int:
                   f"{ {k: row[k] for k in ('n_iter', 'stopped_early') if k in row} }", flush=True)
     keys = ("obj_f1", "obj_p", "obj_r", "asa", "br", "segments", "largest", "seconds")
     lines = [[tag, len(rs)] + [f"{np.mean([r[k] for r in rs]):.3f}" if k not in ("segments", "seconds")
-                              else f"{np.mean([r[k] for r in rs]):.1f}" for k in keys] for tag, rs in rows.items()]
+                              else f"{np.mean([r[k] for r in rs]):.1f}" for k in keys] + [paired_vs(rows, tag, "otsu")]
+             for tag, rs in rows.items()]
     print(f"\n{len(pairs)} DSB2018 fluorescence images, seed {a.seed}, torch threads of the runs: "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, NDS_THREADS={os.environ.get('NDS_THREADS', 'auto')}"
           " (cached rows keep the threads they ran with); means over images\n")
     print(markdown_table(["method", "images", "object F1@0.5", "precision", "recall", "ASA", "BR (r=2)", "segments",
-                          "largest segment", "s / image"], lines, "lr" + "r" * len(keys)))
+                          "largest segment", "s / image", "F1 vs Otsu + CC"], lines, "lr" + "r" * (len(keys) + 1)))
     return 0
 
 

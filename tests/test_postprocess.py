@@ -109,3 +109,47 @@ def test_max_segments_merges_into_the_most_similar_neighbour():
     # 2 and 4 are each other's most similar neighbours: they merge together, 1 and 3 stay
     assert out.max() == 3
     assert out[0, 4] == out[0, 7] and len({out[0, 0], out[0, 4], out[0, 11]}) == 3
+
+
+def _disc_with_labels_off_by(shift, shape=(60, 60), r=12, seed=0):
+    """A bright noisy disc on a dark background, and labels whose disc is ``shift`` pixels too wide."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    d = np.hypot(yy - 30, xx - 30)
+    img = np.where(d < r, 1.0, 0.1) + rng.normal(0, 0.05, shape)
+    return img, (d < r).astype(int) + 1, (d < r + shift).astype(int) + 1
+
+
+def test_icm_moves_a_boundary_off_the_edge_onto_it():
+    from napari_deepsuperpixel.postprocess import icm_refine
+
+    img, truth, labels = _disc_with_labels_off_by(3)
+    out = icm_refine(labels, img, passes=8)
+    assert np.mean(labels != truth) > 0.04  # about 250 pixels wrong before
+    assert np.mean(out != truth) < 0.005
+    assert set(np.unique(out)) <= set(np.unique(labels))  # labels are moved, never invented
+
+
+def test_icm_off_and_smoothness():
+    from napari_deepsuperpixel.postprocess import icm_refine
+
+    img, truth, labels = _disc_with_labels_off_by(3)
+    assert np.array_equal(icm_refine(labels, img, passes=0), labels)
+    # noise alone does not speckle a flat region: the Potts term keeps it one segment
+    rng = np.random.default_rng(1)
+    flat = rng.normal(0.5, 0.05, (40, 40))
+    halves = np.repeat([[1] * 20 + [2] * 20], 40, axis=0)
+    out = icm_refine(halves, flat, passes=8, beta=1.0)
+    assert split_components(out).max() <= 4
+    with pytest.raises(ValueError, match="do not match"):
+        icm_refine(labels, img[:-1], passes=2)
+
+
+def test_icm_in_a_volume_and_with_channels():
+    from napari_deepsuperpixel.postprocess import icm_refine
+
+    img, truth, labels = _disc_with_labels_off_by(2)
+    vol = np.stack([img] * 5)
+    out = icm_refine(np.stack([labels] * 5), np.stack([vol, vol], -1), passes=6)
+    assert out.shape == (5, 60, 60)
+    assert np.mean(out != np.stack([truth] * 5)) < 0.005

@@ -148,3 +148,94 @@ def enforce_connectivity(
     if min_size > 1 or max_segments is not None:
         lab = merge_small_segments(lab, min_size, features, max_segments=max_segments)
     return lab
+
+
+def icm_refine(labels: np.ndarray, features: np.ndarray, passes: int = 8, beta: float = 1.0) -> np.ndarray:
+    """Move segment boundaries to the image's edges: iterated conditional modes with a Potts prior.
+
+    Each pixel (voxel) may take its own label or the label of one of its
+    face neighbours (4 in 2D, 6 in 3D), whichever minimises
+
+        ``sum_c (f_c - mean_c(label))**2 / (2 var_c)  -  beta * #neighbours with that label``,
+
+    where ``mean(label)`` is the segment's mean feature and ``var_c`` the pooled
+    within-segment variance of channel ``c`` (so the data term is in units of
+    the image's own noise and ``beta`` needs no rescaling between images). All
+    pixels are updated at once from the means of the previous pass (a Jacobi
+    sweep); ``passes`` sweeps, or fewer when nothing changes. A boundary moves
+    by at most one pixel per sweep, so segments keep their identity; the
+    result of a segment may be split into pieces (callers take connected
+    components). This is Besag's ICM (J. R. Stat. Soc. B 1986) with one class
+    per segment, i.e. a local two-means at every boundary: where a label image
+    puts a boundary one or two pixels off the edge (a CNN's receptive field
+    smears bright objects into the dark background), the boundary moves to
+    the level half-way between the two segments' means, as a threshold would.
+    Hand-written (a few vectorised numpy lines): scikit-image and scipy have
+    no ICM or Potts relabelling of a given segmentation.
+
+    Parameters
+    ----------
+    labels : (Y, X) or (Z, Y, X) int array
+    features : (Y, X[, C]) or (Z, Y, X[, C]) array
+        Per-pixel features (e.g. the image), same spatial shape as ``labels``.
+    passes : int
+        Most sweeps (0 returns ``labels`` unchanged).
+    beta : float
+        Weight of the Potts term per agreeing neighbour (0: nearest mean only).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Labels of the same shape, with values taken from ``labels``.
+    """
+    lab = np.asarray(labels).astype(np.int64)
+    f = np.asarray(features, np.float32)
+    if f.ndim == lab.ndim:
+        f = f[..., None]
+    if f.shape[:-1] != lab.shape:
+        raise ValueError(f"features of shape {f.shape} do not match labels of shape {lab.shape}")
+    if passes < 0 or beta < 0:
+        raise ValueError(f"passes and beta must be >= 0, got {passes}, {beta}")
+    nd, n_ch = lab.ndim, f.shape[-1]
+    flat_f = f.reshape(-1, n_ch)
+    for _ in range(int(passes)):
+        flat = lab.ravel()
+        n = int(flat.max()) + 1
+        cnt = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float64)
+        mean = np.stack([np.bincount(flat, flat_f[:, c], minlength=n) / cnt for c in range(n_ch)], 1)
+        var = np.maximum(((flat_f - mean[flat]) ** 2).mean(0), 1e-12)
+        scaled_mean = (mean / np.sqrt(2 * var)).astype(np.float32)
+        padded = np.pad(lab, 1, mode="constant", constant_values=-1)
+        core = tuple(slice(1, -1) for _ in range(nd))
+        neighbours = []
+        for ax in range(nd):
+            for step in (-1, 1):
+                sl = list(core)
+                sl[ax] = slice(1 + step, padded.shape[ax] - 1 + step)
+                neighbours.append(padded[tuple(sl)].ravel())
+        # only pixels with a neighbour of another segment can change (all candidates of the others agree)
+        edge = np.zeros(flat.size, bool)
+        for nb in neighbours:
+            edge |= (nb >= 0) & (nb != flat)
+        idx = np.flatnonzero(edge)
+        if idx.size == 0:
+            break
+        own = flat[idx]
+        nbs = [nb[idx] for nb in neighbours]
+        fe = flat_f[idx] / np.sqrt(2 * var).astype(np.float32)
+        best, best_cost = own, None
+        for cand in [own] + nbs:
+            cand = np.where(cand < 0, own, cand)
+            cost = ((scaled_mean[cand] - fe) ** 2).sum(-1)
+            for nb in nbs:
+                cost -= beta * (nb == cand)
+            if best_cost is None:
+                best_cost = cost
+            else:
+                better = cost < best_cost
+                best = np.where(better, cand, best)
+                best_cost = np.where(better, cost, best_cost)
+        if np.array_equal(best, own):
+            break
+        lab.ravel()[idx] = best
+    return lab

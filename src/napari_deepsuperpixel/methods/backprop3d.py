@@ -30,6 +30,7 @@ from .._types import Result
 from .backprop import (
     BACKPROP_PRESETS,
     BackpropParams,
+    final_segments,
     resolve_input_norm,
     standardize_channels,
     superpixel_overrides,
@@ -163,7 +164,6 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
     import torch.nn.functional as F
 
     from ..nn.optim import deterministic, run_device, run_loop, seed_everything
-    from ..postprocess import split_components
     from . import check_supports_3d, get_method
     from ._presets import resolve_preset
     from .compose import NestedProgress, run_prepared_volume
@@ -222,7 +222,7 @@ def run_backprop_volume(volume, *, params: BackpropParams, spacing=(1.0, 1.0, 1.
         with torch.no_grad():
             labels = _full_resolution_argmax(net(x), (nz, ny, nx))
 
-    return Result(split_components(labels), {
+    return Result(final_segments(labels, vol, p), {
         "loss_history": loop.loss_history, "n_labels_history": n_labels_hist, "n_iter": loop.n_iter,
         "stopped_early": loop.stopped_early, "seconds_per_iter": loop.seconds_per_iter,
         "resolved_params": dataclasses.asdict(p), "preset": p.preset, "memory_estimate": need,
