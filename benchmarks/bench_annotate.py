@@ -20,6 +20,7 @@ Usage::
     python benchmarks/bench_annotate.py --objects --all --seeds 5 --rows rows.json --out objects.md
     python benchmarks/bench_annotate.py --objects --all --set tissue --seeds 5
     python benchmarks/bench_annotate.py --speed
+    python benchmarks/bench_annotate.py --speed --against 7f8c99d   # the pixel steps before their numba paths
     python benchmarks/bench_annotate.py --n-images 4 --rows rows.json --out docs/tables/annotate.md
     python benchmarks/bench_annotate.py --n-images 8 --split-sweep
     python benchmarks/bench_annotate.py --n-images 2 --methods dsc --out docs/tables/annotate_dsc.md
@@ -282,54 +283,111 @@ def speed_image(side=2048, *, varied=False, seed=0):
     return img, gt
 
 
-def speed(side=2048, n_superpixels=20000, repeats=3):
+def pixel_steps_at(rev):
+    """The kept pixel steps of segment_objects (outlines, shape split, small objects) as they were at git ``rev``.
+
+    ``annotate/split.py``, ``retrain.py`` and ``_rank_kernels.py`` of that revision, loaded beside the current
+    ones as a package of their own (``git show``); returns ``(refine_update, split_update, remove_small)``.
+    """
+    import importlib
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    pkg = Path(tempfile.mkdtemp()) / f"annotate_at_{rev}"
+    pkg.mkdir()
+    for name in ("split.py", "retrain.py", "_rank_kernels.py"):
+        text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:src/napari_deepsuperpixel/annotate/{name}"],
+                              capture_output=True, text=True, check=True).stdout
+        (pkg / name).write_text(text.replace("from ..", "from napari_deepsuperpixel."))
+    (pkg / "__init__.py").write_text("")
+    sys.path.insert(0, str(pkg.parent))
+    split = importlib.import_module(f"{pkg.name}.split")
+    retrain = importlib.import_module(f"{pkg.name}.retrain")
+    return retrain.refine_update, retrain.split_update, split.remove_small
+
+
+def speed(side=2048, n_superpixels=20000, repeats=3, against=None):
     """segment_objects on a synthetic side x side image of discs: first call and retraining, seconds (medians).
 
     Retraining with 20 strokes per class after a first call with 5, on the cached features: with the pixel
     work kept (the default, ``incremental=True``) and done again from scratch (``incremental=False``, the
     computation before it was kept), alternating in this process; the objects of the two are compared. Two
     images: discs of one brightness (the classes do not change between the two trainings) and discs of
-    varied brightness (they do).
+    varied brightness (they do). ``against``: a git revision whose kept pixel steps (:func:`pixel_steps_at`)
+    also retrain, alternating with the current ones in this process (order swapped every repetition); their
+    objects are compared label for label.
     """
+    import os
+
+    from napari_deepsuperpixel.annotate import retrain as rt
     from napari_deepsuperpixel.annotate import segment_objects
+    from napari_deepsuperpixel.annotate import split as sp
     from napari_deepsuperpixel.annotate.retrain import FeatureTable
     from napari_deepsuperpixel.bench import annotate as ba
 
+    now = (rt.refine_update, rt.split_update, sp.remove_small)
+    old = pixel_steps_at(against) if against else None
+
+    def use(steps):
+        rt.refine_update, rt.split_update, sp.remove_small = steps
+
     size = 2 * side / np.sqrt(n_superpixels)  # superpixels of half this side: about n_superpixels
     lines = []
-    for varied in (False, True):
-        img, gt = speed_image(side, varied=varied)
-        classes, order = ba.stroke_sequence(gt, 20, seed=0)
-        strokes = [np.where((order > 0) & (order <= n), classes, 0) for n in (5, 20)]
-        first, retrain, same, changed, redone = [], {True: [], False: []}, [], [], []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            res = segment_objects(img, strokes[0], object_size=size)
-            first.append(time.perf_counter() - t0)
-            for inc in (False, True):
-                feats = FeatureTable(res.features)
-                feats.cache = dict(res.features.cache)  # each retraining starts from the first call's state
+    try:
+        for varied in (False, True):
+            img, gt = speed_image(side, varied=varied)
+            classes, order = ba.stroke_sequence(gt, 20, seed=0)
+            strokes = [np.where((order > 0) & (order <= n), classes, 0) for n in (5, 20)]
+            first, same, changed, redone, loads = [], [], [], [], []
+            retrain = {"scratch": [], "kept": [], "rev": []}
+            same_rev = []
+            for rep in range(repeats):
                 t0 = time.perf_counter()
-                out = segment_objects(img, strokes[1], superpixels=res.superpixels, features=feats,
-                                      object_size=size, incremental=inc)
-                retrain[inc].append(time.perf_counter() - t0)
-                if inc:
-                    redone.append([(feats.cache.get(k) or {}).get("redone", 0.0) for k in ("refine", "split")])
-                else:
-                    full = out.objects
-            same.append(same_partition(out.objects, full))
-            changed.append(float(np.mean(out.classification.superpixel_classes
-                                         != res.classification.superpixel_classes)))
-        lines += [f"{'varied' if varied else 'equal'} brightness: {side} x {side}, {int(res.superpixels.max())} "
-                  f"superpixels, {int(gt.max())} discs; classes changed by the retraining: "
-                  f"{100 * np.median(changed):.2f} % of the superpixels; outlines / split redone on "
-                  f"{100 * np.median([r[0] for r in redone]):.1f} % / {100 * np.median([r[1] for r in redone]):.1f} "
-                  f"% of the pixels; kept and from-scratch objects identical: {all(same)}",
-                  "", "| call | seconds (median of %d) |" % repeats, "|---|---|",
-                  f"| first call (superpixels, features, training, objects) | {np.median(first):.2f} |",
-                  f"| retraining, pixel work from scratch (incremental=False) | {np.median(retrain[False]):.2f} |",
-                  f"| retraining, pixel work kept (default) | {np.median(retrain[True]):.2f} |",
-                  f"| ratio | {np.median(retrain[False]) / np.median(retrain[True]):.1f} |", ""]
+                res = segment_objects(img, strokes[0], object_size=size)
+                first.append(time.perf_counter() - t0)
+                runs = ["scratch", "kept", "rev"] if old else ["scratch", "kept"]
+                if old and rep % 2:
+                    runs = ["scratch", "rev", "kept"]
+                objs = {}
+                for run in runs:
+                    use(old if run == "rev" else now)
+                    feats = FeatureTable(res.features)
+                    feats.cache = dict(res.features.cache)  # each retraining starts from the first call's state
+                    t0 = time.perf_counter()
+                    out = segment_objects(img, strokes[1], superpixels=res.superpixels, features=feats,
+                                          object_size=size, incremental=run != "scratch")
+                    retrain[run].append(time.perf_counter() - t0)
+                    objs[run] = out.objects
+                    if run == "kept":
+                        redone.append([(feats.cache.get(k) or {}).get("redone", 0.0) for k in ("refine", "split")])
+                use(now)
+                loads.append(os.getloadavg()[0])
+                same.append(same_partition(objs["kept"], objs["scratch"]))
+                if old:
+                    same_rev.append(bool(np.array_equal(objs["kept"], objs["rev"])))
+                changed.append(float(np.mean(out.classification.superpixel_classes
+                                             != res.classification.superpixel_classes)))
+            med = {k: float(np.median(v)) if v else float("nan") for k, v in retrain.items()}
+            lines += [f"{'varied' if varied else 'equal'} brightness: {side} x {side}, {int(res.superpixels.max())} "
+                      f"superpixels, {int(gt.max())} discs; classes changed by the retraining: "
+                      f"{100 * np.median(changed):.2f} % of the superpixels; outlines / split redone on "
+                      f"{100 * np.median([r[0] for r in redone]):.1f} % / "
+                      f"{100 * np.median([r[1] for r in redone]):.1f} % of the pixels; kept and from-scratch "
+                      f"objects identical: {all(same)}; load average {min(loads):.1f} to {max(loads):.1f}",
+                      "", "| call | seconds (median of %d) |" % repeats, "|---|---|",
+                      f"| first call (superpixels, features, training, objects) | {np.median(first):.2f} |",
+                      f"| retraining, pixel work from scratch (incremental=False) | {med['scratch']:.2f} |",
+                      f"| retraining, pixel work kept (default) | {med['kept']:.2f} |",
+                      f"| ratio | {med['scratch'] / med['kept']:.1f} |"]
+            if old:
+                lines += [f"| retraining, pixel work kept, the steps of {against} | {med['rev']:.2f} |",
+                          f"| ratio {against} / now | {med['rev'] / med['kept']:.2f} |",
+                          f"| objects of {against} and now label for label identical | {all(same_rev)} |"]
+            lines.append("")
+    finally:
+        use(now)
     return "\n".join(lines)
 
 
@@ -404,6 +462,8 @@ def main(argv=None):
     ap.add_argument("--shape-sweep", action="store_true",
                     help="the shape split's seeds and sizes on the ground-truth and Otsu foreground (--all or --n-images)")
     ap.add_argument("--speed", action="store_true", help="segment_objects' first call and retraining on 2048 x 2048")
+    ap.add_argument("--against", help="--speed: also retrain with the kept pixel steps of this git revision")
+    ap.add_argument("--repeats", type=int, default=3, help="--speed: repetitions (medians)")
     ap.add_argument("--size-check", action="store_true", help="the measured object size against the ground truth")
     a = ap.parse_args(argv)
     if a.size_check:
@@ -412,7 +472,7 @@ def main(argv=None):
         print(size_check(names, a.data))
         return
     if a.speed:
-        print(speed())
+        print(speed(repeats=a.repeats, against=a.against))
         return
     if a.shape_sweep:
         names = all_images(a.data, a.max_pixels, a.image_set) if a.all else pick_images(a.n_images, a.data,

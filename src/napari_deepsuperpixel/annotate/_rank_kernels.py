@@ -510,3 +510,13 @@ def seeded_regions(comp, markers, n):  # pragma: no cover - compiled
         if markers[i] > 0:
             seeded[k] = True
     return present, seeded
+
+
+@numba.njit(cache=True)
+def touched_labels(near, labels, n):  # pragma: no cover - compiled
+    """Which labels ``0..n`` have a pixel where ``near`` is set (flat arrays)."""
+    out = np.zeros(n + 1, np.bool_)
+    for i in range(near.size):
+        if near[i]:
+            out[labels[i]] = True
+    return out

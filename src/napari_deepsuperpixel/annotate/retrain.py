@@ -83,11 +83,12 @@ def _changed_regions(near, comp, n, old_comp, old_n):
     pixel, in the same order: the k-th untouched old region is the k-th
     untouched new one. ``None`` when the counts disagree (cannot happen).
     """
-    dirty_new = np.zeros(n + 1, bool)
-    dirty_new[comp[near]] = True
+    from ._rank_kernels import touched_labels
+
+    flat = np.ascontiguousarray(near).ravel()
+    dirty_new = touched_labels(flat, np.ascontiguousarray(comp).ravel(), int(n))
     dirty_new[0] = False
-    dirty_old = np.zeros(old_n + 1, bool)
-    dirty_old[old_comp[near]] = True
+    dirty_old = touched_labels(flat, np.ascontiguousarray(old_comp).ravel(), int(old_n))
     dirty_old[0] = False
     clean_new = np.flatnonzero(~dirty_new[1:]) + 1
     clean_old = np.flatnonzero(~dirty_old[1:]) + 1
