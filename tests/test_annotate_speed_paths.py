@@ -38,6 +38,16 @@ def test_distance_is_scipys_to_the_bit():
     assert np.array_equal(S.distance(m), ndi.distance_transform_edt(m))
 
 
+def test_smoothed_distance_is_scipys_gaussian_to_the_bit():
+    rng = np.random.default_rng(6)
+    for t, m in enumerate(_masks(6, 80)):
+        d = ndi.distance_transform_edt(m) if t % 2 else rng.random(m.shape) * 10  # any values >= 0
+        for sigma in (0.3, 1.0, 2.25, 3.7, 9.0):
+            want = ndi.gaussian_filter(d, sigma) * m
+            assert np.array_equal(S.smoothed(d, sigma, m), want)
+            assert np.array_equal(S.smoothed(d, np.array([sigma, sigma]), m), want)
+
+
 def test_expand_is_skimages_with_its_ties():
     from skimage.segmentation import expand_labels
 

@@ -27,6 +27,9 @@ with 20,000 superpixels whose classes change all over the image:
 * :func:`flood_2d`: scikit-image's watershed (its binary heap, line for line)
   per region that holds two or more seeds, in one call: scikit-image's call
   on each region's crop cost 0.3 ms of checks and padding each (1,900 regions).
+* :func:`gaussian_masked_2d`: the distance's Gaussian smoothing with
+  scipy's arithmetic in scipy's order (its values to the bit), rows at a time
+  so that the loops vectorise, about 2.7x faster than ``gaussian_filter``.
 * :func:`dilate_square_2d`: a square dilation by running counts
   (``scipy.ndimage.maximum_filter`` took 0.07 s a call on a 35-pixel square).
 """
@@ -519,4 +522,61 @@ def touched_labels(near, labels, n):  # pragma: no cover - compiled
     for i in range(near.size):
         if near[i]:
             out[labels[i]] = True
+    return out
+
+
+@numba.njit(cache=True)
+def gaussian_masked_2d(image, weights, mask):  # pragma: no cover - compiled
+    """``scipy.ndimage.gaussian_filter(image, sigma) * mask`` of a 2D float64 image, the same values.
+
+    ``weights``: scipy's symmetric kernel (``2 r + 1`` values, each side
+    longer than ``r``). scipy's ``correlate1d`` along axis 0, then axis 1,
+    mode ``"reflect"``, its arithmetic in its order (each value: the centre
+    term, then the pairs from the outermost in), so the values are scipy's to
+    the bit; rows at a time, so that the loops vectorise across a row. Zero
+    outside ``mask``.
+    """
+    ny, nx = image.shape
+    r = (weights.size - 1) // 2
+    wc = weights[r]
+    tmp = np.empty((ny, nx))
+    for y in range(ny):
+        t = tmp[y]
+        src = image[y]
+        for x in range(nx):
+            t[x] = src[x] * wc
+        for j in range(r, 0, -1):
+            a = y - j
+            if a < 0:
+                a = -a - 1
+            b = y + j
+            if b >= ny:
+                b = 2 * ny - 1 - b
+            wj = weights[r - j]
+            ra = image[a]
+            rb = image[b]
+            for x in range(nx):
+                t[x] += (ra[x] + rb[x]) * wj
+    out = np.empty((ny, nx))
+    buf = np.empty(nx + 2 * r)
+    row = np.empty(nx)
+    for y in range(ny):
+        t = tmp[y]
+        for x in range(nx):
+            buf[x + r] = t[x]
+        for j in range(1, r + 1):
+            buf[r - j] = t[j - 1]
+            buf[r + nx - 1 + j] = t[nx - j]
+        for x in range(nx):
+            row[x] = buf[x + r] * wc
+        for j in range(r, 0, -1):
+            wj = weights[r - j]
+            lo = buf[r - j:r - j + nx]
+            hi = buf[r + j:r + j + nx]
+            for x in range(nx):
+                row[x] += (lo[x] + hi[x]) * wj
+        o = out[y]
+        mk = mask[y]
+        for x in range(nx):
+            o[x] = row[x] if mk[x] else 0.0
     return out

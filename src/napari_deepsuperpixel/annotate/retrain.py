@@ -23,13 +23,18 @@ again, each on a crop of the image, and the rest is kept:
   region; when the median moves, the split is done again on the whole image.
 
 So the objects are those of a computation from scratch: the regions are the
-same pixels and each is split by the same operations on the same values
+same pixels and each is split by the same operations on the same values, the
+flood of each region alone in both (:func:`~napari_deepsuperpixel.annotate.split.flood`,
+so also where two seeds have the same height)
 (``tests/test_annotate.py`` compares the two). Their label numbers differ (the
 objects are renumbered 1..N either way). Used for one 2D image or a 3D volume
 with isotropic voxels, the default shape split (``seeds="peaks"``); a stack
 done slice by slice, ``spacing`` and the other splits are computed from scratch.
 Why: on a 2048 x 2048 image with 20,000 superpixels the pixel steps took about
-5 s of a 5.7 s retraining (docs/annotate.md, "Speed at 2048 x 2048").
+5 s of a 5.7 s retraining (docs/annotate.md, "Speed at 2048 x 2048"). When the
+changes lie all over the image the crops would cover most of it, and the
+whole image is done again; the numba paths of
+:mod:`~napari_deepsuperpixel.annotate.split` keep that about 1 s.
 """
 
 from __future__ import annotations
@@ -200,7 +205,7 @@ def split_update(state, refined, *, smooth, h):
     """
     from scipy import ndimage as ndi
 
-    from .split import _seeds, distance, flood, region_maxima, split_regions
+    from .split import _seeds, distance, flood, region_maxima, smoothed, split_regions
 
     m = refined
     params = (m.shape, float(smooth), float(h))
@@ -255,7 +260,7 @@ def split_update(state, refined, *, smooth, h):
     sigma = smooth * r
     done = 0
     for big, d, cb, mine in crops:
-        dist = ndi.gaussian_filter(d, sigma) * m[big] if smooth > 0 else d
+        dist = smoothed(d, sigma, m[big]) if smooth > 0 else d
         lab = np.where(mine, cb, 0)
         markers = _seeds(dist, mine, lab, int(lab.max()), h * r, "peaks", np.ones(m.ndim))
         ws = flood(-dist, markers, lab, int(lab.max()))
