@@ -221,7 +221,7 @@ def split_update(state, refined, *, smooth, h):
         state["split"] = None
         return np.zeros(m.shape, np.int32)
     upd = None
-    if changed is not None:
+    if changed is not None and not _outlines_all_redone(state, m):
         reach = _gauss_reach(smooth * old["r"])
         near = _dilated(changed, reach + int(np.ceil(old["dmax"].max(initial=0))) + 2)
         upd = _changed_regions(near, comp, n, old["comp"], old["n"])
@@ -271,6 +271,18 @@ def split_update(state, refined, *, smooth, h):
     state["split"] = {"params": params, "m": m, "comp": comp, "n": n, "dmax": dmax, "r": r, "objects": objects,
                       "next": nxt, "redone": done / m.size}
     return objects
+
+
+def _outlines_all_redone(state, m) -> bool:
+    """Whether ``m`` is the filled mask of outlines that this call redid on the whole image.
+
+    Then the split's crops, whose margins reach further than the outlines', would cover more
+    than :data:`MAX_REDONE` of the image too, and the split is done whole without looking
+    (the objects are the same either way; this saves the search for the changed regions).
+    """
+    filled, refine = state.get("filled"), state.get("refine")
+    return (filled is not None and refine is not None and filled[2] is m and refine["refined"] is filled[0]
+            and refine["redone"] == 1.0)
 
 
 def _exact_distance(m, box, pad):
