@@ -580,3 +580,48 @@ def gaussian_masked_2d(image, weights, mask):  # pragma: no cover - compiled
         for x in range(nx):
             o[x] = row[x] if mk[x] else 0.0
     return out
+
+
+@numba.njit(cache=True)
+def isolated_pixels_2d(height, labels, trivial, threshold):  # pragma: no cover - compiled
+    """The peaks of skimage's "trivial" labels: their pixels that a binary opening (cross) removes, above ``threshold``.
+
+    ``peak_local_max`` takes, for a label whose every pixel is a maximum of its
+    square, ``mask ^ binary_opening(mask)`` on the label's crop: a pixel stays
+    in the opening when it or one of its four neighbours has all four
+    neighbours in the label (outside the image counts as outside the label).
+    Flat indices in raster order.
+    """
+    ny, nx = labels.shape
+    out = np.empty(16, np.int64)
+    m = 0
+    for y in range(ny):
+        for x in range(nx):
+            k = labels[y, x]
+            if k <= 0 or not trivial[k]:
+                continue
+            opened = False
+            for q in range(5):
+                qy, qx = y, x
+                if q == 1:
+                    qy = y - 1
+                elif q == 2:
+                    qx = x - 1
+                elif q == 3:
+                    qx = x + 1
+                elif q == 4:
+                    qy = y + 1
+                if qy < 1 or qy >= ny - 1 or qx < 1 or qx >= nx - 1:
+                    continue  # a neighbour of q outside the image: q is not in the erosion
+                if (labels[qy, qx] == k and labels[qy - 1, qx] == k and labels[qy + 1, qx] == k
+                        and labels[qy, qx - 1] == k and labels[qy, qx + 1] == k):
+                    opened = True
+                    break
+            if not opened and height[y, x] > threshold:
+                if m == out.size:
+                    bigger = np.empty(2 * out.size, np.int64)
+                    bigger[:m] = out[:m]
+                    out = bigger
+                out[m] = y * nx + x
+                m += 1
+    return out[:m]

@@ -334,7 +334,9 @@ def region_peaks(height, labels, md) -> np.ndarray:
     and :func:`~napari_deepsuperpixel.annotate._rank_kernels.spaced` (the
     greedy spacing of ``skimage``'s ``ensure_spacing``); a label whose every
     pixel is such a maximum takes scikit-image's own rule for it (its pixels
-    that a binary opening removes); 3D images go to scikit-image.
+    that a binary opening removes,
+    :func:`~napari_deepsuperpixel.annotate._rank_kernels.isolated_pixels_2d`);
+    3D images go to scikit-image.
     """
     h = np.asarray(height)
     lab = np.asarray(labels)
@@ -342,9 +344,7 @@ def region_peaks(height, labels, md) -> np.ndarray:
         from skimage.feature import peak_local_max
 
         return peak_local_max(h, min_distance=md, labels=lab, exclude_border=False)
-    from scipy import ndimage as ndi
-
-    from ._rank_kernels import peak_candidates_2d, spaced
+    from ._rank_kernels import isolated_pixels_2d, peak_candidates_2d, spaced
 
     h = np.ascontiguousarray(h, np.float64)
     lab = np.ascontiguousarray(lab if np.issubdtype(lab.dtype, np.integer) else lab.astype(np.int64))
@@ -353,16 +353,7 @@ def region_peaks(height, labels, md) -> np.ndarray:
     idx, trivial = peak_candidates_2d(h, lab, int(md), threshold, n)
     cand = lab.ravel()[idx]
     if trivial[1:].any():
-        idx = idx[~trivial[cand]]
-        extra = [idx]
-        boxes = ndi.find_objects(lab)
-        for k in np.flatnonzero(trivial):
-            box = boxes[k - 1]
-            own = lab[box] == k
-            iso = (own ^ ndi.binary_opening(own)) & (h[box] > threshold)
-            yy, xx = np.nonzero(iso)
-            extra.append((yy + box[0].start) * h.shape[1] + xx + box[1].start)
-        idx = np.sort(np.concatenate(extra))
+        idx = np.sort(np.concatenate([idx[~trivial[cand]], isolated_pixels_2d(h, lab, trivial, threshold)]))
         cand = lab.ravel()[idx]
     order = np.lexsort((idx, -h.ravel()[idx], cand))
     idx, cand = idx[order], cand[order]
