@@ -176,3 +176,27 @@ def test_square_dilation_is_the_maximum_filter():
         for pad in (1, 2, 7):
             want = ndi.maximum_filter(m.view(np.uint8), size=2 * pad + 1, mode="constant").astype(bool)
             assert np.array_equal(_dilated(m, pad), want)
+
+
+def test_outline_levels_are_each_regions_percentile_and_its_rings_median():
+    """ring_levels' passes against the rule written per region with numpy (skimage's expand_labels for the ring)."""
+    from skimage.segmentation import expand_labels
+
+    rng = np.random.default_rng(7)
+    for m in _masks(7, 40) + [_discs(seed=s) for s in range(3)]:
+        if not m.any():
+            continue
+        g = ndi.gaussian_filter(rng.random(m.shape), 1.0) + 0.5 * m
+        comp, n = ndi.label(m)
+        radius = float(rng.uniform(1.0, 8.0))
+        grown, refined = S.ring_levels(g, comp, m, radius, lo_default=-1.0)
+        want_grown = expand_labels(comp, S.ring_width(radius))
+        assert np.array_equal(grown, want_grown)
+        thr = np.zeros(n + 1)
+        for k in range(1, n + 1):
+            inside = np.sort(g[(want_grown == k) & m])
+            ring = np.sort(g[(want_grown == k) & ~m])
+            hi = inside[int(np.floor((inside.size - 1) * 90.0 / 100.0))]
+            lo = 0.5 * (ring[(ring.size - 1) // 2] + ring[ring.size // 2]) if ring.size else -1.0
+            thr[k] = lo + S.DEFAULT_LEVEL * (hi - lo)
+        assert np.array_equal(refined, (want_grown > 0) & (g > thr[want_grown]))

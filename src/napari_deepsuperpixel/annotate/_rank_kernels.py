@@ -412,28 +412,37 @@ def dilate_square_2d(mask, pad):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def ring_counts(grown, inside, n):  # pragma: no cover - compiled
-    """Pixels per group of the outline levels: ``2k - 1`` inside region ``k``, ``2k`` in its ring (flat arrays)."""
+    """The group of each pixel of the outline levels and the pixels per group (flat arrays).
+
+    Group ``2k - 1``: inside region ``k``; ``2k``: in its ring; 0: neither.
+    """
     count = np.zeros(2 * n + 1, np.int64)
+    key = np.zeros(grown.size, np.int32)
     for i in range(grown.size):
         k = grown[i]
         if k > 0:
-            count[2 * k - (1 if inside[i] else 0)] += 1
-    return count
+            g = 2 * k - (1 if inside[i] else 0)
+            key[i] = g
+            count[g] += 1
+    return count, key
 
 
 @numba.njit(cache=True)
-def ring_values(order, grown, inside, values, rank_a, rank_b):  # pragma: no cover - compiled
-    """:func:`values_at_ranks` of the groups of :func:`ring_counts`, the pixels visited in ``order`` (ascending)."""
+def ring_values(order, key, values, rank_a, rank_b):  # pragma: no cover - compiled
+    """For each group ``k`` of :func:`ring_counts`: its ``rank_a[k]``-th and ``rank_b[k]``-th value (0-based).
+
+    The pixels are visited in ``order`` (ascending value), so the j-th pixel
+    met of a group holds its j-th smallest value.
+    """
     n = rank_a.size
     seen = np.zeros(n, np.int64)
     va = np.zeros(n)
     vb = np.zeros(n)
     for i in range(order.size):
         p = order[i]
-        k = grown[p]
+        k = key[p]
         if k <= 0:
             continue
-        k = 2 * k - (1 if inside[p] else 0)
         s = seen[k]
         if s == rank_a[k]:
             va[k] = np.float64(values[p])

@@ -440,7 +440,7 @@ def ring_levels(g, comp, m, radius, *, level=DEFAULT_LEVEL, quantile=90.0, spaci
     # each grown pixel's group: 2k - 1 inside region k, 2k in its ring (0: none)
     gl = np.ascontiguousarray(grown).ravel()
     ml = np.ascontiguousarray(m, bool).ravel()
-    count = ring_counts(gl, ml, n)
+    count, key = ring_counts(gl, ml, n)
     c_in, c_r = count[1::2], count[2::2]
     rank_a = np.full(2 * n + 1, -1, np.int64)
     rank_b = np.full(2 * n + 1, -1, np.int64)
@@ -450,7 +450,7 @@ def ring_levels(g, comp, m, radius, *, level=DEFAULT_LEVEL, quantile=90.0, spaci
     gf = np.ascontiguousarray(g).ravel()
     if order is None:
         order = np.argsort(gf)
-    va, vb = ring_values(order, gl, ml, gf, rank_a, rank_b)
+    va, vb = ring_values(order, key, gf, rank_a, rank_b)
     hi = va[1::2]
     lo = np.full(n, float(lo_default))
     has_ring = c_r > 0
