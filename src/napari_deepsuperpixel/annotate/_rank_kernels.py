@@ -283,17 +283,8 @@ def _swap(hv, hk, i, j):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _push(hv, hk, items, value, key):  # pragma: no cover - compiled
-    """heappush of scikit-image's ``heap_general.pxi``; returns the arrays (grown when full)."""
-    if items == hv.size:
-        hv2 = np.empty(2 * hv.size)
-        hk2 = np.empty(2 * hv.size, np.int64)
-        hv2[:items] = hv[:items]
-        hk2[:items] = hk[:items]
-        hv, hk = hv2, hk2
-    hv[items] = value
-    hk[items] = key
-    child = items
+def _sift_up(hv, hk, child):  # pragma: no cover - compiled
+    """The end of heappush of scikit-image's ``heap_general.pxi``: the new item at ``child`` moves up."""
     while child > 0:
         parent = (child + 1) // 2 - 1
         if _smaller(hv, hk, child, parent):
@@ -301,7 +292,6 @@ def _push(hv, hk, items, value, key):  # pragma: no cover - compiled
             child = parent
         else:
             break
-    return hv, hk
 
 
 @numba.njit(cache=True)
@@ -322,16 +312,31 @@ def flood_2d(surface, out, comp, seeds, starts):  # pragma: no cover - compiled
     half), so that a heap step moves two arrays.
     """
     ny, nx = surface.shape
-    hv = np.empty(1024)
-    hk = np.empty(1024, np.int64)
+    fs = surface.ravel()
+    fc = comp.ravel()
+    fo = out.ravel()
+    cap = 1024
+    for c in range(starts.size - 1):
+        cap = max(cap, 2 * (starts[c + 1] - starts[c]) + 8)
+    hv = np.empty(cap)
+    hk = np.empty(cap, np.int64)
     for c in range(starts.size - 1):
         items = 0
         for t in range(starts[c], starts[c + 1]):
             idx = seeds[t]
-            hv, hk = _push(hv, hk, items, surface[idx // nx, idx % nx], idx)
+            hv[items] = fs[idx]
+            hk[items] = idx
+            _sift_up(hv, hk, items)
             items += 1
         age = 1
         while items > 0:
+            if items + 4 > hv.size:  # room for the four pushes of this pop
+                hv2 = np.empty(2 * hv.size)
+                hk2 = np.empty(2 * hv.size, np.int64)
+                hv2[:items] = hv[:items]
+                hk2[:items] = hk[:items]
+                hv = hv2
+                hk = hk2
             v = hv[0]
             idx = hk[0] & 0xFFFFFFFF
             items -= 1
@@ -355,26 +360,34 @@ def flood_2d(surface, out, comp, seeds, starts):  # pragma: no cover - compiled
                     i = smallest
             y = idx // nx
             x = idx % nx
-            lab = out[y, x]
+            lab = fo[idx]
             for q in range(4):
                 if q == 0:
-                    yy, xx = y - 1, x
+                    if y == 0:
+                        continue
+                    j = idx - nx
                 elif q == 1:
-                    yy, xx = y, x - 1
+                    if x == 0:
+                        continue
+                    j = idx - 1
                 elif q == 2:
-                    yy, xx = y, x + 1
+                    if x == nx - 1:
+                        continue
+                    j = idx + 1
                 else:
-                    yy, xx = y + 1, x
-                if yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                    continue
-                if comp[yy, xx] == 0 or out[yy, xx] != 0:
+                    if y == ny - 1:
+                        continue
+                    j = idx + nx
+                if fc[j] == 0 or fo[j] != 0:
                     continue
                 age += 1
-                nv = surface[yy, xx]
-                out[yy, xx] = lab
+                nv = fs[j]
+                fo[j] = lab
                 if nv < v:
                     nv = v
-                hv, hk = _push(hv, hk, items, nv, (age << 32) | (yy * nx + xx))
+                hv[items] = nv
+                hk[items] = (age << 32) | j
+                _sift_up(hv, hk, items)
                 items += 1
     return out
 
