@@ -221,6 +221,9 @@ def peak_candidates_2d(height, labels, md, threshold, n):  # pragma: no cover - 
                 for xx in range(max(x - 1, 0), min(x + 2, nx)):
                     if labels[yy, xx] == k and height[yy, xx] > v:
                         ok = False
+                        break
+                if not ok:
+                    break
             if ok and md > 1:
                 for yy in range(max(y - md, 0), min(y + md + 1, ny)):
                     for xx in range(max(x - md, 0), min(x + md + 1, nx)):
