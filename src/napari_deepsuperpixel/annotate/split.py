@@ -492,7 +492,7 @@ def remove_small(objects, radius: float, *, min_fraction: float = DEFAULT_MIN_FR
     from ._rank_kernels import small_faces
 
     lab = np.asarray(objects)
-    if not np.issubdtype(lab.dtype, np.integer) or lab.dtype.itemsize > 8:
+    if lab.dtype.kind not in "iu" or lab.dtype == np.uint64:  # numpy.bincount takes the rest as they are
         lab = lab.astype(np.int64)
     if not min_fraction > 0 or lab.max(initial=0) == 0:
         return _sequential(lab)
