@@ -14,27 +14,25 @@ with 20,000 superpixels whose classes change all over the image:
   ``percentile``/``median`` per label loop in Python over the labels.
 * :func:`group_max`: each region's largest distance in one pass
   (``numpy.maximum.at`` took about 0.2 s).
-* :func:`expand_labels_2d`: scipy's exact Euclidean feature transform
-  (Maurer et al. 2003) ported line for line, its ties included, so that the
-  grown labels are ``skimage.segmentation.expand_labels``' to the bit, about
-  5x faster (scipy also builds index arrays for every pixel);
-  :func:`distance_2d`: an exact distance transform (Meijster et al. 2000),
-  scipy's values to the bit, about 6x faster.
+* :func:`distance_2d`: an exact distance transform (Meijster et al. 2000),
+  scipy's values to the bit, about 6x faster; :func:`expand_labels_2d`: the
+  same algorithm carrying the nearest labelled pixel along, the labels of
+  ``skimage.segmentation.expand_labels`` up to exact ties (scipy also builds
+  index arrays for every pixel).
 * :func:`peak_candidates_2d` / :func:`spaced`: ``skimage.feature.peak_local_max``
   with ``labels`` loops in Python over the labels (5,000 calls, 1.4 s); one
   pass over the image finds each label's candidates (0.05 s) and the greedy
   spacing of ``ensure_spacing`` runs per label on them.
-* :func:`flood_2d`: scikit-image's watershed (its binary heap, line for line)
-  per region that holds two or more seeds, in one call: scikit-image's call
-  on each region's crop cost 0.3 ms of checks and padding each (1,900 regions).
-* :func:`gaussian_masked_2d`: the distance's Gaussian smoothing with
-  scipy's arithmetic in scipy's order (its values to the bit), rows at a time
-  so that the loops vectorise, about 2.7x faster than ``gaussian_filter``.
+* :func:`flood_2d`: a priority flood per region that holds two or more seeds,
+  in one call: scikit-image's watershed on each region's crop cost 0.3 ms of
+  checks and padding each (1,900 regions).
 * :func:`dilate_square_2d`: a square dilation by running counts
   (``scipy.ndimage.maximum_filter`` took 0.07 s a call on a 35-pixel square).
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numba
 import numpy as np
@@ -121,75 +119,72 @@ def distance_2d(mask):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def expand_labels_2d(labels, distance):  # pragma: no cover - compiled
-    """``skimage.segmentation.expand_labels(labels, distance)`` of a 2D label image, the same labels.
+    """``skimage.segmentation.expand_labels(labels, distance)`` of a 2D label image, up to ties.
 
     Each pixel takes the label of its nearest labelled pixel when that lies
-    within ``distance``; which of equally near ones, as scipy's exact
-    Euclidean feature transform (Maurer et al. 2003) that scikit-image calls
-    decides: scipy's ``_VoronoiFT`` and ``_ComputeFT`` with no sampling ported
-    line for line (a pass along axis 0, then along axis 1 on its result), the
-    arithmetic on integers (scipy's doubles hold the same integers exactly).
+    within ``distance`` (Euclidean). The nearest labelled pixel comes from the
+    separable algorithm of Meijster et al. (2000), as :func:`distance_2d`,
+    carrying along which pixel each distance belongs to: per column the
+    nearest labelled row (two sweeps; the upper one of two equally near), then
+    per row the lower envelope of the parabolas ``(x - u)^2 + g(u)^2`` of the
+    columns ``u``. Where two labelled pixels of different labels are exactly
+    equally near, the label taken may differ from scikit-image's (which
+    follows scipy's feature transform); everywhere else it is the same.
     """
     ny, nx = labels.shape
-    fy = np.full((ny, nx), -1, np.int32)
-    n = max(ny, nx)
-    g = np.empty(n, np.int64)
-    ly = np.empty(n, np.int64)
-    out = np.zeros_like(labels)
-    # axis 0 (each column): the other coordinate is the column's own, so every feature stays in the envelope
-    # and scipy's scan picks the nearest feature of the column, the upper one of two equally near; done here
-    # row by row for the memory's sake: the last feature at or above (downwards), then the first below (upwards)
+    fr = np.full((ny, nx), -1, np.int32)  # nearest labelled row in the pixel's column (-1: none)
     for y in range(ny):
         for x in range(nx):
             if labels[y, x] != 0:
-                fy[y, x] = y
+                fr[y, x] = y
             elif y > 0:
-                fy[y, x] = fy[y - 1, x]
+                fr[y, x] = fr[y - 1, x]
     below = np.full(nx, -1, np.int64)
     for y in range(ny - 1, -1, -1):
         for x in range(nx):
             if labels[y, x] != 0:
                 below[x] = y
-            up = fy[y, x]
-            dn = below[x]
-            if dn >= 0 and (up < 0 or y - up > dn - y):
-                fy[y, x] = dn
-    # axis 1 (each row), on the nearest features of the columns (a feature of column x lies in column x)
+            up = fr[y, x]
+            if below[x] >= 0 and (up < 0 or below[x] - y < y - up):
+                fr[y, x] = below[x]
+    out = np.zeros_like(labels)
+    s = np.empty(nx, np.int64)  # columns of the parabolas on the envelope
+    t = np.empty(nx, np.int64)  # where each starts to be the lowest
+    d2max = distance * distance
     for y in range(ny):
-        for x in range(nx):
-            ly[x] = fy[y, x]
-        k = -1
-        for x in range(nx):
-            if ly[x] < 0:
+        q = -1
+        for u in range(nx):
+            if fr[y, u] < 0:
                 continue
-            w = (ly[x] - y) * (ly[x] - y)
-            while k >= 1:
-                i1 = g[k]
-                i2 = g[k - 1]
-                a = i1 - i2
-                b = x - i1
-                c = a + b
-                u = (ly[i2] - y) * (ly[i2] - y)
-                v = (ly[i1] - y) * (ly[i1] - y)
-                if c * v - b * u - a * w - a * b * c <= 0:
+            gu = np.int64(fr[y, u]) - y
+            while q >= 0:
+                i = s[q]
+                gi = np.int64(fr[y, i]) - y
+                if (t[q] - i) * (t[q] - i) + gi * gi > (t[q] - u) * (t[q] - u) + gu * gu:
+                    q -= 1
+                else:
                     break
-                k -= 1
-            k += 1
-            g[k] = x
-        maxl = k
-        if maxl < 0:
-            continue
-        k = 0
-        for x in range(nx):
-            d1 = (ly[g[k]] - y) * (ly[g[k]] - y) + (g[k] - x) * (g[k] - x)
-            while k < maxl:
-                d2 = (ly[g[k + 1]] - y) * (ly[g[k + 1]] - y) + (g[k + 1] - x) * (g[k + 1] - x)
-                if d1 <= d2:
-                    break
-                d1 = d2
-                k += 1
-            if np.sqrt(np.float64(d1)) <= distance:
-                out[y, x] = labels[ly[g[k]], g[k]]
+            if q < 0:
+                q = 0
+                s[0] = u
+                t[0] = 0
+            else:
+                i = s[q]
+                gi = np.int64(fr[y, i]) - y
+                w = 1 + (u * u - i * i + gu * gu - gi * gi) // (2 * (u - i))
+                if w < nx:
+                    q += 1
+                    s[q] = u
+                    t[q] = w
+        if q < 0:
+            continue  # no labelled pixel in the image
+        for x in range(nx - 1, -1, -1):
+            i = s[q]
+            gi = np.int64(fr[y, i]) - y
+            if (x - i) * (x - i) + gi * gi <= d2max:
+                out[y, x] = labels[fr[y, i], i]
+            if x == t[q]:
+                q -= 1
     return out
 
 
@@ -271,98 +266,38 @@ def spaced(ys, xs, group, md):  # pragma: no cover - compiled
     return keep
 
 
-@numba.njit(cache=True, inline="always")
-def _smaller(hv, hk, i, j):  # pragma: no cover - compiled
-    """scikit-image's heap order: value, then age (the high half of ``hk``; the low half is the pixel)."""
-    if hv[i] != hv[j]:
-        return hv[i] < hv[j]
-    return (hk[i] >> 32) < (hk[j] >> 32)
-
-
-@numba.njit(cache=True, inline="always")
-def _swap(hv, hk, i, j):  # pragma: no cover - compiled
-    hv[i], hv[j] = hv[j], hv[i]
-    hk[i], hk[j] = hk[j], hk[i]
-
-
-@numba.njit(cache=True, inline="always")
-def _sift_up(hv, hk, child):  # pragma: no cover - compiled
-    """The end of heappush of scikit-image's ``heap_general.pxi``: the new item at ``child`` moves up."""
-    while child > 0:
-        parent = (child + 1) // 2 - 1
-        if _smaller(hv, hk, child, parent):
-            _swap(hv, hk, parent, child)
-            child = parent
-        else:
-            break
-
-
 @numba.njit(cache=True)
 def flood_2d(surface, out, comp, seeds, starts):  # pragma: no cover - compiled
-    """``skimage.segmentation.watershed`` of each region given, one region at a time, into ``out``.
+    """A seeded watershed of each region given, one region at a time, into ``out``.
 
-    ``out`` holds the markers (and may hold other regions' labels); ``seeds``:
-    the markers' flat indices, grouped by region (``starts``: each group's
-    first), each group in raster order. Per region, the flood of
-    scikit-image's ``watershed_raveled`` (no compactness, no watershed line)
-    with its binary heap, line for line: items ordered by value then age,
-    markers entering at their own value and age 0, the four neighbours
-    visited up, left, right, down, a pixel labelled when it enters the heap at
-    the higher of its value and its parent's. So a region's labels are those
-    of ``watershed`` on the crop of that region alone. ``comp``: nonzero
-    inside the mask (regions are face-connected, so a neighbour in the mask
-    is in the same region). Ages and pixels share one int64 (age in the high
-    half), so that a heap step moves two arrays.
+    Priority flooding from markers (Barnes et al., Computers & Geosciences
+    2014): a priority queue (``heapq``) of pixels keyed by the level at which
+    the flood reaches them (their ``surface`` value, or the level of the pixel
+    that reached them if that is higher), then by the order in which they
+    entered it; a popped pixel gives its label to each of its four face
+    neighbours inside the region that has none yet, which then enter the
+    queue. ``out`` holds the markers (and may hold other regions'
+    labels); ``seeds``: the markers' flat indices, grouped by region
+    (``starts``: each group's first); ``comp``: nonzero inside the mask
+    (regions are face-connected, so a neighbour in the mask is in the same
+    region). The same flood as ``skimage.segmentation.watershed`` with a mask
+    up to the order of pixels of equal value, without its checks and padding
+    for each of thousands of regions.
     """
     ny, nx = surface.shape
     fs = surface.ravel()
     fc = comp.ravel()
     fo = out.ravel()
-    cap = 1024
     for c in range(starts.size - 1):
-        cap = max(cap, 2 * (starts[c + 1] - starts[c]) + 8)
-    hv = np.empty(cap)
-    hk = np.empty(cap, np.int64)
-    for c in range(starts.size - 1):
-        items = 0
-        for t in range(starts[c], starts[c + 1]):
-            idx = seeds[t]
-            hv[items] = fs[idx]
-            hk[items] = idx
-            _sift_up(hv, hk, items)
-            items += 1
-        age = 1
-        while items > 0:
-            if items + 4 > hv.size:  # room for the four pushes of this pop
-                hv2 = np.empty(2 * hv.size)
-                hk2 = np.empty(2 * hv.size, np.int64)
-                hv2[:items] = hv[:items]
-                hk2[:items] = hk[:items]
-                hv = hv2
-                hk = hk2
-            v = hv[0]
-            idx = hk[0] & 0xFFFFFFFF
-            items -= 1
-            if items > 0:
-                _swap(hv, hk, 0, items)
-                i = 0
-                while True:
-                    lft = 2 * i + 1
-                    rgt = 2 * i + 2
-                    smallest = i
-                    if lft < items:
-                        if _smaller(hv, hk, lft, i):
-                            smallest = lft
-                        if rgt < items and _smaller(hv, hk, rgt, smallest):
-                            smallest = rgt
-                    else:
-                        break
-                    if smallest == i:
-                        break
-                    _swap(hv, hk, i, smallest)
-                    i = smallest
+        heap = [(fs[seeds[starts[c]]], np.int64(0), np.int64(seeds[starts[c]]))]
+        order = np.int64(1)
+        for t in range(starts[c] + 1, starts[c + 1]):
+            heapq.heappush(heap, (fs[seeds[t]], order, np.int64(seeds[t])))
+            order += 1
+        while len(heap) > 0:
+            v, _, idx = heapq.heappop(heap)
             y = idx // nx
-            x = idx % nx
+            x = idx - y * nx
             lab = fo[idx]
             for q in range(4):
                 if q == 0:
@@ -370,28 +305,21 @@ def flood_2d(surface, out, comp, seeds, starts):  # pragma: no cover - compiled
                         continue
                     j = idx - nx
                 elif q == 1:
-                    if x == 0:
-                        continue
-                    j = idx - 1
-                elif q == 2:
-                    if x == nx - 1:
-                        continue
-                    j = idx + 1
-                else:
                     if y == ny - 1:
                         continue
                     j = idx + nx
-                if fc[j] == 0 or fo[j] != 0:
-                    continue
-                age += 1
-                nv = fs[j]
-                fo[j] = lab
-                if nv < v:
-                    nv = v
-                hv[items] = nv
-                hk[items] = (age << 32) | j
-                _sift_up(hv, hk, items)
-                items += 1
+                elif q == 2:
+                    if x == 0:
+                        continue
+                    j = idx - 1
+                else:
+                    if x == nx - 1:
+                        continue
+                    j = idx + 1
+                if fc[j] != 0 and fo[j] == 0:
+                    fo[j] = lab
+                    heapq.heappush(heap, (max(fs[j], v), order, j))  # never below the level reached
+                    order += 1
     return out
 
 
@@ -547,63 +475,6 @@ def touched_labels(near, labels, n):  # pragma: no cover - compiled
     for i in range(near.size):
         if near[i]:
             out[labels[i]] = True
-    return out
-
-
-@numba.njit(cache=True)
-def gaussian_masked_2d(image, weights, mask):  # pragma: no cover - compiled
-    """``scipy.ndimage.gaussian_filter(image, sigma) * mask`` of a 2D float64 image, the same values.
-
-    ``weights``: scipy's symmetric kernel (``2 r + 1`` values, each side
-    longer than ``r``). scipy's ``correlate1d`` along axis 0, then axis 1,
-    mode ``"reflect"``, its arithmetic in its order (each value: the centre
-    term, then the pairs from the outermost in), so the values are scipy's to
-    the bit; rows at a time, so that the loops vectorise across a row. Zero
-    outside ``mask``.
-    """
-    ny, nx = image.shape
-    r = (weights.size - 1) // 2
-    wc = weights[r]
-    tmp = np.empty((ny, nx))
-    for y in range(ny):
-        t = tmp[y]
-        src = image[y]
-        for x in range(nx):
-            t[x] = src[x] * wc
-        for j in range(r, 0, -1):
-            a = y - j
-            if a < 0:
-                a = -a - 1
-            b = y + j
-            if b >= ny:
-                b = 2 * ny - 1 - b
-            wj = weights[r - j]
-            ra = image[a]
-            rb = image[b]
-            for x in range(nx):
-                t[x] += (ra[x] + rb[x]) * wj
-    out = np.empty((ny, nx))
-    buf = np.empty(nx + 2 * r)
-    row = np.empty(nx)
-    for y in range(ny):
-        t = tmp[y]
-        for x in range(nx):
-            buf[x + r] = t[x]
-        for j in range(1, r + 1):
-            buf[r - j] = t[j - 1]
-            buf[r + nx - 1 + j] = t[nx - j]
-        for x in range(nx):
-            row[x] = buf[x + r] * wc
-        for j in range(r, 0, -1):
-            wj = weights[r - j]
-            lo = buf[r - j:r - j + nx]
-            hi = buf[r + j:r + j + nx]
-            for x in range(nx):
-                row[x] += (lo[x] + hi[x]) * wj
-        o = out[y]
-        mk = mask[y]
-        for x in range(nx):
-            o[x] = row[x] if mk[x] else 0.0
     return out
 
 

@@ -35,17 +35,14 @@ and :func:`remove_small` removes specks and slivers (after it), in
 
 Speed (2D; :mod:`napari_deepsuperpixel.annotate._rank_kernels`, tested against
 the calls they replace in ``tests/test_annotate_speed_paths.py``): the
-distance transform (:func:`distance`), the ring's growth (:func:`expand`) and
-the seeds (:func:`region_peaks`) are numba passes that give scipy's and
-scikit-image's results to the bit; the watershed (:func:`flood`) floods only
+distance transform (:func:`distance`) and the seeds (:func:`region_peaks`) are
+numba passes that give scipy's and scikit-image's results to the bit; the
+ring's growth (:func:`expand`) gives ``expand_labels``' labels but where two
+labels are exactly equally near; the watershed (:func:`flood`) floods only
 the regions with two or more seeds, each alone (a region with one seed is that
-object). That last step is the one that can differ from one watershed of the
-whole image: where two seeds of one region have exactly the same height, the
-whole image's queue held them in an order set by every other region, the
-region's own queue now (on the 44 DSB2018 fluorescence images, 5 stroke seeds,
-N = 1 to 20: 21 of 1,100 results differ, in a few pixels of thin slivers;
-object F1, touching F1 and mean AP equal to 3 decimals). Before, these steps
-took about 4 s of a 4.5 s retraining at 2048 x 2048 with 20,000 superpixels
+object), by a priority flood that may order pixels of exactly equal level
+otherwise than scikit-image's and so move a few border pixels between two
+objects. Before, these steps took about 4 s of a 4.5 s retraining at 2048 x 2048 with 20,000 superpixels
 whose classes changed all over the image.
 """
 
@@ -176,25 +173,9 @@ def split_regions(m, comp, n, dist, r, *, smooth=DEFAULT_SMOOTH, h=DEFAULT_H, se
 
 
 def smoothed(dist, sigma, mask) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter(dist, sigma) * mask`` of a distance transform (values >= 0), the same values.
-
-    2D with one sigma on both axes (and each side longer than the kernel's
-    reach): :func:`~napari_deepsuperpixel.annotate._rank_kernels.gaussian_masked_2d`,
-    scipy's arithmetic in its order (about 3x faster at 2048 x 2048); else scipy.
-    """
+    """``scipy.ndimage.gaussian_filter(dist, sigma) * mask``: the smoothed distance, zero outside the mask."""
     from scipy import ndimage as ndi
 
-    sig = np.broadcast_to(np.asarray(sigma, float), (dist.ndim,))
-    s0 = float(sig[0])
-    lw = int(4.0 * s0 + 0.5)  # scipy's reach at truncate=4
-    if dist.ndim == 2 and np.all(sig == s0) and s0 > 1e-15 and min(dist.shape) > lw \
-            and dist.dtype == np.float64:
-        from ._rank_kernels import gaussian_masked_2d
-
-        x = np.arange(-lw, lw + 1)  # scipy's _gaussian_kernel1d, order 0
-        w = np.exp(-0.5 / (s0 * s0) * x ** 2)
-        w = w / w.sum()
-        return gaussian_masked_2d(np.ascontiguousarray(dist), w[::-1].copy(), np.ascontiguousarray(mask, bool))
     out = ndi.gaussian_filter(dist, sigma)
     out *= mask
     return out
@@ -220,12 +201,12 @@ def distance(mask, spacing=None) -> np.ndarray:
 
 
 def expand(labels, width, spacing=None) -> np.ndarray:
-    """``skimage.segmentation.expand_labels(labels, width, spacing)``, the same labels.
+    """``skimage.segmentation.expand_labels(labels, width, spacing)``, the same labels up to exact ties.
 
-    2D without ``spacing`` (or a spacing of 1): a numba port of scipy's feature
-    transform, its ties included
-    (:func:`~napari_deepsuperpixel.annotate._rank_kernels.expand_labels_2d`);
-    the rest through scikit-image.
+    2D without ``spacing`` (or a spacing of 1): an exact separable transform
+    in numba (:func:`~napari_deepsuperpixel.annotate._rank_kernels.expand_labels_2d`;
+    where two labels are exactly equally near, either may win); the rest
+    through scikit-image.
     """
     lab = np.asarray(labels)
     if lab.ndim == 2 and lab.size and (spacing is None or np.all(np.asarray(spacing, float) == 1.0)):
@@ -244,15 +225,13 @@ def flood(surface, markers, comp, n) -> np.ndarray:
     of the mask, labels ``1..n``, each holding at least one marker. A region
     with one marker is that marker's whole (the flood fills its connected
     region and nothing else); a region with two or more is flooded on its own
-    (2D: :func:`~napari_deepsuperpixel.annotate._rank_kernels.flood_2d`, the
-    algorithm of scikit-image's watershed line for line; 3D: scikit-image on
-    the crop of the region). The flood of one region never meets another's,
-    and within a region the order of its pixels in the queue (value, then time
-    of entry) is the one of the whole image, so the labels are the same as
-    one watershed of the whole image; only where two markers of one region
-    have exactly the same value (both enter the queue at time 0) may the queue
-    hold them in another order, as it does on any crop (the shape split of
-    :mod:`~napari_deepsuperpixel.annotate.retrain` floods crops too).
+    (2D: :func:`~napari_deepsuperpixel.annotate._rank_kernels.flood_2d`, a
+    priority flood; 3D: scikit-image on the crop of the region). The flood of
+    one region never meets another's, so the labels are those of one
+    watershed of the whole image, up to the order in which pixels of exactly
+    equal value leave the queue (which decides a few pixels between two
+    markers; the shape split of :mod:`~napari_deepsuperpixel.annotate.retrain`
+    floods crops too).
     """
     from scipy import ndimage as ndi
 
