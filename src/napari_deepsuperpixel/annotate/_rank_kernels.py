@@ -50,6 +50,74 @@ def group_max(labels, values, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _nearest_rows(feature):  # pragma: no cover - compiled
+    """Per pixel, the row of the nearest feature pixel in its own column (-1: none); two sweeps.
+
+    Of two equally near, the upper one.
+    """
+    ny, nx = feature.shape
+    fr = np.full((ny, nx), -1, np.int32)
+    for y in range(ny):
+        for x in range(nx):
+            if feature[y, x]:
+                fr[y, x] = y
+            elif y > 0:
+                fr[y, x] = fr[y - 1, x]
+    below = np.full(nx, -1, np.int64)
+    for y in range(ny - 1, -1, -1):
+        for x in range(nx):
+            if feature[y, x]:
+                below[x] = y
+            up = fr[y, x]
+            if below[x] >= 0 and (up < 0 or below[x] - y < y - up):
+                fr[y, x] = below[x]
+    return fr
+
+
+@numba.njit(cache=True)
+def _nearest_columns(fr, y, s, t, col):  # pragma: no cover - compiled
+    """For each pixel of row ``y``, the column whose nearest feature (:func:`_nearest_rows`) is nearest.
+
+    The lower envelope of the parabolas ``(x - u)^2 + g(u)^2``, ``g(u) = fr[y, u] - y``,
+    of Meijster et al. (2000), integer arithmetic; ``s``, ``t``: work arrays of
+    the row's length; ``col`` receives the columns (-1 everywhere when the
+    image has no feature pixel).
+    """
+    nx = fr.shape[1]
+    q = -1
+    for u in range(nx):
+        if fr[y, u] < 0:
+            continue
+        gu = np.int64(fr[y, u]) - y
+        while q >= 0:
+            i = s[q]
+            gi = np.int64(fr[y, i]) - y
+            if (t[q] - i) * (t[q] - i) + gi * gi > (t[q] - u) * (t[q] - u) + gu * gu:
+                q -= 1
+            else:
+                break
+        if q < 0:
+            q = 0
+            s[0] = u
+            t[0] = 0
+        else:
+            i = s[q]
+            gi = np.int64(fr[y, i]) - y
+            w = 1 + (u * u - i * i + gu * gu - gi * gi) // (2 * (u - i))
+            if w < nx:
+                q += 1
+                s[q] = u
+                t[q] = w
+    if q < 0:
+        col[:] = -1
+        return
+    for x in range(nx - 1, -1, -1):
+        col[x] = s[q]
+        if x == t[q]:
+            q -= 1
+
+
+@numba.njit(cache=True)
 def distance_2d(mask):  # pragma: no cover - compiled
     """``scipy.ndimage.distance_transform_edt(mask)`` of a 2D mask with some background, the same float64 values.
 
@@ -58,62 +126,21 @@ def distance_2d(mask):  # pragma: no cover - compiled
     root of the squared distance, a sum of two squared integers held exactly
     in float64, and so does this. The squared distances are exact integers,
     by the separable algorithm of Meijster et al. (2000): each column's
-    distance to its nearest background pixel (two sweeps), then per row the
-    lower envelope of the parabolas ``(x - i)^2 + g(i)^2``.
+    nearest background pixel (two sweeps), then per row the lower envelope of
+    the parabolas ``(x - u)^2 + g(u)^2``.
     """
     ny, nx = mask.shape
-    g = np.empty((ny, nx), np.int32)  # distance along the column to the nearest background pixel (-1: none)
-    for y in range(ny):
-        for x in range(nx):
-            if not mask[y, x]:
-                g[y, x] = 0
-            elif y > 0 and g[y - 1, x] >= 0:
-                g[y, x] = g[y - 1, x] + 1
-            else:
-                g[y, x] = -1
-    below = np.full(nx, -1, np.int64)
-    for y in range(ny - 1, -1, -1):
-        for x in range(nx):
-            if not mask[y, x]:
-                below[x] = 0
-            elif below[x] >= 0:
-                below[x] += 1
-            if below[x] >= 0 and (g[y, x] < 0 or below[x] < g[y, x]):
-                g[y, x] = below[x]
-    out = np.empty((ny, nx))
+    fr = _nearest_rows(~mask)
     s = np.empty(nx, np.int64)
     t = np.empty(nx, np.int64)
+    col = np.empty(nx, np.int64)
+    out = np.empty((ny, nx))
     for y in range(ny):
-        q = -1
-        for u in range(nx):
-            gu = np.int64(g[y, u])
-            if gu < 0:
-                continue
-            while q >= 0:
-                i = s[q]
-                gi = np.int64(g[y, i])
-                if (t[q] - i) * (t[q] - i) + gi * gi > (t[q] - u) * (t[q] - u) + gu * gu:
-                    q -= 1
-                else:
-                    break
-            if q < 0:
-                q = 0
-                s[0] = u
-                t[0] = 0
-            else:
-                i = s[q]
-                gi = np.int64(g[y, i])
-                w = 1 + (u * u - i * i + gu * gu - gi * gi) // (2 * (u - i))
-                if w < nx:
-                    q += 1
-                    s[q] = u
-                    t[q] = w
-        for u in range(nx - 1, -1, -1):
-            i = s[q]
-            gi = np.int64(g[y, i])
-            out[y, u] = np.sqrt(np.float64((u - i) * (u - i) + gi * gi))
-            if u == t[q]:
-                q -= 1
+        _nearest_columns(fr, y, s, t, col)
+        for x in range(nx):
+            i = col[x]
+            gi = np.int64(fr[y, i]) - y
+            out[y, x] = np.sqrt(np.float64((x - i) * (x - i) + gi * gi))
     return out
 
 
@@ -123,68 +150,38 @@ def expand_labels_2d(labels, distance):  # pragma: no cover - compiled
 
     Each pixel takes the label of its nearest labelled pixel when that lies
     within ``distance`` (Euclidean). The nearest labelled pixel comes from the
-    separable algorithm of Meijster et al. (2000), as :func:`distance_2d`,
-    carrying along which pixel each distance belongs to: per column the
-    nearest labelled row (two sweeps; the upper one of two equally near), then
-    per row the lower envelope of the parabolas ``(x - u)^2 + g(u)^2`` of the
-    columns ``u``. Where two labelled pixels of different labels are exactly
-    equally near, the label taken may differ from scikit-image's (which
+    separable algorithm of :func:`distance_2d` carrying along which pixel each
+    distance belongs to. Where two labelled pixels of different labels are
+    exactly equally near, the label taken may differ from scikit-image's (which
     follows scipy's feature transform); everywhere else it is the same.
     """
     ny, nx = labels.shape
-    fr = np.full((ny, nx), -1, np.int32)  # nearest labelled row in the pixel's column (-1: none)
-    for y in range(ny):
-        for x in range(nx):
-            if labels[y, x] != 0:
-                fr[y, x] = y
-            elif y > 0:
-                fr[y, x] = fr[y - 1, x]
-    below = np.full(nx, -1, np.int64)
-    for y in range(ny - 1, -1, -1):
-        for x in range(nx):
-            if labels[y, x] != 0:
-                below[x] = y
-            up = fr[y, x]
-            if below[x] >= 0 and (up < 0 or below[x] - y < y - up):
-                fr[y, x] = below[x]
+    fr = _nearest_rows(labels != 0)
+    s = np.empty(nx, np.int64)
+    t = np.empty(nx, np.int64)
+    col = np.empty(nx, np.int64)
     out = np.zeros_like(labels)
-    s = np.empty(nx, np.int64)  # columns of the parabolas on the envelope
-    t = np.empty(nx, np.int64)  # where each starts to be the lowest
     d2max = distance * distance
     for y in range(ny):
-        q = -1
-        for u in range(nx):
-            if fr[y, u] < 0:
+        _nearest_columns(fr, y, s, t, col)
+        for x in range(nx):
+            i = col[x]
+            if i < 0:
                 continue
-            gu = np.int64(fr[y, u]) - y
-            while q >= 0:
-                i = s[q]
-                gi = np.int64(fr[y, i]) - y
-                if (t[q] - i) * (t[q] - i) + gi * gi > (t[q] - u) * (t[q] - u) + gu * gu:
-                    q -= 1
-                else:
-                    break
-            if q < 0:
-                q = 0
-                s[0] = u
-                t[0] = 0
-            else:
-                i = s[q]
-                gi = np.int64(fr[y, i]) - y
-                w = 1 + (u * u - i * i + gu * gu - gi * gi) // (2 * (u - i))
-                if w < nx:
-                    q += 1
-                    s[q] = u
-                    t[q] = w
-        if q < 0:
-            continue  # no labelled pixel in the image
-        for x in range(nx - 1, -1, -1):
-            i = s[q]
             gi = np.int64(fr[y, i]) - y
             if (x - i) * (x - i) + gi * gi <= d2max:
                 out[y, x] = labels[fr[y, i], i]
-            if x == t[q]:
-                q -= 1
+    return out
+
+
+@numba.njit(cache=True, inline="always")
+def _append(out, m, value):  # pragma: no cover - compiled
+    """``out`` holding ``m`` values with ``value`` put at ``m`` (a new array of twice the room when full)."""
+    if m == out.size:
+        bigger = np.empty(2 * out.size, out.dtype)
+        bigger[:m] = out[:m]
+        out = bigger
+    out[m] = value
     return out
 
 
@@ -230,11 +227,7 @@ def peak_candidates_2d(height, labels, md, threshold, n):  # pragma: no cover - 
             if not ok:
                 not_max[k] = True
             elif v > threshold:
-                if m == out.size:
-                    bigger = np.empty(2 * out.size, np.int64)
-                    bigger[:m] = out[:m]
-                    out = bigger
-                out[m] = y * nx + x
+                out = _append(out, m, y * nx + x)
                 m += 1
     return out[:m], present & ~not_max
 
@@ -514,10 +507,6 @@ def isolated_pixels_2d(height, labels, trivial, threshold):  # pragma: no cover 
                     opened = True
                     break
             if not opened and height[y, x] > threshold:
-                if m == out.size:
-                    bigger = np.empty(2 * out.size, np.int64)
-                    bigger[:m] = out[:m]
-                    out = bigger
-                out[m] = y * nx + x
+                out = _append(out, m, y * nx + x)
                 m += 1
     return out[:m]
