@@ -257,3 +257,31 @@ def test_shipped_embeddings_separate_colour_regions():
     psi = (1 - (e[:, 1:] * e[:, :-1]).sum(-1)) / 2  # Eq. 2 between horizontal neighbours
     assert psi[:, 31].mean() > 0.5  # across the colour edge: far apart
     assert np.delete(psi, 31, axis=1).mean() < 0.05  # inside a region: together
+
+
+def test_edge_refinement_moves_superpixels_onto_colour_edges_and_keeps_their_count():
+    from napari_deepsuperpixel.methods.sen import snap_superpixels
+
+    rng = np.random.default_rng(0)
+    img = np.zeros((40, 60, 3), np.float32)
+    img[:, :30] = (0.8, 0.2, 0.2)  # red | blue, the edge between columns 29 and 30
+    img[:, 30:] = (0.2, 0.2, 0.8)
+    img += rng.normal(0, 0.02, img.shape).astype(np.float32)
+    labels = np.ones((40, 60), np.int32)
+    labels[:, 32:] = 2  # the superpixels' edge 2 pixels off the colour edge
+    labels[:20] += 2  # and a horizontal cut inside each colour (4 superpixels)
+    out = snap_superpixels(labels, np.clip(img, 0, 1), 8)
+    assert out.max() == 4  # as many superpixels as before
+    left, right = np.unique(out[:, :30]), np.unique(out[:, 30:])
+    assert set(left).isdisjoint(right)  # no superpixel crosses the colour edge any more
+    assert not set(np.unique(labels[:, :32])).isdisjoint(np.unique(labels[:, 30:]))  # one did before
+
+
+def test_sen_icm_passes_zero_is_the_papers_superpixels(rgb_image, tiny_checkpoint):
+    crop = rgb_image[:48, :64]
+    raw = segment_result(crop, "sen", n_segments=30, checkpoint=tiny_checkpoint, device="cpu", icm_passes=0)
+    emb = raw.extras["embedding"]
+    from napari_deepsuperpixel.methods.snic import snic
+
+    want = snic(emb, 30, 0.5, distance="cosine")
+    assert np.array_equal(raw.labels, want)

@@ -239,3 +239,24 @@ def icm_refine(labels: np.ndarray, features: np.ndarray, passes: int = 8, beta: 
             break
         lab.ravel()[idx] = best
     return lab
+
+
+def snap_to_edges(labels: np.ndarray, features: np.ndarray, passes: int, beta: float = 1.0, *,
+                  min_size: int = 0, max_segments: Optional[int] = None) -> np.ndarray:
+    """Segments moved onto the image's edges, then made connected and their specks merged.
+
+    :func:`split_components`, :func:`icm_refine` (``passes`` sweeps, ``beta``), then
+    :func:`split_components`, then :func:`merge_small_segments` of what is
+    smaller than ``min_size`` (and, with ``max_segments``, down to that
+    many segments: the count a superpixel method was asked for survives the
+    pieces the refinement may cut off). The final step of ``backprop`` and
+    ``sen`` (docs/methods/backprop.md, docs/methods/sen.md).
+
+    Returns int32 labels ``1..N``, each one connected segment.
+    """
+    lab = split_components(labels)  # each connected piece its own segment (its own mean)
+    if passes:
+        lab = split_components(icm_refine(lab, features, passes, beta))
+    if min_size > 1 or max_segments is not None:
+        lab = merge_small_segments(lab, max(int(min_size), 1), features, max_segments=max_segments)
+    return lab

@@ -393,14 +393,10 @@ def final_segments(labels, image, params) -> np.ndarray:
 
     Returns int32 labels ``1..N``, each one connected segment (4- / 6-connected).
     """
-    from ..postprocess import icm_refine, merge_small_segments, split_components
+    from ..postprocess import snap_to_edges
 
-    lab = split_components(labels)
-    if params.icm_passes:
-        lab = split_components(icm_refine(lab, image, int(params.icm_passes), float(params.icm_beta)))
-    if params.min_size and params.min_size > 1:
-        lab = merge_small_segments(lab, int(params.min_size), image)
-    return lab
+    return snap_to_edges(labels, image, int(params.icm_passes or 0), float(params.icm_beta),
+                         min_size=int(params.min_size or 0))
 
 
 def run_backprop(image, *, params: BackpropParams, seed: int = 0, device="cpu", progress=None) -> Result:
