@@ -153,3 +153,47 @@ def test_icm_in_a_volume_and_with_channels():
     out = icm_refine(np.stack([labels] * 5), np.stack([vol, vol], -1), passes=6)
     assert out.shape == (5, 60, 60)
     assert np.mean(out != np.stack([truth] * 5)) < 0.005
+
+
+def _icm_reference(labels, feats, passes, beta):
+    """ICM with a Potts prior written the plain way (whole-image numpy, float64), for the kernel's test."""
+    lab = labels.astype(np.int64)
+    f = feats if feats.ndim == lab.ndim + 1 else feats[..., None]
+    for _ in range(passes):
+        n = lab.max() + 1
+        cnt = np.maximum(np.bincount(lab.ravel(), minlength=n), 1)
+        mean = np.stack([np.bincount(lab.ravel(), f[..., c].ravel(), minlength=n) / cnt
+                         for c in range(f.shape[-1])], 1)
+        var = np.maximum(((f - mean[lab]) ** 2).reshape(-1, f.shape[-1]).mean(0), 1e-12)
+        pad = np.pad(lab, 1, constant_values=-1)
+        core = (slice(1, -1),) * lab.ndim
+        nbs = []
+        for ax in range(lab.ndim):
+            for step in (-1, 1):
+                sl = list(core)
+                sl[ax] = slice(1 + step, pad.shape[ax] - 1 + step)
+                nbs.append(pad[tuple(sl)])
+        cands = [lab] + [np.where(nb < 0, lab, nb) for nb in nbs]
+        cost = np.stack([(((mean[c] - f) ** 2) / (2 * var)).sum(-1) - beta * sum((nb == c) for nb in nbs)
+                         for c in cands])
+        best = np.take_along_axis(np.stack(cands), cost.argmin(0)[None], 0)[0]
+        if np.array_equal(best, lab):
+            break
+        lab = best
+    return lab
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_icm_kernel_is_the_plain_sweep(seed):
+    from napari_deepsuperpixel.postprocess import icm_refine
+
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(5, 40)), int(rng.integers(5, 40)))
+    lab = split_components(rng.integers(0, 4, shape).repeat(2, 0).repeat(2, 1))
+    feats = rng.random(lab.shape + (2,)) + (lab % 3)[..., None] * 0.5
+    out = icm_refine(lab, feats, 6, 1.0)
+    want = _icm_reference(lab, feats.astype(np.float32).astype(np.float64), 6, 1.0)
+    assert np.mean(out == want) > 0.999  # float32 costs against float64: a rare exact tie may go the other way
+    vol = split_components(rng.integers(0, 3, (4, 12, 14)))
+    vf = rng.random((4, 12, 14)) + vol * 0.3
+    assert np.mean(icm_refine(vol, vf, 4) == _icm_reference(vol, vf.astype(np.float32).astype(np.float64), 4, 1.0)) > 0.999

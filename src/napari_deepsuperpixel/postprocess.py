@@ -170,8 +170,9 @@ def icm_refine(labels: np.ndarray, features: np.ndarray, passes: int = 8, beta: 
     puts a boundary one or two pixels off the edge (a CNN's receptive field
     smears bright objects into the dark background), the boundary moves to
     the level half-way between the two segments' means, as a threshold would.
-    Hand-written (a few vectorised numpy lines): scikit-image and scipy have
-    no ICM or Potts relabelling of a given segmentation.
+    Hand-written (a numba pass, :mod:`napari_deepsuperpixel._icm_kernels`):
+    scikit-image and scipy have no ICM or Potts relabelling of a given
+    segmentation.
 
     Parameters
     ----------
@@ -196,49 +197,15 @@ def icm_refine(labels: np.ndarray, features: np.ndarray, passes: int = 8, beta: 
         raise ValueError(f"features of shape {f.shape} do not match labels of shape {lab.shape}")
     if passes < 0 or beta < 0:
         raise ValueError(f"passes and beta must be >= 0, got {passes}, {beta}")
-    nd, n_ch = lab.ndim, f.shape[-1]
-    flat_f = f.reshape(-1, n_ch)
-    for _ in range(int(passes)):
-        flat = lab.ravel()
-        n = int(flat.max()) + 1
-        cnt = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float64)
-        mean = np.stack([np.bincount(flat, flat_f[:, c], minlength=n) / cnt for c in range(n_ch)], 1)
-        var = np.maximum(((flat_f - mean[flat]) ** 2).mean(0), 1e-12)
-        scaled_mean = (mean / np.sqrt(2 * var)).astype(np.float32)
-        padded = np.pad(lab, 1, mode="constant", constant_values=-1)
-        core = tuple(slice(1, -1) for _ in range(nd))
-        neighbours = []
-        for ax in range(nd):
-            for step in (-1, 1):
-                sl = list(core)
-                sl[ax] = slice(1 + step, padded.shape[ax] - 1 + step)
-                neighbours.append(padded[tuple(sl)].ravel())
-        # only pixels with a neighbour of another segment can change (all candidates of the others agree)
-        edge = np.zeros(flat.size, bool)
-        for nb in neighbours:
-            edge |= (nb >= 0) & (nb != flat)
-        idx = np.flatnonzero(edge)
-        if idx.size == 0:
-            break
-        own = flat[idx]
-        nbs = [nb[idx] for nb in neighbours]
-        fe = flat_f[idx] / np.sqrt(2 * var).astype(np.float32)
-        best, best_cost = own, None
-        for cand in [own] + nbs:
-            cand = np.where(cand < 0, own, cand)
-            cost = ((scaled_mean[cand] - fe) ** 2).sum(-1)
-            for nb in nbs:
-                cost -= beta * (nb == cand)
-            if best_cost is None:
-                best_cost = cost
-            else:
-                better = cost < best_cost
-                best = np.where(better, cand, best)
-                best_cost = np.where(better, cost, best_cost)
-        if np.array_equal(best, own):
-            break
-        lab.ravel()[idx] = best
-    return lab
+    if lab.size and lab.min() < 0:
+        raise ValueError("labels must be >= 0 (e.g. the output of split_components)")
+    if lab.size == 0 or not passes:
+        return lab
+    from ._icm_kernels import icm_sweeps
+
+    out = icm_sweeps(lab.ravel(), np.ascontiguousarray(f.reshape(-1, f.shape[-1])),
+                     np.asarray(lab.shape, np.int64), int(passes), float(beta))
+    return out.reshape(lab.shape)
 
 
 def snap_to_edges(labels: np.ndarray, features: np.ndarray, passes: int, beta: float = 1.0, *,
