@@ -53,7 +53,7 @@ DEFAULT_COMPACTNESS = 0.5
 #: same superpixels within the noise (20 BSDS500 test images, docs/methods/sen.md "Speed")
 GBMS_ANCHORS = 256
 #: sweeps of the final edge refinement (ours; docs/methods/sen.md "Edge refinement"): chosen on 20 BSDS500 val
-#: images among 0, 4, 8, 16, 32 (32 scored higher still but took SEN past its 0.8 s per image)
+#: images among 0, 4, 8, 16, 32 (32 scored higher still but, as numpy sweeps, took SEN past its 0.8 s per image)
 ICM_PASSES = 16
 
 
