@@ -160,9 +160,11 @@ def icm_refine(labels: np.ndarray, features: np.ndarray, passes: int = 8, beta: 
 
     where ``mean(label)`` is the segment's mean feature and ``var_c`` the pooled
     within-segment variance of channel ``c`` (so the data term is in units of
-    the image's own noise and ``beta`` needs no rescaling between images). All
-    pixels are updated at once from the means of the previous pass (a Jacobi
-    sweep); ``passes`` sweeps, or fewer when nothing changes. A boundary moves
+    the image's own noise and ``beta`` needs no rescaling between images). A
+    sweep takes the means at its start, then updates the pixels of a
+    checkerboard's two colours in turn (no two neighbours change at once, so
+    the two sides of an edge cannot swap labels and leave a zigzag);
+    ``passes`` sweeps, or fewer when nothing changes. A boundary moves
     by at most one pixel per sweep, so segments keep their identity; the
     result of a segment may be split into pieces (callers take connected
     components). This is Besag's ICM (J. R. Stat. Soc. B 1986) with one class
