@@ -65,7 +65,7 @@ Choices where the paper is silent or ambiguous (also in docs/methods/backprop.md
   agreeing neighbour) move the edges to the level half-way between the two
   segments, then segments under ``min_size`` pixels join their most similar
   neighbour. Chosen on the 44 DSB2018 fluorescence images (object F1 at IoU
-  0.5: 0.504 -> 0.64, Otsu + connected components 0.636) and checked on 20
+  0.5: 0.504 -> 0.655, Otsu + connected components 0.636) and checked on 20
   BSDS500 val photographs (docs/methods/backprop.md, "Segments of dim nuclei").
 - On a CPU with glibc, freed memory stays on the heap during a run
   (:func:`napari_deepsuperpixel.nn.heap.reuse_heap`, switch ``nn.heap.ENABLED``):
