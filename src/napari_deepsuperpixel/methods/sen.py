@@ -308,8 +308,8 @@ def snap_superpixels(labels, image, passes: int) -> np.ndarray:
     similar neighbour until no more superpixels are left than SNIC made. The
     embedding's superpixels follow a blurred edge map (the U-Net's
     downsampling), 1-2 pixels off the colour edges: on 20 BSDS500 val images
-    16 sweeps raised boundary F at K = 50 from 0.472 to 0.499 and ASA at K = 200
-    from 0.936 to 0.949 (docs/methods/sen.md, "Edge refinement").
+    16 sweeps raised boundary F at K = 50 from 0.472 to 0.507 and ASA at K = 200
+    from 0.936 to 0.951 (docs/methods/sen.md, "Edge refinement").
     """
     from ..io.prepare import to_feature_space
     from ..postprocess import snap_to_edges
