@@ -215,7 +215,7 @@ def snap_to_edges(labels: np.ndarray, features: np.ndarray, passes: int, beta: f
     """Segments moved onto the image's edges, then made connected and their specks merged.
 
     :func:`split_components`, :func:`icm_refine` (``passes`` sweeps, ``beta``), then
-    :func:`split_components`, then :func:`merge_small_segments` of what is
+    :func:`enforce_connectivity`: connected components, merging what is
     smaller than ``min_size`` (and, with ``max_segments``, down to that
     many segments: the count a superpixel method was asked for survives the
     pieces the refinement may cut off). The final step of ``backprop`` and
@@ -225,7 +225,5 @@ def snap_to_edges(labels: np.ndarray, features: np.ndarray, passes: int, beta: f
     """
     lab = split_components(labels)  # each connected piece its own segment (its own mean)
     if passes:
-        lab = split_components(icm_refine(lab, features, passes, beta))
-    if min_size > 1 or max_segments is not None:
-        lab = merge_small_segments(lab, max(int(min_size), 1), features, max_segments=max_segments)
-    return lab
+        lab = icm_refine(lab, features, passes, beta)
+    return enforce_connectivity(lab, min_size=int(min_size), features=features, max_segments=max_segments)

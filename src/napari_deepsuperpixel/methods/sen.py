@@ -369,10 +369,7 @@ def run_sen_volume(volume, *, params: SenParams, spacing=(1.0, 1.0, 1.0), seed: 
     emb = np.stack(embs)
     labels = snic3d(emb, int(params.n_segments), params.compactness, spacing=tuple(spacing), distance="cosine",
                     progress=progress)
-    labels = np.asarray(labels, np.int32)
-    if params.icm_passes:
-        labels = snap_superpixels(labels, vol, int(params.icm_passes))
-    return Result(labels, {"embedding": emb}, connected=True)
+    return _snapped(Result(np.asarray(labels, np.int32), {"embedding": emb}, connected=True), vol, params)
 
 
 def run_sen_contours(image, *, params: SenContoursParams, seed: int = 0, device="cpu",
