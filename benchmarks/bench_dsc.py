@@ -56,6 +56,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: bump when the cached rows of an image change meaning
 CACHE_VERSION = 1
+#: the superpixel setting of ``screen`` when none is given: the ``dsc`` default
+DEFAULT_SCREEN_SP = "scale=350,sigma=0.5,min_size=50"
 
 
 def _test_images(root: Path, n: int, split: str = "test"):
@@ -211,11 +213,11 @@ def _parse_variant(text: str):
 def cmd_screen(args) -> None:
     """DSC variants (keyword arguments of ``deep_superpixel_cut``) on the same SuperAE superpixels.
 
-    One superpixel setting per image (``--sp-params`` of ``--sp-method`` on the
-    reconstruction, the ``dsc`` default), so ODS = OIS; each variant's
-    segmentation is split into 4-connected regions as ``segment`` does. Prints
-    SC / PRI / VI and the number of final regions (median, range) per variant.
-    Rows are cached per image and variant in ``--cache``.
+    Every ``--sp-params`` setting of ``--sp-method`` on the reconstruction is one threshold of ODS / OIS,
+    as the paper's Table IV reads "MS with multiple parameter settings" (one setting: ODS = OIS); each
+    variant's segmentation is split into 4-connected regions as ``segment`` does. Prints SC / PRI / VI
+    (ODS and OIS) and the number of final regions (median, range, over images and settings) per
+    variant. Rows are cached per image, setting and variant in ``--cache``.
     """
     import torch
 
@@ -229,54 +231,67 @@ def cmd_screen(args) -> None:
     torch.set_num_threads(1)
     model = dsc.load_superae(args.checkpoint)
     variants = [_parse_variant(v) for v in args.variant]
+    settings = args.sp_params or [DEFAULT_SCREEN_SP]
     cache = ResultCache(args.cache, "json")
     items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)[args.skip:]
     per = {name: {} for name, _ in variants}
     for i, (img_name, ip, gp) in enumerate(items):
-        img = gt = sp = None
+        img = gt = None
+        sps = {}
         for name, kw in variants:
-            cfg = dict(kw=kw, sp_method=args.sp_method, sp_params=args.sp_params, checkpoint=args.checkpoint,
-                       k=args.k, dsc_iter=args.dsc_iter, max_side=args.max_side)
-            if name == "superpixels":
-                cfg = dict(cfg, superpixels_only=True)
-            key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
-            res = cache.load(img_name + "_screen", key)
-            if res is None:
-                if img is None:
-                    img = _rgb01(ip)
-                    gt = load_ground_truth(gp)
-                    sp, _ = dsc.superae_superpixels(img, checkpoint=args.checkpoint,
-                                                    superpixel_method=args.sp_method,
-                                                    superpixel_params=args.sp_params)
-                opts = dict(n_classes=args.k, n_iter=args.dsc_iter, max_side=args.max_side, seed=0)
-                opts.update(kw)
-                t0 = time.perf_counter()
-                if name == "superpixels":  # the SuperAE superpixels themselves, as a reference row
-                    lab, hist = sp, []
-                else:
-                    lab, hist = dsc.deep_superpixel_cut(img, sp, model, **opts)
-                secs = time.perf_counter() - t0
-                c = _connected(lab)
-                res = jsonable({"row": evaluate_segmentation(c, None, gt.segmentations),
-                                "n_classes": int(np.unique(lab).size), "n_regions": int(c.max()),
-                                "n_sp": int(np.unique(sp).size), "iters": len(hist), "seconds": secs})
-                cache.save(img_name + "_screen", key, res, image=img_name)
-                print(f"[{i + 1}/{len(items)}] {img_name} {name}: {res['n_classes']} classes, "
-                      f"{res['n_regions']} regions, {res['iters']} iterations, {secs:.1f} s", flush=True)
-            per[name][img_name] = res
+            rows = []
+            for sp_params in settings:
+                cfg = dict(kw=kw, sp_method=args.sp_method, sp_params=sp_params, checkpoint=args.checkpoint,
+                           k=args.k, dsc_iter=args.dsc_iter, max_side=args.max_side)
+                if args.sp_on != "reconstruction":  # (keeps the keys of the earlier cached rows)
+                    cfg["sp_on"] = args.sp_on
+                if name == "superpixels":
+                    cfg = dict(cfg, superpixels_only=True)
+                key = cache_key(cfg, cache_version=CACHE_VERSION, image=file_digest(ip), gt=file_digest(gp))
+                res = cache.load(img_name + "_screen", key)
+                if res is None:
+                    if img is None:
+                        img = _rgb01(ip)
+                        gt = load_ground_truth(gp)
+                    if sp_params not in sps:
+                        sps[sp_params], _ = dsc.superae_superpixels(img, checkpoint=args.checkpoint,
+                                                                    superpixel_method=args.sp_method,
+                                                                    superpixel_params=sp_params,
+                                                                    superpixels_on=args.sp_on)
+                    sp = sps[sp_params]
+                    opts = dict(n_classes=args.k, n_iter=args.dsc_iter, max_side=args.max_side, seed=0)
+                    opts.update(kw)
+                    t0 = time.perf_counter()
+                    if name == "superpixels":  # the SuperAE superpixels themselves, as a reference row
+                        lab, hist = sp, []
+                    else:
+                        lab, hist = dsc.deep_superpixel_cut(img, sp, model, **opts)
+                    secs = time.perf_counter() - t0
+                    c = _connected(lab)
+                    res = jsonable({"row": evaluate_segmentation(c, None, gt.segmentations),
+                                    "n_classes": int(np.unique(lab).size), "n_regions": int(c.max()),
+                                    "n_sp": int(np.unique(sp).size), "iters": len(hist), "seconds": secs})
+                    cache.save(img_name + "_screen", key, res, image=img_name)
+                    print(f"[{i + 1}/{len(items)}] {img_name} {name} {sp_params}: {res['n_classes']} classes, "
+                          f"{res['n_regions']} regions, {res['iters']} iterations, {secs:.1f} s", flush=True)
+                rows.append(res)
+            per[name][img_name] = rows
     print(f"\nBSDS500 {args.split}, images {args.skip + 1}-{args.skip + len(items)}, superpixels {args.sp_method} "
-          f"{args.sp_params} on the reconstruction, K={args.k}, {args.dsc_iter} iterations, max_side "
-          f"{args.max_side}\n")
-    print("| variant | SC | PRI | VI | classes (median) | regions median [range] | iterations (median) | s / image |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          f"{' | '.join(settings)} on the {args.sp_on} (the thresholds of ODS / OIS), K={args.k}, "
+          f"{args.dsc_iter} iterations, max_side {args.max_side}\n")
+    print("| variant | SC ODS | SC OIS | PRI ODS | PRI OIS | VI ODS | VI OIS | classes (median) | "
+          "regions median [range] | iterations (median) | s / run |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, _ in variants:
         rs = per[name]
-        r = collect([merge_sweep_evals(n, [v["row"]]) for n, v in rs.items()]).region
-        ncls = [v["n_classes"] for v in rs.values()]
-        nreg = [v["n_regions"] for v in rs.values()]
-        its = [v["iters"] for v in rs.values()]
-        secs = [v["seconds"] for v in rs.values()]
-        print(f"| {name} | {r.cover_ods:.3f} | {r.pri_ods:.3f} | {r.voi_ods:.3f} | {np.median(ncls):.0f} | "
+        r = collect([merge_sweep_evals(n, [v["row"] for v in rows]) for n, rows in rs.items()]).region
+        flat = [v for rows in rs.values() for v in rows]
+        ncls = [v["n_classes"] for v in flat]
+        nreg = [v["n_regions"] for v in flat]
+        its = [v["iters"] for v in flat]
+        secs = [v["seconds"] for v in flat]
+        print(f"| {name} | {r.cover_ods:.3f} | {r.cover_ois:.3f} | {r.pri_ods:.3f} | {r.pri_ois:.3f} | "
+              f"{r.voi_ods:.3f} | {r.voi_ois:.3f} | {np.median(ncls):.0f} | "
               f"{np.median(nreg):.0f} [{min(nreg)}, {max(nreg)}] | {np.median(its):.0f} | {np.median(secs):.1f} |")
 
 
@@ -427,7 +442,11 @@ def main(argv=None):
                     help="NAME:key=value,... keyword arguments of deep_superpixel_cut (repeatable); "
                          "the name 'superpixels' scores the SuperAE superpixels themselves")
     sc.add_argument("--sp-method", default="felzenszwalb")
-    sc.add_argument("--sp-params", default="scale=350,sigma=0.5,min_size=50")
+    sc.add_argument("--sp-params", action="append", default=[],
+                    help="superpixel settings on the reconstruction, one per flag; several = the thresholds of "
+                         "ODS / OIS (default: the dsc default, " + DEFAULT_SCREEN_SP + ")")
+    sc.add_argument("--sp-on", choices=("reconstruction", "image"), default="reconstruction",
+                    help="what the superpixels are computed on (dsc's superpixels_on)")
     sc.add_argument("--k", type=int, default=32)
     sc.add_argument("--dsc-iter", type=int, default=32)
     sc.add_argument("--cache", default="/tmp/bench_dsc_cache")

@@ -263,3 +263,17 @@ def test_dsc_options_reach_the_runner(small, tiny_ckpt):
     assert r.extras["resolved_params"]["cut"] == "cut"
     with pytest.raises(ValueError, match="cut"):
         nds.segment(small, "dsc", cut="normalized", **kw)
+
+
+def test_superpixels_on_the_image_are_the_methods_own(small, tiny_ckpt):
+    """``superpixels_on="image"``: DSC partitions the superpixel method's superpixels of the image itself."""
+    kw = dict(checkpoint=tiny_ckpt, max_iter=2, superpixel_method="slic", superpixel_params="n_segments=20",
+              device="cpu")
+    on_image = nds.segment_result(small, "dsc", superpixels_on="image", **kw)
+    direct = nds.segment_result(small, "slic", n_segments=20, device="cpu")
+    assert np.array_equal(on_image.extras["superpixels"], direct.labels)
+    on_rec = nds.segment_result(small, "dsc", **kw)  # the paper: superpixels of the (random) reconstruction
+    assert on_rec.extras["resolved_params"]["superpixels_on"] == "reconstruction"
+    assert not np.array_equal(on_rec.extras["superpixels"], direct.labels)
+    with pytest.raises(ValueError, match="superpixels_on"):
+        nds.segment(small, "dsc", superpixels_on="input", **kw)

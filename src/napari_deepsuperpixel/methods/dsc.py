@@ -92,6 +92,8 @@ from .._types import Result, param
 from ._presets import preset_helper, preset_param, resolve_preset
 
 SUPERPIXEL_METHODS = ("felzenszwalb", "meanshift", "slic", "snic", "quickshift", "watershed")
+#: what DSC's superpixels are computed on: the SuperAE reconstruction (Alg. 1-2) or the input image
+SUPERPIXELS_ON = ("reconstruction", "image")
 #: the shipped weight sets, selectable by name with ``checkpoint=`` (a name or a file, as cellpose's
 #: ``pretrained_model``); the first is the
 #: default (model cards: docs/training.md)
@@ -153,6 +155,9 @@ class DscParams:
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
     superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    superpixels_on: str = param("reconstruction", "Run the superpixel method on the SuperAE 'reconstruction' "
+                                "(the paper) or on the 'image' itself (not in the paper; higher PRI with the "
+                                "shipped weights, see docs/methods/dsc.md)", choices=SUPERPIXELS_ON)
     checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
@@ -197,7 +202,8 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=DEFAULT_SP,
-                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None):
+                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None,
+                        superpixels_on="reconstruction"):
     """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7).
 
     Parameters
@@ -215,6 +221,9 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     progress : callable, optional
         The calling method's progress callback (the superpixel method's
         reports and Cancel are forwarded).
+    superpixels_on : {"reconstruction", "image"}
+        What the superpixel method runs on: the reconstruction (the paper)
+        or the input image (an option of ``dsc``, not in the paper).
 
     Returns
     -------
@@ -233,6 +242,8 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
 
     if superpixel_method not in SUPERPIXEL_METHODS:
         raise ValueError(f"superpixel_method must be one of {SUPERPIXEL_METHODS}, got {superpixel_method!r}")
+    if superpixels_on not in SUPERPIXELS_ON:
+        raise ValueError(f"superpixels_on must be one of {SUPERPIXELS_ON}, got {superpixels_on!r}")
     try:
         sp_params = parse_key_values(str(superpixel_params), "superpixel_params")
     except ValueError as e:
@@ -247,8 +258,8 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     rec = rec[0].permute(1, 2, 0).cpu().numpy()
     # the superpixel methods are classical (CPU) ones; the reconstruction is already in [0, 1]
     rec = rec.astype(np.float32)
-    labels = run_method(rec, superpixel_method, sp_params, rgb=True, seed=seed, device="cpu",
-                        progress=progress).labels
+    labels = run_method(rec if superpixels_on == "reconstruction" else rgb, superpixel_method, sp_params, rgb=True,
+                        seed=seed, device="cpu", progress=progress).labels
     return labels.astype(np.int32), rec
 
 
@@ -443,7 +454,8 @@ def deep_superpixel_cut(image, superpixels, model, *, n_classes=32, n_iter=128, 
 def _sp_from_params(image, params, seed, device, progress):
     return superae_superpixels(image, checkpoint=params.checkpoint, superpixel_method=params.superpixel_method,
                                superpixel_params=params.superpixel_params, device=device, seed=seed,
-                               progress=progress)
+                               progress=progress,
+                               superpixels_on=getattr(params, "superpixels_on", "reconstruction"))
 
 
 def run_superae(image, *, params: SuperAEParams, seed=0, device="cpu", progress=None) -> Result:
