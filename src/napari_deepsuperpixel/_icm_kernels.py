@@ -20,7 +20,7 @@ import numpy as np
 
 @numba.njit(cache=True)
 def icm_sweeps(lab, f, shape, passes, beta):  # pragma: no cover - compiled
-    """``passes`` Jacobi sweeps of ICM with a Potts prior on flat labels ``lab`` (int64, N) and features ``f`` (N, C).
+    """``passes`` checkerboard sweeps of ICM with a Potts prior on flat labels ``lab`` (int64, N) and features ``f`` (N, C).
 
     ``shape``: the image's shape (2 or 3 axes, C order). Each sweep: every
     segment's mean feature and the pooled within-segment variance per channel

@@ -213,7 +213,7 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=DEFAULT_SP,
                         superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None,
                         superpixels_on="reconstruction"):
-    """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7).
+    """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7) or the image.
 
     Parameters
     ----------
