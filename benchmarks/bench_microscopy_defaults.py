@@ -14,7 +14,7 @@ against the instance masks (label 0 = background):
   ground-truth region;
 * the number of segments and the share of the largest one.
 
-Methods: ``backprop``, ``neural_superpixels`` (defaults), ``otsu`` (Otsu's threshold
+Methods: ``backprop``, ``neural_superpixels``, ``dsc`` (defaults), ``otsu`` (Otsu's threshold
 on the smoothed image, 4-connected components of the foreground, the background one
 segment), ``snic`` and ``felzenszwalb`` at their defaults, and ``snic@ns`` (SNIC
 asked for as many segments as neural superpixels returned on that image).
@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("backprop", "neural_superpixels", "otsu", "snic", "felzenszwalb", "snic@ns")
-DEEP = ("backprop", "neural_superpixels")
+METHODS = ("backprop", "neural_superpixels", "dsc", "otsu", "snic", "felzenszwalb", "snic@ns")
+DEEP = ("backprop", "neural_superpixels", "dsc")
 
 
 def find_root(root) -> Path:
