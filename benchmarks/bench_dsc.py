@@ -56,8 +56,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: bump when the cached rows of an image change meaning
 CACHE_VERSION = 1
-#: the superpixel setting of ``screen`` when none is given: the ``dsc`` default
-DEFAULT_SCREEN_SP = "scale=350,sigma=0.5,min_size=50"
 
 
 def _test_images(root: Path, n: int, split: str = "test"):
@@ -213,7 +211,7 @@ def _parse_variant(text: str):
 def cmd_screen(args) -> None:
     """DSC variants (keyword arguments of ``deep_superpixel_cut``) on the same SuperAE superpixels.
 
-    Every ``--sp-params`` setting of ``--sp-method`` on the reconstruction is one threshold of ODS / OIS,
+    Every ``--sp-params`` setting of ``--sp-method`` on ``--sp-on`` (the reconstruction or the image) is one threshold of ODS / OIS,
     as the paper's Table IV reads "MS with multiple parameter settings" (one setting: ODS = OIS); each
     variant's segmentation is split into 4-connected regions as ``segment`` does. Prints SC / PRI / VI
     (ODS and OIS) and the number of final regions (median, range, over images and settings) per
@@ -231,7 +229,7 @@ def cmd_screen(args) -> None:
     torch.set_num_threads(1)
     model = dsc.load_superae(args.checkpoint)
     variants = [_parse_variant(v) for v in args.variant]
-    settings = args.sp_params or [DEFAULT_SCREEN_SP]
+    settings = args.sp_params or [dsc.default_superpixel_params(args.sp_method, args.sp_on)]
     cache = ResultCache(args.cache, "json")
     items = _test_images(find_bsds500(args.bsds), args.n_images, args.split)[args.skip:]
     per = {name: {} for name, _ in variants}
@@ -443,8 +441,8 @@ def main(argv=None):
                          "the name 'superpixels' scores the SuperAE superpixels themselves")
     sc.add_argument("--sp-method", default="felzenszwalb")
     sc.add_argument("--sp-params", action="append", default=[],
-                    help="superpixel settings on the reconstruction, one per flag; several = the thresholds of "
-                         "ODS / OIS (default: the dsc default, " + DEFAULT_SCREEN_SP + ")")
+                    help="superpixel settings, one per flag; several = the thresholds of ODS / OIS (default: "
+                         "the method's default on --sp-on, for EGB the ~100-superpixel scale)")
     sc.add_argument("--sp-on", choices=("reconstruction", "image"), default="reconstruction",
                     help="what the superpixels are computed on (dsc's superpixels_on)")
     sc.add_argument("--k", type=int, default=32)

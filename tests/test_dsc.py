@@ -125,11 +125,16 @@ def test_superae_and_baselines(small, tiny_ckpt):
     r = nds.segment_result(small, "superae", **common)
     assert r.extras["reconstruction"].shape == small.shape and r.labels.min() == 1
     n_sp = r.n_segments
+    d = nds.segment_result(small, "dsc", max_iter=1, **common)
     for method, feature in (("kmeans_superpixels", "rgb"), ("ncut_superpixels", "deep")):
         res = nds.segment_result(small, method, n_segments=4, feature=feature, **common)
         assert res.labels.shape == small.shape[:2]
-        assert np.array_equal(res.extras["superpixels"], r.labels)  # the same superpixels
-        assert 1 <= res.n_segments <= n_sp
+        assert np.array_equal(res.extras["superpixels"], d.extras["superpixels"])  # dsc's superpixels (image)
+        assert 1 <= res.n_segments <= res.extras["superpixels"].max()
+        rec = nds.segment_result(small, method, n_segments=4, feature=feature, superpixels_on="reconstruction",
+                                 **common)
+        assert np.array_equal(rec.extras["superpixels"], r.labels)  # superae's: the paper's pipeline
+        assert 1 <= rec.n_segments <= n_sp
 
 
 def test_cluster_functions_separate_obvious_groups():
@@ -266,14 +271,28 @@ def test_dsc_options_reach_the_runner(small, tiny_ckpt):
 
 
 def test_superpixels_on_the_image_are_the_methods_own(small, tiny_ckpt):
-    """``superpixels_on="image"``: DSC partitions the superpixel method's superpixels of the image itself."""
+    """Default ``superpixels_on="image"``: DSC partitions the superpixel method's superpixels of the image itself;
+    ``"reconstruction"`` gives the paper's superpixels of the SuperAE reconstruction."""
     kw = dict(checkpoint=tiny_ckpt, max_iter=2, superpixel_method="slic", superpixel_params="n_segments=20",
               device="cpu")
-    on_image = nds.segment_result(small, "dsc", superpixels_on="image", **kw)
+    on_image = nds.segment_result(small, "dsc", **kw)  # the default
+    assert on_image.extras["resolved_params"]["superpixels_on"] == "image"
     direct = nds.segment_result(small, "slic", n_segments=20, device="cpu")
     assert np.array_equal(on_image.extras["superpixels"], direct.labels)
-    on_rec = nds.segment_result(small, "dsc", **kw)  # the paper: superpixels of the (random) reconstruction
-    assert on_rec.extras["resolved_params"]["superpixels_on"] == "reconstruction"
+    on_rec = nds.segment_result(small, "dsc", superpixels_on="reconstruction", **kw)  # the (random) reconstruction
     assert not np.array_equal(on_rec.extras["superpixels"], direct.labels)
     with pytest.raises(ValueError, match="superpixels_on"):
         nds.segment(small, "dsc", superpixels_on="input", **kw)
+
+
+def test_empty_superpixel_params_are_each_sources_egb_default(small, tiny_ckpt):
+    """Left empty, the superpixel settings are EGB at the paper's ~100 superpixels for the chosen source (and are
+    recorded); another method gets its own defaults instead of EGB's keywords."""
+    kw = dict(checkpoint=tiny_ckpt, max_iter=1, device="cpu")
+    for on, scale in (("image", 500), ("reconstruction", 350)):
+        r = nds.segment_result(small, "dsc", superpixels_on=on, **kw)
+        assert r.extras["resolved_params"]["superpixel_params"] == f"scale={scale},sigma=0.5,min_size=50"
+    direct = nds.segment_result(small, "felzenszwalb", scale=500, device="cpu")
+    assert np.array_equal(nds.segment_result(small, "dsc", **kw).extras["superpixels"], direct.labels)
+    r = nds.segment_result(small, "dsc", superpixel_method="slic", **kw)  # no "unknown parameter 'scale'"
+    assert np.array_equal(r.extras["superpixels"], nds.segment_result(small, "slic", device="cpu").labels)

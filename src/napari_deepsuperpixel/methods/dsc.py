@@ -6,7 +6,8 @@ Four registry methods share one pipeline:
    dataset, Alg. 1) reconstructs a smoothed image;
 2. a registered superpixel method (default Felzenszwalb-Huttenlocher, the
    paper's EGB) runs on the reconstruction -> superpixels ``z``
-   (``superae`` stops here);
+   (``superae`` stops here; ``dsc`` and its baselines run it on the image by
+   default, see below);
 3. ``dsc`` partitions the superpixels per image (Alg. 2): hypercolumn features
    of the SuperAE encoder -> 1x1 conv to K logits, pseudo labels by superpixel
    majority (Eq. 4), cross entropy + soft cut over the superpixel graph
@@ -68,15 +69,19 @@ Choices where the paper is ambiguous (also in ``docs/methods/dsc.md``):
   demo does, and output those pseudo labels. With the logit normalisation it
   rarely fires (same scores on val); it keeps a collapsing run from going on
   to one class.
-* **Superpixels of the image** (``superpixels_on="image"``, an option; default
-  ``"reconstruction"``, the paper). DSC only merges superpixels, so its PRI is
-  capped by theirs, and with the shipped SuperAE weights the superpixels of the
-  reconstruction score lower than those of the image (20 val images, mean shift
-  at ``n_segments`` 100/50/20/10 as the thresholds: PRI 0.715 against 0.755).
-  With the option and a stronger cut (``beta_scale=20``, chosen on those val
-  images), Table IV's protocol on the first 50 test images gives SC / PRI / VI
-  (ODS) 0.576 / 0.792 / 1.774 (paper 0.56 / 0.80 / 1.82; the reconstruction's
-  superpixels: 0.557 / 0.762 / 1.775). The encoder still supplies the features.
+* **Superpixels of the image** (``superpixels_on="image"``, the default; not in
+  the paper, whose superpixels are those of the reconstruction: option
+  ``superpixels_on="reconstruction"``). DSC only merges superpixels, so its PRI
+  is capped by theirs, and with the shipped SuperAE weights (3 % of the paper's
+  training pixels) the superpixels of the reconstruction score lower than those
+  of the image. On 20 val images, EGB at the paper's ~100 superpixels (scale 350
+  on the reconstruction, 500 on the image, :func:`default_superpixel_params`):
+  SC / PRI / VI 0.516 / 0.725 / 2.032 -> 0.534 / 0.754 / 1.969; with EGB at six
+  scales as the ODS thresholds 0.516 / 0.775 / 2.013 -> 0.534 / 0.775 / 1.884
+  (``python benchmarks/bench_dsc.py screen --split val --n-images 20 --sp-on ...``).
+  The SuperAE encoder still supplies the features (Alg. 2's hypercolumn) and the
+  reconstruction is still returned. The test-split tables are in
+  ``docs/methods/dsc.md``.
 * **Baselines** (``kmeans_superpixels``, ``ncut_superpixels``): see
   :mod:`napari_deepsuperpixel.methods.superpixel_clustering`.
 
@@ -110,11 +115,33 @@ WEIGHT_SETS = {"bsds": "superae_bsds.pt", "microscopy": "superae_microscopy.pt"}
 SHIPPED_WEIGHTS = WEIGHT_SETS["bsds"]
 _WEIGHTS_HELP = ("Weights: a shipped set by name ('bsds': BSDS500 photographs, the default; 'microscopy': "
                  "DSB2018 nuclei, fluorescence and brightfield) or a checkpoint (.pt) from `deepsuperpixel train superae`")
-#: default superpixels: Felzenszwalb-Huttenlocher (EGB) on the reconstruction, at the paper's count: "EGB
-#: [...] the number is controlled at about 100" (Sec. IV-C); scale 350 gives a median of 100 on BSDS500
-#: test with the shipped weights (10 images; 20 val images: 300 -> 110, 400 -> 86; scale 100 gave 265)
+#: default superpixels: Felzenszwalb-Huttenlocher (EGB) at the paper's count: "EGB [...] the number is
+#: controlled at about 100" (Sec. IV-C). On the reconstruction scale 350 gives a median of 100 on BSDS500
+#: test with the shipped weights (10 images; 20 val images: 300 -> 110, 400 -> 86; scale 100 gave 265); the
+#: image itself is less smooth, and there scale 500 gives 103 (20 val images; 350 gave 146)
 DEFAULT_SP = "felzenszwalb"
-DEFAULT_SP_PARAMS = "scale=350,sigma=0.5,min_size=50"
+DEFAULT_EGB_PARAMS = {"reconstruction": "scale=350,sigma=0.5,min_size=50",
+                      "image": "scale=500,sigma=0.5,min_size=50"}
+DEFAULT_SP_PARAMS = DEFAULT_EGB_PARAMS["reconstruction"]
+_SP_PARAMS_HELP = ("Parameters of that method, 'key=value,key=value'; empty: the method's defaults, and for EGB "
+                   "(felzenszwalb) the scale of the paper's ~100 superpixels (350 on the reconstruction, 500 on "
+                   "the image)")
+
+
+#: what dsc and its Table III baselines compute their superpixels on by default (not the paper's choice: see
+#: the module docstring)
+DEFAULT_SP_ON = "image"
+_SP_ON_HELP = ("Run the superpixel method on the 'image' itself (default; not in the paper: higher SC and PRI and "
+               "lower VI with the shipped weights, see docs/methods/dsc.md) or on the SuperAE 'reconstruction' "
+               "(the paper)")
+_SP_METHOD_HELP = "Superpixel method, run on the image or on the SuperAE reconstruction (superpixels_on)"
+
+
+def default_superpixel_params(method: str = DEFAULT_SP, on: str = "reconstruction") -> str:
+    """The settings an empty ``superpixel_params`` stands for: EGB at ~100 superpixels, other methods' defaults."""
+    if on not in SUPERPIXELS_ON:
+        raise ValueError(f"superpixels_on must be one of {SUPERPIXELS_ON}, got {on!r}")
+    return DEFAULT_EGB_PARAMS[on] if method == "felzenszwalb" else ""
 #: DSC's named settings: the paper's (Sec. IV-B) and a CPU setting (docs/methods/dsc.md has the
 #: measured speed and quality of each)
 DSC_PRESETS = {
@@ -132,7 +159,7 @@ class SuperAEParams:
 
     superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
-    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    superpixel_params: str = param("", _SP_PARAMS_HELP)
     checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
@@ -161,12 +188,10 @@ class DscParams:
                             "0 = run all iterations)", min=0)
     max_side: Optional[int] = param(None, _ph("Run the network at most this many pixels wide (0 = full size)",
                                               "max_side"), min=0)
-    superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
+    superpixel_method: str = param(DEFAULT_SP, _SP_METHOD_HELP,
                                    choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
-    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
-    superpixels_on: str = param("reconstruction", "Run the superpixel method on the SuperAE 'reconstruction' "
-                                "(the paper) or on the 'image' itself (not in the paper; higher PRI with the "
-                                "shipped weights, see docs/methods/dsc.md)", choices=SUPERPIXELS_ON)
+    superpixel_params: str = param("", _SP_PARAMS_HELP)
+    superpixels_on: str = param(DEFAULT_SP_ON, _SP_ON_HELP, choices=SUPERPIXELS_ON)
     checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
@@ -211,7 +236,7 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=DEFAULT_SP,
-                        superpixel_params=DEFAULT_SP_PARAMS, device="cpu", seed=0, progress=None,
+                        superpixel_params="", device="cpu", seed=0, progress=None,
                         superpixels_on="reconstruction"):
     """Reconstruct with SuperAE and compute superpixels on the reconstruction (Alg. 1, lines 6-7) or the image.
 
@@ -224,7 +249,8 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
     superpixel_method : str
         A registered superpixel method.
     superpixel_params : str
-        ``"key=value,..."`` for that method.
+        ``"key=value,..."`` for that method; empty: :func:`default_superpixel_params`
+        (EGB at ~100 superpixels on either source, other methods' own defaults).
     device : str or torch.device
     seed : int
     progress : callable, optional
@@ -251,7 +277,9 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
 
     if superpixel_method not in SUPERPIXEL_METHODS:
         raise ValueError(f"superpixel_method must be one of {SUPERPIXEL_METHODS}, got {superpixel_method!r}")
-    if superpixels_on not in SUPERPIXELS_ON:
+    if not str(superpixel_params or "").strip():
+        superpixel_params = default_superpixel_params(superpixel_method, superpixels_on)  # validates the source
+    elif superpixels_on not in SUPERPIXELS_ON:
         raise ValueError(f"superpixels_on must be one of {SUPERPIXELS_ON}, got {superpixels_on!r}")
     try:
         sp_params = parse_key_values(str(superpixel_params), "superpixel_params")
@@ -513,6 +541,9 @@ def run_dsc(image, *, params: DscParams, seed=0, device="cpu", progress=None) ->
     .. [1] Lin et al., ICPR 2020, Alg. 2, Eq. 4-9.
     """
     p = resolve_preset(params, DSC_PRESETS, "dsc", device)
+    if not p.superpixel_params.strip():  # record the settings the empty default stands for
+        p = dataclasses.replace(p, superpixel_params=default_superpixel_params(p.superpixel_method,
+                                                                               p.superpixels_on))
     sp, rec = _sp_from_params(image, p, seed, device, progress)
     model = load_superae(p.checkpoint)
     labels, hist = deep_superpixel_cut(

@@ -1,8 +1,9 @@
 """k-means and normalised cut over SuperAE superpixels: the baselines of Deep Superpixel Cut (Table III).
 
-The superpixels are those of :func:`napari_deepsuperpixel.methods.dsc.superae_superpixels`
-(SuperAE reconstruction, then a registered superpixel method); each is
-described by its mean colour or its mean SuperAE deep feature and clustered.
+The superpixels are those of :func:`napari_deepsuperpixel.methods.dsc.superae_superpixels`,
+the same as ``dsc``'s (a registered superpixel method on the image by default, or on
+the SuperAE reconstruction with ``superpixels_on="reconstruction"``, the paper); each
+is described by its mean colour or its mean SuperAE deep feature and clustered.
 
 Choices where the paper is ambiguous (also in ``docs/methods/dsc.md``):
 
@@ -34,10 +35,14 @@ import numpy as np
 from .._types import Result, param
 from ..nn.superpixel_cut import centroids
 from .dsc import (
+    _SP_METHOD_HELP,
+    _SP_ON_HELP,
+    _SP_PARAMS_HELP,
     _WEIGHTS_HELP,
     DEFAULT_SP,
-    DEFAULT_SP_PARAMS,
+    DEFAULT_SP_ON,
     SUPERPIXEL_METHODS,
+    SUPERPIXELS_ON,
     WEIGHT_SETS,
     _sp_from_params,
     _to_rgb,
@@ -52,9 +57,9 @@ class ClusterParams:
     n_segments: int = param(16, "Number of clusters (partitions)", min=1, role="count")
     feature: str = param("rgb", "Superpixel feature: mean colour or mean SuperAE deep feature",
                          choices=("rgb", "deep"))
-    superpixel_method: str = param(DEFAULT_SP, "Superpixel method run on the SuperAE reconstruction",
-                                   choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
-    superpixel_params: str = param(DEFAULT_SP_PARAMS, "Parameters of that method, 'key=value,key=value'")
+    superpixel_method: str = param(DEFAULT_SP, _SP_METHOD_HELP, choices=SUPERPIXEL_METHODS, aliases=("superpixels",))
+    superpixel_params: str = param("", _SP_PARAMS_HELP)
+    superpixels_on: str = param(DEFAULT_SP_ON, _SP_ON_HELP, choices=SUPERPIXELS_ON)
     checkpoint: str = param("", _WEIGHTS_HELP, options=tuple(WEIGHT_SETS))
 
 
