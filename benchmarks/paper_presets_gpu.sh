@@ -22,10 +22,16 @@ mkdir -p "$OUT"
 $DS -m backprop -p preset=paper -o "$OUT/backprop_paper"
 $DS -m dsc -p preset=paper -o "$OUT/dsc_paper"
 # Table IV's protocol (mean-shift superpixels at four settings as the ODS / OIS thresholds) at the
-# paper preset: the superpixels of the reconstruction (the paper) and of the image (option, chosen on val)
+# paper preset: the superpixels of the image (the default), of the reconstruction (the paper), and of
+# the image with a stronger cut (beta_scale=20, the best on val); then the default EGB superpixels with
+# six scales as the thresholds, on both sources
 MS="-p superpixel_method=meanshift --sweep superpixel_params=n_segments=100,n_segments=50,n_segments=20,n_segments=10"
-$DS -m dsc -p preset=paper $MS -o "$OUT/dsc_paper_ms"
-$DS -m dsc -p preset=paper -p superpixels_on=image -p beta_scale=20 $MS -o "$OUT/dsc_paper_ms_image"
+EGB="--sweep superpixel_params=scale=150,scale=250,scale=350,scale=500,scale=800,scale=1200"
+$DS -m dsc -p preset=paper $MS -o "$OUT/dsc_paper_ms_image"
+$DS -m dsc -p preset=paper -p superpixels_on=reconstruction $MS -o "$OUT/dsc_paper_ms"
+$DS -m dsc -p preset=paper -p beta_scale=20 $MS -o "$OUT/dsc_paper_ms_image_b20"
+$DS -m dsc -p preset=paper $EGB -o "$OUT/dsc_paper_egb_image"
+$DS -m dsc -p preset=paper -p superpixels_on=reconstruction $EGB -o "$OUT/dsc_paper_egb"
 $DS -m neural_superpixels -p preset=paper --sweep n_segments=100,200,400,800 -o "$OUT/ns_paper"
 $DS -m neural_superpixels -p preset=paper -p limit_count=false --sweep n_segments=200 -o "$OUT/ns_paper_nolimit"
 
@@ -37,7 +43,9 @@ cat <<EOF
 Tables (per-image paired differences with 95 % intervals):
   deepsuperpixel bench-report paired "fast=$OUT/backprop_fast" "paper=$OUT/backprop_paper"
   deepsuperpixel bench-report paired "fast=$OUT/dsc_fast" "paper=$OUT/dsc_paper"
-  python benchmarks/bench_dsc.py table "reconstruction=$OUT/dsc_paper_ms" "image=$OUT/dsc_paper_ms_image"
+  python benchmarks/bench_dsc.py table "MS, image=$OUT/dsc_paper_ms_image" "MS, reconstruction=$OUT/dsc_paper_ms" \
+      "MS, image, beta_scale=20=$OUT/dsc_paper_ms_image_b20" "EGB, image=$OUT/dsc_paper_egb_image" \
+      "EGB, reconstruction=$OUT/dsc_paper_egb"
   deepsuperpixel bench-report paired "fast=$OUT/ns_fast@200" "paper=$OUT/ns_paper@200"
   deepsuperpixel bench-report tables "fast=$OUT/ns_fast" "paper=$OUT/ns_paper"
 EOF
