@@ -2,6 +2,7 @@
 
 import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,16 @@ def test_result_cache_recomputes_damaged_or_foreign_entries(tmp_path):
     off = ResultCache(tmp_path / "off", "npz", enabled=False)
     off.save("im", key, ev)
     assert off.load("im", key) is None and not (tmp_path / "off").exists()
+
+
+def test_a_sweep_value_may_hold_an_equals_sign(tmp_path):
+    """``dsc``'s ``--sweep superpixel_params=scale=350,...`` values hold "=": ``LABEL=FOLDER@scale=350`` keeps one."""
+    a = _bench_folder(tmp_path / "a", {"scale=350": {"i1": {"covering": 0.5}, "i2": {"covering": 0.7}},
+                                       "scale=500": {"i1": {"covering": 0.9}, "i2": {"covering": 0.9}}},
+                      sweep="superpixel_params")
+    _, table = report.paired_differences([f"A={a}@scale=350", f"B={a}@scale=500"])
+    assert table["A"]["covering"].mean == pytest.approx(0.6)
+    assert table["B"]["covering"].diff == pytest.approx(0.3)
+    assert report.parse_run("EGB=out/egb@scale=350") == ("EGB", [(Path("out/egb"), "scale=350")])
+    assert report.parse_run("N=200=out/b@200") == ("N=200", [(Path("out/b"), "200")])
+    assert report.parse_run("L=a@k=1,b@k=2") == ("L", [(Path("a"), "k=1"), (Path("b"), "k=2")])

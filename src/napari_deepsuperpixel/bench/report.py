@@ -62,9 +62,12 @@ class Run:
 def parse_run(spec: str) -> tuple:
     """``"LABEL=FOLDER[@VALUE][,FOLDER[@VALUE]...]"`` -> ``(label, [(folder, value or None), ...])``.
 
-    The label ends at the last ``=`` (a label may hold ``=``, e.g. ``"N=200"``).
+    The label ends at the last ``=`` before the first ``@`` (a label may hold ``=``, e.g. ``"N=200"``, and so
+    may a sweep value, e.g. ``superpixel_params=scale=350`` in ``"L=FOLDER@scale=350"``).
     """
-    label, eq, rest = spec.rpartition("=")
+    head, at, tail = spec.partition("@")
+    label, eq, rest = head.rpartition("=")
+    rest += at + tail
     if not eq or not label or not rest.strip(","):
         raise ValueError(f"expected LABEL=FOLDER[,FOLDER...], got {spec!r}")
     folders = []
@@ -98,6 +101,15 @@ def _sweep_column(rows) -> Optional[str]:
     return next((k for k in (rows[0] if rows else {}) if k.startswith("param_")), None)
 
 
+def _same_value(cell: str, value: str) -> bool:
+    """A sweep value as written in the table against one given after ``@``: numbers by value ("200" is
+    "200.0"), anything else (e.g. ``scale=350``) as text."""
+    try:
+        return float(cell) == float(value)
+    except ValueError:
+        return cell.strip() == value.strip()
+
+
 def _pick(rows: list, value: Optional[str], where) -> list:
     """The rows of sweep value ``value`` (all rows when ``None``)."""
     sweep = _sweep_column(rows)
@@ -105,7 +117,7 @@ def _pick(rows: list, value: Optional[str], where) -> list:
         return rows
     if not sweep:
         raise ValueError(f"{where} is not a sweep; drop @{value}")
-    chosen = [r for r in rows if float(r[sweep]) == float(value)]
+    chosen = [r for r in rows if _same_value(r[sweep], value)]
     if not chosen:
         raise ValueError(f"{where} has no rows for {sweep[6:]}={value}")
     return chosen
