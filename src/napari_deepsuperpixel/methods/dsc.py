@@ -125,7 +125,6 @@ _WEIGHTS_HELP = ("Weights: a shipped set by name ('bsds': BSDS500 photographs, t
 DEFAULT_SP = "felzenszwalb"
 DEFAULT_EGB_PARAMS = {"reconstruction": "scale=350,sigma=0.5,min_size=50",
                       "image": "scale=500,sigma=0.5,min_size=50"}
-DEFAULT_SP_PARAMS = DEFAULT_EGB_PARAMS["reconstruction"]
 _SP_PARAMS_HELP = ("Parameters of that method, 'key=value,key=value'; empty: the method's defaults, and for EGB "
                    "(felzenszwalb) the scale of the paper's ~100 superpixels (350 on the reconstruction, 500 on "
                    "the image)")
@@ -282,10 +281,10 @@ def superae_superpixels(image: np.ndarray, *, checkpoint="", superpixel_method=D
 
     if superpixel_method not in SUPERPIXEL_METHODS:
         raise ValueError(f"superpixel_method must be one of {SUPERPIXEL_METHODS}, got {superpixel_method!r}")
-    if not str(superpixel_params or "").strip():
-        superpixel_params = default_superpixel_params(superpixel_method, superpixels_on)  # validates the source
-    elif superpixels_on not in SUPERPIXELS_ON:
+    if superpixels_on not in SUPERPIXELS_ON:
         raise ValueError(f"superpixels_on must be one of {SUPERPIXELS_ON}, got {superpixels_on!r}")
+    if not str(superpixel_params or "").strip():
+        superpixel_params = default_superpixel_params(superpixel_method, superpixels_on)
     try:
         sp_params = parse_key_values(str(superpixel_params), "superpixel_params")
     except ValueError as e:
