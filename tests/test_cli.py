@@ -76,6 +76,17 @@ def test_parse_params():
         parse_params(["oops"])
 
 
+def test_sweep_values_holding_commas_are_separated_by_semicolons():
+    from napari_deepsuperpixel.cli.bench import _parse_sweep
+
+    assert _parse_sweep(["n_segments=100,200"]) == {"n_segments": ["100", "200"]}
+    assert _parse_sweep(["superpixel_params=scale=150,scale=250"]) == {"superpixel_params": ["scale=150", "scale=250"]}
+    assert _parse_sweep(["superpixel-params=n_segments=50,count_merge=ward; n_segments=20,count_merge=ward"]) == {
+        "superpixel_params": ["n_segments=50,count_merge=ward", "n_segments=20,count_merge=ward"]}
+    with pytest.raises(ValueError, match="--sweep expects"):
+        _parse_sweep(["superpixel_params=;"])
+
+
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "napari_deepsuperpixel.cli", "--version"],
                          capture_output=True, text=True)

@@ -42,6 +42,20 @@ def test_range_radius_controls_the_count_and_n_segments_caps_it(rgb_image):
             assert ndi.label(lab == v)[1] == 1
 
 
+def test_count_merge_chooses_how_n_segments_is_reached(rgb_image):
+    ward = segment(rgb_image, "meanshift", range_radius=4.0, n_segments=15, count_merge="ward")
+    smallest = segment(rgb_image, "meanshift", range_radius=4.0, n_segments=15, count_merge="smallest")
+    assert ward.max() == smallest.max() == 15
+    assert not np.array_equal(ward, smallest)
+    for v in range(1, 16):
+        assert ndi.label(ward == v)[1] == 1
+    # without n_segments the rule does not matter
+    assert np.array_equal(segment(rgb_image, "meanshift", count_merge="ward"),
+                          segment(rgb_image, "meanshift", count_merge="smallest"))
+    with pytest.raises(ValueError, match="count_merge"):
+        segment(rgb_image, "meanshift", n_segments=15, count_merge="biggest")
+
+
 def test_grey_and_16_bit_images(rgb_image):
     grey = (rgb_image.mean(-1) * 257).astype(np.uint16)
     lab = segment(grey, "meanshift")

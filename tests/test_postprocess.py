@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_deepsuperpixel.postprocess import enforce_connectivity, merge_small_segments, split_components
+from napari_deepsuperpixel.postprocess import (
+    enforce_connectivity,
+    merge_small_segments,
+    split_components,
+    ward_merge,
+)
 
 
 def assert_connected(labels):
@@ -109,6 +114,57 @@ def test_max_segments_merges_into_the_most_similar_neighbour():
     # 2 and 4 are each other's most similar neighbours: they merge together, 1 and 3 stay
     assert out.max() == 3
     assert out[0, 4] == out[0, 7] and len({out[0, 0], out[0, 4], out[0, 11]}) == 3
+
+
+def test_ward_merge_is_ward_clustering_of_the_pixels():
+    # the stepwise region merge gives the partition of scikit-learn's pixel-level Ward under
+    # 4-connectivity started from the same segments (pixels carry their segment's mean colour)
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.image import grid_to_graph
+
+    rng = np.random.default_rng(3)
+    lab = enforce_connectivity(rng.integers(0, 5, size=(24, 30)), min_size=3, features=None)
+    feat = rng.random((24, 30, 3))
+    n = int(lab.max())
+    means = np.stack([np.bincount(lab.ravel(), weights=feat[..., c].ravel(), minlength=n + 1)
+                      for c in range(3)], 1) / np.bincount(lab.ravel(), minlength=n + 1)[:, None].clip(1)
+    x = means[lab].reshape(-1, 3)
+    for k in (12, 5, 2):
+        ours = ward_merge(lab, feat, k)
+        ref = AgglomerativeClustering(n_clusters=k, linkage="ward", connectivity=grid_to_graph(24, 30)).fit(x)
+        ref = ref.labels_.reshape(lab.shape)
+        assert ours.max() == k
+        # the same partition up to the names of the segments
+        pairs = set(zip(ours.ravel().tolist(), ref.ravel().tolist()))
+        assert len(pairs) == k
+        assert_connected(ours)
+
+
+def test_ward_merge_joins_two_halves_of_a_region_before_a_small_distinct_one():
+    # a smooth band split in two large halves (1 | 2, colours 0 and 0.15) and a small distinct
+    # square (3, colour 1) inside 1: at two segments Ward joins the halves and keeps the square,
+    # while merging the smallest first swallows the square
+    lab = np.ones((40, 40), int)
+    lab[:, 20:] = 2
+    lab[5:10, 5:10] = 3
+    feat = np.zeros((40, 40))
+    feat[:, 20:] = 0.15
+    feat[5:10, 5:10] = 1.0
+    out = ward_merge(lab, feat, 2)
+    assert out.max() == 2
+    assert out[0, 0] == out[0, 39] and out[7, 7] != out[0, 0]
+    smallest = merge_small_segments(lab, 0, feat, max_segments=2)
+    assert smallest[7, 7] == smallest[0, 0]
+
+
+def test_ward_merge_leaves_a_met_count_and_refuses_a_bad_one():
+    lab = np.repeat(np.arange(1, 5), 25).reshape(10, 10)
+    assert np.array_equal(ward_merge(lab, np.zeros((10, 10)), 4), lab)
+    assert ward_merge(lab, np.zeros((10, 10)), 1).max() == 1
+    with pytest.raises(ValueError, match="max_segments"):
+        ward_merge(lab, np.zeros((10, 10)), 0)
+    with pytest.raises(ValueError, match="features shape"):
+        ward_merge(lab, np.zeros((5, 10)), 2)
 
 
 def _disc_with_labels_off_by(shift, shape=(60, 60), r=12, seed=0):

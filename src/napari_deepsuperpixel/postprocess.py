@@ -114,6 +114,102 @@ def merge_small_segments(
     return lab
 
 
+def ward_merge(labels: np.ndarray, features: np.ndarray, max_segments: int) -> np.ndarray:
+    """Merge adjacent segments, cheapest first by Ward's criterion, until ``max_segments`` remain.
+
+    Each step joins the two adjacent segments ``a, b`` whose union adds the
+    least squared error about the segment means, ``n_a n_b / (n_a + n_b)
+    ||mu_a - mu_b||^2`` (Ward's criterion, as Beaulieu & Goldberg's stepwise
+    region merging): colour differences count in proportion to the pixels
+    they concern, so two large halves of one smooth region join before a
+    small distinct region does, while a tiny region joins its most similar
+    neighbour almost for free. The result is the same as Ward clustering of
+    the pixels under 4-connectivity started from ``labels`` (checked against
+    scikit-learn's ``AgglomerativeClustering(linkage="ward",
+    connectivity=grid_to_graph(...))`` on region-mean features in the tests).
+
+    Hand-written because scikit-learn's Ward works on the pixels (one point
+    each: ~10 s per BSDS500 image and cut) and takes no segment sizes as
+    weights, and scikit-image's ``merge_hierarchical`` stops at a weight
+    threshold, not at a number of segments; on segments the merge takes
+    well under a second.
+
+    Parameters
+    ----------
+    labels : (Y, X) or (Z, Y, X) int array
+        Segments (any ids; each should be connected: merging follows adjacency).
+    features : array
+        ``(Y, X, C)`` / ``(Z, Y, X, C)`` (or without the channel axis) pixel features.
+    max_segments : int
+        Stop when this many segments remain (or no two are adjacent).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 labels ``1..N``, ``N <= max(max_segments, number of unconnected groups)``.
+    """
+    import heapq
+
+    if int(max_segments) < 1:
+        raise ValueError(f"max_segments must be at least 1, got {max_segments}")
+    lab = relabel_sequential(labels)
+    n = int(lab.max())
+    if n <= max_segments:
+        return lab
+    feat = np.asarray(features, np.float64)
+    if feat.ndim == lab.ndim:
+        feat = feat[..., None]
+    if feat.shape[:-1] != lab.shape:
+        raise ValueError(f"features shape {feat.shape} does not match labels {lab.shape}")
+    flat = lab.ravel()
+    size = np.bincount(flat, minlength=n + 1).astype(np.float64)
+    total = np.stack([np.bincount(flat, weights=feat[..., c].ravel(), minlength=n + 1)
+                      for c in range(feat.shape[-1])], axis=1)
+    adj = adjacency(lab)
+    neighbours = [set() for _ in range(n + 1)]
+    for a, b in zip(adj.u.tolist(), adj.v.tolist()):
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+
+    def cost(a, b):
+        d = total[a] / size[a] - total[b] / size[b]
+        return size[a] * size[b] / (size[a] + size[b]) * float(d @ d)
+
+    # a heap of candidate merges; an entry is stale once either segment has changed (its version)
+    version = [0] * (n + 1)
+    heap = [(cost(a, b), a, b, 0, 0) for a, b in zip(adj.u.tolist(), adj.v.tolist())]
+    heapq.heapify(heap)
+    parent = np.arange(n + 1)
+    remaining = n
+    while remaining > max_segments and heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
+            continue
+        if size[b] > size[a]:  # the larger keeps its id
+            a, b = b, a
+        size[a] += size[b]
+        total[a] += total[b]
+        parent[b] = a
+        for x in neighbours[b]:
+            if x != a:
+                neighbours[x].discard(b)
+                neighbours[x].add(a)
+                neighbours[a].add(x)
+        neighbours[a].discard(b)
+        neighbours[b] = set()
+        version[a] += 1
+        remaining -= 1
+        for x in neighbours[a]:
+            heapq.heappush(heap, (cost(a, x), a, x, version[a], version[x]))
+    root = parent
+    while True:  # follow the merges to the surviving segment
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    return relabel_sequential(root[lab])
+
+
 def enforce_connectivity(
     labels: np.ndarray,
     *,

@@ -14,7 +14,9 @@ def _parse_sweep(items):
     if "=" not in item:
         raise ValueError(f"--sweep expects key=v1,v2,..., got {item!r}")
     k, v = item.split("=", 1)
-    values = [x.strip() for x in v.split(",") if x.strip()]
+    # values that hold commas themselves (dsc's superpixel_params="n_segments=50,count_merge=ward") are
+    # separated by semicolons instead
+    values = [x.strip() for x in v.split(";" if ";" in v else ",") if x.strip()]
     if not k.strip() or not values:
         raise ValueError(f"--sweep expects key=v1,v2,..., got {item!r}")
     return {k.strip().replace("-", "_"): values}
@@ -82,7 +84,9 @@ def add_parser(sub) -> None:
     p.add_argument("-m", "--method", required=True, help="method name (see `deepsuperpixel methods`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="fixed method parameter (repeatable)")
     p.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
-                   help="parameter values to sweep (one parameter), e.g. n_segments=100,200,400,800")
+                   help="parameter values to sweep (one parameter), e.g. n_segments=100,200,400,800; values "
+                        "that hold commas are separated by ';', e.g. "
+                        "'superpixel_params=n_segments=50,count_merge=ward;n_segments=20,count_merge=ward'")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="BSDS500 split (default test)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--data", default=None,
