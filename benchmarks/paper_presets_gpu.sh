@@ -30,6 +30,9 @@ EGB="--sweep superpixel_params=scale=150,scale=250,scale=350,scale=500,scale=800
 $DS -m dsc -p preset=paper $MS -o "$OUT/dsc_paper_ms_image"
 $DS -m dsc -p preset=paper -p superpixels_on=reconstruction $MS -o "$OUT/dsc_paper_ms"
 $DS -m dsc -p preset=paper -p beta_scale=20 $MS -o "$OUT/dsc_paper_ms_image_b20"
+# mean shift's earlier count rule (smallest regions first; the default merges by Ward's criterion)
+SMALLEST="n_segments=100,count_merge=smallest;n_segments=50,count_merge=smallest;n_segments=20,count_merge=smallest;n_segments=10,count_merge=smallest"
+$DS -m dsc -p preset=paper -p superpixel_method=meanshift --sweep "superpixel_params=$SMALLEST" -o "$OUT/dsc_paper_ms_image_smallest"
 $DS -m dsc -p preset=paper $EGB -o "$OUT/dsc_paper_egb_image"
 $DS -m dsc -p preset=paper -p superpixels_on=reconstruction $EGB -o "$OUT/dsc_paper_egb"
 $DS -m neural_superpixels -p preset=paper --sweep n_segments=100,200,400,800 -o "$OUT/ns_paper"
@@ -44,7 +47,8 @@ Tables (per-image paired differences with 95 % intervals):
   deepsuperpixel bench-report paired "fast=$OUT/backprop_fast" "paper=$OUT/backprop_paper"
   deepsuperpixel bench-report paired "fast=$OUT/dsc_fast" "paper=$OUT/dsc_paper"
   python benchmarks/bench_dsc.py table "MS, image=$OUT/dsc_paper_ms_image" "MS, reconstruction=$OUT/dsc_paper_ms" \
-      "MS, image, beta_scale=20=$OUT/dsc_paper_ms_image_b20" "EGB, image=$OUT/dsc_paper_egb_image" \
+      "MS, image, beta_scale=20=$OUT/dsc_paper_ms_image_b20" "MS smallest first, image=$OUT/dsc_paper_ms_image_smallest" \
+      "EGB, image=$OUT/dsc_paper_egb_image" \
       "EGB, reconstruction=$OUT/dsc_paper_egb"
   deepsuperpixel bench-report paired "fast=$OUT/ns_fast@200" "paper=$OUT/ns_paper@200"
   deepsuperpixel bench-report tables "fast=$OUT/ns_fast" "paper=$OUT/ns_paper"
