@@ -166,3 +166,7 @@ def test_a_sweep_value_may_hold_an_equals_sign(tmp_path):
     assert report.parse_run("EGB=out/egb@scale=350") == ("EGB", [(Path("out/egb"), "scale=350")])
     assert report.parse_run("N=200=out/b@200") == ("N=200", [(Path("out/b"), "200")])
     assert report.parse_run("L=a@k=1,b@k=2") == ("L", [(Path("a"), "k=1"), (Path("b"), "k=2")])
+    # a sweep value that holds commas (``--sweep`` separates such values by ';'): folders by ';' too
+    v = "n_segments=50,count_merge=smallest"
+    assert report.parse_run(f"L=a@{v};b@{v}") == ("L", [(Path("a"), v), (Path("b"), v)])
+    assert report.parse_run(f"L=a@{v};") == ("L", [(Path("a"), v)])

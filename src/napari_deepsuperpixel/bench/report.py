@@ -63,7 +63,11 @@ def parse_run(spec: str) -> tuple:
     """``"LABEL=FOLDER[@VALUE][,FOLDER[@VALUE]...]"`` -> ``(label, [(folder, value or None), ...])``.
 
     The label ends at the last ``=`` before the first ``@`` (a label may hold ``=``, e.g. ``"N=200"``, and so
-    may a sweep value, e.g. ``superpixel_params=scale=350`` in ``"L=FOLDER@scale=350"``).
+    may a sweep value, e.g. ``superpixel_params=scale=350`` in ``"L=FOLDER@scale=350"``). When the spec holds
+    a ``;`` the folders are separated by ``;`` instead of ``,``, so that a value holding commas can be named
+    (``"L=FOLDER@n_segments=50,count_merge=smallest"`` needs ``;`` only between several folders; a single
+    folder with such a value is written ``"L=FOLDER@n_segments=50,count_merge=smallest;"``), as in
+    ``deepsuperpixel bench --sweep``.
     """
     head, at, tail = spec.partition("@")
     label, eq, rest = head.rpartition("=")
@@ -71,7 +75,7 @@ def parse_run(spec: str) -> tuple:
     if not eq or not label or not rest.strip(","):
         raise ValueError(f"expected LABEL=FOLDER[,FOLDER...], got {spec!r}")
     folders = []
-    for part in rest.split(","):
+    for part in rest.split(";" if ";" in rest else ","):
         if part:
             folder, _, value = part.partition("@")
             folders.append((Path(folder), value or None))
