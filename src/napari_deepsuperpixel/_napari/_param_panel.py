@@ -117,6 +117,10 @@ def _number_widget(typ, p, value, **common):
     return w
 
 
+#: shown in an empty text field whose empty value is the method's default (``superpixel_params``)
+EMPTY_TEXT_PLACEHOLDER = "empty: the defaults (see tooltip) · or key=value,key=value"
+
+
 def make_param_widget(p):
     """Create the magicgui widget for one :class:`~napari_deepsuperpixel._types.ParamInfo`.
 
@@ -162,6 +166,9 @@ def make_param_widget(p):
         return OptionalField(inner, p.default, **common)
     w = LineEdit(value="" if p.default is None else str(p.default), **common)
     w._optional = optional or p.default is None  # empty text means None
+    if p.default == "":
+        # an empty field would look unfinished: say what empty means and how to fill it in
+        w.native.setPlaceholderText(EMPTY_TEXT_PLACEHOLDER)
     return w
 
 
