@@ -181,8 +181,8 @@ def test_choice_parameters_are_dropdowns_and_optional_ones_optional_fields(viewe
     assert w.params.values()["n_filters"] is None
     w.method.value = "dsc"  # a free-text field whose empty value is the default says so and how to fill it
     assert w.params.superpixel_params.value == ""
-    assert w.params.superpixel_params.native.placeholderText().startswith("empty: the defaults")
-    assert "key=value" in w.params.superpixel_params.native.placeholderText()
+    assert w.params.superpixel_params.native.placeholderText().startswith("empty = defaults")
+    assert "k=v,k=v" in w.params.superpixel_params.native.placeholderText()
     for name in w.method.choices:  # every panel's values are valid parameters
         w.method.value = name
         info = get_method(name)

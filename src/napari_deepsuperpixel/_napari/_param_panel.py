@@ -118,7 +118,7 @@ def _number_widget(typ, p, value, **common):
 
 
 #: shown in an empty text field whose empty value is the method's default (``superpixel_params``)
-EMPTY_TEXT_PLACEHOLDER = "empty: the defaults (see tooltip) · or key=value,key=value"
+EMPTY_TEXT_PLACEHOLDER = "empty = defaults · k=v,k=v"
 
 
 def make_param_widget(p):
