@@ -29,6 +29,16 @@ def parse_key_values(items, what: str = "--param") -> dict:
     return out
 
 
+def split_values(text: str) -> list:
+    """Split a list of values on ``;`` when the text holds one, else on ``,`` (empty items dropped).
+
+    The one rule for lists whose items may hold commas themselves, such as
+    ``deepsuperpixel bench --sweep "superpixel_params=n_segments=50,count_merge=ward;n_segments=20,..."``
+    and the folders of a ``bench-report`` run spec.
+    """
+    return [x.strip() for x in text.split(";" if ";" in text else ",") if x.strip()]
+
+
 def number_or_string(value: str):
     """``"3"`` -> 3, ``"0.5"`` -> 0.5, anything else unchanged (for ``key=value`` settings of free-form functions)."""
     for t in (int, float):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..keyvalues import split_values
 from .tables import Z95, format_difference, markdown_table, paired_difference
 
 #: segmentation-metric columns of :func:`quality_tables` (key, header)
@@ -72,13 +73,12 @@ def parse_run(spec: str) -> tuple:
     head, at, tail = spec.partition("@")
     label, eq, rest = head.rpartition("=")
     rest += at + tail
-    if not eq or not label or not rest.strip(","):
+    if not eq or not label or not split_values(rest):
         raise ValueError(f"expected LABEL=FOLDER[,FOLDER...], got {spec!r}")
     folders = []
-    for part in rest.split(";" if ";" in rest else ","):
-        if part:
-            folder, _, value = part.partition("@")
-            folders.append((Path(folder), value or None))
+    for part in split_values(rest):
+        folder, _, value = part.partition("@")
+        folders.append((Path(folder), value or None))
     return label, folders
 
 

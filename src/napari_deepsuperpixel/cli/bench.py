@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..keyvalues import split_values
+
 
 def _parse_sweep(items):
     if not items:
@@ -16,7 +18,7 @@ def _parse_sweep(items):
     k, v = item.split("=", 1)
     # values that hold commas themselves (dsc's superpixel_params="n_segments=50,count_merge=ward") are
     # separated by semicolons instead
-    values = [x.strip() for x in v.split(";" if ";" in v else ",") if x.strip()]
+    values = split_values(v)
     if not k.strip() or not values:
         raise ValueError(f"--sweep expects key=v1,v2,..., got {item!r}")
     return {k.strip().replace("-", "_"): values}
