@@ -93,6 +93,55 @@ def test_segmentation_dock_fits_1366x768(viewer, qtbot):
     assert window.height() <= 768
 
 
+def _cut_labels(widget) -> list:
+    """The shown one-line labels of ``widget`` too narrow for their whole text in the font they are drawn in.
+
+    A QLabel draws its text inside its frame and margins, after its indent (by
+    default half an "x" beside a frame); rich text and wrapping labels are left out.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QLabel
+
+    cut = []
+    for label in widget.native.findChildren(QLabel):
+        text = label.text()
+        if not text or not label.isVisible() or label.wordWrap() or Qt.mightBeRichText(text):
+            continue
+        fm = label.fontMetrics()
+        indent = label.indent()
+        if indent < 0:
+            indent = fm.horizontalAdvance("x") // 2 if label.frameWidth() else 0
+        room = label.contentsRect().width() - 2 * label.margin() - indent
+        if label.width() < fm.horizontalAdvance(text) or room < fm.horizontalAdvance(text):
+            cut.append((text, label.width(), fm.horizontalAdvance(text)))
+    return cut
+
+
+def test_parameter_names_are_never_cut(viewer, qtbot):
+    """magicgui sizes a label column with the application's font; napari draws labels a point larger."""
+    from napari_deepsuperpixel._napari._batch_widget import BatchWidget
+    from napari_deepsuperpixel._napari._training_widget import TrainingWidget
+
+    viewer.add_image(np.zeros((32, 32, 3), np.uint8), name="img", rgb=True)
+    seg = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(seg)
+    seg.native.window().resize(1920, 1080)
+    for method in [*seg.method.choices, "dsc"]:  # the rows change with the method, and back
+        for advanced in (False, True):
+            seg.method.value = method
+            seg.advanced.value = advanced
+            _settle(qtbot)
+            assert not _cut_labels(seg), (method, advanced, _cut_labels(seg))
+    assert seg.native.parentWidget().width() <= 1920 // 4  # and the dock stays narrow
+    for dock, choice in ((BatchWidget(viewer), "method"), (TrainingWidget(viewer), "trainer")):
+        viewer.window.add_dock_widget(dock)
+        for value in getattr(dock, choice).choices:
+            getattr(dock, choice).value = value
+            dock.advanced.value = True
+            _settle(qtbot)
+            assert not _cut_labels(dock), (type(dock).__name__, value, _cut_labels(dock))
+
+
 def test_long_layer_names_do_not_widen_the_dock(viewer, qtbot):
     viewer.add_image(np.zeros((32, 32)), name="a")
     w = SegmentWidget(viewer)

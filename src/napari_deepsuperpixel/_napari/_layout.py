@@ -164,7 +164,8 @@ def fit_widgets(container) -> None:
     elide the rest in the middle (both ends of a name stay visible; the full
     name is in the tooltip); labels wrap and ignore their text's width; list
     boxes (several layers) elide long names in the middle and name each in
-    full on hover.
+    full on hover. The row labels (``field name | input``) are the exception:
+    each shows its whole name (:func:`fit_label_columns`).
     """
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QAbstractItemView, QComboBox, QLabel, QListWidget, QSizePolicy
@@ -186,7 +187,133 @@ def fit_widgets(container) -> None:
         view.setTextElideMode(Qt.ElideMiddle)
     for view in root.findChildren(QListWidget):
         names_in_full_on_hover(view)
+    fit_label_columns(container)
     fit_scroll_width(container)
+
+
+def fit_label_columns(container) -> None:
+    """Keep the label column of ``container`` and of the labelled containers in it as wide as their names.
+
+    magicgui gives every row label of a container (``labels=True``) the width
+    of the widest name measured in the application's font, but napari's style
+    sheet draws labels one point larger (``QLabel { font-size: ... }``): a
+    label beside an input that cannot shrink (a dropdown) was cut
+    (``superpixel metho``). The column is measured again with the font the
+    labels are drawn in, now and whenever it may change: when the container
+    is shown or restyled, and when its rows change (another method's
+    parameters), which re-applies magicgui's width. The labels of a column
+    are all exactly as wide as its widest shown name (hidden rows, e.g.
+    advanced parameters, count once shown); a column magicgui left without a
+    width (its rows given at its creation) keeps its labels as wide as their
+    own names.
+    """
+    from magicgui.widgets.bases import ContainerWidget
+
+    todo = [container]
+    while todo:
+        c = todo.pop()
+        todo.extend(w for w in c if isinstance(w, ContainerWidget))
+        if not getattr(c, "labels", False) or getattr(c, "layout", "vertical") != "vertical":
+            continue
+        keeper = getattr(c.native, "_label_column", None)
+        if keeper is None:
+            keeper = c.native._label_column = _LabelColumn(c)
+            c.native.installEventFilter(keeper)
+        keeper.update()
+
+
+def row_labels(container) -> list:
+    """The QLabels naming the rows of a magicgui ``container`` (``labels=True``), hidden rows included."""
+    out = []
+    for w in container:
+        labelled = w._labeled_widget() if hasattr(w, "_labeled_widget") else None
+        label = getattr(labelled, "_label_widget", None)
+        if label is not None:
+            out.append(label.native)
+    return out
+
+
+def label_width(label) -> int:
+    """The width a one-line, plain-text QLabel asks for to show its text in the font it is drawn in.
+
+    Its text, frame, margins and indent, counted as ``QLabel.sizeHint()``
+    counts them (beside a frame, an "x" for the indent; the text is drawn
+    half an "x" from the frame), but measured afresh: a label's size hint is
+    never less than its minimum width, so it cannot say how wide a name is
+    once its column has a width.
+    """
+    from qtpy.QtCore import QRect
+
+    label.ensurePolished()  # the style sheet's font, also for a row not yet shown
+    fm = label.fontMetrics()
+    margins = label.contentsMargins()
+    indent = label.indent()
+    if indent < 0:
+        indent = fm.horizontalAdvance("x") - 2 * label.margin() if label.frameWidth() else 0
+    text = fm.boundingRect(QRect(0, 0, 100_000, 1_000), int(label.alignment()), label.text()).width()
+    return text + margins.left() + margins.right() + 2 * label.margin() + max(indent, 0)
+
+
+def _label_column_class():
+    import weakref
+
+    from qtpy.QtCore import QEvent, QObject, Qt
+
+    class LabelColumn(QObject):
+        """Sets the width of a container's row labels to what its widest shown label needs in its own font.
+
+        It watches the container (shown, restyled, rows added or removed) and its rows (shown or hidden).
+        """
+
+        EVENTS = (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.Polish, QEvent.Type.StyleChange,
+                  QEvent.Type.FontChange, QEvent.Type.LayoutRequest)
+
+        def __init__(self, container):
+            super().__init__(container.native)
+            self.container = weakref.ref(container)
+
+        def update(self) -> None:
+            container = self.container()
+            if container is None:
+                return
+            try:
+                labels = row_labels(container)
+                if not any(label.minimumWidth() for label in labels):
+                    return  # a column magicgui left alone: each label is as wide as its own name
+                rows = [label.parentWidget() for label in labels]
+                for row in rows:  # a row shown or hidden (advanced parameters) changes the widest name
+                    if row is not None and not getattr(row, "_label_column_watched", False):
+                        row.installEventFilter(self)
+                        row._label_column_watched = True
+                # the rows not hidden on purpose (rows just added are shown later); hidden advanced
+                # parameters do not widen the dock until they are shown
+                shown = [label for label, row in zip(labels, rows) if row is not None and not (
+                    row.isHidden() and row.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide))]
+                if not shown:
+                    return
+                width = max(label_width(label) for label in shown)
+                for label in labels:  # exactly that wide: a label's stale size hint must not misalign its row
+                    if label.minimumWidth() != width or label.maximumWidth() != width:
+                        label.setFixedWidth(width)
+            except RuntimeError:  # a row being destroyed (its Qt widget is gone)
+                return
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+            if event.type() in self.EVENTS:
+                self.update()
+            return False
+
+    return LabelColumn
+
+
+_LABEL_COLUMN = None
+
+
+def _LabelColumn(container):  # noqa: N802 - builds the QObject subclass on first use (Qt imported lazily)
+    global _LABEL_COLUMN
+    if _LABEL_COLUMN is None:
+        _LABEL_COLUMN = _label_column_class()
+    return _LABEL_COLUMN(container)
 
 
 def displayed_text(combo) -> str:
