@@ -15,9 +15,10 @@ Sub-commands (from the repository root)::
     python benchmarks/microscopy_weights.py eval --work runs/micro --counts 200,800
 
 ``eval`` scores, on the held-out images, ASA and boundary recall (r = 2) at
-equal segment counts: SNIC and SLIC on the image, SEN with the BSDS weights
-and with the microscopy weights, and SuperAE (SNIC on the reconstruction) with
-either weights. Ground truth is the nucleus masks, background one segment (see
+equal segment counts: SNIC and SLIC on the image, SEN with the shipped BSDS and
+microscopy weights and with the weights ``train`` left in ``--work`` ("this
+run"), and SuperAE (SNIC on the reconstruction) likewise; every method at its
+current defaults (SEN with its edge refinement). Ground truth is the nucleus masks, background one segment (see
 ``napari_deepsuperpixel.datasets.folder``).
 """
 
@@ -100,16 +101,27 @@ def cmd_train(a) -> int:
 
 
 def _methods(work: Path):
+    """Rows of ``eval``: the baselines, each method with the shipped ``bsds`` and ``microscopy`` sets and,
+    where ``train`` made one in ``work``, with this run's weights."""
     sen_m = work / "sen_microscopy_run.pt"
     ae_m = work / "superae_microscopy_run.pt"
-    out = {"snic": ("snic", {}), "slic": ("slic", {}), "sen (bsds weights)": ("sen", {"checkpoint": ""})}
+    out = {"snic": ("snic", {}), "slic": ("slic", {}), "sen (bsds weights)": ("sen", {"checkpoint": "bsds"}),
+           "sen (microscopy weights)": ("sen", {"checkpoint": "microscopy"})}
     if sen_m.exists():
-        out["sen (microscopy weights)"] = ("sen", {"checkpoint": str(sen_m)})
-    out["superae + snic (bsds weights)"] = ("superae", {"checkpoint": "", "superpixel_method": "snic"})
+        out["sen (this run)"] = ("sen", {"checkpoint": str(sen_m)})
+    for name in ("bsds", "microscopy"):
+        out[f"superae + snic ({name} weights)"] = ("superae", {"checkpoint": name, "superpixel_method": "snic"})
     if ae_m.exists():
-        out["superae + snic (microscopy weights)"] = ("superae", {"checkpoint": str(ae_m),
-                                                                  "superpixel_method": "snic"})
+        out["superae + snic (this run)"] = ("superae", {"checkpoint": str(ae_m), "superpixel_method": "snic"})
     return out
+
+
+#: the paired differences ``eval`` prints (first minus second), where both rows exist
+PAIRS = (("sen (microscopy weights)", "sen (bsds weights)"), ("sen (microscopy weights)", "snic"),
+         ("sen (this run)", "sen (microscopy weights)"), ("sen (this run)", "sen (bsds weights)"),
+         ("sen (this run)", "snic"),
+         ("superae + snic (microscopy weights)", "superae + snic (bsds weights)"),
+         ("superae + snic (this run)", "superae + snic (microscopy weights)"))
 
 
 def cmd_eval(a) -> int:
@@ -161,8 +173,7 @@ def cmd_eval(a) -> int:
              markdown_table(["method", "K", "segments (mean)", "ASA", "BR", "s / image (median)"], cells, "lrrrrr")]
     # paired differences of the microscopy weights against the BSDS weights and SNIC (95 % interval)
     for k in counts:
-        for a_, b_ in (("sen (microscopy weights)", "sen (bsds weights)"), ("sen (microscopy weights)", "snic"),
-                       ("superae + snic (microscopy weights)", "superae + snic (bsds weights)")):
+        for a_, b_ in PAIRS:
             A = {r["image"]: r for r in rows if r["method"] == a_ and r["K"] == k}
             B = {r["image"]: r for r in rows if r["method"] == b_ and r["K"] == k}
             common = sorted(set(A) & set(B))

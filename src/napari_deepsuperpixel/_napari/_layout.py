@@ -306,14 +306,18 @@ def _label_column_class():
     return LabelColumn
 
 
-_LABEL_COLUMN = None
+_QT_CLASSES: dict = {}
 
 
-def _LabelColumn(container):  # noqa: N802 - builds the QObject subclass on first use (Qt imported lazily)
-    global _LABEL_COLUMN
-    if _LABEL_COLUMN is None:
-        _LABEL_COLUMN = _label_column_class()
-    return _LABEL_COLUMN(container)
+def _qt_class(factory):
+    """The QObject subclass ``factory()`` defines, built on first use (Qt is imported lazily) and kept."""
+    if factory not in _QT_CLASSES:
+        _QT_CLASSES[factory] = factory()
+    return _QT_CLASSES[factory]
+
+
+def _LabelColumn(container):  # noqa: N802 - a QObject subclass (see _qt_class)
+    return _qt_class(_label_column_class)(container)
 
 
 def displayed_text(combo) -> str:
@@ -419,14 +423,8 @@ def _elider_class():
     return ComboElider
 
 
-_ELIDER = None
-
-
-def _ComboElider(combo):  # noqa: N802 - builds the QObject subclass on first use (Qt imported lazily)
-    global _ELIDER
-    if _ELIDER is None:
-        _ELIDER = _elider_class()
-    return _ELIDER(combo)
+def _ComboElider(combo):  # noqa: N802 - a QObject subclass (see _qt_class)
+    return _qt_class(_elider_class)(combo)
 
 
 def elide(text: str, n: int = 28) -> str:
