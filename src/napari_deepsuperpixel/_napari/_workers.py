@@ -280,16 +280,35 @@ def warm_in_background(*jobs) -> threading.Thread:
     :func:`napari_deepsuperpixel.metrics.warm_kernels`), so that a user's first
     click does not wait for compilation. A failure here is not the user's
     problem (the real run reports it), so it is only logged.
+
+    When Python exits (napari closed) while the warm-up runs, no further job
+    starts and the exit waits for the one running: a daemon thread stopped
+    inside torch or numba during the interpreter's shutdown aborted the
+    process ("terminate called without an active exception").
     """
+    import atexit
+
+    stop = threading.Event()
+
+    def finish() -> None:  # at exit: let the running job end, start no other
+        stop.set()
+        thread.join()
+
     def warm():
         import logging
 
-        for job in jobs:
-            try:
-                job()
-            except Exception:  # pragma: no cover - environment-specific
-                logging.getLogger(__name__).debug("warming %s failed", job, exc_info=True)
+        try:
+            for job in jobs:
+                if stop.is_set():
+                    return
+                try:
+                    job()
+                except Exception:  # pragma: no cover - environment-specific
+                    logging.getLogger(__name__).debug("warming %s failed", job, exc_info=True)
+        finally:
+            atexit.unregister(finish)
 
     thread = threading.Thread(target=warm, name="deepsuperpixel-warm-kernels", daemon=True)
+    atexit.register(finish)
     thread.start()
     return thread
