@@ -4,7 +4,7 @@ The split is fixed and stratified: within each category of the subset's
 ``metadata.csv`` (fluorescence, colour brightfield, grey brightfield), images
 sorted by name, every fourth one (index 3, 7, 11, ...) is held out; the rest
 are the training images. Training never reads a mask: SEN learns from
-SLIC/SNIC pseudo labels and SuperAE from Felzenszwalb templates (no ucm2
+SLIC or SNIC pseudo labels (``-p pseudo=``) and SuperAE from Felzenszwalb templates (no ucm2
 exists for these images).
 
 Sub-commands (from the repository root)::

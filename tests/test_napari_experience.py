@@ -274,7 +274,7 @@ def test_weights_field_names_the_set_in_use(make_napari_viewer):
         assert field.native.itemText(0).startswith(f"auto: {chosen} \u2014")
         assert "single-channel image" in field.native.itemText(0)
         assert w.make_job()[0].params["checkpoint"] == chosen
-    assert SINGLE_CHANNEL_SET == {"superae": "microscopy", "sen": "bsds"}  # docs/training.md's held-out tables
+    assert SINGLE_CHANNEL_SET == {"superae": "microscopy", "sen": "microscopy"}  # docs/training.md's held-out tables
 
 
 # -- shortcuts, contours, 3D ---------------------------------------------------------------------
